@@ -1,0 +1,390 @@
+/* bpfobj.c — turns the BPF object embedded in hud into live maps and
+ * programs: libelf parses it, bpf(BPF_MAP_CREATE) makes each map of the
+ * "maps" section, map references in the code are patched with the new fds,
+ * and bpf(BPF_PROG_LOAD) loads each program section. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <gelf.h>
+#include "loader/loader_int.h"
+
+/* The object, linked in by loader/embed.S from build/bpf.o. */
+extern const unsigned char hud_bpf_object[];
+extern const unsigned char hud_bpf_object_end[];
+
+const unsigned char *loader_object(size_t *len)
+{
+	*len = (size_t)(hud_bpf_object_end - hud_bpf_object);
+	return hud_bpf_object;
+}
+
+/* What a section name says about the program in it. */
+static uint32_t prog_type_of(const char *section)
+{
+	if (strncmp(section, "tracepoint/", 11) == 0)
+		return BPF_PROG_TYPE_TRACEPOINT;
+	if (strcmp(section, "perf_event") == 0)
+		return BPF_PROG_TYPE_PERF_EVENT;
+	return BPF_PROG_TYPE_UNSPEC;
+}
+
+static int map_create(struct loaded_map *m, char *err, size_t errlen)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.map_type = m->def.type;
+	a.key_size = m->def.key_size;
+	a.value_size = m->def.value_size;
+	a.max_entries = m->def.max_entries;
+	a.map_flags = m->def.map_flags;
+	/* The kernel shows this name in bpftool; 15 characters at most. */
+	snprintf(a.map_name, sizeof(a.map_name), "hud_%.10s", m->name);
+	m->fd = (int)sys_bpf(BPF_MAP_CREATE, &a);
+	if (m->fd < 0) {
+		loader_fail(err, errlen, errno, "hud: cannot create BPF map %s (bpf BPF_MAP_CREATE)", m->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Keeps the last lines of a verifier log that fit: the rejection reason is at
+ * the end. */
+static void log_tail(char *dst, size_t dstlen, const char *log)
+{
+	size_t n = strlen(log);
+	const char *p = log;
+
+	if (n + 1 > dstlen) {
+		p = log + n - (dstlen - 1);
+		const char *nl = strchr(p, '\n');
+		if (nl && nl[1])
+			p = nl + 1;
+	}
+	n = strlen(p);
+	if (n >= dstlen)
+		n = dstlen - 1;
+	memcpy(dst, p, n);
+	dst[n] = 0;
+}
+
+static int prog_load(struct loaded_prog *p, const struct bpf_insn *insns, size_t ninsns,
+		     const char *license, char *err, size_t errlen)
+{
+	union bpf_attr a;
+	static char log[1 << 20];
+
+	memset(&a, 0, sizeof(a));
+	a.prog_type = p->type;
+	a.insns = (uint64_t)(uintptr_t)insns;
+	a.insn_cnt = (uint32_t)ninsns;
+	a.license = (uint64_t)(uintptr_t)license;
+	snprintf(a.prog_name, sizeof(a.prog_name), "hud_%.10s",
+		 p->type == BPF_PROG_TYPE_TRACEPOINT ? "switch" : "sample");
+	p->fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
+	if (p->fd >= 0)
+		return 0;
+	int e = errno;
+	if (e == EPERM || e == EACCES) {
+		loader_fail(err, errlen, e, "hud: cannot load the BPF program %s", p->section);
+		return -1;
+	}
+	/* Again with the verifier's log, which says why. */
+	log[0] = 0;
+	a.log_level = 1;
+	a.log_buf = (uint64_t)(uintptr_t)log;
+	a.log_size = sizeof(log);
+	p->fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
+	if (p->fd >= 0)
+		return 0;
+	char tail[1024];
+	log_tail(tail, sizeof(tail), log);
+	snprintf(err, errlen, "hud: the kernel's verifier rejected the BPF program %s (%s); "
+		 "verifier log ends:\n%s", p->section, strerror(e), tail);
+	return -1;
+}
+
+/* Patches every map reference of one program section. A relocation must
+ * target a 64-bit immediate load (the only way a map reaches BPF code) and a
+ * symbol of the "maps" section; anything else means the object was built
+ * wrongly, so it is refused rather than guessed at. */
+static int relocate(struct bpf_obj *o, Elf_Scn *rel_scn, GElf_Shdr *rel_sh,
+		    Elf_Data *symtab, size_t maps_idx, struct bpf_insn *insns, size_t ninsns,
+		    char *err, size_t errlen)
+{
+	Elf_Data *d = elf_getdata(rel_scn, NULL);
+	size_t n = rel_sh->sh_entsize ? rel_sh->sh_size / rel_sh->sh_entsize : 0;
+
+	if (!d)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Rel rel;
+		GElf_Sym sym;
+		if (!gelf_getrel(d, (int)i, &rel) || !gelf_getsym(symtab, (int)GELF_R_SYM(rel.r_info), &sym))
+			goto bad;
+		size_t at = rel.r_offset / sizeof(struct bpf_insn);
+		if (rel.r_offset % sizeof(struct bpf_insn) || at + 1 >= ninsns ||
+		    insns[at].code != (BPF_LD | BPF_IMM | BPF_DW) || sym.st_shndx != maps_idx)
+			goto bad;
+		int found = -1;
+		for (int m = 0; m < o->nmaps; m++)
+			if (o->maps[m].offset == sym.st_value)
+				found = m;
+		if (found < 0)
+			goto bad;
+		insns[at].src_reg = BPF_PSEUDO_MAP_FD;
+		insns[at].imm = o->maps[found].fd;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "hud: the embedded BPF object has a relocation hud cannot apply; rebuild with ./build.sh");
+	return -1;
+}
+
+/* Creates one map for each symbol of the "maps" section. */
+static int maps_create(struct bpf_obj *o, Elf *elf, Elf_Data *symtab, size_t nsyms, size_t strtab_idx,
+		       size_t maps_idx, Elf_Data *maps, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < nsyms; i++) {
+		GElf_Sym sym;
+		if (!gelf_getsym(symtab, (int)i, &sym) || sym.st_shndx != maps_idx ||
+		    GELF_ST_TYPE(sym.st_info) == STT_SECTION)
+			continue;
+		const char *name = elf_strptr(elf, strtab_idx, sym.st_name);
+		if (!name || o->nmaps == LOADER_MAX_MAPS ||
+		    sym.st_value + sizeof(struct hud_map_def) > maps->d_size) {
+			snprintf(err, errlen, "hud: the embedded BPF object's maps are malformed; rebuild with ./build.sh");
+			return -1;
+		}
+		struct loaded_map *m = &o->maps[o->nmaps++];
+		snprintf(m->name, sizeof(m->name), "%s", name);
+		memcpy(&m->def, (const char *)maps->d_buf + sym.st_value, sizeof(m->def));
+		m->offset = sym.st_value;
+		m->fd = -1;
+		if (map_create(m, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The rest of the object's parse: find the symbol table, the license, the
+ * maps, then load each program section after relocating it. */
+struct bpf_obj *loader_open(char *err, size_t errlen)
+{
+	struct bpf_obj *o = calloc(1, sizeof(*o));
+	struct bpf_insn *insns = NULL;
+	Elf *elf = NULL;
+	size_t len, shstrndx, maps_idx = 0, strtab_idx = 0, nsyms = 0;
+	const unsigned char *obj = loader_object(&len);
+	Elf_Data *symtab = NULL, *maps = NULL;
+	const char *license = NULL;
+	Elf_Scn *scn = NULL;
+
+	if (!o) {
+		snprintf(err, errlen, "hud: out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < LOADER_MAX_MAPS; i++)
+		o->maps[i].fd = -1;
+	for (int i = 0; i < LOADER_MAX_PROGS; i++)
+		o->progs[i].fd = -1;
+	o->ncpus_possible = loader_cpu_list("/sys/devices/system/cpu/possible", NULL, 0);
+	if (o->ncpus_possible <= 0) {
+		snprintf(err, errlen, "hud: cannot read /sys/devices/system/cpu/possible; is /sys mounted?");
+		goto fail;
+	}
+	if (elf_version(EV_CURRENT) == EV_NONE ||
+	    !(elf = elf_memory((char *)obj, len)) || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		goto malformed;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			goto malformed;
+		if (sh.sh_type == SHT_SYMTAB) {
+			symtab = elf_getdata(scn, NULL);
+			strtab_idx = sh.sh_link;
+			nsyms = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		} else if (strcmp(name, "maps") == 0) {
+			maps = elf_getdata(scn, NULL);
+			maps_idx = elf_ndxscn(scn);
+		} else if (strcmp(name, "license") == 0) {
+			Elf_Data *d = elf_getdata(scn, NULL);
+			if (d && d->d_size && ((const char *)d->d_buf)[d->d_size - 1] == 0)
+				license = d->d_buf;
+		}
+	}
+	if (!symtab || !maps || !license)
+		goto malformed;
+	if (maps_create(o, elf, symtab, nsyms, strtab_idx, maps_idx, maps, err, errlen) < 0)
+		goto fail;
+
+	scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			goto malformed;
+		if (sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR) || sh.sh_size == 0)
+			continue;
+		uint32_t type = prog_type_of(name);
+		Elf_Data *code = elf_getdata(scn, NULL);
+		if (type == BPF_PROG_TYPE_UNSPEC || !code || code->d_size % sizeof(struct bpf_insn) ||
+		    o->nprogs == LOADER_MAX_PROGS)
+			goto malformed;
+		size_t n = code->d_size / sizeof(struct bpf_insn);
+		insns = malloc(code->d_size);
+		if (!insns) {
+			snprintf(err, errlen, "hud: out of memory");
+			goto fail;
+		}
+		memcpy(insns, code->d_buf, code->d_size);
+		/* Its relocations live in the SHT_REL section whose sh_info names it. */
+		Elf_Scn *rs = NULL;
+		while ((rs = elf_nextscn(elf, rs))) {
+			GElf_Shdr rsh;
+			if (gelf_getshdr(rs, &rsh) && rsh.sh_type == SHT_REL && rsh.sh_info == elf_ndxscn(scn) &&
+			    relocate(o, rs, &rsh, symtab, maps_idx, insns, n, err, errlen) < 0)
+				goto fail;
+		}
+		struct loaded_prog *p = &o->progs[o->nprogs++];
+		snprintf(p->section, sizeof(p->section), "%s", name);
+		p->type = type;
+		if (prog_load(p, insns, n, license, err, errlen) < 0)
+			goto fail;
+		free(insns);
+		insns = NULL;
+	}
+	if (o->nprogs == 0)
+		goto malformed;
+	elf_end(elf);
+	return o;
+
+malformed:
+	snprintf(err, errlen, "hud: the embedded BPF object is malformed (%s); rebuild with ./build.sh",
+		 elf_errmsg(-1) ? elf_errmsg(-1) : "missing sections");
+fail:
+	free(insns);
+	if (elf)
+		elf_end(elf);
+	loader_close(o);
+	return NULL;
+}
+
+int loader_map_fd(const struct bpf_obj *o, const char *name)
+{
+	for (int i = 0; i < o->nmaps; i++)
+		if (strcmp(o->maps[i].name, name) == 0)
+			return o->maps[i].fd;
+	return -1;
+}
+
+int loader_prog_count(const struct bpf_obj *o)
+{
+	return o->nprogs;
+}
+
+const char *loader_prog_section(const struct bpf_obj *o, int i)
+{
+	return i >= 0 && i < o->nprogs ? o->progs[i].section : NULL;
+}
+
+const struct loaded_prog *loader_prog_by_type(const struct bpf_obj *o, uint32_t type)
+{
+	for (int i = 0; i < o->nprogs; i++)
+		if (o->progs[i].type == type)
+			return &o->progs[i];
+	return NULL;
+}
+
+int loader_configure(struct bpf_obj *o, const struct hud_config *cfg, char *err, size_t errlen)
+{
+	uint32_t zero = 0;
+
+	if (loader_map_update(loader_map_fd(o, "config"), &zero, cfg, BPF_ANY) < 0) {
+		loader_fail(err, errlen, errno, "hud: cannot write the BPF config map");
+		return -1;
+	}
+	return 0;
+}
+
+int loader_stats(const struct bpf_obj *o, uint64_t out[HUD_STAT_COUNT])
+{
+	int fd = loader_map_fd(o, "stats");
+	uint64_t *slots = calloc((size_t)o->ncpus_possible, sizeof(uint64_t));
+
+	if (!slots)
+		return -1;
+	for (uint32_t k = 0; k < HUD_STAT_COUNT; k++) {
+		out[k] = 0;
+		if (loader_map_lookup(fd, &k, slots) < 0) {
+			free(slots);
+			return -1;
+		}
+		for (int c = 0; c < o->ncpus_possible; c++)
+			out[k] += slots[c];
+	}
+	free(slots);
+	return 0;
+}
+
+int loader_stack_take(const struct bpf_obj *o, int32_t id, uint64_t *ips, int max)
+{
+	uint64_t frames[HUD_STACK_DEPTH];
+	int fd = loader_map_fd(o, "stacks");
+	uint32_t key = (uint32_t)id;
+	int n = 0;
+
+	if (id < 0)
+		return 0;
+	memset(frames, 0, sizeof(frames));
+	if (loader_map_lookup(fd, &key, frames) < 0)
+		return errno == ENOENT ? 0 : -1;
+	loader_map_delete(fd, &key);
+	/* The kernel zero-fills after the last frame. */
+	while (n < HUD_STACK_DEPTH && n < max && frames[n]) {
+		ips[n] = frames[n];
+		n++;
+	}
+	return n;
+}
+
+int loader_thread_add(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id)
+{
+	struct hud_thread t;
+
+	memset(&t, 0, sizeof(t));
+	t.worker_id = worker_id;
+	t.off_stack_id = -1;
+	return loader_map_update(loader_map_fd(o, "threads"), &tid, &t, BPF_NOEXIST);
+}
+
+int loader_thread_get(const struct bpf_obj *o, uint32_t tid, struct hud_thread *out)
+{
+	return loader_map_lookup(loader_map_fd(o, "threads"), &tid, out);
+}
+
+int loader_thread_remove(const struct bpf_obj *o, uint32_t tid)
+{
+	return loader_map_delete(loader_map_fd(o, "threads"), &tid);
+}
+
+void loader_close(struct bpf_obj *o)
+{
+	if (!o)
+		return;
+	/* Perf events first: closing them detaches the programs. */
+	for (int i = 0; i < o->nperf; i++)
+		if (o->perf_fds[i] >= 0)
+			close(o->perf_fds[i]);
+	free(o->perf_fds);
+	for (int i = 0; i < o->nprogs; i++)
+		if (o->progs[i].fd >= 0)
+			close(o->progs[i].fd);
+	for (int i = 0; i < o->nmaps; i++)
+		if (o->maps[i].fd >= 0)
+			close(o->maps[i].fd);
+	free(o);
+}

@@ -1,0 +1,50 @@
+/* loader_int.h — shared between the loader's own files only (not a public
+ * header): the raw syscalls, map access and the object's layout. */
+#ifndef HUD_LOADER_INT_H
+#define HUD_LOADER_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include "loader/loader.h"
+
+#define LOADER_MAX_MAPS  8
+#define LOADER_MAX_PROGS 4
+#define LOADER_MAX_CPUS  1024
+
+struct loaded_map {
+	char name[32];
+	struct hud_map_def def;
+	uint64_t offset;        /* symbol value in the "maps" section */
+	int fd;
+};
+
+struct loaded_prog {
+	char section[64];
+	uint32_t type;          /* BPF_PROG_TYPE_* */
+	int fd;
+};
+
+struct bpf_obj {
+	struct loaded_map maps[LOADER_MAX_MAPS];
+	int nmaps;
+	struct loaded_prog progs[LOADER_MAX_PROGS];
+	int nprogs;
+	int *perf_fds;          /* every perf event hud opened */
+	int nperf;
+	int ncpus_possible;     /* per-CPU map values come in this many slots */
+};
+
+long sys_bpf(int cmd, union bpf_attr *attr);
+int sys_perf_event_open(struct perf_event_attr *attr, int pid, int cpu, int group, unsigned long flags);
+void loader_fail(char *err, size_t errlen, int e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int loader_map_lookup(int fd, const void *key, void *value);
+int loader_map_update(int fd, const void *key, const void *value, uint64_t flags);
+int loader_map_delete(int fd, const void *key);
+int loader_cpu_list(const char *path, unsigned char *present, int max);
+const struct loaded_prog *loader_prog_by_type(const struct bpf_obj *o, uint32_t type);
+
+#endif

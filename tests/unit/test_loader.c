@@ -1,0 +1,187 @@
+/* test_loader.c — the loader on the embedded BPF object, against the real
+ * kernel (needs root): the object parses, every program passes the verifier,
+ * the attached programs report this very process (CPU samples with user
+ * stacks, an off-CPU stretch with its length), and closing leaves no hud
+ * program or map behind. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "loader/loader_int.h"
+#include "tests/unit/check.h"
+
+struct seen {
+	int samples, samples_mine, offcpu_long;
+	int32_t stack_ids[64];
+	int nstacks;
+	uint64_t max_off_ns;
+	uint32_t tid;
+};
+
+static int on_record(void *ctx, const void *data, size_t len)
+{
+	struct seen *s = ctx;
+	const struct hud_event *e = data;
+
+	if (len < sizeof(*e))
+		return 0;
+	if (e->kind == HUD_EV_SAMPLE) {
+		s->samples++;
+		if (e->tid == s->tid && e->worker_id == 0) {
+			s->samples_mine++;
+			int known = 0;
+			for (int i = 0; i < s->nstacks; i++)
+				known |= s->stack_ids[i] == e->stack_id;
+			if (e->stack_id >= 0 && !known && s->nstacks < 64)
+				s->stack_ids[s->nstacks++] = e->stack_id;
+		}
+	} else if (e->kind == HUD_EV_OFFCPU && e->tid == s->tid) {
+		s->offcpu_long++;
+		if (e->duration_ns > s->max_off_ns)
+			s->max_off_ns = e->duration_ns;
+	}
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static volatile uint64_t sink;
+
+__attribute__((noinline)) static void spin_ms(int ms)
+{
+	uint64_t end = mono_ns() + (uint64_t)ms * 1000000ull;
+	while (mono_ns() < end)
+		sink += sink * 31 + 7;
+}
+
+/* Counts loaded programs and maps whose name starts with "hud_". */
+static int count_hud_objects(int get_next, int get_fd)
+{
+	union bpf_attr a;
+	uint32_t id = 0;
+	int n = 0;
+
+	for (;;) {
+		memset(&a, 0, sizeof(a));
+		a.start_id = id;
+		if (sys_bpf(get_next, &a) < 0)
+			break;
+		id = a.next_id;
+		memset(&a, 0, sizeof(a));
+		if (get_fd == BPF_PROG_GET_FD_BY_ID)
+			a.prog_id = id;
+		else
+			a.map_id = id;
+		int fd = (int)sys_bpf(get_fd, &a);
+		if (fd < 0)
+			continue;
+		char name[16] = "";
+		if (get_fd == BPF_PROG_GET_FD_BY_ID) {
+			struct bpf_prog_info info;
+			memset(&info, 0, sizeof(info));
+			memset(&a, 0, sizeof(a));
+			a.info.bpf_fd = (uint32_t)fd;
+			a.info.info_len = sizeof(info);
+			a.info.info = (uint64_t)(uintptr_t)&info;
+			if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0)
+				memcpy(name, info.name, sizeof(name));
+		} else {
+			struct bpf_map_info info;
+			memset(&info, 0, sizeof(info));
+			memset(&a, 0, sizeof(a));
+			a.info.bpf_fd = (uint32_t)fd;
+			a.info.info_len = sizeof(info);
+			a.info.info = (uint64_t)(uintptr_t)&info;
+			if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0)
+				memcpy(name, info.name, sizeof(name));
+		}
+		close(fd);
+		n += strncmp(name, "hud_", 4) == 0;
+	}
+	return n;
+}
+
+int main(void)
+{
+	char err[2048] = "";
+	struct seen seen;
+	uint32_t tid = (uint32_t)syscall(SYS_gettid);
+	int progs_before = count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID);
+	int maps_before = count_hud_objects(BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_FD_BY_ID);
+
+	if (geteuid() != 0) {
+		printf("test_loader: skipped, needs root\n");
+		return check_done();
+	}
+	struct bpf_obj *o = loader_open(err, sizeof(err));
+	CHECK(o != NULL, "loader_open: %s", err);
+	if (!o)
+		return check_done();
+	CHECK(loader_prog_count(o) == 2, "2 programs, got %d", loader_prog_count(o));
+	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "stacks") >= 0 &&
+	      loader_map_fd(o, "threads") >= 0 && loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0,
+	      "all five maps created");
+	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + 2,
+	      "the kernel lists both programs");
+
+	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 5000000 };
+	CHECK(loader_configure(o, &cfg, err, sizeof(err)) == 0, "configure: %s", err);
+	CHECK(loader_thread_add(o, tid, 0) == 0, "register this thread as worker 0");
+	struct ringbuf *rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err));
+	CHECK(rb != NULL, "ringbuf_open: %s", err);
+	CHECK(loader_attach(o, 999, err, sizeof(err)) == 0, "attach: %s", err);
+
+	memset(&seen, 0, sizeof(seen));
+	seen.tid = tid;
+	spin_ms(300);
+	usleep(30000);          /* 30 ms asleep: one off-CPU stretch over 5 ms */
+	spin_ms(20);
+	for (int i = 0; i < 5 && rb; i++)
+		ringbuf_poll(rb, 20, on_record, &seen);
+	CHECK(seen.samples_mine >= 100, "~300 samples at 999 Hz over 300 ms of CPU, got %d", seen.samples_mine);
+	CHECK(seen.offcpu_long >= 1, "the 30 ms sleep was reported off CPU");
+	CHECK(seen.max_off_ns >= 30000000ull && seen.max_off_ns < 200000000ull,
+	      "off-CPU length %.1f ms, slept 30 ms", (double)seen.max_off_ns / 1e6);
+	uint64_t ips[HUD_STACK_DEPTH];
+	int in_spin = 0, deepest = 0, taken_twice = 0;
+	for (int k = 0; k < seen.nstacks; k++) {
+		int n = loader_stack_take(o, seen.stack_ids[k], ips, HUD_STACK_DEPTH);
+		if (n > deepest)
+			deepest = n;
+		for (int i = 0; i < n; i++)
+			in_spin |= ips[i] >= (uint64_t)(uintptr_t)spin_ms && ips[i] < (uint64_t)(uintptr_t)spin_ms + 256;
+		taken_twice += loader_stack_take(o, seen.stack_ids[k], ips, HUD_STACK_DEPTH) != 0;
+	}
+	CHECK(deepest >= 3 && in_spin, "sampled user stacks (up to %d frames) pass through spin_ms", deepest);
+	CHECK(taken_twice == 0, "a taken stack leaves the map");
+
+	struct hud_thread t;
+	CHECK(loader_thread_get(o, tid, &t) == 0 && t.oncpu_ns >= 250000000ull,
+	      "kernel-side on-CPU time %.0f ms >= 250 ms", (double)t.oncpu_ns / 1e6);
+	uint64_t st[HUD_STAT_COUNT];
+	CHECK(loader_stats(o, st) == 0 && st[HUD_STAT_SAMPLES] >= (uint64_t)seen.samples_mine,
+	      "sample counter agrees with the ring buffer");
+	CHECK(st[HUD_STAT_LOST] == 0, "nothing lost at this rate (%llu)", (unsigned long long)st[HUD_STAT_LOST]);
+
+	ringbuf_close(rb);
+	loader_close(o);
+	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before,
+	      "no hud program left after close");
+	/* The kernel frees maps from a work queue after the last reference. */
+	int maps_after = 0;
+	for (int i = 0; i < 50; i++) {
+		maps_after = count_hud_objects(BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_FD_BY_ID);
+		if (maps_after <= maps_before)
+			break;
+		usleep(20000);
+	}
+	CHECK(maps_after <= maps_before, "no hud map left after close (%d before, %d after)", maps_before, maps_after);
+	return check_done();
+}
