@@ -18,7 +18,7 @@
 static int read_file(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n, got = 0;
+	ssize_t n = 0, got = 0;
 
 	if (fd < 0)
 		return -1;

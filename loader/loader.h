@@ -113,6 +113,11 @@ void threads_init(struct thread_set *s, int pid, const char *custom);
 int threads_scan(struct thread_set *s, const struct bpf_obj *o);
 
 int threads_worker_count(const struct thread_set *s);
+int threads_is_worker(const struct thread_set *s, uint32_t tid);
+
+/* Takes a thread out of the workers (its stack shows it is not one, e.g. a
+ * blocking-pool thread that shares the workers' name); kernel side too. */
+void threads_demote(struct thread_set *s, const struct bpf_obj *o, uint32_t tid);
 const struct thread_info *threads_find(const struct thread_set *s, uint32_t tid);
 void threads_free(struct thread_set *s);
 

@@ -133,6 +133,28 @@ int threads_worker_count(const struct thread_set *s)
 	return n;
 }
 
+int threads_is_worker(const struct thread_set *s, uint32_t tid)
+{
+	const struct thread_info *t = threads_find(s, tid);
+	return t && t->worker_id != HUD_NOT_WORKER;
+}
+
+void threads_demote(struct thread_set *s, const struct bpf_obj *o, uint32_t tid)
+{
+	struct thread_info *t = (struct thread_info *)threads_find(s, tid);
+	struct hud_thread kt;
+
+	if (!t)
+		return;
+	t->worker_id = HUD_NOT_WORKER;
+	/* The kernel side may update the entry meanwhile; losing one of its
+	 * timestamps to this write is harmless, keeping a worker id is not. */
+	if (o && loader_thread_get(o, tid, &kt) == 0) {
+		kt.worker_id = HUD_NOT_WORKER;
+		loader_map_update(loader_map_fd(o, "threads"), &tid, &kt, BPF_EXIST);
+	}
+}
+
 void threads_free(struct thread_set *s)
 {
 	free(s->v);

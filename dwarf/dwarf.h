@@ -1,0 +1,96 @@
+/* dwarf.h — names for addresses: a running process's user-space addresses (or an
+ * ELF file's virtual addresses) to demangled function names with file:line,
+ * inline frames included, from DWARF (libdwarf) and the ELF symbol tables.
+ *
+ * Contract:
+ * - Library code: never exits, never prints; failures return NULL/-1 and fill
+ *   the caller's error buffer with one sentence.
+ * - Strings returned in struct sym_frame are owned by the object that produced
+ *   them and stay valid until it is closed. They are raw bytes from the target
+ *   (untrusted): callers sanitise before printing.
+ * - Single-threaded. Memory grows with the distinct addresses resolved and the
+ *   compile units touched, never with the number of calls. */
+#ifndef HUD_DWARF_H
+#define HUD_DWARF_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#define SYM_MAX_FRAMES 32           /* inline depth kept per address */
+
+#define SYM_FRAME_INLINED   0x01    /* inlined into the next (outer) frame */
+#define SYM_FRAME_SYMTAB    0x02    /* name from the ELF symbol table, no DWARF */
+#define SYM_FRAME_UNKNOWN   0x04    /* nothing known: function is "??" or "file+0xoff" */
+#define SYM_FRAME_MAIN      0x08    /* the address is in the main executable (set by sym_proc_resolve) */
+
+struct sym_frame {
+	const char *function;   /* demangled, hash removed; "??" when unknown */
+	const char *file;       /* source path as DWARF gives it; "??" when unknown */
+	uint32_t line;          /* 0 when unknown */
+	uint32_t flags;         /* SYM_FRAME_* */
+};
+
+/* ---- One ELF file ------------------------------------------------------- */
+
+struct sym_file;
+
+/* Opens an ELF file for symbolization. Debug info is loaded lazily.
+ * Returns NULL and fills err when the file cannot be read as ELF. */
+struct sym_file *sym_file_open(const char *path, char *err, size_t errlen);
+
+/* Resolves a file virtual address (as in the ELF program headers). Fills up to
+ * max frames, innermost first (inlined callees before their callers), and
+ * returns how many; 0 when neither DWARF nor the symbol table knows it. */
+int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max);
+
+/* 1 when the file has DWARF line information, 0 otherwise. */
+int sym_file_has_debug(struct sym_file *f);
+
+/* The file's GNU build-id as lowercase hex, or "" when it has none. */
+const char *sym_file_build_id(struct sym_file *f);
+
+void sym_file_close(struct sym_file *f);
+
+/* ---- A running process -------------------------------------------------- */
+
+struct sym_proc;
+
+/* Reads /proc/PID/maps. `target`, when not NULL, is the file used for the
+ * process's main executable instead of /proc/PID/exe. */
+struct sym_proc *sym_proc_open(int pid, const char *target, char *err, size_t errlen);
+
+/* Resolves an absolute address in the process (load bias of PIE/ASLR and
+ * shared libraries undone through /proc/PID/maps). Always returns >= 1 frame:
+ * an address in no known mapping or file gives one SYM_FRAME_UNKNOWN frame
+ * named "??" or "name+0xoffset". Callers resolving return addresses (every
+ * frame of a stack but the innermost) pass addr - 1 to get the call's line. */
+int sym_proc_resolve(struct sym_proc *p, uint64_t addr, struct sym_frame *out, int max);
+
+/* Share of resolved addresses in the main executable that had DWARF lines, in
+ * percent (0-100); -1 before any was resolved. */
+int sym_proc_debug_percent(struct sym_proc *p);
+
+/* The main executable's file (NULL if it could not be opened). */
+struct sym_file *sym_proc_main(struct sym_proc *p);
+
+void sym_proc_close(struct sym_proc *p);
+
+/* ---- Command line ------------------------------------------------------ */
+
+/* `hud --resolve BINARY`: reads file virtual addresses of binary from in, one
+ * a line in hex (0x optional), and writes what `addr2line -a -f -i -C -e
+ * binary` writes: per address "0x%016x", then per frame, innermost first, the
+ * function and "file:line" ("??" and "??:0" when unknown). Control bytes in
+ * names are written as '?'. Returns 0, or -1 with err filled (unreadable
+ * binary, a line that is not an address, a failed read or write). */
+int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_t errlen);
+
+/* ---- Demangling --------------------------------------------------------- */
+
+/* Demangles a Rust legacy (_ZN...17h<hash>E) or v0 (_R...) symbol, hash
+ * removed, into out (always NUL-terminated). Returns 1 when demangled, 0 when
+ * the name is not mangled in a known scheme (out then holds a copy). */
+int sym_demangle(const char *mangled, char *out, size_t outlen);
+
+#endif

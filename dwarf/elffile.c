@@ -1,0 +1,422 @@
+/* elffile.c — one ELF file: its PT_LOAD segments (to turn file offsets into
+ * virtual addresses), its function symbols (the fallback when DWARF says
+ * nothing), its GNU build-id, and a per-address cache of resolved frames in
+ * front of the DWARF reader. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dwarf/symint.h"
+
+#define MAX_SYMS      (16u << 20)   /* bound on symbols kept from one table */
+#define MAX_SEGS      256
+#define MAX_CACHED    (1u << 20)    /* addresses whose frames are cached */
+
+struct seg {
+	uint64_t vaddr, memsz, off, filesz;
+};
+
+struct esym {
+	uint64_t addr, size;
+	const char *raw;        /* in the Elf's string table, valid while open */
+	const char *name;       /* demangled and interned on first use */
+};
+
+struct cache_slot {
+	uint64_t addr;
+	uint32_t first;         /* index into cache_frames */
+	uint16_t n;
+	uint16_t used;
+};
+
+struct sym_file {
+	int fd;
+	Elf *elf;
+	char *path;
+	struct seg *segs;
+	size_t nsegs;
+	struct esym *syms;
+	size_t nsyms;
+	char build_id[129];
+	struct sym_strtab *st;
+	struct sym_dw *dw;
+	int dw_tried;
+	/* The cache: open addressing on the address; frames stored flat. */
+	struct cache_slot *slots;
+	size_t slot_cap, slot_count;
+	struct sym_frame *cframes;
+	size_t ncframes, cframes_cap;
+};
+
+/* ---- Loading ------------------------------------------------------------ */
+
+static int load_segments(struct sym_file *f, char *err, size_t errlen)
+{
+	size_t n;
+	if (elf_getphdrnum(f->elf, &n) != 0) {
+		snprintf(err, errlen, "%s: no program headers: %s", f->path, elf_errmsg(-1));
+		return -1;
+	}
+	if (n > MAX_SEGS)
+		n = MAX_SEGS;
+	f->segs = calloc(n ? n : 1, sizeof(*f->segs));
+	if (!f->segs) {
+		snprintf(err, errlen, "%s: out of memory", f->path);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(f->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		struct seg *s = &f->segs[f->nsegs++];
+		s->vaddr = ph.p_vaddr;
+		s->memsz = ph.p_memsz;
+		s->off = ph.p_offset;
+		s->filesz = ph.p_filesz;
+	}
+	return 0;
+}
+
+static int sym_cmp(const void *a, const void *b)
+{
+	const struct esym *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	/* Among aliases the sized one wins (it can bound the lookup); then the
+	 * earlier in the table, as qsort is not stable the pointers decide. */
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return x->raw < y->raw ? -1 : x->raw > y->raw;
+}
+
+/* Reads the function symbols of one symbol table section. */
+static int load_symtab(struct sym_file *f, Elf_Scn *scn, GElf_Shdr *sh)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	if (!data || sh->sh_entsize == 0)
+		return 0;
+	size_t count = sh->sh_size / sh->sh_entsize;
+	if (count > MAX_SYMS)
+		count = MAX_SYMS;
+	struct esym *v = calloc(count ? count : 1, sizeof(*v));
+	if (!v)
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Sym s;
+		if (!gelf_getsym(data, (int)i, &s))
+			break;  /* the table is shorter than its header claims */
+		int type = GELF_ST_TYPE(s.st_info);
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
+		    s.st_shndx == SHN_UNDEF || s.st_value == 0)
+			continue;
+		const char *name = elf_strptr(f->elf, sh->sh_link, s.st_name);
+		if (!name || !name[0])
+			continue;
+		v[n].addr = s.st_value;
+		v[n].size = s.st_size;
+		v[n].raw = name;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), sym_cmp);
+	/* Keep one symbol per address. */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || v[k - 1].addr != v[i].addr)
+			v[k++] = v[i];
+	f->syms = v;
+	f->nsyms = k;
+	return 0;
+}
+
+static int load_symbols(struct sym_file *f, char *err, size_t errlen)
+{
+	Elf_Scn *scn = NULL, *dynsym = NULL;
+	GElf_Shdr sh, dynsh;
+	while ((scn = elf_nextscn(f->elf, scn)) != NULL) {
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_SYMTAB) {
+			if (load_symtab(f, scn, &sh) != 0)
+				goto oom;
+			return 0;
+		}
+		if (sh.sh_type == SHT_DYNSYM) {
+			dynsym = scn;
+			dynsh = sh;
+		}
+	}
+	/* A stripped file still names its exported functions in .dynsym. */
+	if (dynsym && load_symtab(f, dynsym, &dynsh) != 0)
+		goto oom;
+	return 0;
+oom:
+	snprintf(err, errlen, "%s: out of memory reading symbols", f->path);
+	return -1;
+}
+
+/* Copies the GNU build-id of one note buffer into f->build_id as hex. */
+static int scan_notes(struct sym_file *f, Elf_Data *data)
+{
+	static const char hex[] = "0123456789abcdef";
+	GElf_Nhdr nh;
+	size_t off = 0, name_off, desc_off, next;
+	while ((next = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+		    memcmp((char *)data->d_buf + name_off, "GNU", 4) == 0) {
+			const unsigned char *d = (const unsigned char *)data->d_buf + desc_off;
+			size_t n = nh.n_descsz;
+			if (n > (sizeof(f->build_id) - 1) / 2)
+				n = (sizeof(f->build_id) - 1) / 2;
+			for (size_t i = 0; i < n; i++) {
+				f->build_id[2 * i] = hex[d[i] >> 4];
+				f->build_id[2 * i + 1] = hex[d[i] & 15];
+			}
+			f->build_id[2 * n] = '\0';
+			return 1;
+		}
+		off = next;
+	}
+	return 0;
+}
+
+static void load_build_id(struct sym_file *f)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	while ((scn = elf_nextscn(f->elf, scn)) != NULL) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		if (data && scan_notes(f, data))
+			return;
+	}
+	/* No section headers (or no note section): try the PT_NOTE segments. */
+	size_t n;
+	if (elf_getphdrnum(f->elf, &n) != 0)
+		return;
+	for (size_t i = 0; i < n && i < MAX_SEGS; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(f->elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		Elf_Data *data = elf_getdata_rawchunk(f->elf, (int64_t)ph.p_offset,
+						      ph.p_filesz, ELF_T_NHDR);
+		if (data && scan_notes(f, data))
+			return;
+	}
+}
+
+/* Returns the opened file, or NULL with err filled. */
+struct sym_file *sym_file_open(const char *path, char *err, size_t errlen)
+{
+	struct sym_file *f = calloc(1, sizeof(*f));
+	if (!f) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	f->fd = -1;
+	f->path = strdup(path);
+	f->st = sym_strtab_new();
+	if (!f->path || !f->st) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		snprintf(err, errlen, "libelf is too old: %s", elf_errmsg(-1));
+		goto fail;
+	}
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0) {
+		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	/* READ_MMAP: only the pages of the tables we touch are read. */
+	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
+	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF) {
+		snprintf(err, errlen, "%s is not an ELF file: %s", path, elf_errmsg(-1));
+		goto fail;
+	}
+	if (load_segments(f, err, errlen) != 0 || load_symbols(f, err, errlen) != 0)
+		goto fail;
+	load_build_id(f);
+	return f;
+fail:
+	sym_file_close(f);
+	return NULL;
+}
+
+void sym_file_close(struct sym_file *f)
+{
+	if (!f)
+		return;
+	sym_dw_close(f->dw);
+	free(f->slots);
+	free(f->cframes);
+	free(f->syms);
+	free(f->segs);
+	if (f->elf)
+		elf_end(f->elf);
+	if (f->fd >= 0)
+		close(f->fd);
+	sym_strtab_free(f->st);
+	free(f->path);
+	free(f);
+}
+
+/* ---- Queries ------------------------------------------------------------ */
+
+static struct sym_dw *dwarf_of(struct sym_file *f)
+{
+	if (!f->dw_tried) {
+		char err[256];
+		f->dw_tried = 1;
+		f->dw = sym_dw_open(f->path, f->st, err, sizeof(err));
+	}
+	return f->dw;
+}
+
+int sym_file_has_debug(struct sym_file *f)
+{
+	struct sym_dw *d = dwarf_of(f);
+	return d ? sym_dw_has_lines(d) : 0;
+}
+
+const char *sym_file_build_id(struct sym_file *f)
+{
+	return f->build_id;
+}
+
+struct sym_strtab *sym_file_strtab(struct sym_file *f)
+{
+	return f->st;
+}
+
+int sym_file_offset_to_vaddr(struct sym_file *f, uint64_t off, uint64_t *vaddr)
+{
+	for (size_t i = 0; i < f->nsegs; i++) {
+		const struct seg *s = &f->segs[i];
+		/* The mapping may extend past filesz to the page end; accept the
+		 * whole memory image of the segment. */
+		if (off >= s->off && off - s->off < (s->memsz > s->filesz ? s->memsz : s->filesz)) {
+			*vaddr = off - s->off + s->vaddr;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The function symbol naming vaddr: the last one at or below it. NULL when
+ * none. */
+static const char *symtab_name(struct sym_file *f, uint64_t vaddr)
+{
+	size_t lo = 0, hi = f->nsyms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->syms[mid].addr <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	/* Past the symbol's size (alignment padding) still takes its name, as
+	 * binutils addr2line does. */
+	struct esym *s = &f->syms[lo - 1];
+	if (!s->name)
+		s->name = sym_intern_demangled(f->st, s->raw);
+	return s->name;
+}
+
+static int resolve_uncached(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max)
+{
+	int n = 0;
+	struct sym_dw *d = dwarf_of(f);
+	if (d)
+		n = sym_dw_resolve(d, vaddr, out, max);
+	if (n > 0) {
+		/* DWARF had a line but no function: name it like binutils does. */
+		if (!out[0].function) {
+			const char *name = symtab_name(f, vaddr);
+			out[0].function = name ? name : "??";
+			if (name)
+				out[0].flags |= SYM_FRAME_SYMTAB;
+		}
+		return n;
+	}
+	const char *name = symtab_name(f, vaddr);
+	if (!name || max < 1)
+		return 0;
+	out[0] = (struct sym_frame){ .function = name, .file = "??", .line = 0,
+				     .flags = SYM_FRAME_SYMTAB };
+	return 1;
+}
+
+static int cache_grow(struct sym_file *f)
+{
+	size_t ncap = f->slot_cap ? f->slot_cap * 2 : 4096;
+	struct cache_slot *ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
+		return -1;
+	for (size_t i = 0; i < f->slot_cap; i++) {
+		if (!f->slots[i].used)
+			continue;
+		size_t j = (f->slots[i].addr * 0x9e3779b97f4a7c15ull >> 20) & (ncap - 1);
+		while (ns[j].used)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = f->slots[i];
+	}
+	free(f->slots);
+	f->slots = ns;
+	f->slot_cap = ncap;
+	return 0;
+}
+
+int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max)
+{
+	if (max < 1)
+		return 0;
+	if (f->slot_count * 2 >= f->slot_cap && f->slot_count < MAX_CACHED)
+		(void)cache_grow(f);
+	size_t i = 0;
+	if (f->slot_cap) {
+		i = (vaddr * 0x9e3779b97f4a7c15ull >> 20) & (f->slot_cap - 1);
+		for (; f->slots[i].used; i = (i + 1) & (f->slot_cap - 1)) {
+			if (f->slots[i].addr != vaddr)
+				continue;
+			int n = f->slots[i].n < max ? f->slots[i].n : max;
+			memcpy(out, f->cframes + f->slots[i].first, (size_t)n * sizeof(*out));
+			return n;
+		}
+	}
+	struct sym_frame tmp[SYM_MAX_FRAMES];
+	int n = resolve_uncached(f, vaddr, tmp, SYM_MAX_FRAMES);
+	/* Cache when there is room: a full cache only costs speed. */
+	if (f->slot_cap && f->slot_count * 2 < f->slot_cap) {
+		if (f->ncframes + (size_t)n > f->cframes_cap) {
+			size_t ncap = f->cframes_cap ? f->cframes_cap * 2 : 4096;
+			while (ncap < f->ncframes + (size_t)n)
+				ncap *= 2;
+			struct sym_frame *nf = realloc(f->cframes, ncap * sizeof(*nf));
+			if (nf) {
+				f->cframes = nf;
+				f->cframes_cap = ncap;
+			}
+		}
+		if (f->ncframes + (size_t)n <= f->cframes_cap && f->ncframes + (size_t)n < UINT32_MAX) {
+			memcpy(f->cframes + f->ncframes, tmp, (size_t)n * sizeof(*tmp));
+			f->slots[i] = (struct cache_slot){ .addr = vaddr, .first = (uint32_t)f->ncframes,
+							   .n = (uint16_t)n, .used = 1 };
+			f->ncframes += (size_t)n;
+			f->slot_count++;
+		}
+	}
+	if (n > max)
+		n = max;
+	memcpy(out, tmp, (size_t)n * sizeof(*out));
+	return n;
+}

@@ -1,0 +1,301 @@
+/* procmaps.c — a running process's addresses to names: /proc/PID/maps says
+ * which file is mapped where; the file offset of an address, through the
+ * PT_LOAD segment that maps it, gives the file virtual address the file's
+ * symbols and DWARF use. That undoes ASLR for PIE executables and shared
+ * libraries alike. Files are opened lazily, once per path, through
+ * /proc/PID/root so that a process in another mount namespace (a container)
+ * is read from its own filesystem. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dwarf/symint.h"
+
+#define MAX_MAPS    (1u << 20)  /* bound on mappings kept from one read */
+
+struct map {
+	uint64_t start, end, off;
+	uint64_t ino;
+	unsigned dev_major, dev_minor;
+	char *path;             /* "" for anonymous mappings */
+	int file;               /* index into files, -1 not looked up yet, -2 none */
+};
+
+struct pfile {
+	char *path;             /* as in maps */
+	struct sym_file *f;     /* NULL when it could not be opened */
+	int is_main;
+};
+
+struct sym_proc {
+	int pid;
+	struct map *maps;       /* sorted by start */
+	size_t nmaps;
+	struct pfile *files;    /* files[0] is the main executable */
+	size_t nfiles, files_cap;
+	uint64_t exe_ino;
+	dev_t exe_dev;
+	int have_exe_id;
+	char *exe_path;         /* what /proc/PID/exe links to, NULL if unknown */
+	time_t last_read;       /* CLOCK_MONOTONIC seconds of the last maps read */
+	uint64_t main_resolved, main_with_lines;
+	struct sym_strtab *st;  /* names of unknown frames */
+};
+
+static time_t now_sec(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return ts.tv_sec;
+}
+
+static void free_maps(struct map *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(m[i].path);
+	free(m);
+}
+
+/* Reads /proc/PID/maps into p->maps (replacing the old list). Returns 0, or
+ * -1 with err filled; the old list stays on failure. */
+static int read_maps(struct sym_proc *p, char *err, size_t errlen)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0, n = 0, mcap = 0;
+	struct map *maps = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
+	p->last_read = now_sec();
+	FILE *fp = fopen(path, "re");
+	if (!fp) {
+		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (getline(&line, &cap, fp) > 0 && n < MAX_MAPS) {
+		uint64_t start, end, off, ino;
+		unsigned maj, min;
+		char perms[8];
+		int used = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64 " %n",
+			   &start, &end, perms, &off, &maj, &min, &ino, &used) < 7 || start >= end)
+			continue;
+		char *name = line + used;
+		name[strcspn(name, "\n")] = '\0';
+		if (n == mcap) {
+			size_t ncap = mcap ? mcap * 2 : 256;
+			struct map *nm = realloc(maps, ncap * sizeof(*nm));
+			if (!nm)
+				goto oom;
+			maps = nm;
+			mcap = ncap;
+		}
+		maps[n] = (struct map){ .start = start, .end = end, .off = off, .ino = ino,
+					.dev_major = maj, .dev_minor = min, .file = -1,
+					.path = strdup(name) };
+		if (!maps[n].path)
+			goto oom;
+		n++;
+	}
+	fclose(fp);
+	free(line);
+	/* The kernel lists mappings in address order; nothing to sort. */
+	free_maps(p->maps, p->nmaps);
+	p->maps = maps;
+	p->nmaps = n;
+	return 0;
+oom:
+	fclose(fp);
+	free(line);
+	free_maps(maps, n);
+	snprintf(err, errlen, "reading %s: out of memory", path);
+	return -1;
+}
+
+struct sym_proc *sym_proc_open(int pid, const char *target, char *err, size_t errlen)
+{
+	char exe[64], link[4096];
+	struct sym_proc *p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->pid = pid;
+	p->st = sym_strtab_new();
+	p->files_cap = 16;
+	p->files = calloc(p->files_cap, sizeof(*p->files));
+	if (!p->st || !p->files) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (read_maps(p, err, errlen) != 0)
+		goto fail;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	struct stat sb;
+	if (stat(exe, &sb) == 0) {
+		p->exe_dev = sb.st_dev;
+		p->exe_ino = sb.st_ino;
+		p->have_exe_id = 1;
+	}
+	ssize_t len = readlink(exe, link, sizeof(link) - 1);
+	if (len > 0) {
+		link[len] = '\0';
+		p->exe_path = strdup(link);
+	}
+	/* The main executable is read through /proc/PID/exe: it works even when
+	 * the file was replaced or lives in another mount namespace. */
+	p->files[0].path = strdup(target ? target : exe);
+	if (!p->files[0].path) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	p->files[0].is_main = 1;
+	p->files[0].f = sym_file_open(p->files[0].path, err, errlen);
+	p->nfiles = 1;
+	return p;
+fail:
+	sym_proc_close(p);
+	return NULL;
+}
+
+void sym_proc_close(struct sym_proc *p)
+{
+	if (!p)
+		return;
+	free_maps(p->maps, p->nmaps);
+	for (size_t i = 0; i < p->nfiles; i++) {
+		sym_file_close(p->files[i].f);
+		free(p->files[i].path);
+	}
+	free(p->files);
+	free(p->exe_path);
+	sym_strtab_free(p->st);
+	free(p);
+}
+
+struct sym_file *sym_proc_main(struct sym_proc *p)
+{
+	return p->files[0].f;
+}
+
+int sym_proc_debug_percent(struct sym_proc *p)
+{
+	if (p->main_resolved == 0)
+		return -1;
+	return (int)(p->main_with_lines * 100 / p->main_resolved);
+}
+
+static struct map *find_map(struct sym_proc *p, uint64_t addr)
+{
+	size_t lo = 0, hi = p->nmaps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || addr >= p->maps[lo - 1].end)
+		return NULL;
+	return &p->maps[lo - 1];
+}
+
+static int is_main_map(struct sym_proc *p, const struct map *m)
+{
+	if (p->have_exe_id && m->ino == (uint64_t)p->exe_ino &&
+	    m->dev_major == major(p->exe_dev) && m->dev_minor == minor(p->exe_dev))
+		return 1;
+	return p->exe_path && strcmp(m->path, p->exe_path) == 0;
+}
+
+/* The file index of a mapping, opening the file on first use; -2 when the
+ * mapping has no file or it cannot be read. */
+static int map_file(struct sym_proc *p, struct map *m)
+{
+	if (m->file != -1)
+		return m->file;
+	m->file = -2;
+	if (m->path[0] != '/')
+		return -2;      /* anonymous, [heap], [vdso], ... */
+	if (is_main_map(p, m))
+		return m->file = 0;
+	for (size_t i = 1; i < p->nfiles; i++)
+		if (strcmp(p->files[i].path, m->path) == 0)
+			return m->file = (int)i;
+	if (p->nfiles == p->files_cap) {
+		struct pfile *n = realloc(p->files, p->files_cap * 2 * sizeof(*n));
+		if (!n)
+			return -2;
+		p->files = n;
+		p->files_cap *= 2;
+	}
+	struct pfile *pf = &p->files[p->nfiles];
+	memset(pf, 0, sizeof(*pf));
+	pf->path = strdup(m->path);
+	if (!pf->path)
+		return -2;
+	char root[4096], err[256];
+	if (snprintf(root, sizeof(root), "/proc/%d/root%s", p->pid, m->path) < (int)sizeof(root))
+		pf->f = sym_file_open(root, err, sizeof(err));
+	if (!pf->f)
+		pf->f = sym_file_open(m->path, err, sizeof(err));
+	return m->file = (int)p->nfiles++;
+}
+
+/* One SYM_FRAME_UNKNOWN frame named "??" or "base+0xoff". */
+static int unknown(struct sym_proc *p, const char *path, uint64_t off, struct sym_frame *out)
+{
+	const char *name = "??";
+	if (path && path[0]) {
+		char buf[512];
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		int n = snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, base, off);
+		const char *s = n > 0 ? sym_intern(p->st, buf, strlen(buf)) : NULL;
+		if (s)
+			name = s;
+	}
+	out[0] = (struct sym_frame){ .function = name, .file = "??", .line = 0,
+				     .flags = SYM_FRAME_UNKNOWN };
+	return 1;
+}
+
+int sym_proc_resolve(struct sym_proc *p, uint64_t addr, struct sym_frame *out, int max)
+{
+	if (max < 1)
+		return 0;
+	struct map *m = find_map(p, addr);
+	if (!m && now_sec() != p->last_read) {
+		/* Maybe a library loaded since: re-read, at most once a second. */
+		char err[256];
+		if (read_maps(p, err, sizeof(err)) == 0)
+			m = find_map(p, addr);
+	}
+	if (!m)
+		return unknown(p, NULL, 0, out);
+	uint64_t off = addr - m->start + m->off;
+	int fi = map_file(p, m);
+	struct sym_file *f = fi >= 0 ? p->files[fi].f : NULL;
+	if (!f)
+		return unknown(p, m->path, m->path[0] == '/' ? off : addr - m->start, out);
+	uint64_t vaddr;
+	if (sym_file_offset_to_vaddr(f, off, &vaddr) != 0)
+		return unknown(p, m->path, off, out);
+	int n = sym_file_resolve(f, vaddr, out, max);
+	if (fi == 0) {
+		p->main_resolved++;
+		if (n > 0 && out[0].line != 0)
+			p->main_with_lines++;
+	}
+	if (n <= 0)
+		n = unknown(p, m->path, vaddr, out);
+	if (fi == 0)
+		for (int i = 0; i < n; i++)
+			out[i].flags |= SYM_FRAME_MAIN;
+	return n;
+}

@@ -1,0 +1,195 @@
+//! hud-demo: a Tokio app with deliberately blocking async code, used to test
+//! hud. Each culprit's blocking line carries a trailing comment
+//! "HUD-CULPRIT: KIND NAME" (KIND = cpu|sleep|fsync|mutex|mutex-hold|deadlock)
+//! so tests can find the expected file:line with grep; healthy controls' hot
+//! lines are tagged "HUD-HEALTHY: KIND NAME" the same way.
+
+mod cpu;
+mod deadlock;
+mod fsync;
+mod healthy;
+mod mutex;
+mod sleep;
+mod stats;
+
+use std::io::Write;
+use std::process::exit;
+use std::time::Duration;
+
+const ALL_SCENARIOS: [&str; 5] = ["cpu", "sleep", "fsync", "mutex", "healthy"];
+const STATUS_EVERY: Duration = Duration::from_secs(5);
+
+struct Opts {
+    workers: usize,
+    scenarios: Vec<&'static str>,
+    duration: Option<Duration>,
+    deadlock: bool,
+    quiet: bool,
+}
+
+const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
+  --scenario LIST  comma list of cpu,sleep,fsync,mutex,healthy (or all; default all)
+  --workers N      Tokio worker threads (default 4)
+  --duration SECS  exit after SECS seconds (default: run until SIGINT/SIGTERM)
+  --deadlock       also run a task that locks a std Mutex twice (one worker hangs forever)
+  --quiet          no status lines";
+
+fn usage_error(msg: &str) -> ! {
+    eprintln!("hud-demo: {}\n{}", msg, USAGE);
+    exit(2);
+}
+
+fn parse_args() -> Opts {
+    let mut o = Opts {
+        workers: 4,
+        scenarios: ALL_SCENARIOS.to_vec(),
+        duration: None,
+        deadlock: false,
+        quiet: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let (flag, inline_val) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> String {
+            inline_val
+                .clone()
+                .or_else(|| args.next())
+                .unwrap_or_else(|| usage_error(&format!("{} needs a value", name)))
+        };
+        match flag.as_str() {
+            "--scenario" | "--scenarios" => {
+                let v = value("--scenario");
+                let mut list = Vec::new();
+                for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    if s == "all" {
+                        list.extend_from_slice(&ALL_SCENARIOS);
+                        continue;
+                    }
+                    match ALL_SCENARIOS.iter().find(|&&k| k == s) {
+                        Some(k) => list.push(*k),
+                        None => usage_error(&format!("unknown scenario '{}'", s)),
+                    }
+                }
+                // Keep canonical order, drop duplicates.
+                o.scenarios = ALL_SCENARIOS.iter().copied().filter(|k| list.contains(k)).collect();
+            }
+            "--workers" => {
+                let v = value("--workers");
+                o.workers = match v.parse::<usize>() {
+                    Ok(n) if n > 0 => n,
+                    _ => usage_error(&format!("bad --workers '{}'", v)),
+                };
+            }
+            "--duration" => {
+                let v = value("--duration");
+                o.duration = match v.parse::<f64>() {
+                    Ok(s) if s >= 0.0 && s.is_finite() => Some(Duration::from_secs_f64(s)),
+                    _ => usage_error(&format!("bad --duration '{}'", v)),
+                };
+            }
+            "--deadlock" => o.deadlock = true,
+            "--quiet" | "-q" => o.quiet = true,
+            "--help" | "-h" => {
+                println!("{}", USAGE);
+                exit(0);
+            }
+            _ => usage_error(&format!("unknown argument '{}'", arg)),
+        }
+    }
+    o
+}
+
+fn main() {
+    let opts = parse_args();
+
+    // Worker threads keep Tokio's default name, "tokio-runtime-worker".
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(opts.workers)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hud-demo: cannot build runtime: {}", e);
+            exit(1);
+        }
+    };
+
+    let mut names = opts.scenarios.join(",");
+    if names.is_empty() {
+        names.push_str("none");
+    }
+    if opts.deadlock {
+        names.push_str(",deadlock");
+    }
+    println!(
+        "hud-demo: pid {}, {} workers, scenarios {}",
+        std::process::id(),
+        opts.workers,
+        names
+    );
+    let _ = std::io::stdout().flush();
+
+    rt.block_on(run(&opts));
+
+    fsync::cleanup();
+    // A --deadlock worker never returns: do not wait for it.
+    rt.shutdown_timeout(Duration::from_millis(500));
+}
+
+async fn run(opts: &Opts) {
+    for &s in &opts.scenarios {
+        match s {
+            "cpu" => drop(tokio::spawn(cpu::run())),
+            "sleep" => drop(tokio::spawn(sleep::run())),
+            "fsync" => drop(tokio::spawn(fsync::run())),
+            "mutex" => mutex::spawn_all(),
+            "healthy" => healthy::spawn_all(),
+            _ => unreachable!(),
+        }
+    }
+    if !opts.quiet {
+        tokio::spawn(status_loop());
+    }
+
+    let until_deadline = async {
+        match opts.duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("hud-demo: cannot watch SIGTERM: {}", e);
+            exit(1);
+        }
+    };
+    // See deadlock.rs: spawned from this (non-worker) thread after ~1 s.
+    let deadlock_trigger = async {
+        if opts.deadlock {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            drop(tokio::spawn(deadlock::run()));
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = deadlock_trigger => {}
+        _ = until_deadline => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+async fn status_loop() {
+    let start = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval_at(start + STATUS_EVERY, STATUS_EVERY);
+    loop {
+        tick.tick().await;
+        println!("hud-demo: t={}s {}", start.elapsed().as_secs(), stats::line());
+        let _ = std::io::stdout().flush();
+    }
+}

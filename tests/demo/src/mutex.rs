@@ -1,0 +1,65 @@
+//! Scenario "mutex": several tasks contend a `std::sync::Mutex`; the holder
+//! keeps it ~12 ms doing CPU work, so the other workers block in `lock()`.
+//! All contenders wake on the same tick, so every round has waiters.
+//!
+//! Expected hud verdict: workers blocked off-CPU (futex) in
+//! `hud_demo::mutex::update_shared_state` at the `lock()` line, and the holder
+//! on-CPU in `hud_demo::mutex::rebalance_ledger`.
+
+use std::hint::black_box;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::stats;
+
+const CONTENDERS: usize = 3;
+const HOLD: Duration = Duration::from_millis(12);
+const PERIOD: Duration = Duration::from_millis(150);
+
+pub struct Ledger {
+    balances: Vec<u64>,
+}
+
+pub fn spawn_all() {
+    let ledger = Arc::new(Mutex::new(Ledger { balances: vec![1; 1024] }));
+    let start = tokio::time::Instant::now() + PERIOD;
+    for id in 0..CONTENDERS {
+        let ledger = Arc::clone(&ledger);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(start, PERIOD);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                handle_transfer(&ledger, id as u64).await;
+                stats::bump(&stats::MUTEX);
+            }
+        });
+    }
+}
+
+#[inline(never)]
+pub async fn handle_transfer(ledger: &Mutex<Ledger>, id: u64) {
+    update_shared_state(ledger, id);
+}
+
+/// WRONG: a std Mutex held across long work, taken from async code.
+#[inline(never)]
+pub fn update_shared_state(ledger: &Mutex<Ledger>, id: u64) {
+    let mut guard = ledger.lock().unwrap_or_else(|p| p.into_inner()); // HUD-CULPRIT: mutex update_shared_state
+    rebalance_ledger(&mut guard, id, HOLD);
+}
+
+/// Runs while the lock is held, for `hold` of wall-clock time.
+#[inline(never)]
+pub fn rebalance_ledger(ledger: &mut Ledger, id: u64, hold: Duration) {
+    let deadline = Instant::now() + hold;
+    let b = &mut ledger.balances;
+    let n = b.len();
+    while Instant::now() < deadline {
+        let mut i = 1;
+        while i < n {
+            b[i] = (b[i] ^ b[i - 1] ^ id) * 0x9e37_79b9_7f4a_7c15; i += 1; // HUD-CULPRIT: mutex-hold rebalance_ledger
+        }
+        black_box(&mut *b);
+    }
+}

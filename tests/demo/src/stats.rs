@@ -1,0 +1,25 @@
+//! Per-scenario iteration counters, printed on the status line.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub static CPU: AtomicU64 = AtomicU64::new(0);
+pub static SLEEP: AtomicU64 = AtomicU64::new(0);
+pub static FSYNC: AtomicU64 = AtomicU64::new(0);
+pub static MUTEX: AtomicU64 = AtomicU64::new(0);
+pub static HEALTHY: AtomicU64 = AtomicU64::new(0);
+
+pub fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+pub fn line() -> String {
+    let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    format!(
+        "cpu={} sleep={} fsync={} mutex={} healthy={}",
+        g(&CPU),
+        g(&SLEEP),
+        g(&FSYNC),
+        g(&MUTEX),
+        g(&HEALTHY)
+    )
+}

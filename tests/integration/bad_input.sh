@@ -1,0 +1,50 @@
+# bad_input.sh — each wrong start gets one clear sentence, a non-zero exit,
+# and leaves nothing attached.
+. "$(dirname "$0")/../lib.sh"
+
+before=$(hud_prog_count)
+
+# hud_says "what" "expected words" ARGS...: hud fails, saying those words.
+hud_says() {
+	local what=$1 words=$2; shift 2
+	"$HUD" "$@" > "$WORK/out.txt" 2> "$WORK/err.txt"
+	local rc=$?
+	if [ $rc != 0 ] && grep -q -- "$words" "$WORK/err.txt" && [ "$(wc -l < "$WORK/err.txt")" -le 2 ]; then
+		ok "$what"
+	else
+		not_ok "$what (exit $rc: $(head -c 300 "$WORK/err.txt"))"
+	fi
+}
+
+hud_says "a pid that does not exist" "no process with pid 4194000" --pid 4194000 --headless
+sleep 60 & plain=$!
+hud_says "a process without Tokio workers, with a hint about --workers" "pass --workers PREFIX" --pid $plain --headless --duration 1
+check "--workers PREFIX picks the threads it names" "$HUD" --pid $plain --headless --duration 1 --workers sleep
+kill $plain
+
+start_demo --scenario cpu || { not_ok "demo app starts"; finish; exit 1; }
+hud_says "an unwritable export path fails" "cannot write the export" --pid "$DEMO_PID" --headless --export /nonexistent-dir/t.json
+check "... before attaching" test "$(grep -c 'profiling pid' "$WORK/err.txt")" = 0
+cp "$HUD" /tmp/hud-unprivileged && chmod 755 /tmp/hud-unprivileged
+if command -v setpriv > /dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all /tmp/hud-unprivileged --pid "$DEMO_PID" --headless \
+		> "$WORK/out.txt" 2> "$WORK/err.txt"
+	rc=$?
+	check "without root: non-zero exit" test $rc != 0
+	check "without root: names the privilege and sudo" grep -q "needs root or CAP_BPF+CAP_PERFMON.*sudo" "$WORK/err.txt"
+fi
+rm -f /tmp/hud-unprivileged
+hud_says "a bad option value" "--threshold takes milliseconds" --pid "$DEMO_PID" --headless --threshold -3
+stop_demos
+
+# A target without debug info still gets function names, from the symbol table.
+objcopy --strip-debug "$DEMO" "$WORK/hud-demo-nodebug"
+DEMO=$WORK/hud-demo-nodebug start_demo --scenario cpu || { not_ok "stripped demo starts"; finish; exit 1; }
+"$HUD" --pid "$DEMO_PID" --headless --duration 4 > "$WORK/out.txt" 2> "$WORK/err.txt"
+rc=$?
+check "no debug info: still exits 0" test $rc = 0
+check "no debug info: warns and says how to fix it" grep -q "no debug info.*debug = true" "$WORK/err.txt"
+check "no debug info: the culprit is named from the symbol table" grep -q "compute_checksum" "$WORK/out.txt"
+stop_demos
+check "nothing stays attached after all of these" test "$(hud_prog_count)" = "$before"
+finish

@@ -1,0 +1,36 @@
+# lib.sh — shared by the integration tests: assertions that count, and the
+# demo app started and stopped around a test. Sourced, not run.
+set -u
+PASSED=0
+FAILED=0
+mkdir -p "$WORK"
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
+# check "what" command...: passes when the command succeeds.
+check() { local what=$1; shift; if "$@" > /dev/null 2>&1; then ok "$what"; else not_ok "$what"; fi; }
+finish() { echo "$PASSED passed, $FAILED failed"; [ "$FAILED" = 0 ]; }
+
+DEMO_PIDS=()
+# start_demo ARGS...: starts the demo app, sets DEMO_PID once its workers run.
+start_demo() {
+	"$DEMO" --quiet "$@" > "$WORK/demo.out" 2>&1 &
+	DEMO_PID=$!
+	DEMO_PIDS+=("$DEMO_PID")
+	for _ in $(seq 50); do
+		grep -q '^tokio-runtime-w' /proc/"$DEMO_PID"/task/*/comm 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "demo app did not start: $(cat "$WORK/demo.out")"
+	return 1
+}
+stop_demos() { local p; for p in "${DEMO_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; DEMO_PIDS=(); }
+trap stop_demos EXIT
+
+# culprit_line KIND NAME: the line marked "// HUD-CULPRIT: KIND NAME" in the demo's sources, as file:line.
+culprit_line() {
+	grep -rn "HUD-CULPRIT: $1 $2\b" "$ROOT/tests/demo/src" | head -n 1 | cut -d: -f1,2
+}
+
+# hud_prog_count: BPF programs the kernel lists under hud's names.
+hud_prog_count() { bpftool prog show 2>/dev/null | grep -c ' name hud_' || true; }

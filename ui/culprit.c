@@ -1,0 +1,86 @@
+/* culprit.c — which frames are the application's own code, and whether a
+ * stopped thread was stopped by it.
+ *
+ * A frame is the application's when it comes from the main executable and
+ * neither its source path nor its name says it is a library:
+ * - source paths of crates and of Rust's standard library: Debian's crates
+ *   live under /usr/share/cargo/registry/, rustup's and cargo's downloads
+ *   under ~/.cargo/registry/ and ~/.cargo/git/, vendored crates under
+ *   /vendor/, the standard library under /rustc/<hash>/library/ (the path
+ *   rustc remaps it to) or .../lib/rustlib/src/rust/library/;
+ * - names of the standard library and the crates Tokio apps are built on
+ *   (std::, core::, alloc::, tokio::, mio::, ...), also as the self type of
+ *   a trait impl (`<tokio::... as core::future::Future>::poll`).
+ * Frames without a source file (no debug info) are decided by name alone. */
+#include <string.h>
+#include "ui/ui.h"
+
+static const char *const library_paths[] = {
+	"/usr/share/cargo/registry/", "/.cargo/registry/", "/.cargo/git/", "/rustc/",
+	"/rustlib/src/rust/library/", "/vendor/", "/usr/src/rustc-", "/usr/include/",
+};
+
+static const char *const library_crates[] = {
+	"std::", "core::", "alloc::", "tokio::", "mio::", "parking_lot::", "parking_lot_core::",
+	"futures::", "futures_util::", "futures_core::", "futures_channel::", "hashbrown::",
+	"crossbeam_", "tracing::", "tracing_core::", "bytes::", "hyper::", "h2::", "tower::",
+	"socket2::", "libc::", "memchr::", "rustc_demangle::", "addr2line::", "gimli::",
+	"miniz_oxide::", "panic_unwind::", "panic_abort::", "compiler_builtins::", "__rust",
+	"rust_begin_unwind", "rust_panic", "__libc_",
+};
+
+/* C runtime entry points found in statically linked targets. */
+static const char *const runtime_symbols[] = {
+	"_start", "start_thread", "clone", "clone3", "main", "__clone", "__start_main",
+};
+
+static int starts_with_crate(const char *name)
+{
+	/* `<T as Trait>::f` and `<T>::f` are decided by T. */
+	while (*name == '<' || *name == '&' || *name == '*')
+		name++;
+	if (strncmp(name, "mut ", 4) == 0)
+		name += 4;
+	if (strncmp(name, "dyn ", 4) == 0)
+		name += 4;
+	for (size_t i = 0; i < sizeof(library_crates) / sizeof(library_crates[0]); i++)
+		if (strncmp(name, library_crates[i], strlen(library_crates[i])) == 0)
+			return 1;
+	for (size_t i = 0; i < sizeof(runtime_symbols) / sizeof(runtime_symbols[0]); i++)
+		if (strcmp(name, runtime_symbols[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int frame_is_app(const char *function, const char *file, int in_main)
+{
+	if (!in_main || !function || strcmp(function, "??") == 0)
+		return 0;
+	if (file && strcmp(file, "??") != 0)
+		for (size_t i = 0; i < sizeof(library_paths) / sizeof(library_paths[0]); i++)
+			if (strstr(file, library_paths[i]))
+				return 0;
+	return !starts_with_crate(function);
+}
+
+/* Frames of Tokio's scheduler: a worker stopped below one of these (closer
+ * to the leaf than any application frame) is parked or running the
+ * runtime's own machinery, not blocked by a task. */
+static int is_runtime_frame(const char *function)
+{
+	return strstr(function, "tokio::runtime::") || strstr(function, "tokio::park::");
+}
+
+int model_stack_in_app(const struct model *m, uint32_t stack)
+{
+	const struct stack *s = &m->stacks[stack];
+
+	for (uint32_t i = 0; i < s->depth; i++) {
+		const struct frame *f = model_stack_frame(m, stack, i);
+		if (f->flags & FRAME_APP)
+			return 1;
+		if (is_runtime_frame(strtab_get(m->strings, f->function)))
+			return 0;
+	}
+	return 0;
+}

@@ -1,0 +1,343 @@
+/* model.c — the profile model: distinct frames and stacks, and the
+ * aggregates per function and per worker that every view reads. Lookups go
+ * through open-addressing hash indexes (id + 1 per slot, 0 = empty), so the
+ * cost of an event does not grow with the session. */
+#include <stdlib.h>
+#include <string.h>
+#include "ui/ui.h"
+
+#define GROW(ptr, n, cap) do { \
+	if ((n) == (cap)) { \
+		(cap) = (cap) ? (cap) * 2 : 64; \
+		(ptr) = xrealloc((ptr), (size_t)(cap) * sizeof(*(ptr))); \
+	} } while (0)
+
+static const char *const kind_names[BLOCK_KINDS] = { "cpu", "off_cpu", "sched_delay" };
+
+const char *block_kind_name(enum block_kind k)
+{
+	return (unsigned)k < BLOCK_KINDS ? kind_names[k] : "unknown";
+}
+
+static uint32_t mix(uint32_t h, uint32_t v)
+{
+	h ^= v + 0x9e3779b9u + (h << 6) + (h >> 2);
+	return h;
+}
+
+/* Finds the slot for a key in an index; eq(m, id) says whether entry id is the key. */
+typedef int (*index_eq)(const struct model *m, uint32_t id, const void *key);
+
+static uint32_t *index_slot(const struct model *m, uint32_t *index, uint32_t cap, uint32_t hash,
+			    index_eq eq, const void *key)
+{
+	uint32_t h = hash & (cap - 1);
+	while (index[h] && !eq(m, index[h] - 1, key))
+		h = (h + 1) & (cap - 1);
+	return &index[h];
+}
+
+/* Doubles an index and reinserts ids 0..n-1 with their hashes. */
+static void index_grow(uint32_t **index, uint32_t *cap, uint32_t n, uint32_t (*hash_of)(const struct model *, uint32_t),
+		       const struct model *m)
+{
+	uint32_t ncap = *cap ? *cap * 2 : 256;
+	uint32_t *v = xcalloc(ncap, sizeof(uint32_t));
+
+	for (uint32_t id = 0; id < n; id++) {
+		uint32_t h = hash_of(m, id) & (ncap - 1);
+		while (v[h])
+			h = (h + 1) & (ncap - 1);
+		v[h] = id + 1;
+	}
+	free(*index);
+	*index = v;
+	*cap = ncap;
+}
+
+struct model *model_new(void)
+{
+	struct model *m = xcalloc(1, sizeof(*m));
+	m->strings = strtab_new();
+	m->info.debug_percent = -1;
+	index_grow(&m->frame_index, &m->frame_index_cap, 0, NULL, m);
+	index_grow(&m->stack_index, &m->stack_index_cap, 0, NULL, m);
+	index_grow(&m->func_index, &m->func_index_cap, 0, NULL, m);
+	return m;
+}
+
+void model_free(struct model *m)
+{
+	if (!m)
+		return;
+	strtab_free(m->strings);
+	free(m->frames);
+	free(m->stack_frames);
+	free(m->stacks);
+	free(m->funcs);
+	free(m->workers);
+	free(m->frame_index);
+	free(m->stack_index);
+	free(m->func_index);
+	free(m);
+}
+
+/* ---- Functions: one per (name, file) ------------------------------------ */
+
+struct func_key { uint32_t function, file; };
+
+static uint32_t func_hash2(uint32_t function, uint32_t file)
+{
+	return mix(mix(17, function), file);
+}
+
+static uint32_t func_hash(const struct model *m, uint32_t id)
+{
+	return func_hash2(m->funcs[id].function, m->funcs[id].file);
+}
+
+static int func_eq(const struct model *m, uint32_t id, const void *key)
+{
+	const struct func_key *k = key;
+	return m->funcs[id].function == k->function && m->funcs[id].file == k->file;
+}
+
+static uint32_t func_intern(struct model *m, uint32_t function, uint32_t file, uint32_t line, uint32_t flags)
+{
+	struct func_key k = { function, file };
+	uint32_t *slot = index_slot(m, m->func_index, m->func_index_cap, func_hash2(function, file), func_eq, &k);
+
+	if (*slot)
+		return *slot - 1;
+	GROW(m->funcs, m->nfuncs, m->funcs_cap);
+	struct func_stat *f = &m->funcs[m->nfuncs];
+	memset(f, 0, sizeof(*f));
+	f->function = function;
+	f->file = file;
+	f->line = line;
+	f->flags = flags;
+	*slot = ++m->nfuncs;
+	if (m->nfuncs * 2 > m->func_index_cap)
+		index_grow(&m->func_index, &m->func_index_cap, m->nfuncs, func_hash, m);
+	return m->nfuncs - 1;
+}
+
+/* ---- Frames ----------------------------------------------------------------- */
+
+static uint32_t frame_hash2(const struct frame *f)
+{
+	return mix(mix(mix(mix(3, f->function), f->file), f->line), f->flags);
+}
+
+static uint32_t frame_hash(const struct model *m, uint32_t id)
+{
+	return frame_hash2(&m->frames[id]);
+}
+
+static int frame_eq(const struct model *m, uint32_t id, const void *key)
+{
+	const struct frame *a = &m->frames[id], *b = key;
+	return a->function == b->function && a->file == b->file && a->line == b->line && a->flags == b->flags;
+}
+
+static uint32_t frame_intern(struct model *m, const struct frame_in *in)
+{
+	struct frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.function = strtab_intern(m->strings, in->function ? in->function : "??");
+	f.file = strtab_intern(m->strings, in->file ? in->file : "??");
+	f.line = in->line;
+	f.flags = in->flags & (FRAME_INLINED | FRAME_NODEBUG | FRAME_UNKNOWN);
+	if (frame_is_app(strtab_get(m->strings, f.function), strtab_get(m->strings, f.file), in->in_main) &&
+	    !(f.flags & FRAME_UNKNOWN))
+		f.flags |= FRAME_APP;
+	uint32_t *slot = index_slot(m, m->frame_index, m->frame_index_cap, frame_hash2(&f), frame_eq, &f);
+	if (*slot)
+		return *slot - 1;
+	f.func_index = func_intern(m, f.function, f.file, f.line, f.flags);
+	GROW(m->frames, m->nframes, m->frames_cap);
+	m->frames[m->nframes] = f;
+	*slot = ++m->nframes;
+	if (m->nframes * 2 > m->frame_index_cap)
+		index_grow(&m->frame_index, &m->frame_index_cap, m->nframes, frame_hash, m);
+	return m->nframes - 1;
+}
+
+/* ---- Stacks ----------------------------------------------------------------- */
+
+struct stack_key { const uint32_t *ids; uint32_t n; };
+
+static uint32_t ids_hash(const uint32_t *ids, uint32_t n)
+{
+	uint32_t h = mix(7, n);
+	for (uint32_t i = 0; i < n; i++)
+		h = mix(h, ids[i]);
+	return h;
+}
+
+static uint32_t stack_hash(const struct model *m, uint32_t id)
+{
+	return m->stacks[id].hash;
+}
+
+static int stack_eq(const struct model *m, uint32_t id, const void *key)
+{
+	const struct stack_key *k = key;
+	const struct stack *s = &m->stacks[id];
+	return s->depth == k->n && memcmp(m->stack_frames + s->first, k->ids, k->n * sizeof(uint32_t)) == 0;
+}
+
+/* The culprit is the innermost frame of the application's own code; a stack
+ * with none is blamed on its innermost frame that has a name. */
+static int32_t pick_culprit(const struct model *m, const uint32_t *ids, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (m->frames[ids[i]].flags & FRAME_APP)
+			return (int32_t)i;
+	for (uint32_t i = 0; i < n; i++)
+		if (!(m->frames[ids[i]].flags & FRAME_UNKNOWN))
+			return (int32_t)i;
+	return -1;
+}
+
+/* Tokio runs workers and blocking-pool work on threads of the same name;
+ * only the stack tells them apart: a worker's stack holds the scheduler's
+ * worker loop (itself started from the blocking pool), a pool thread's only
+ * the pool. */
+static uint32_t stack_class(const struct model *m, const uint32_t *ids, uint32_t n)
+{
+	int pool = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *f = strtab_get(m->strings, m->frames[ids[i]].function);
+		if (strstr(f, "tokio::runtime::scheduler::multi_thread::worker::") ||
+		    strstr(f, "tokio::runtime::thread_pool::worker::"))
+			return STACK_CLASS_WORKER;
+		if (strstr(f, "tokio::runtime::blocking::pool::Inner::run"))
+			pool = 1;
+	}
+	return pool ? STACK_CLASS_POOL : STACK_CLASS_UNKNOWN;
+}
+
+uint32_t model_stack(struct model *m, const struct frame_in *frames, int n)
+{
+	uint32_t ids[256];
+	uint32_t count = 0;
+
+	for (int i = 0; i < n && count < 256; i++)
+		ids[count++] = frame_intern(m, &frames[i]);
+	struct stack_key k = { ids, count };
+	uint32_t hash = ids_hash(ids, count);
+	uint32_t *slot = index_slot(m, m->stack_index, m->stack_index_cap, hash, stack_eq, &k);
+	if (*slot)
+		return *slot - 1;
+	while (m->nstack_frames + count > m->stack_frames_cap) {
+		m->stack_frames_cap = m->stack_frames_cap ? m->stack_frames_cap * 2 : 1024;
+		m->stack_frames = xrealloc(m->stack_frames, m->stack_frames_cap * sizeof(uint32_t));
+	}
+	memcpy(m->stack_frames + m->nstack_frames, ids, count * sizeof(uint32_t));
+	GROW(m->stacks, m->nstacks, m->stacks_cap);
+	struct stack *s = &m->stacks[m->nstacks];
+	memset(s, 0, sizeof(*s));
+	s->first = m->nstack_frames;
+	s->depth = count;
+	s->hash = hash;
+	s->culprit = pick_culprit(m, ids, count);
+	s->thread_class = stack_class(m, ids, count);
+	m->nstack_frames += count;
+	*slot = ++m->nstacks;
+	if (m->nstacks * 2 > m->stack_index_cap)
+		index_grow(&m->stack_index, &m->stack_index_cap, m->nstacks, stack_hash, m);
+	return m->nstacks - 1;
+}
+
+const struct frame *model_stack_frame(const struct model *m, uint32_t stack, uint32_t i)
+{
+	const struct stack *s = &m->stacks[stack];
+	return i < s->depth ? &m->frames[m->stack_frames[s->first + i]] : NULL;
+}
+
+/* ---- Workers, samples and blocking ------------------------------------------ */
+
+struct worker_stat *model_worker(struct model *m, uint32_t id, uint32_t tid, const char *comm)
+{
+	for (uint32_t i = 0; i < m->nworkers; i++)
+		if (m->workers[i].id == id)
+			return &m->workers[i];
+	GROW(m->workers, m->nworkers, m->workers_cap);
+	struct worker_stat *w = &m->workers[m->nworkers++];
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->tid = tid;
+	w->worst_func = -1;
+	snprintf(w->comm, sizeof(w->comm), "%s", comm ? comm : "");
+	return w;
+}
+
+void model_worker_remove(struct model *m, uint32_t id)
+{
+	for (uint32_t i = 0; i < m->nworkers; i++)
+		if (m->workers[i].id == id) {
+			memmove(&m->workers[i], &m->workers[i + 1], (m->nworkers - i - 1) * sizeof(m->workers[0]));
+			m->nworkers--;
+			return;
+		}
+}
+
+static struct worker_stat *worker_find(struct model *m, uint32_t id)
+{
+	for (uint32_t i = 0; i < m->nworkers; i++)
+		if (m->workers[i].id == id)
+			return &m->workers[i];
+	return NULL;
+}
+
+void model_sample(struct model *m, uint32_t worker_id, uint32_t tid, uint32_t cpu, uint64_t ts_ns, uint32_t stack)
+{
+	struct worker_stat *w = worker_find(m, worker_id);
+
+	m->info.samples++;
+	if (w) {
+		struct stack *s = &m->stacks[stack];
+		m->info.worker_samples++;
+		w->samples++;
+		s->samples++;
+		if (s->culprit >= 0)
+			m->funcs[model_stack_frame(m, stack, (uint32_t)s->culprit)->func_index].samples++;
+	}
+	if (m->on_sample)
+		m->on_sample(m->sink_ctx, m, tid, cpu, ts_ns, stack);
+}
+
+void model_block(struct model *m, const struct block_event *e)
+{
+	struct worker_stat *w = worker_find(m, e->worker_id);
+
+	m->info.events++;
+	m->block_total[e->kind] += e->duration_ns;
+	if (e->culprit_func >= 0) {
+		struct func_stat *f = &m->funcs[e->culprit_func];
+		f->block_count[e->kind]++;
+		f->block_ns[e->kind] += e->duration_ns;
+		if (e->duration_ns > f->block_max_ns)
+			f->block_max_ns = e->duration_ns;
+	}
+	if (w) {
+		w->block_count++;
+		w->block_ns += e->duration_ns;
+		if (e->culprit_func >= 0) {
+			const struct func_stat *f = &m->funcs[e->culprit_func];
+			uint64_t total = 0;
+			for (int k = 0; k < BLOCK_KINDS; k++)
+				total += f->block_ns[k];
+			/* Worst culprit: the function with most blocking overall
+			 * among those that blocked this worker. */
+			if (w->worst_func < 0 || total > w->worst_ns) {
+				w->worst_func = e->culprit_func;
+				w->worst_ns = total;
+			}
+		}
+	}
+	if (m->on_event)
+		m->on_event(m->sink_ctx, m, e);
+}

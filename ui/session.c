@@ -1,0 +1,484 @@
+/* session.c — one live profiling session: the loader's events become model
+ * events. Sample first, then decide: each ring buffer drain is collected,
+ * its stacks taken from the stack map, symbolized (cached per address), and
+ * only then turned into samples and blocking events.
+ *
+ * Blocking is decided here, from what the kernel side reports:
+ * - sched_delay: a worker was off CPU while runnable (preempted or yielded)
+ *   longer than the threshold;
+ * - off_cpu: a worker slept longer than the threshold, stopped in the
+ *   application's code (its stack reaches an application frame before any
+ *   frame of Tokio's scheduler); a worker parked by Tokio is idle;
+ * - cpu: consecutive samples of one worker stay in the same application
+ *   function, with no sleep in between, for longer than the threshold (one
+ *   long poll). */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "dwarf/dwarf.h"
+#include "loader/loader.h"
+#include "ui/ui.h"
+
+#define BATCH_MAX 8192
+#define ADDR_CACHE_BITS 16
+
+/* One stack id's last known content, as a model stack. */
+struct id_entry {
+	int valid;
+	uint32_t model_stack;
+};
+
+/* Symbolized addresses: address -> frames in a pool. */
+struct addr_entry {
+	uint64_t addr;          /* 0 = empty */
+	uint32_t first, n;
+};
+
+#define RUN_PENDING 4
+
+/* A run of samples of one worker in one application function. A worker
+ * preempted in the middle of such a run is still inside that one poll, so
+ * its sched delays are held here and only reported on their own if the run
+ * does not turn out long enough to be reported itself. */
+struct poll_run {
+	int active;
+	int npending;
+	struct hud_event pending[RUN_PENDING];
+	int64_t pending_stack[RUN_PENDING];
+	uint64_t first_ns, last_ns;
+	uint32_t vol_switches;
+	int32_t func;
+	uint32_t stack;
+	uint32_t samples;
+	uint32_t tid;
+};
+
+struct session {
+	const struct session_opts *opts;
+	struct bpf_obj *bpf;
+	struct ringbuf *rb;
+	struct thread_set threads;
+	struct sym_proc *sym;
+	struct model *model;
+	struct hud_event batch[BATCH_MAX];
+	int nbatch;
+	struct id_entry ids[HUD_STACK_BUCKETS];
+	struct addr_entry *addrs;
+	uint32_t naddrs, addrs_cap;
+	struct frame_in *pool;
+	uint32_t npool, pool_cap;
+	struct poll_run *runs;
+	uint32_t nruns;
+	uint64_t start_ns;
+	uint64_t idle_events;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* ---- Symbolization ----------------------------------------------------------- */
+
+static uint64_t addr_hash(uint64_t a)
+{
+	a ^= a >> 33;
+	a *= 0xff51afd7ed558ccdull;
+	a ^= a >> 33;
+	return a;
+}
+
+static void addr_cache_grow(struct session *s)
+{
+	uint32_t cap = s->addrs_cap ? s->addrs_cap * 2 : (1u << ADDR_CACHE_BITS);
+	struct addr_entry *v = xcalloc(cap, sizeof(*v));
+
+	for (uint32_t i = 0; i < s->addrs_cap; i++) {
+		if (!s->addrs[i].addr)
+			continue;
+		uint64_t h = addr_hash(s->addrs[i].addr) & (cap - 1);
+		while (v[h].addr)
+			h = (h + 1) & (cap - 1);
+		v[h] = s->addrs[i];
+	}
+	free(s->addrs);
+	s->addrs = v;
+	s->addrs_cap = cap;
+}
+
+/* Frames (innermost first) for one address of a stack; `leaf` says whether it
+ * is the innermost one. Other frames are return addresses: the call is the
+ * instruction before, so addr - 1 is looked up. */
+static const struct addr_entry *resolve(struct session *s, uint64_t addr, int leaf)
+{
+	uint64_t key = leaf ? addr : addr - 1;
+	struct sym_frame fr[SYM_MAX_FRAMES];
+
+	if (key == 0)
+		key = 1;
+	if ((s->naddrs + 1) * 2 > s->addrs_cap)
+		addr_cache_grow(s);
+	uint64_t h = addr_hash(key) & (s->addrs_cap - 1);
+	while (s->addrs[h].addr && s->addrs[h].addr != key)
+		h = (h + 1) & (s->addrs_cap - 1);
+	struct addr_entry *e = &s->addrs[h];
+	if (e->addr)
+		return e;
+	int n = sym_proc_resolve(s->sym, key, fr, SYM_MAX_FRAMES);
+	if (n < 1)
+		n = 0;
+	while (s->npool + (uint32_t)n + 1 > s->pool_cap) {
+		s->pool_cap = s->pool_cap ? s->pool_cap * 2 : 4096;
+		s->pool = xrealloc(s->pool, s->pool_cap * sizeof(*s->pool));
+	}
+	e->addr = key;
+	e->first = s->npool;
+	e->n = (uint32_t)n;
+	struct sym_file *main_file = sym_proc_main(s->sym);
+	for (int i = 0; i < n; i++) {
+		struct frame_in *f = &s->pool[s->npool++];
+		f->function = fr[i].function;
+		f->file = fr[i].file;
+		f->line = fr[i].line;
+		f->flags = (fr[i].flags & SYM_FRAME_INLINED ? FRAME_INLINED : 0) |
+			   (fr[i].flags & SYM_FRAME_SYMTAB ? FRAME_NODEBUG : 0) |
+			   (fr[i].flags & SYM_FRAME_UNKNOWN ? FRAME_UNKNOWN : 0);
+		f->in_main = main_file && (fr[i].flags & SYM_FRAME_MAIN);
+	}
+	s->naddrs++;
+	return e;
+}
+
+static uint32_t model_stack_of(struct session *s, const uint64_t *ips, int n)
+{
+	struct frame_in frames[256];
+	int count = 0;
+
+	for (int i = 0; i < n; i++) {
+		const struct addr_entry *e = resolve(s, ips[i], i == 0);
+		for (uint32_t k = 0; k < e->n && count < 256; k++)
+			frames[count++] = s->pool[e->first + k];
+	}
+	return model_stack(s->model, frames, count);
+}
+
+/* The model stack for a kernel stack id, or -1 when it is not known: taken
+ * from the stack map when the kernel stored new content under that id since
+ * hud last looked, else the content hud saw last. */
+static int64_t stack_for(struct session *s, int32_t id)
+{
+	uint64_t ips[HUD_STACK_DEPTH];
+	int n;
+
+	if (id < 0 || id >= HUD_STACK_BUCKETS)
+		return -1;
+	n = loader_stack_take(s->bpf, id, ips, HUD_STACK_DEPTH);
+	if (n > 0) {
+		s->ids[id].model_stack = model_stack_of(s, ips, n);
+		s->ids[id].valid = 1;
+	}
+	return s->ids[id].valid ? (int64_t)s->ids[id].model_stack : -1;
+}
+
+/* ---- Blocking decisions ------------------------------------------------------------- */
+
+static struct poll_run *run_of(struct session *s, uint32_t worker)
+{
+	if (worker >= s->nruns) {
+		uint32_t n = worker + 16;
+		s->runs = xrealloc(s->runs, n * sizeof(*s->runs));
+		memset(s->runs + s->nruns, 0, (n - s->nruns) * sizeof(*s->runs));
+		s->nruns = n;
+	}
+	return &s->runs[worker];
+}
+
+static void block(struct session *s, enum block_kind kind, uint32_t worker, uint32_t tid,
+		  uint64_t start, uint64_t dur, uint32_t stack)
+{
+	struct block_event e;
+	const struct stack *st = &s->model->stacks[stack];
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	e.worker_id = worker;
+	e.tid = tid;
+	e.start_ns = start;
+	e.duration_ns = dur;
+	e.stack = stack;
+	e.culprit_func = st->culprit >= 0 ? (int32_t)model_stack_frame(s->model, stack, (uint32_t)st->culprit)->func_index : -1;
+	model_block(s->model, &e);
+}
+
+static uint64_t session_ts(const struct session *s, uint64_t ts)
+{
+	return ts > s->start_ns ? ts - s->start_ns : 0;
+}
+
+static void run_finish(struct session *s, uint32_t worker, struct poll_run *r)
+{
+	if (r->active && r->samples >= 2 && r->last_ns - r->first_ns >= s->opts->threshold_ns) {
+		block(s, BLOCK_CPU, worker, r->tid, r->first_ns, r->last_ns - r->first_ns, r->stack);
+	} else {
+		for (int i = 0; i < r->npending; i++)
+			if (r->pending_stack[i] >= 0)
+				block(s, BLOCK_SCHED_DELAY, worker, r->pending[i].tid, session_ts(s, r->pending[i].ts_ns),
+				      r->pending[i].duration_ns, (uint32_t)r->pending_stack[i]);
+	}
+	r->npending = 0;
+	r->active = 0;
+}
+
+static void on_sample(struct session *s, const struct hud_event *ev, int64_t stack, uint64_t ts)
+{
+	uint32_t worker = ev->worker_id;
+
+	if (stack < 0)
+		return;
+	if (worker != HUD_NOT_WORKER && s->model->stacks[stack].thread_class == STACK_CLASS_POOL) {
+		/* A blocking-pool thread named like the workers: heavy work
+		 * belongs there, it is never worker blocking. */
+		threads_demote(&s->threads, s->bpf, ev->tid);
+		model_worker_remove(s->model, worker);
+		run_of(s, worker)->active = 0;
+		run_of(s, worker)->npending = 0;
+		worker = HUD_NOT_WORKER;
+	}
+	if (worker != HUD_NOT_WORKER && !threads_is_worker(&s->threads, ev->tid))
+		worker = HUD_NOT_WORKER;    /* demoted since the kernel sent it */
+	model_sample(s->model, worker, ev->tid, ev->cpu, ts, (uint32_t)stack);
+	if (worker == HUD_NOT_WORKER)
+		return;
+	const struct stack *st = &s->model->stacks[stack];
+	const struct frame *c = st->culprit >= 0 ? model_stack_frame(s->model, (uint32_t)stack, (uint32_t)st->culprit) : NULL;
+	int32_t func = c && (c->flags & FRAME_APP) ? (int32_t)c->func_index : -1;
+	struct poll_run *r = run_of(s, ev->worker_id);
+
+	if (r->active && r->vol_switches == ev->vol_switches && r->func == func && ts >= r->last_ns) {
+		r->last_ns = ts;
+		r->samples++;
+		return;
+	}
+	run_finish(s, ev->worker_id, r);
+	if (func >= 0) {
+		r->active = 1;
+		r->first_ns = r->last_ns = ts;
+		r->vol_switches = ev->vol_switches;
+		r->func = func;
+		r->stack = (uint32_t)stack;
+		r->samples = 1;
+		r->tid = ev->tid;
+	}
+}
+
+static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t stack, uint64_t ts)
+{
+	int runnable = ev->state == 0 || (ev->state & HUD_STATE_PREEMPTED);
+	struct poll_run *r = run_of(s, ev->worker_id);
+
+	if (!threads_is_worker(&s->threads, ev->tid))
+		return;
+	if (runnable && r->active && r->vol_switches == ev->vol_switches) {
+		if (r->npending < RUN_PENDING) {
+			r->pending[r->npending] = *ev;
+			r->pending_stack[r->npending++] = stack;
+		}
+		return;
+	}
+	run_finish(s, ev->worker_id, r);
+	if (stack < 0)
+		return;
+	if (runnable)
+		block(s, BLOCK_SCHED_DELAY, ev->worker_id, ev->tid, ts, ev->duration_ns, (uint32_t)stack);
+	else if (model_stack_in_app(s->model, (uint32_t)stack))
+		block(s, BLOCK_OFF_CPU, ev->worker_id, ev->tid, ts, ev->duration_ns, (uint32_t)stack);
+	else
+		s->idle_events++;
+}
+
+/* ---- The loop ------------------------------------------------------------------ */
+
+static int collect(void *ctx, const void *data, size_t len)
+{
+	struct session *s = ctx;
+
+	if (len < sizeof(struct hud_event))
+		return 0;
+	memcpy(&s->batch[s->nbatch++], data, sizeof(struct hud_event));
+	return s->nbatch == BATCH_MAX;  /* full: process, then drain again */
+}
+
+static void process_batch(struct session *s)
+{
+	for (int i = 0; i < s->nbatch; i++) {
+		const struct hud_event *ev = &s->batch[i];
+		int64_t stack = stack_for(s, ev->stack_id);
+		uint64_t ts = session_ts(s, ev->ts_ns);
+		if (ev->kind == HUD_EV_SAMPLE)
+			on_sample(s, ev, stack, ts);
+		else if (ev->kind == HUD_EV_OFFCPU && ev->worker_id != HUD_NOT_WORKER)
+			on_offcpu(s, ev, stack, ts);
+	}
+	s->nbatch = 0;
+}
+
+static void register_workers(struct session *s)
+{
+	for (int i = 0; i < s->threads.n; i++) {
+		const struct thread_info *t = &s->threads.v[i];
+		if (t->worker_id != HUD_NOT_WORKER)
+			model_worker(s->model, t->worker_id, t->tid, t->comm);
+	}
+}
+
+/* Reads each worker's on-CPU time from the kernel side's thread table. */
+static void refresh_worker_times(struct session *s)
+{
+	for (uint32_t i = 0; i < s->model->nworkers; i++) {
+		struct worker_stat *w = &s->model->workers[i];
+		struct hud_thread t;
+		if (loader_thread_get(s->bpf, w->tid, &t) == 0) {
+			uint64_t total = t.oncpu_ns;
+			if (t.on_cpu) {
+				uint64_t now = now_ns();
+				if (now > t.on_ts)
+					total += now - t.on_ts;
+			}
+			w->oncpu_ns = total;
+		}
+	}
+}
+
+static void describe_rule(struct session *s, char *out, size_t len)
+{
+	if (s->opts->workers_prefix)
+		snprintf(out, len, "thread names %s* (--workers)", s->opts->workers_prefix);
+	else
+		snprintf(out, len, "Tokio thread names tokio-runtime-w*/tokio-rt-worker*");
+}
+
+int session_run(const struct session_opts *opts, struct model *m, char *err, size_t errlen)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+	struct sigaction sa;
+	int rc = -1;
+
+	s->opts = opts;
+	s->model = m;
+	threads_init(&s->threads, opts->pid, opts->workers_prefix);
+	describe_rule(s, m->info.workers_rule, sizeof(m->info.workers_rule));
+
+	/* Workers first: without them there is nothing to profile, and saying
+	 * so needs no privilege. New runtimes get a second to start theirs. */
+	for (int tries = 0; tries < 10; tries++) {
+		if (threads_scan(&s->threads, NULL) < 0) {
+			snprintf(err, errlen, "hud: process %d exited before hud could attach", opts->pid);
+			goto out;
+		}
+		if (threads_worker_count(&s->threads))
+			break;
+		usleep(100000);
+	}
+	if (!threads_worker_count(&s->threads)) {
+		snprintf(err, errlen, "hud: no Tokio worker threads in process %d (looked for %s); "
+			 "if the runtime names its threads, pass --workers PREFIX", opts->pid, m->info.workers_rule);
+		goto out;
+	}
+
+	s->sym = sym_proc_open(opts->pid, opts->target, err, errlen);
+	if (!s->sym)
+		goto out;
+	struct sym_file *main_file = sym_proc_main(s->sym);
+	if (main_file && !sym_file_has_debug(main_file)) {
+		char target[512];
+		text_sanitize(m->info.target, target, sizeof(target));
+		fprintf(stderr, "hud: warning: %s has no debug info; functions are named from the symbol table "
+			"without file:line (build the target with debug = true)\n", target);
+	}
+	if (!(s->bpf = loader_open(err, errlen)))
+		goto out;
+	struct hud_config cfg = { .tgid = (uint32_t)opts->pid, .threshold_ns = opts->threshold_ns };
+	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)
+		goto out;
+	/* Register the threads already known, then attach. */
+	threads_free(&s->threads);
+	threads_init(&s->threads, opts->pid, opts->workers_prefix);
+	if (threads_scan(&s->threads, s->bpf) < 0) {
+		snprintf(err, errlen, "hud: process %d exited before hud could attach", opts->pid);
+		goto out;
+	}
+	register_workers(s);
+	if (!(s->rb = ringbuf_open(loader_map_fd(s->bpf, "events"), err, errlen)))
+		goto out;
+	s->start_ns = now_ns();
+	m->info.start_ns = s->start_ns;
+	if (loader_attach(s->bpf, opts->freq, err, errlen) < 0)
+		goto out;
+	if (opts->on_attached)
+		opts->on_attached(opts->ctx);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	uint64_t next_scan = now_ns() + 500000000ull;
+	uint64_t deadline = opts->duration_ns ? s->start_ns + opts->duration_ns : 0;
+	for (;;) {
+		if (ringbuf_poll(s->rb, 100, collect, s) < 0) {
+			snprintf(err, errlen, "hud: reading the ring buffer failed: %s", strerror(errno));
+			goto out;
+		}
+		process_batch(s);
+		uint64_t now = now_ns();
+		if (stop_signal) {
+			snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "signal %d", (int)stop_signal);
+			break;
+		}
+		if (deadline && now >= deadline) {
+			snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "duration reached");
+			break;
+		}
+		if (now >= next_scan) {
+			next_scan = now + 500000000ull;
+			if (threads_scan(&s->threads, s->bpf) < 0) {
+				snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "target exited");
+				break;
+			}
+			register_workers(s);
+			refresh_worker_times(s);
+		}
+	}
+	/* Whatever is still in the ring buffer belongs to the session. */
+	while (ringbuf_poll(s->rb, 0, collect, s) > 0)
+		process_batch(s);
+	process_batch(s);
+	for (uint32_t w = 0; w < s->nruns; w++)
+		run_finish(s, w, &s->runs[w]);
+	refresh_worker_times(s);
+
+	uint64_t st[HUD_STAT_COUNT];
+	if (loader_stats(s->bpf, st) == 0) {
+		m->info.lost = st[HUD_STAT_LOST];
+		m->info.stack_failures = st[HUD_STAT_STACK_FAIL];
+	}
+	m->info.duration_ns = now_ns() - s->start_ns;
+	m->info.debug_percent = sym_proc_debug_percent(s->sym);
+	rc = 0;
+out:
+	ringbuf_close(s->rb);
+	loader_close(s->bpf);
+	threads_free(&s->threads);
+	if (s->sym)
+		sym_proc_close(s->sym);
+	free(s->addrs);
+	free(s->pool);
+	free(s->runs);
+	free(s);
+	return rc;
+}

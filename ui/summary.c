@@ -1,0 +1,129 @@
+/* summary.c — the text a headless run prints at its end: what was profiled,
+ * the top culprits with file:line, the workers, and what was lost. Every
+ * string from the target is sanitised before it reaches the terminal. */
+#include <stdlib.h>
+#include <string.h>
+#include "ui/ui.h"
+
+static uint64_t func_block_ns(const struct func_stat *f)
+{
+	uint64_t t = 0;
+	for (int k = 0; k < BLOCK_KINDS; k++)
+		t += f->block_ns[k];
+	return t;
+}
+
+static uint64_t func_block_count(const struct func_stat *f)
+{
+	uint64_t t = 0;
+	for (int k = 0; k < BLOCK_KINDS; k++)
+		t += f->block_count[k];
+	return t;
+}
+
+static const struct model *sort_model;
+
+static int by_block_time(const void *a, const void *b)
+{
+	uint64_t x = func_block_ns(&sort_model->funcs[*(const uint32_t *)a]);
+	uint64_t y = func_block_ns(&sort_model->funcs[*(const uint32_t *)b]);
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int by_samples(const void *a, const void *b)
+{
+	uint64_t x = sort_model->funcs[*(const uint32_t *)a].samples;
+	uint64_t y = sort_model->funcs[*(const uint32_t *)b].samples;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The kind with most blocking time for a function, for its row. */
+static const char *main_kind(const struct func_stat *f)
+{
+	int best = 0;
+	for (int k = 1; k < BLOCK_KINDS; k++)
+		if (f->block_ns[k] > f->block_ns[best])
+			best = k;
+	return block_kind_name((enum block_kind)best);
+}
+
+static void location(const struct model *m, const struct func_stat *f, char *out, size_t len)
+{
+	char raw[1024];
+	const char *file = strtab_get(m->strings, f->file);
+	snprintf(raw, sizeof(raw), "%s:%u", file, f->line);
+	text_sanitize(raw, out, len);
+}
+
+void summary_print(FILE *out, const struct model *m, int top)
+{
+	const struct model_info *i = &m->info;
+	uint32_t *order = xcalloc(m->nfuncs + 1, sizeof(uint32_t));
+	char name[512], loc[512], target[512];
+	uint32_t n = 0;
+
+	text_sanitize(i->target, target, sizeof(target));
+	text_sanitize(i->comm, name, sizeof(name));
+	fprintf(out, "hud %s: %.1f s on pid %d (%s, %s)\n", HUD_VERSION, (double)i->duration_ns / 1e9, i->pid, name, target);
+	fprintf(out, "workers %u (%s); samples %llu (%llu on workers) at %d Hz; blocking events %llu; "
+		"lost events %llu; failed stacks %llu; debug info ",
+		m->nworkers, i->workers_rule, (unsigned long long)i->samples, (unsigned long long)i->worker_samples,
+		i->freq, (unsigned long long)i->events, (unsigned long long)i->lost,
+		(unsigned long long)i->stack_failures);
+	if (i->debug_percent >= 0)
+		fprintf(out, "%d%%\n", i->debug_percent);
+	else
+		fputs("n/a\n", out);
+	if (i->stop_reason[0])
+		fprintf(out, "stopped: %s\n", i->stop_reason);
+
+	sort_model = m;
+	for (uint32_t f = 0; f < m->nfuncs; f++)
+		if (func_block_count(&m->funcs[f]))
+			order[n++] = f;
+	qsort(order, n, sizeof(uint32_t), by_block_time);
+	fprintf(out, "\nTop blocking culprits (threshold %.1f ms)\n", (double)i->threshold_ns / 1e6);
+	if (!n)
+		fputs("  none: no worker was blocked longer than the threshold\n", out);
+	else
+		fprintf(out, "  %-11s %6s %10s %9s  %s\n", "kind", "count", "total ms", "max ms", "function (file:line)");
+	for (uint32_t k = 0; k < n && (int)k < top; k++) {
+		const struct func_stat *f = &m->funcs[order[k]];
+		text_sanitize(strtab_get(m->strings, f->function), name, sizeof(name));
+		location(m, f, loc, sizeof(loc));
+		fprintf(out, "  %-11s %6llu %10.1f %9.1f  %s (%s)\n", main_kind(f),
+			(unsigned long long)func_block_count(f), (double)func_block_ns(f) / 1e6,
+			(double)f->block_max_ns / 1e6, name, loc);
+	}
+
+	n = 0;
+	for (uint32_t f = 0; f < m->nfuncs; f++)
+		if (m->funcs[f].samples)
+			order[n++] = f;
+	qsort(order, n, sizeof(uint32_t), by_samples);
+	fputs("\nTop CPU on workers (samples, innermost application frame)\n", out);
+	if (!n)
+		fputs("  none: no sample landed on a worker\n", out);
+	for (uint32_t k = 0; k < n && (int)k < top; k++) {
+		const struct func_stat *f = &m->funcs[order[k]];
+		text_sanitize(strtab_get(m->strings, f->function), name, sizeof(name));
+		location(m, f, loc, sizeof(loc));
+		fprintf(out, "  %6llu %5.1f%%  %s (%s)\n", (unsigned long long)f->samples,
+			i->worker_samples ? 100.0 * (double)f->samples / (double)i->worker_samples : 0.0, name, loc);
+	}
+
+	fputs("\nWorkers\n", out);
+	fprintf(out, "  %-3s %-8s %6s %8s %7s %11s  %s\n", "id", "tid", "cpu%", "samples", "blocks", "blocked ms", "worst culprit");
+	for (uint32_t w = 0; w < m->nworkers; w++) {
+		const struct worker_stat *ws = &m->workers[w];
+		double cpu = i->duration_ns ? 100.0 * (double)ws->oncpu_ns / (double)i->duration_ns : 0.0;
+		if (ws->worst_func >= 0)
+			text_sanitize(strtab_get(m->strings, m->funcs[ws->worst_func].function), name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "-");
+		fprintf(out, "  %-3u %-8u %5.1f%% %8llu %7llu %11.1f  %s\n", ws->id, ws->tid, cpu,
+			(unsigned long long)ws->samples, (unsigned long long)ws->block_count,
+			(double)ws->block_ns / 1e6, name);
+	}
+	free(order);
+}
