@@ -276,7 +276,7 @@ int main(int argc, char **argv)
 	struct session_opts so = {
 		.pid = o.pid, .target = o.target, .workers_prefix = o.workers,
 		.threshold_ns = m->info.threshold_ns, .duration_ns = (uint64_t)(o.duration_s * 1e9),
-		.freq = o.freq, .on_attached = note_attached, .ctx = m,
+		.freq = o.freq, .on_attached = note_attached, .input_fd = -1, .ctx = m,
 	};
 	if (session_run(&so, m, err, sizeof(err)) < 0) {
 		chrome_abort(cw);

@@ -60,6 +60,7 @@ struct model *model_new(void)
 	struct model *m = xcalloc(1, sizeof(*m));
 	m->strings = strtab_new();
 	m->info.debug_percent = -1;
+	m->info.window_ns = 10000000000ull;
 	index_grow(&m->frame_index, &m->frame_index_cap, 0, NULL, m);
 	index_grow(&m->stack_index, &m->stack_index_cap, 0, NULL, m);
 	index_grow(&m->func_index, &m->func_index_cap, 0, NULL, m);
@@ -74,6 +75,8 @@ void model_free(struct model *m)
 	free(m->frames);
 	free(m->stack_frames);
 	free(m->stacks);
+	for (uint32_t i = 0; i < m->nfuncs; i++)
+		free(m->funcs[i].worker_blocks);
 	free(m->funcs);
 	free(m->workers);
 	free(m->frame_index);
@@ -270,6 +273,9 @@ struct worker_stat *model_worker(struct model *m, uint32_t id, uint32_t tid, con
 	w->id = id;
 	w->tid = tid;
 	w->worst_func = -1;
+	w->state_func = -1;
+	for (int i = 0; i < TIMELINE_SLOTS; i++)
+		w->timeline[i].index = ~0ull;
 	snprintf(w->comm, sizeof(w->comm), "%s", comm ? comm : "");
 	return w;
 }
@@ -284,7 +290,7 @@ void model_worker_remove(struct model *m, uint32_t id)
 		}
 }
 
-static struct worker_stat *worker_find(struct model *m, uint32_t id)
+struct worker_stat *model_worker_find(struct model *m, uint32_t id)
 {
 	for (uint32_t i = 0; i < m->nworkers; i++)
 		if (m->workers[i].id == id)
@@ -292,9 +298,99 @@ static struct worker_stat *worker_find(struct model *m, uint32_t id)
 	return NULL;
 }
 
+/* The slot for slot index i, reset when it last held an older index. */
+static struct slot *slot_at(struct worker_stat *w, uint64_t i)
+{
+	struct slot *s = &w->timeline[i % TIMELINE_SLOTS];
+	if (s->index != i) {
+		if (s->index != ~0ull && s->index > i)
+			return NULL;    /* older than what is kept */
+		s->index = i;
+		s->busy_ns = s->blocked_ns = 0;
+	}
+	return s;
+}
+
+const struct slot *model_slot(const struct worker_stat *w, uint64_t ts)
+{
+	uint64_t i = ts / SLOT_NS;
+	const struct slot *s = &w->timeline[i % TIMELINE_SLOTS];
+	return s->index == i ? s : NULL;
+}
+
+/* Spreads [start, end) over the slots it covers, adding to busy or blocked.
+ * Only the last TIMELINE_SLOTS slots before `end` are touched. */
+static void timeline_add(struct worker_stat *w, uint64_t start, uint64_t end, int blocked)
+{
+	if (end <= start)
+		return;
+	if (end - start > SLOT_NS * TIMELINE_SLOTS)
+		start = end - SLOT_NS * TIMELINE_SLOTS;
+	for (uint64_t i = start / SLOT_NS; i * SLOT_NS < end; i++) {
+		uint64_t lo = i * SLOT_NS > start ? i * SLOT_NS : start;
+		uint64_t hi = (i + 1) * SLOT_NS < end ? (i + 1) * SLOT_NS : end;
+		struct slot *s = slot_at(w, i);
+		if (!s)
+			continue;
+		if (blocked)
+			s->blocked_ns = (uint32_t)(s->blocked_ns + (hi - lo) > SLOT_NS ? SLOT_NS : s->blocked_ns + (hi - lo));
+		else
+			s->busy_ns = (uint32_t)(s->busy_ns + (hi - lo) > SLOT_NS ? SLOT_NS : s->busy_ns + (hi - lo));
+	}
+}
+
+void model_worker_busy(struct model *m, uint32_t id, uint64_t ts, uint64_t busy_ns)
+{
+	struct worker_stat *w = model_worker_find(m, id);
+	if (!w)
+		return;
+	w->oncpu_ns += busy_ns;
+	timeline_add(w, ts > busy_ns ? ts - busy_ns : 0, ts, 0);
+	if (ts > m->info.now_ns)
+		m->info.now_ns = ts;
+}
+
+void model_worker_state(struct model *m, uint32_t id, enum worker_state st, uint64_t since,
+			int32_t func, enum block_kind kind)
+{
+	struct worker_stat *w = model_worker_find(m, id);
+	if (!w)
+		return;
+	w->state = st;
+	w->state_since_ns = since;
+	w->state_func = st == WORKER_BLOCKED ? func : -1;
+	w->state_kind = kind;
+}
+
+void model_worker_window(const struct model *m, const struct worker_stat *w, double *busy_pct, double *blocked_pct)
+{
+	uint64_t now = m->info.now_ns, win = m->info.window_ns, busy = 0, blocked = 0, covered = 0;
+	if (win > SLOT_NS * TIMELINE_SLOTS)
+		win = SLOT_NS * TIMELINE_SLOTS;
+	/* Whole slots ending at the current one; the current slot counts for
+	 * the part of it that has elapsed. */
+	for (uint64_t t = 0; t < win; t += SLOT_NS) {
+		if (now < t)
+			break;
+		const struct slot *s = model_slot(w, now - t);
+		uint64_t len = t == 0 ? now % SLOT_NS + 1 : SLOT_NS;
+		covered += len;
+		if (s) {
+			busy += s->busy_ns;
+			blocked += s->blocked_ns;
+		}
+	}
+	*busy_pct = covered ? 100.0 * (double)busy / (double)covered : 0;
+	*blocked_pct = covered ? 100.0 * (double)blocked / (double)covered : 0;
+	if (*busy_pct > 100)
+		*busy_pct = 100;
+	if (*blocked_pct > 100)
+		*blocked_pct = 100;
+}
+
 void model_sample(struct model *m, uint32_t worker_id, uint32_t tid, uint32_t cpu, uint64_t ts_ns, uint32_t stack)
 {
-	struct worker_stat *w = worker_find(m, worker_id);
+	struct worker_stat *w = model_worker_find(m, worker_id);
 
 	m->info.samples++;
 	if (w) {
@@ -311,20 +407,39 @@ void model_sample(struct model *m, uint32_t worker_id, uint32_t tid, uint32_t cp
 
 void model_block(struct model *m, const struct block_event *e)
 {
-	struct worker_stat *w = worker_find(m, e->worker_id);
+	struct worker_stat *w = model_worker_find(m, e->worker_id);
 
 	m->info.events++;
 	m->block_total[e->kind] += e->duration_ns;
+	if (e->stack < m->nstacks) {
+		m->stacks[e->stack].block_count++;
+		m->stacks[e->stack].block_ns += e->duration_ns;
+	}
 	if (e->culprit_func >= 0) {
 		struct func_stat *f = &m->funcs[e->culprit_func];
+		if (!f->block_count[0] && !f->block_count[1] && !f->block_count[2])
+			f->first_ns = e->start_ns;
 		f->block_count[e->kind]++;
 		f->block_ns[e->kind] += e->duration_ns;
 		if (e->duration_ns > f->block_max_ns)
 			f->block_max_ns = e->duration_ns;
+		if (e->start_ns + e->duration_ns > f->last_ns)
+			f->last_ns = e->start_ns + e->duration_ns;
+		if (e->worker_id >= f->nworker_blocks && e->worker_id < 4096) {
+			uint32_t n = e->worker_id + 8;
+			f->worker_blocks = xrealloc(f->worker_blocks, n * sizeof(uint32_t));
+			memset(f->worker_blocks + f->nworker_blocks, 0, (n - f->nworker_blocks) * sizeof(uint32_t));
+			f->nworker_blocks = n;
+		}
+		if (e->worker_id < f->nworker_blocks)
+			f->worker_blocks[e->worker_id]++;
 	}
+	if (e->start_ns + e->duration_ns > m->info.now_ns)
+		m->info.now_ns = e->start_ns + e->duration_ns;
 	if (w) {
 		w->block_count++;
 		w->block_ns += e->duration_ns;
+		timeline_add(w, e->start_ns, e->start_ns + e->duration_ns, 1);
 		if (e->culprit_func >= 0) {
 			const struct func_stat *f = &m->funcs[e->culprit_func];
 			uint64_t total = 0;

@@ -13,7 +13,9 @@
  *   function, with no sleep in between, for longer than the threshold (one
  *   long poll). */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,6 +73,8 @@ struct session {
 	uint32_t npool, pool_cap;
 	struct poll_run *runs;
 	uint32_t nruns;
+	uint64_t *last_oncpu;   /* per worker id: kernel on-CPU total last seen */
+	uint32_t nlast;
 	uint64_t start_ns;
 	uint64_t idle_events;
 };
@@ -335,22 +339,71 @@ static void register_workers(struct session *s)
 	}
 }
 
-/* Reads each worker's on-CPU time from the kernel side's thread table. */
-static void refresh_worker_times(struct session *s)
+/* Brings the workers up to date from the kernel side's thread table: on-CPU
+ * time since the last look (timeline, utilisation) and the state each one is
+ * in right now. A worker blocked at this moment shows as blocked at once,
+ * with its culprit so far, also when the block never ends:
+ * - on CPU in one application function for longer than the threshold;
+ * - asleep for longer than the threshold, stopped in application code;
+ * - runnable but off CPU for longer than the threshold. */
+static void refresh_workers(struct session *s)
 {
-	for (uint32_t i = 0; i < s->model->nworkers; i++) {
-		struct worker_stat *w = &s->model->workers[i];
+	uint64_t now = now_ns(), ts = session_ts(s, now);
+	struct model *m = s->model;
+
+	m->info.now_ns = ts;
+	m->info.duration_ns = ts;
+	for (uint32_t i = 0; i < m->nworkers; i++) {
+		struct worker_stat *w = &m->workers[i];
 		struct hud_thread t;
-		if (loader_thread_get(s->bpf, w->tid, &t) == 0) {
-			uint64_t total = t.oncpu_ns;
-			if (t.on_cpu) {
-				uint64_t now = now_ns();
-				if (now > t.on_ts)
-					total += now - t.on_ts;
-			}
-			w->oncpu_ns = total;
+		if (loader_thread_get(s->bpf, w->tid, &t) < 0)
+			continue;
+		uint64_t total = t.oncpu_ns;
+		if (t.on_cpu && now > t.on_ts)
+			total += now - t.on_ts;
+		if (w->id >= s->nlast) {
+			uint32_t n = w->id + 16;
+			s->last_oncpu = xrealloc(s->last_oncpu, n * sizeof(uint64_t));
+			memset(s->last_oncpu + s->nlast, 0, (n - s->nlast) * sizeof(uint64_t));
+			s->nlast = n;
 		}
+		if (total > s->last_oncpu[w->id])
+			model_worker_busy(m, w->id, ts, total - s->last_oncpu[w->id]);
+		s->last_oncpu[w->id] = total;
+
+		const struct poll_run *r = run_of(s, w->id);
+		uint64_t thr = s->opts->threshold_ns;
+		if (t.on_cpu) {
+			if (r->active && ts > r->first_ns && ts - r->first_ns >= thr && r->vol_switches == t.vol_switches)
+				model_worker_state(m, w->id, WORKER_BLOCKED, r->first_ns, r->func, BLOCK_CPU);
+			else
+				model_worker_state(m, w->id, WORKER_RUNNING, session_ts(s, t.on_ts), -1, BLOCK_CPU);
+			continue;
+		}
+		uint64_t since = session_ts(s, t.off_ts);
+		int runnable = t.off_state == 0 || (t.off_state & HUD_STATE_PREEMPTED);
+		if (ts > since && ts - since >= thr) {
+			int64_t stack = runnable ? -1 : stack_for(s, t.off_stack_id);
+			if (runnable) {
+				model_worker_state(m, w->id, WORKER_BLOCKED, since, r->active ? r->func : -1, BLOCK_SCHED_DELAY);
+				continue;
+			}
+			if (stack >= 0 && model_stack_in_app(m, (uint32_t)stack)) {
+				const struct stack *st = &m->stacks[stack];
+				int32_t func = st->culprit >= 0 ?
+					(int32_t)model_stack_frame(m, (uint32_t)stack, (uint32_t)st->culprit)->func_index : -1;
+				model_worker_state(m, w->id, WORKER_BLOCKED, since, func, BLOCK_OFF_CPU);
+				continue;
+			}
+		}
+		model_worker_state(m, w->id, WORKER_IDLE, since, -1, BLOCK_OFF_CPU);
 	}
+}
+
+static int input_ready(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP));
 }
 
 static void describe_rule(struct session *s, char *out, size_t len)
@@ -427,7 +480,14 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	uint64_t next_scan = now_ns() + 500000000ull;
+	if (opts->input_fd >= 0 && opts->on_input) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		if (epoll_ctl(ringbuf_epoll_fd(s->rb), EPOLL_CTL_ADD, opts->input_fd, &ev) < 0) {
+			snprintf(err, errlen, "hud: cannot wait on the terminal (epoll): %s", strerror(errno));
+			goto out;
+		}
+	}
+	uint64_t next_scan = now_ns() + 500000000ull, next_tick = 0;
 	uint64_t deadline = opts->duration_ns ? s->start_ns + opts->duration_ns : 0;
 	for (;;) {
 		if (ringbuf_poll(s->rb, 100, collect, s) < 0) {
@@ -436,6 +496,19 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		}
 		process_batch(s);
 		uint64_t now = now_ns();
+		if (opts->input_fd >= 0 && opts->on_input && input_ready(opts->input_fd) &&
+		    opts->on_input(opts->ctx, m)) {
+			snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "quit");
+			break;
+		}
+		if (now >= next_tick) {
+			next_tick = now + 100000000ull;
+			refresh_workers(s);
+			if (opts->on_tick && opts->on_tick(opts->ctx, m)) {
+				snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "quit");
+				break;
+			}
+		}
 		if (stop_signal) {
 			snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "signal %d", (int)stop_signal);
 			break;
@@ -451,16 +524,15 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 				break;
 			}
 			register_workers(s);
-			refresh_worker_times(s);
 		}
 	}
 	/* Whatever is still in the ring buffer belongs to the session. */
 	while (ringbuf_poll(s->rb, 0, collect, s) > 0)
 		process_batch(s);
 	process_batch(s);
+	refresh_workers(s);
 	for (uint32_t w = 0; w < s->nruns; w++)
 		run_finish(s, w, &s->runs[w]);
-	refresh_worker_times(s);
 
 	uint64_t st[HUD_STAT_COUNT];
 	if (loader_stats(s->bpf, st) == 0) {
@@ -479,6 +551,7 @@ out:
 	free(s->addrs);
 	free(s->pool);
 	free(s->runs);
+	free(s->last_oncpu);
 	free(s);
 	return rc;
 }

@@ -72,6 +72,8 @@ struct stack {
 	uint32_t hash;
 	uint32_t thread_class;  /* STACK_CLASS_*: what kind of thread runs it */
 	uint64_t samples;       /* CPU samples on workers with this stack */
+	uint64_t block_count;   /* blocking events with this stack */
+	uint64_t block_ns;
 };
 
 #define STACK_CLASS_UNKNOWN  0
@@ -87,7 +89,22 @@ struct func_stat {
 	uint64_t block_count[BLOCK_KINDS];
 	uint64_t block_ns[BLOCK_KINDS];
 	uint64_t block_max_ns;
+	uint64_t first_ns, last_ns;     /* first and last blocking event (session time) */
+	uint32_t *worker_blocks;        /* blocking events per worker id, nworker_blocks long */
+	uint32_t nworker_blocks;
 };
+
+/* Timeline: per worker, the last TIMELINE_SLOTS slots of SLOT_NS each. */
+#define SLOT_NS         100000000ull    /* 100 ms */
+#define TIMELINE_SLOTS  600             /* one minute */
+
+struct slot {
+	uint64_t index;         /* session time / SLOT_NS this slot holds; ~0 = empty */
+	uint32_t busy_ns;       /* on CPU */
+	uint32_t blocked_ns;    /* inside a blocking event */
+};
+
+enum worker_state { WORKER_IDLE = 0, WORKER_RUNNING = 1, WORKER_BLOCKED = 2 };
 
 struct worker_stat {
 	uint32_t id, tid;
@@ -98,6 +115,11 @@ struct worker_stat {
 	uint64_t oncpu_ns;      /* from the kernel's per-thread accounting */
 	int32_t worst_func;     /* func index with most blocking time, -1 */
 	uint64_t worst_ns;
+	enum worker_state state;
+	uint64_t state_since_ns;        /* session time the state began */
+	int32_t state_func;             /* blocked: the culprit so far, -1 */
+	enum block_kind state_kind;     /* blocked: what kind */
+	struct slot timeline[TIMELINE_SLOTS];
 };
 
 struct block_event {
@@ -129,6 +151,9 @@ struct model_info {
 	uint64_t samples, worker_samples, events, lost, stack_failures;
 	int debug_percent;      /* -1 unknown */
 	char stop_reason[64];
+	uint64_t window_ns;     /* utilisation window (--window), default 10 s */
+	uint64_t now_ns;        /* session time of the latest data (live) or the end (replay) */
+	int replay;             /* 1 when the model was rebuilt from a file */
 };
 
 struct model {
@@ -175,6 +200,26 @@ const struct frame *model_stack_frame(const struct model *m, uint32_t stack, uin
 /* The worker with this id, created on first use. */
 struct worker_stat *model_worker(struct model *m, uint32_t id, uint32_t tid, const char *comm);
 
+/* Adds on-CPU time of a worker that ended at session time ts (timeline and
+ * utilisation), spread back over the slots it covers. */
+void model_worker_busy(struct model *m, uint32_t id, uint64_t ts, uint64_t busy_ns);
+
+/* A worker's current state as the live session sees it (or as the end of a
+ * replayed file says). `func` is the culprit so far when blocked, else -1. */
+void model_worker_state(struct model *m, uint32_t id, enum worker_state st, uint64_t since,
+			int32_t func, enum block_kind kind);
+
+/* The slot of a worker's timeline for session time ts, or NULL when that
+ * time is no longer (or not yet) kept. */
+const struct slot *model_slot(const struct worker_stat *w, uint64_t ts);
+
+/* Share of the last `window_ns` (up to m->info.now_ns) the worker was on CPU
+ * and blocked, in percent. */
+void model_worker_window(const struct model *m, const struct worker_stat *w, double *busy_pct, double *blocked_pct);
+
+/* Worker by id, or NULL. */
+struct worker_stat *model_worker_find(struct model *m, uint32_t id);
+
 /* Forgets a worker that turned out not to be one. */
 void model_worker_remove(struct model *m, uint32_t id);
 
@@ -201,6 +246,13 @@ struct session_opts {
 	uint64_t duration_ns;           /* 0: until a signal or the target exits */
 	int freq;
 	void (*on_attached)(void *ctx); /* called once everything is attached */
+	/* Called about every 100 ms after the model was brought up to date;
+	 * a non-zero return ends the session (the user quit). */
+	int (*on_tick)(void *ctx, struct model *m);
+	/* When >= 0, also woken when this fd is readable: on_input then runs;
+	 * a non-zero return ends the session. */
+	int input_fd;
+	int (*on_input)(void *ctx, struct model *m);
 	void *ctx;
 };
 
