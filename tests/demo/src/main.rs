@@ -31,7 +31,9 @@ const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration
   --scenario LIST  comma list of cpu,sleep,fsync,mutex,healthy (or all; default all)
   --workers N      Tokio worker threads (default 4)
   --duration SECS  exit after SECS seconds (default: run until SIGINT/SIGTERM)
-  --deadlock       also run a task that locks a std Mutex twice (one worker hangs forever)
+                   (forced 2 s later even if the runtime is stalled)
+  --deadlock       ~1 s in, a task locks a std Mutex twice (one worker hangs forever;
+                   with --workers 1 the whole runtime stalls, SIGINT/SIGTERM included)
   --quiet          no status lines";
 
 fn usage_error(msg: &str) -> ! {
@@ -133,11 +135,25 @@ fn main() {
     );
     let _ = std::io::stdout().flush();
 
+    // If every worker is stuck (e.g. `--workers 1 --deadlock`) nothing drives
+    // Tokio's timers or signals any more; make `--duration` hold regardless.
+    if let Some(d) = opts.duration {
+        let _ = std::thread::Builder::new()
+            .name("hud-demo-watchdog".into())
+            .spawn(move || {
+                std::thread::sleep(d + Duration::from_secs(2));
+                eprintln!("hud-demo: runtime stalled; forcing exit");
+                fsync::cleanup();
+                exit(0);
+            });
+    }
+
     rt.block_on(run(&opts));
 
-    fsync::cleanup();
-    // A --deadlock worker never returns: do not wait for it.
+    // A --deadlock worker never returns: do not wait for it. Remove the fsync
+    // scenario's file only once the other workers have stopped writing it.
     rt.shutdown_timeout(Duration::from_millis(500));
+    fsync::cleanup();
 }
 
 async fn run(opts: &Opts) {

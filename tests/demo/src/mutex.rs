@@ -1,6 +1,7 @@
 //! Scenario "mutex": several tasks contend a `std::sync::Mutex`; the holder
 //! keeps it ~12 ms doing CPU work, so the other workers block in `lock()`.
-//! All contenders wake on the same tick, so every round has waiters.
+//! Every ~150 ms a burst of request tasks is spawned at once, so most rounds
+//! have waiters.
 //!
 //! Expected hud verdict: workers blocked off-CPU (futex) in
 //! `hud_demo::mutex::update_shared_state` at the `lock()` line, and the holder
@@ -22,19 +23,23 @@ pub struct Ledger {
 
 pub fn spawn_all() {
     let ledger = Arc::new(Mutex::new(Ledger { balances: vec![1; 1024] }));
-    let start = tokio::time::Instant::now() + PERIOD;
-    for id in 0..CONTENDERS {
-        let ledger = Arc::clone(&ledger);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(start, PERIOD);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                handle_transfer(&ledger, id as u64).await;
-                stats::bump(&stats::MUTEX);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            // A burst of request tasks at once: spawning several from a worker
+            // wakes idle workers to steal them, so they run in parallel and
+            // all but one block in lock().
+            for id in 0..CONTENDERS {
+                let ledger = Arc::clone(&ledger);
+                drop(tokio::spawn(async move {
+                    handle_transfer(&ledger, id as u64).await;
+                    stats::bump(&stats::MUTEX);
+                }));
             }
-        });
-    }
+        }
+    });
 }
 
 #[inline(never)]

@@ -28,4 +28,7 @@ pub async fn handle_sleep_request() {
 #[inline(never)]
 pub fn throttle_backend(d: Duration) {
     std::thread::sleep(d); // HUD-CULPRIT: sleep throttle_backend
+    // Keeps the call above from becoming a tail call (which would drop this
+    // frame from the stack).
+    std::hint::black_box(d);
 }
