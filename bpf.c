@@ -28,6 +28,10 @@ static hud_u64 (*bpf_get_current_pid_tgid)(void) = (void *)BPF_FUNC_get_current_
 static long (*bpf_get_stackid)(void *ctx, void *map, hud_u64 flags) = (void *)BPF_FUNC_get_stackid;
 static void *(*bpf_ringbuf_reserve)(void *rb, hud_u64 size, hud_u64 flags) = (void *)BPF_FUNC_ringbuf_reserve;
 static void (*bpf_ringbuf_submit)(void *data, hud_u64 flags) = (void *)BPF_FUNC_ringbuf_submit;
+static long (*bpf_probe_read_user)(void *dst, hud_u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user;
+static long (*bpf_probe_read_kernel)(void *dst, hud_u32 size, const void *src) = (void *)BPF_FUNC_probe_read_kernel;
+static void *(*bpf_get_current_task_btf)(void) = (void *)BPF_FUNC_get_current_task_btf;
+static struct pt_regs *(*bpf_task_pt_regs)(void *task) = (void *)BPF_FUNC_task_pt_regs;
 
 char _license[] SEC("license") = "Dual MIT/GPL";
 
@@ -124,7 +128,11 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 	if (t->worker_id != HUD_NOT_WORKER && t->off_ts && now > t->off_ts) {
 		hud_u32 zero = 0;
 		struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
-		hud_u64 off = now - t->off_ts;
+		hud_u64 off = now - t->off_ts, wait = 0;
+		if (t->off_state == 0 || (t->off_state & HUD_STATE_PREEMPTED))
+			wait = off;                     /* runnable all along */
+		else if (t->wake_ts > t->off_ts && now > t->wake_ts)
+			wait = now - t->wake_ts;        /* woken, then queued */
 		if (cfg && off >= cfg->threshold_ns) {
 			struct hud_event *e = event_reserve();
 			if (e) {
@@ -138,6 +146,7 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 				e->state = t->off_state;
 				e->vol_switches = t->vol_switches;
 				e->pad0 = 0;
+				e->wait_ns = wait;
 				bpf_ringbuf_submit(e, 0);
 				stat_add(HUD_STAT_OFFCPU, 1);
 			}
@@ -145,7 +154,71 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 	}
 	t->on_cpu = 1;
 	t->on_ts = now;
+	t->wake_ts = 0;
 	return 0;
+}
+
+/* Record layout of sched/sched_wakeup (checked by the loader). */
+struct sched_wakeup_args {
+	hud_u64 common;
+	char comm[16];
+	hud_s32 pid;
+	hud_s32 prio;
+	hud_s32 target_cpu;
+};
+
+/* When a thread of the target is woken: the start of its run-queue wait. */
+SEC("tracepoint/sched/sched_wakeup")
+int hud_sched_wakeup(struct sched_wakeup_args *ctx)
+{
+	hud_u32 pid = (hud_u32)ctx->pid;
+	struct hud_thread *t = bpf_map_lookup_elem(&threads, &pid);
+
+	if (t && !t->on_cpu)
+		t->wake_ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* The user-mode registers of the interrupted thread: the perf event's own
+ * when it interrupted user code, else those saved on kernel entry. */
+INLINE int user_regs(struct bpf_perf_event_data *ctx, hud_u64 *ip, hud_u64 *bp)
+{
+	if ((ctx->regs.cs & 3) == 3) {
+		*ip = ctx->regs.rip;
+		*bp = ctx->regs.rbp;
+		return 0;
+	}
+	struct pt_regs *regs = bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs || bpf_probe_read_kernel(ip, 8, &regs->rip) || bpf_probe_read_kernel(bp, 8, &regs->rbp))
+		return -1;
+	return 0;
+}
+
+/* Follows the frame pointer chain: at each frame pointer fp, [fp] is the
+ * caller's frame pointer, [fp+8] the return address, and the words below fp
+ * the registers the function saved. One 48-byte read per frame. */
+INLINE hud_u32 walk_user_stack(struct hud_sample *e, hud_u64 ip, hud_u64 bp)
+{
+	hud_u32 i, n = 1;
+
+	e->ips[0] = ip;
+	for (i = 0; i < HUD_STACK_DEPTH - 1; i++) {
+		hud_u64 w[6];
+		if (bp < 32 || (bp & 7) || bpf_probe_read_user(w, sizeof(w), (void *)(bp - 32)))
+			break;
+		hud_u64 h = w[0] ^ (w[1] * 0x9e3779b97f4a7c15ull) ^ (w[2] * 0xc2b2ae3d27d4eb4full) ^
+			    (w[3] * 0x165667b19e3779f9ull);
+		e->fhash[i] = (hud_u32)(h ^ (h >> 32));
+		if (!w[5])
+			break;
+		e->ips[i + 1] = w[5];
+		n = i + 2;
+		/* The stack grows down: a caller's frame is always above. */
+		if (w[4] <= bp)
+			break;
+		bp = w[4];
+	}
+	return n;
 }
 
 SEC("perf_event")
@@ -155,25 +228,30 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	hud_u32 tgid = (hud_u32)(id >> 32), tid = (hud_u32)id, zero = 0;
 	struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
 	struct hud_thread *t;
-	struct hud_event *e;
+	struct hud_sample *e;
+	hud_u64 ip, bp;
 
 	if (!cfg || cfg->tgid != tgid || tid == 0)
 		return 0;
 	t = bpf_map_lookup_elem(&threads, &tid);
 	stat_add(HUD_STAT_SAMPLES, 1);
-	e = event_reserve();
-	if (!e)
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_add(HUD_STAT_LOST, 1);
 		return 0;
+	}
 	e->kind = HUD_EV_SAMPLE;
 	e->tid = tid;
 	e->worker_id = t ? t->worker_id : HUD_NOT_WORKER;
 	e->cpu = bpf_get_smp_processor_id();
 	e->ts_ns = bpf_ktime_get_ns();
-	e->duration_ns = 0;
-	e->stack_id = user_stack(ctx);
-	e->state = 0;
 	e->vol_switches = t ? t->vol_switches : 0;
-	e->pad0 = 0;
+	if (user_regs(ctx, &ip, &bp) < 0 || !ip) {
+		e->depth = 0;
+		stat_add(HUD_STAT_STACK_FAIL, 1);
+	} else {
+		e->depth = walk_user_stack(e, ip, bp);
+	}
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -63,6 +63,8 @@ musl_includes() {
 	ln -sfn /usr/include/libelf.h "$inc/libelf.h"
 	ln -sfn /usr/include/gelf.h "$inc/gelf.h"
 	ln -sfn /usr/include/libdwarf "$inc/libdwarf"
+	ln -sfn /usr/include/zlib.h "$inc/zlib.h"
+	ln -sfn /usr/include/zconf.h "$inc/zconf.h"
 	echo "$inc"
 }
 

@@ -74,6 +74,11 @@ int sym_proc_debug_percent(struct sym_proc *p);
 /* The main executable's file (NULL if it could not be opened). */
 struct sym_file *sym_proc_main(struct sym_proc *p);
 
+/* 1 when the process was opened with a target file and both the target and
+ * the running executable (/proc/PID/exe) have GNU build-ids that differ: the
+ * names shown may be wrong, and the UI should say so. 0 otherwise. */
+int sym_proc_target_mismatch(struct sym_proc *p);
+
 void sym_proc_close(struct sym_proc *p);
 
 /* ---- Command line ------------------------------------------------------ */
@@ -89,7 +94,7 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 /* ---- Demangling --------------------------------------------------------- */
 
 /* Demangles a Rust legacy (_ZN...17h<hash>E) or v0 (_R...) symbol, hash
- * removed, into out (always NUL-terminated). Returns 1 when demangled, 0 when
+ * removed, or a C++ Itanium (_Z...) symbol, into out (always NUL-terminated). Returns 1 when demangled, 0 when
  * the name is not mangled in a known scheme (out then holds a copy). */
 int sym_demangle(const char *mangled, char *out, size_t outlen);
 

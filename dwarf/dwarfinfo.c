@@ -1,11 +1,21 @@
-/* dwarfinfo.c — addresses to inline chains from DWARF, through libdwarf.
+/* dwarfinfo.c — addresses to inline chains from DWARF.
  *
  * Opening reads only the compile-unit headers and their address ranges into
  * one sorted array. The first address that falls in a unit loads that unit
- * once: its line table (dwarflines.c) and one walk over its DIEs collecting
- * subprogram and inlined_subroutine ranges into flat sorted arrays. A lookup
- * is then a handful of binary searches and no libdwarf call, except for
- * names reached through DW_AT_abstract_origin, read on first use and cached.
+ * once: its line table and one walk over its DIEs collecting subprogram and
+ * inlined_subroutine ranges into flat sorted arrays. A lookup is then a
+ * handful of binary searches, except for names reached through
+ * DW_AT_abstract_origin, read on first use and cached.
+ *
+ * Two readers do the work. The fast path is hud's own (dwread.c for unit
+ * headers, abbreviations, DIEs and ranges; dwline.c for line programs),
+ * reading the section bytes libelf maps: it is what runs for the
+ * little-endian executables and libraries of x86-64 and arm64, DWARF 2-5.
+ * libdwarf is the fallback, opened only when needed: for a whole file the
+ * fast reader declines (big-endian, relocatable objects whose sections need
+ * relocating, no usable unit header), and per unit for what it declines
+ * (split-DWARF skeletons, unknown forms, a damaged line program or DIE
+ * tree), so hud never knows less than libdwarf would tell it.
  *
  * The semantics are those of the Rust addr2line crate (0.19), the reference
  * hud is measured against: which unit, function and inline ranges win, how
@@ -14,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <libdwarf/dwarf.h>
 #include "dwarf/symint.h"
@@ -29,6 +40,8 @@ struct fnrec {
 	const char *resolved;   /* the demangled, interned name once computed */
 	uint32_t call_file, call_line;
 	uint32_t inl_first, inl_count;  /* a subprogram's slice of cu->iaddrs */
+	uint32_t drun_first;    /* its depth runs: cu->druns[drun_first .. +ndepth] */
+	uint32_t ndepth;
 	uint8_t has_origin, name_first, done;
 };
 
@@ -44,6 +57,11 @@ struct iaddr {                  /* an inlined_subroutine's range */
 
 struct cu {
 	Dwarf_Off off;          /* of the unit's DIE in .debug_info */
+	struct dw_unit u;       /* fast path: header and bases */
+	struct dw_abbrevs *ab;  /* fast path: parsed on first use */
+	uint64_t stmt_list;
+	uint8_t has_stmt;
+	uint8_t slow;           /* read through libdwarf */
 	uint64_t base;          /* DW_AT_low_pc: base of DWARF 4 range lists */
 	const char *comp_dir, *name;
 	uint16_t version;
@@ -56,7 +74,10 @@ struct cu {
 	struct faddr *faddrs;   /* sorted by lo */
 	size_t nfaddrs;
 	struct iaddr *iaddrs;   /* sorted by (owner, depth, lo) */
+	uint64_t *ilo;          /* iaddrs[i].lo, dense for the searches */
 	size_t niaddrs;
+	uint32_t *druns;        /* per function, where each depth starts in iaddrs */
+	size_t ndruns;
 };
 
 struct urange {
@@ -69,8 +90,35 @@ struct name_slot {
 	const char *name;
 };
 
+/* The linker merges .debug_str, so one raw name has one address: the
+ * demangled form is cached by that address, and an inlined function seen in
+ * a thousand places is demangled once. */
+struct dem_slot {
+	const char *raw;        /* NULL = empty slot */
+	const char *dem;
+};
+
+/* Loaded units' arrays are never freed before the reader closes, so they
+ * are carved from large chunks: one allocation per chunk instead of per
+ * array, and big chunks are offered to the kernel's transparent huge pages,
+ * which cut page faults (a tenth of a cold run) several fold. Chunks start
+ * small so that a small library costs little. */
+struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	int mapped;
+	_Alignas(16) unsigned char data[];
+};
+
+#define CHUNK_FIRST   ((size_t)64 << 10)
+#define CHUNK_MAX     ((size_t)8 << 20)
+
 struct sym_dw {
-	Dwarf_Debug dbg;
+	Dwarf_Debug dbg;        /* NULL until the fallback needs it */
+	int dbg_tried;
+	char *path;
+	struct dw_secs s;
+	int fast;               /* units were indexed by the fast reader */
 	struct sym_strtab *st;
 	struct cu *cus;
 	size_t ncus;
@@ -79,7 +127,48 @@ struct sym_dw {
 	int has_lines;
 	struct name_slot *names;   /* abstract origin offset -> raw name */
 	size_t nnames, names_cap;
+	struct dem_slot *dems;     /* raw name -> demangled, interned */
+	size_t ndems, dems_cap;
+	/* Scratch arrays a unit is collected into, reused from unit to unit:
+	 * each unit then costs one exact allocation per array instead of a
+	 * chain of reallocs (which musl serves with mmap/mremap/munmap). */
+	struct fnrec *sfns;
+	struct faddr *sfaddrs;
+	struct iaddr *siaddrs;
+	size_t sfcap, sfacap, siacap;
+	void *stmp;
+	size_t stmpcap;
+	uint32_t *sdruns;
+	size_t sdrcap;
+	struct chunk *arena;    /* where loaded units' arrays live */
+	size_t arena_bytes;
 };
+
+/* ---- libdwarf, the fallback ----------------------------------------------- */
+
+/* Opens libdwarf on first need. NULL when it cannot read the file, or when
+ * hud's reader found sections libdwarf 20210528 would trip over: it parses
+ * every .debug_rnglists header when it first loads .debug_info, and a
+ * damaged one makes it free memory twice (found by fuzz_sym). */
+static Dwarf_Debug dbg_of(struct sym_dw *d)
+{
+	if (d->dbg_tried)
+		return d->dbg;
+	d->dbg_tried = 1;
+	if (d->s.info.p && dw_rnglists_sane(&d->s) != 0)
+		return NULL;
+	Dwarf_Error derr = NULL;
+	/* Every libdwarf object is deallocated explicitly here, so its global
+	 * tracking of allocations (a hash insert per DIE) is not needed. */
+	dwarf_set_de_alloc_flag(0);
+	if (dwarf_init_path(d->path, NULL, 0, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL,
+			    &d->dbg, NULL, 0, NULL, &derr) != DW_DLV_OK) {
+		if (derr)
+			dwarf_dealloc_error(NULL, derr);
+		d->dbg = NULL;
+	}
+	return d->dbg;
+}
 
 /* ---- Names -------------------------------------------------------------- */
 
@@ -118,6 +207,9 @@ static const char **name_slot(struct sym_dw *d, Dwarf_Off off, int insert)
 
 /* The raw name of the DIE at off: its linkage name, else its DW_AT_name, else
  * the name of what it refers to (as the reference's name_entry). */
+static struct cu *cu_of_offset(struct sym_dw *d, uint64_t off);
+static int unit_abbrevs(struct sym_dw *d, struct cu *cu);
+
 static const char *name_entry(struct sym_dw *d, Dwarf_Off off, int hops)
 {
 	if (hops == 0 || off == 0)
@@ -125,6 +217,25 @@ static const char *name_entry(struct sym_dw *d, Dwarf_Off off, int hops)
 	const char **slot = name_slot(d, off, 0);
 	if (slot)
 		return *slot;
+	struct cu *cu = d->fast ? cu_of_offset(d, off) : NULL;
+	if (cu && !cu->slow && unit_abbrevs(d, cu) == 0) {
+		struct dw_die die;
+		const char *name = NULL;
+		if (dw_read_die(&d->s, &cu->u, cu->ab, off, 0, &die) == 0 && !die.null) {
+			if (die.linkage)
+				name = die.linkage;
+			else if (die.name)
+				name = die.name;
+			else if (die.has_origin && die.origin != off)
+				name = name_entry(d, die.origin, hops - 1);
+		}
+		slot = name_slot(d, off, 1);
+		if (slot)
+			*slot = name;
+		return name;
+	}
+	if (!dbg_of(d))
+		return NULL;
 	Dwarf_Error err = NULL;
 	Dwarf_Die die = NULL;
 	if (dwarf_offdie_b(d->dbg, off, 1, &die, &err) != DW_DLV_OK) {
@@ -158,6 +269,37 @@ static int demangles(uint16_t lang)
 	       lang == DW_LANG_C_plus_plus_14;
 }
 
+static const char *demangled(struct sym_dw *d, const char *raw)
+{
+	if (d->ndems * 2 >= d->dems_cap) {
+		size_t ncap = d->dems_cap ? d->dems_cap * 2 : 1024;
+		struct dem_slot *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return sym_intern_demangled(d->st, raw);
+		for (size_t i = 0; i < d->dems_cap; i++) {
+			if (!d->dems[i].raw)
+				continue;
+			size_t j = ((uintptr_t)d->dems[i].raw * 0x9e3779b97f4a7c15ull >> 20) & (ncap - 1);
+			while (n[j].raw)
+				j = (j + 1) & (ncap - 1);
+			n[j] = d->dems[i];
+		}
+		free(d->dems);
+		d->dems = n;
+		d->dems_cap = ncap;
+	}
+	size_t j = ((uintptr_t)raw * 0x9e3779b97f4a7c15ull >> 20) & (d->dems_cap - 1);
+	for (; d->dems[j].raw; j = (j + 1) & (d->dems_cap - 1))
+		if (d->dems[j].raw == raw)
+			return d->dems[j].dem;
+	const char *dem = sym_intern_demangled(d->st, raw);
+	if (dem) {
+		d->dems[j] = (struct dem_slot){ raw, dem };
+		d->ndems++;
+	}
+	return dem;
+}
+
 static const char *fn_name(struct sym_dw *d, struct cu *cu, struct fnrec *f)
 {
 	if (f->done)
@@ -172,8 +314,7 @@ static const char *fn_name(struct sym_dw *d, struct cu *cu, struct fnrec *f)
 	else
 		raw = f->name;
 	if (raw)
-		f->resolved = demangles(cu->lang) ? sym_intern_demangled(d->st, raw)
-						  : sym_intern(d->st, raw, strlen(raw));
+		f->resolved = demangles(cu->lang) ? demangled(d, raw) : sym_intern(d->st, raw, strlen(raw));
 	f->done = 1;
 	return f->resolved;
 }
@@ -340,45 +481,419 @@ static int walk(struct loader *L, Dwarf_Die parent, int64_t fn, uint32_t depth, 
 	}
 }
 
-static int faddr_cmp(const void *a, const void *b)
-{
-	const struct faddr *x = a, *y = b;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+/* A merge sort with the comparison inlined: qsort's indirect calls (and
+ * musl's smoothsort) were a twentieth of a cold run. seq makes every key
+ * unique, so the order is the one any sort gives. Runs already in order,
+ * the common case (DIEs come in address order), cost one pass. tmp holds n
+ * elements. */
+#define DEFINE_MSORT(fname, T, LESS) \
+static void fname(T *v, size_t n, T *tmp) \
+{ \
+	size_t i; \
+	for (i = 1; i < n && !(LESS((&v[i]), (&v[i - 1]))); i++) \
+		; \
+	if (i >= n) \
+		return; \
+	T *src = v, *dst = tmp; \
+	for (size_t w = 1; w < n; w *= 2) { \
+		for (size_t lo = 0; lo < n; lo += 2 * w) { \
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n; \
+			size_t a = lo, b = mid, o = lo; \
+			while (a < mid && b < hi) \
+				dst[o++] = LESS((&src[b]), (&src[a])) ? src[b++] : src[a++]; \
+			while (a < mid) \
+				dst[o++] = src[a++]; \
+			while (b < hi) \
+				dst[o++] = src[b++]; \
+		} \
+		T *t = src; src = dst; dst = t; \
+	} \
+	if (src != v) \
+		memcpy(v, src, n * sizeof(*v)); \
 }
 
-static int iaddr_cmp(const void *a, const void *b)
-{
-	/* Per function, by depth then start: then the range at one depth is
-	 * found by binary search (the reference's "breadth-first" order). */
-	const struct iaddr *x = a, *y = b;
-	if (x->owner != y->owner)
-		return x->owner < y->owner ? -1 : 1;
-	if (x->depth != y->depth)
-		return x->depth < y->depth ? -1 : 1;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
+#define FADDR_LESS(x, y) ((x)->lo != (y)->lo ? (x)->lo < (y)->lo : (x)->seq < (y)->seq)
+/* Per function, by depth then start: then the range at one depth is found
+ * by binary search (the reference's "breadth-first" order). */
+#define IADDR_LESS(x, y) ((x)->owner != (y)->owner ? (x)->owner < (y)->owner : \
+			  (x)->depth != (y)->depth ? (x)->depth < (y)->depth : \
+			  (x)->lo != (y)->lo ? (x)->lo < (y)->lo : (x)->seq < (y)->seq)
+DEFINE_MSORT(sort_faddrs, struct faddr, FADDR_LESS)
+DEFINE_MSORT(sort_iaddrs, struct iaddr, IADDR_LESS)
 
 static void unit_free(struct cu *cu)
 {
 	sym_lines_free(&cu->lines);
-	free(cu->fns);
-	free(cu->faddrs);
-	free(cu->iaddrs);
+	/* The arrays live in the reader's arena, freed with it. */
+	cu->ilo = NULL;
+	cu->druns = NULL;
+	cu->ndruns = 0;
 	cu->fns = NULL;
 	cu->faddrs = NULL;
 	cu->iaddrs = NULL;
 	cu->nfns = cu->nfaddrs = cu->niaddrs = 0;
+	cu->lines_state = 0;
 }
 
+/* The unit's line table through libdwarf; die is its unit DIE. */
 static int unit_lines(struct sym_dw *d, struct cu *cu, Dwarf_Die die)
 {
 	if (cu->lines_state == 0)
 		cu->lines_state = sym_lines_load(d->dbg, die, cu->comp_dir, cu->name, d->st, &cu->lines) < 0 ? -1 : 1;
 	return cu->lines_state;
+}
+
+/* The unit's line table through the fast reader, else libdwarf. */
+static int unit_lines_fast(struct sym_dw *d, struct cu *cu)
+{
+	if (cu->lines_state != 0)
+		return cu->lines_state;
+	if (!cu->has_stmt)
+		return cu->lines_state = 1;     /* no table: nothing to know */
+	if (dw_lines_load(&d->s, &cu->u, cu->stmt_list, cu->comp_dir, cu->name, d->st, &cu->lines) > 0)
+		return cu->lines_state = 1;
+	Dwarf_Debug dbg = dbg_of(d);
+	Dwarf_Error err = NULL;
+	Dwarf_Die die = NULL;
+	if (!dbg || dwarf_offdie_b(dbg, cu->off, 1, &die, &err) != DW_DLV_OK) {
+		sym_drop_err(dbg, &err);
+		return cu->lines_state = -1;
+	}
+	int r = unit_lines(d, cu, die);
+	dwarf_dealloc_die(die);
+	return r;
+}
+
+static int unit_abbrevs(struct sym_dw *d, struct cu *cu)
+{
+	if (!cu->ab)
+		cu->ab = dw_abbrevs_load(&d->s, &cu->u);
+	return cu->ab ? 0 : -1;
+}
+
+/* The unit holding .debug_info offset off (fast path), NULL if none. */
+static struct cu *cu_of_offset(struct sym_dw *d, uint64_t off)
+{
+	size_t lo = 0, hi = d->ncus;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (d->cus[mid].u.hdr_off <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	struct cu *cu = &d->cus[lo - 1];
+	return off >= cu->u.die_off && off < cu->u.end ? cu : NULL;
+}
+
+static int push_die_fn(struct loader *L, const struct dw_die *a)
+{
+	struct cu *cu = L->cu;
+	struct fnrec *n = grow(cu->fns, &L->fcap, cu->nfns + 1, sizeof(*n));
+	if (!n)
+		return -1;
+	cu->fns = n;
+	n[cu->nfns++] = (struct fnrec){
+		.linkage = a->linkage, .name = a->name, .origin = a->origin,
+		.has_origin = a->has_origin, .name_first = a->name_first,
+		.call_file = a->call_file > UINT32_MAX ? 0 : (uint32_t)a->call_file,
+		.call_line = a->call_line > UINT32_MAX ? 0 : (uint32_t)a->call_line,
+	};
+	return 0;
+}
+
+/* The fast reader's walk over a unit's DIE tree, in file order with an
+ * explicit stack (the same choices as walk()/visit() below): subtrees that
+ * hold no code are stepped over, through DW_AT_sibling when the producer
+ * gave one. Returns 0, or -1 on damage or an unknown form. Every step moves
+ * forward in the unit, so it ends on any input. */
+static int walk_fast(struct sym_dw *d, struct cu *cu, struct loader *Lp)
+{
+	struct level {
+		int64_t fn;
+		uint32_t depth;
+	} stack[MAX_DIE_NESTING + 1];
+	const struct dw_secs *s = &d->s;
+	struct dw_unit *u = &cu->u;
+	struct loader *L = Lp;
+	const struct dw_abbrev *a;
+	uint64_t off = dw_skip_die(s, u, cu->ab, u->die_off, &a);
+	if (!off || !a)
+		return -1;
+	if (!a->children)
+		return 0;
+	int level = 0;
+	uint64_t skipping = 0;  /* > 0: inside a subtree not walked, its depth */
+	stack[0] = (struct level){ -1, 0 };
+	while (off < u->end) {
+		struct dw_cur c = { s->info.p + off, s->info.p + u->end, 0 };
+		uint64_t code = dw_uleb(&c);
+		if (c.bad)
+			return -1;
+		if (code == 0) {
+			off = (uint64_t)(c.p - s->info.p);
+			if (skipping)
+				skipping--;
+			else if (level-- == 0)
+				return 0;
+			continue;
+		}
+		a = dw_abbrev_find(cu->ab, code);
+		if (!a)
+			return -1;
+		struct level *lv = &stack[level];
+		int tag = a->tag;
+		int wanted = !skipping && (tag == DW_TAG_subprogram ||
+					   (tag == DW_TAG_inlined_subroutine && lv->fn >= 0));
+		if (!wanted) {
+			int descend = !skipping && !leaf_tag((Dwarf_Half)tag);
+			uint64_t next;
+			if (!descend && a->children && a->interesting) {
+				/* Jump over the whole subtree when it says where it ends. */
+				struct dw_die die;
+				if (dw_read_die(s, u, cu->ab, off, 0, &die) != 0)
+					return -1;
+				if (die.has_sibling && die.sibling > off && die.sibling <= u->end) {
+					off = die.sibling;
+					continue;
+				}
+				next = die.next;
+			} else {
+				next = dw_skip_die(s, u, cu->ab, off, &a);
+				if (!next)
+					return -1;
+			}
+			off = next;
+			if (a->children) {
+				if (descend && level < MAX_DIE_NESTING)
+					stack[++level] = *lv;
+				else
+					skipping++;
+			}
+			continue;
+		}
+		struct dw_die die;
+		int added, ret;
+		if (dw_read_die(s, u, cu->ab, off, 0, &die) != 0)
+			return -1;
+		off = die.next;
+		struct level child;
+		if (tag == DW_TAG_subprogram) {
+			/* Every subprogram with code is a function, nested ones
+			 * too; its inlined children belong to it alone. */
+			ret = dw_for_each_range(s, u, &die, add_faddr, L, &added);
+			int64_t self = -1;
+			if (ret == 0 && added) {
+				self = (int64_t)cu->nfns;
+				ret = push_die_fn(L, &die);
+			}
+			child = (struct level){ self, 0 };
+		} else {
+			L->cur_fn = (uint32_t)lv->fn;
+			L->cur_depth = lv->depth;
+			ret = dw_for_each_range(s, u, &die, add_iaddr, L, &added);
+			if (ret == 0)
+				ret = push_die_fn(L, &die);
+			child = (struct level){ lv->fn, lv->depth + 1 };
+		}
+		if (ret)
+			return -1;
+		if (a->children) {
+			if (level < MAX_DIE_NESTING)
+				stack[++level] = child;
+			else
+				skipping++;
+		}
+	}
+	return 0;   /* the unit ended without closing every level: keep what was read */
+}
+
+/* Points the unit's arrays at d's scratch for a walk to fill. */
+static void load_begin(struct sym_dw *d, struct cu *cu, struct loader *L)
+{
+	*L = (struct loader){ .d = d, .cu = cu, .fcap = d->sfcap, .facap = d->sfacap, .iacap = d->siacap };
+	cu->fns = d->sfns;
+	cu->faddrs = d->sfaddrs;
+	cu->iaddrs = d->siaddrs;
+	cu->nfns = cu->nfaddrs = cu->niaddrs = 0;
+}
+
+/* n bytes, 16-aligned, from d's arena; NULL when out of memory. */
+static void *arena_alloc(struct sym_dw *d, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	struct chunk *c = d->arena;
+	if (!c || c->size - c->used < n) {
+		size_t size = d->arena_bytes < CHUNK_FIRST ? CHUNK_FIRST : d->arena_bytes;
+		if (size > CHUNK_MAX)
+			size = CHUNK_MAX;
+		if (size < n)
+			size = n;
+		size_t total = sizeof(*c) + size;
+		int mapped = total >= ((size_t)2 << 20);
+		if (mapped) {
+			void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			c = m == MAP_FAILED ? NULL : m;
+#ifdef MADV_HUGEPAGE
+			if (c)
+				(void)madvise(c, total, MADV_HUGEPAGE);
+#endif
+		} else {
+			c = malloc(total);
+		}
+		if (!c)
+			return NULL;
+		c->size = size;
+		c->used = 0;
+		c->mapped = mapped;
+		c->next = d->arena;
+		d->arena = c;
+		d->arena_bytes += size;
+	}
+	void *p = c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+static void arena_free(struct sym_dw *d)
+{
+	while (d->arena) {
+		struct chunk *c = d->arena;
+		d->arena = c->next;
+		if (c->mapped)
+			munmap(c, sizeof(*c) + c->size);
+		else
+			free(c);
+	}
+}
+
+static void *dup_array(struct sym_dw *d, const void *p, size_t n, size_t elem, int *oom)
+{
+	if (n == 0)
+		return NULL;
+	void *q = arena_alloc(d, n * elem);
+	if (!q)
+		*oom = 1;
+	else
+		memcpy(q, p, n * elem);
+	return q;
+}
+
+/* Takes the scratch back from the unit; when ok, sorts what the walk
+ * collected and gives the unit exact copies. Returns 0, or -1 (unit left
+ * empty) when !ok or out of memory. */
+static int load_end(struct sym_dw *d, struct cu *cu, struct loader *L, int ok)
+{
+	d->sfns = cu->fns;
+	d->sfaddrs = cu->faddrs;
+	d->siaddrs = cu->iaddrs;
+	d->sfcap = L->fcap;
+	d->sfacap = L->facap;
+	d->siacap = L->iacap;
+	cu->fns = NULL;
+	cu->faddrs = NULL;
+	cu->iaddrs = NULL;
+	if (!ok)
+		goto fail;
+	size_t need = cu->nfaddrs * sizeof(struct faddr);
+	if (cu->niaddrs * sizeof(struct iaddr) > need)
+		need = cu->niaddrs * sizeof(struct iaddr);
+	if (need > d->stmpcap) {
+		void *t = realloc(d->stmp, need);
+		if (!t)
+			goto fail;
+		d->stmp = t;
+		d->stmpcap = need;
+	}
+	sort_faddrs(d->sfaddrs, cu->nfaddrs, d->stmp);
+	sort_iaddrs(d->siaddrs, cu->niaddrs, d->stmp);
+	int oom = 0;
+	cu->fns = dup_array(d, d->sfns, cu->nfns, sizeof(*cu->fns), &oom);
+	cu->faddrs = dup_array(d, d->sfaddrs, cu->nfaddrs, sizeof(*cu->faddrs), &oom);
+	cu->iaddrs = dup_array(d, d->siaddrs, cu->niaddrs, sizeof(*cu->iaddrs), &oom);
+	if (!oom)
+		return 0;
+	cu->fns = NULL;
+	cu->faddrs = NULL;
+	cu->iaddrs = NULL;
+fail:
+	cu->nfns = cu->nfaddrs = cu->niaddrs = 0;
+	return -1;
+}
+
+/* Links each function of a loaded unit to its inline ranges, split by
+ * depth. Returns 0, or -1 when out of memory. */
+static int unit_finish(struct sym_dw *d, struct cu *cu)
+{
+	if (cu->niaddrs) {
+		cu->ilo = arena_alloc(d, cu->niaddrs * sizeof(*cu->ilo));
+		if (!cu->ilo)
+			return -1;
+		for (size_t i = 0; i < cu->niaddrs; i++)
+			cu->ilo[i] = cu->iaddrs[i].lo;
+	}
+	for (size_t i = 0; i < cu->niaddrs;) {
+		size_t j = i;
+		while (j < cu->niaddrs && cu->iaddrs[j].owner == cu->iaddrs[i].owner)
+			j++;
+		struct fnrec *f = &cu->fns[cu->iaddrs[i].owner];
+		f->inl_first = (uint32_t)i;
+		f->inl_count = (uint32_t)(j - i);
+		/* Depth runs: druns[d] is where depth d starts, druns[d+1]
+		 * where it ends. Only the depths a chain can reach are kept. */
+		uint32_t maxd = cu->iaddrs[j - 1].depth;
+		uint32_t nd = maxd + 1 < SYM_MAX_FRAMES ? maxd + 1 : SYM_MAX_FRAMES;
+		uint32_t *r = grow(d->sdruns, &d->sdrcap, cu->ndruns + nd + 1, sizeof(*r));
+		if (!r)
+			return -1;
+		d->sdruns = r;
+		f->drun_first = (uint32_t)cu->ndruns;
+		f->ndepth = nd;
+		size_t k = i;
+		for (uint32_t dd = 0; dd <= nd; dd++) {
+			while (k < j && cu->iaddrs[k].depth < dd)
+				k++;
+			r[cu->ndruns++] = (uint32_t)(k - i);
+		}
+		i = j;
+	}
+	if (cu->ndruns) {
+		int oom = 0;
+		cu->druns = dup_array(d, d->sdruns, cu->ndruns, sizeof(*cu->druns), &oom);
+		if (oom)
+			return -1;
+	}
+	cu->state = 1;
+	return 0;
+}
+
+/* Loads the unit through libdwarf. Returns 1, or -1 on failure. */
+static int unit_load_slow(struct sym_dw *d, struct cu *cu)
+{
+	Dwarf_Debug dbg = dbg_of(d);
+	Dwarf_Error err = NULL;
+	Dwarf_Die die = NULL;
+	cu->state = -1;
+	if (!dbg || dwarf_offdie_b(dbg, cu->off, 1, &die, &err) != DW_DLV_OK) {
+		sym_drop_err(dbg, &err);
+		return -1;
+	}
+	struct loader L;
+	load_begin(d, cu, &L);
+	int ok = unit_lines(d, cu, die) >= 0 && walk(&L, die, -1, 0, 0) == 0;
+	dwarf_dealloc_die(die);
+	if (load_end(d, cu, &L, ok) != 0) {
+		unit_free(cu);
+		return -1;
+	}
+	if (unit_finish(d, cu) != 0) {
+		unit_free(cu);
+		cu->state = -1;
+		return -1;
+	}
+	return 1;
 }
 
 /* Loads the unit's lines and functions. Returns 1, or -1 on failure (then
@@ -387,33 +902,24 @@ static int unit_load(struct sym_dw *d, struct cu *cu)
 {
 	if (cu->state)
 		return cu->state;
-	Dwarf_Error err = NULL;
-	Dwarf_Die die = NULL;
 	cu->state = -1;
-	if (dwarf_offdie_b(d->dbg, cu->off, 1, &die, &err) != DW_DLV_OK) {
-		sym_drop_err(d->dbg, &err);
-		return -1;
-	}
-	struct loader L = { .d = d, .cu = cu };
-	int ok = unit_lines(d, cu, die) >= 0 && walk(&L, die, -1, 0, 0) == 0;
-	dwarf_dealloc_die(die);
-	if (!ok) {
+	if (!cu->slow) {
+		if (unit_abbrevs(d, cu) == 0 && unit_lines_fast(d, cu) >= 0) {
+			struct loader L;
+			load_begin(d, cu, &L);
+			int ok = walk_fast(d, cu, &L) == 0;
+			if (load_end(d, cu, &L, ok) == 0) {
+				if (unit_finish(d, cu) == 0)
+					return 1;
+				unit_free(cu);
+				return -1;  /* out of memory: libdwarf would not fare better */
+			}
+		}
+		/* The fast reader declined: libdwarf reads the whole unit. */
 		unit_free(cu);
-		return -1;
+		cu->slow = 1;
 	}
-	qsort(cu->faddrs, cu->nfaddrs, sizeof(*cu->faddrs), faddr_cmp);
-	qsort(cu->iaddrs, cu->niaddrs, sizeof(*cu->iaddrs), iaddr_cmp);
-	for (size_t i = 0; i < cu->niaddrs;) {
-		size_t j = i;
-		while (j < cu->niaddrs && cu->iaddrs[j].owner == cu->iaddrs[i].owner)
-			j++;
-		struct fnrec *f = &cu->fns[cu->iaddrs[i].owner];
-		f->inl_first = (uint32_t)i;
-		f->inl_count = (uint32_t)(j - i);
-		i = j;
-	}
-	cu->state = 1;
-	return 1;
+	return unit_load_slow(d, cu);
 }
 
 /* ---- Opening ------------------------------------------------------------ */
@@ -443,7 +949,17 @@ static int urange_cmp(const void *a, const void *b)
 	return x->cu < y->cu ? -1 : x->cu > y->cu;
 }
 
-/* Indexes one unit whose DIE is die. Returns 0, or -1 when out of memory. */
+/* No ranges declared: the line sequences stand in for them. */
+static int ranges_from_lines(struct ur_ctx *c, struct cu *cu)
+{
+	for (size_t i = 0; i < cu->lines.nseqs; i++)
+		if (add_urange(c, cu->lines.seqs[i].start, cu->lines.seqs[i].end) != 0)
+			return -1;
+	return 0;
+}
+
+/* Indexes one unit whose DIE is die (libdwarf). Returns 0, or -1 when out
+ * of memory. */
 static int index_unit(struct sym_dw *d, Dwarf_Die die, uint16_t version, size_t *cucap)
 {
 	Dwarf_Error err = NULL;
@@ -466,6 +982,7 @@ static int index_unit(struct sym_dw *d, Dwarf_Die die, uint16_t version, size_t 
 	struct cu *cu = &d->cus[d->ncus];
 	memset(cu, 0, sizeof(*cu));
 	cu->off = off;
+	cu->slow = 1;
 	cu->base = a.has_low ? a.low : 0;
 	cu->comp_dir = a.comp_dir;
 	cu->name = a.name;
@@ -481,37 +998,18 @@ static int index_unit(struct sym_dw *d, Dwarf_Die die, uint16_t version, size_t 
 	if (ret != 0)
 		return -1;
 	d->ncus++;
-	if (!added && unit_lines(d, cu, die) > 0) {
-		/* No ranges declared: the line sequences stand in for them. */
-		for (size_t i = 0; i < cu->lines.nseqs; i++)
-			if (add_urange(&c, cu->lines.seqs[i].start, cu->lines.seqs[i].end) != 0)
-				return -1;
-	}
+	if (!added && unit_lines(d, cu, die) > 0 && ranges_from_lines(&c, cu) != 0)
+		return -1;
 	return 0;
 }
 
-struct sym_dw *sym_dw_open(const char *path, struct sym_strtab *st, char *err, size_t errlen)
+/* The libdwarf index of every unit, when the fast reader declines the file. */
+static int index_slow(struct sym_dw *d, size_t *cucap, char *err, size_t errlen)
 {
 	Dwarf_Error derr = NULL;
-	struct sym_dw *d = calloc(1, sizeof(*d));
-	size_t cucap = 0;
-	if (!d) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return NULL;
-	}
-	d->st = st;
-	/* Every libdwarf object is deallocated explicitly here, so its global
-	 * tracking of allocations (a hash insert per DIE) is not needed. */
-	dwarf_set_de_alloc_flag(0);
-	int res = dwarf_init_path(path, NULL, 0, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL,
-				  &d->dbg, NULL, 0, NULL, &derr);
-	if (res != DW_DLV_OK) {
-		snprintf(err, errlen, "%s: %s", path,
-			 res == DW_DLV_NO_ENTRY ? "no DWARF debug information" : dwarf_errmsg(derr));
-		if (derr)
-			dwarf_dealloc_error(NULL, derr);
-		d->dbg = NULL;
-		goto fail;
+	if (!dbg_of(d)) {
+		snprintf(err, errlen, "%s: no DWARF debug information libdwarf can read", d->path);
+		return -1;
 	}
 	for (;;) {
 		Dwarf_Unsigned hlen, typeoff, next;
@@ -519,8 +1017,8 @@ struct sym_dw *sym_dw_open(const char *path, struct sym_strtab *st, char *err, s
 		Dwarf_Off abbrev;
 		Dwarf_Sig8 sig;
 		Dwarf_Die die = NULL;
-		res = dwarf_next_cu_header_d(d->dbg, 1, &hlen, &version, &abbrev, &asize, &lsize, &esize,
-					     &sig, &typeoff, &next, &utype, &derr);
+		int res = dwarf_next_cu_header_d(d->dbg, 1, &hlen, &version, &abbrev, &asize, &lsize, &esize,
+						 &sig, &typeoff, &next, &utype, &derr);
 		if (res == DW_DLV_NO_ENTRY)
 			break;
 		if (res != DW_DLV_OK) {
@@ -533,18 +1031,129 @@ struct sym_dw *sym_dw_open(const char *path, struct sym_strtab *st, char *err, s
 			sym_drop_err(d->dbg, &derr);
 			continue;
 		}
-		int ret = index_unit(d, die, version, &cucap);
+		int ret = index_unit(d, die, version, cucap);
 		dwarf_dealloc_die(die);
 		if (ret != 0) {
+			snprintf(err, errlen, "%s: out of memory indexing DWARF", d->path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* One unit through libdwarf, when the fast reader declines its unit DIE. */
+static int index_one_slow(struct sym_dw *d, uint64_t die_off, uint16_t version, size_t *cucap)
+{
+	Dwarf_Debug dbg = dbg_of(d);
+	Dwarf_Error err = NULL;
+	Dwarf_Die die = NULL;
+	if (!dbg || dwarf_offdie_b(dbg, die_off, 1, &die, &err) != DW_DLV_OK) {
+		sym_drop_err(dbg, &err);
+		return 0;
+	}
+	int ret = index_unit(d, die, version, cucap);
+	dwarf_dealloc_die(die);
+	return ret;
+}
+
+/* The fast index: unit headers and unit DIEs straight from .debug_info.
+ * Returns 0, or -1 when out of memory. A damaged header ends the walk (its
+ * length cannot be trusted to find the next), keeping the units before. */
+static int index_fast(struct sym_dw *d, size_t *cucap)
+{
+	uint64_t off = 0;
+	while (off < d->s.info.n) {
+		struct dw_unit u;
+		if (dw_unit_header(&d->s, off, &u) != 0)
+			break;
+		off = u.end;
+		/* Type units carry no code. */
+		if (u.unit_type == DW_UT_type || u.unit_type == DW_UT_split_type)
+			continue;
+		struct dw_abbrevs *ab = NULL;
+		struct dw_die die;
+		if (u.unit_type == DW_UT_skeleton || u.unit_type == DW_UT_split_compile ||
+		    !(ab = dw_abbrevs_load(&d->s, &u)) ||
+		    dw_read_die(&d->s, &u, ab, u.die_off, 1, &die) != 0 || die.null || die.split) {
+			/* Split DWARF or a form hud does not know: libdwarf's. */
+			dw_abbrevs_free(ab);
+			if (index_one_slow(d, u.die_off, u.version, cucap) != 0)
+				return -1;
+			continue;
+		}
+		if (die.tag == DW_TAG_type_unit) {
+			dw_abbrevs_free(ab);
+			continue;
+		}
+		struct cu *n = grow(d->cus, cucap, d->ncus + 1, sizeof(*n));
+		if (!n) {
+			dw_abbrevs_free(ab);
+			return -1;
+		}
+		d->cus = n;
+		struct cu *cu = &d->cus[d->ncus];
+		memset(cu, 0, sizeof(*cu));
+		u.base = die.has_low ? die.low : 0;
+		cu->u = u;
+		cu->ab = ab;
+		cu->off = u.die_off;
+		cu->base = u.base;
+		cu->comp_dir = die.comp_dir;
+		cu->name = die.name;
+		cu->version = u.version;
+		cu->lang = die.lang > UINT16_MAX ? 0 : (uint16_t)die.lang;
+		cu->has_stmt = die.has_stmt;
+		cu->stmt_list = die.stmt_list;
+		d->has_lines |= die.has_stmt;
+		struct ur_ctx c = { d, (uint32_t)d->ncus };
+		int added;
+		/* .debug_aranges is not read: every producer hud targets gives
+		 * the unit's ranges in its DIE, and the reference prefers those. */
+		if (dw_for_each_range(&d->s, &cu->u, &die, add_urange, &c, &added) != 0)
+			return -1;
+		d->ncus++;
+		if (!added && unit_lines_fast(d, cu) > 0 && ranges_from_lines(&c, cu) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct sym_dw *sym_dw_open(const char *path, Elf *elf, struct sym_strtab *st, char *err, size_t errlen)
+{
+	struct sym_dw *d = calloc(1, sizeof(*d));
+	size_t cucap = 0;
+	if (!d || !(d->path = strdup(path))) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		free(d);
+		return NULL;
+	}
+	d->st = st;
+	int loaded = elf && dw_secs_load(elf, &d->s) == 0;
+	if (loaded && d->s.relocatable) {
+		/* Object files are never mapped by a process; their DWARF needs
+		 * relocating, and is left alone (the symbol table answers). */
+		snprintf(err, errlen, "%s: relocatable object, DWARF not read", path);
+		goto fail;
+	}
+	if (loaded && d->s.little) {
+		d->fast = 1;
+		if (index_fast(d, &cucap) != 0) {
 			snprintf(err, errlen, "%s: out of memory indexing DWARF", path);
 			goto fail;
 		}
+	} else if (index_slow(d, &cucap, err, errlen) != 0) {
+		/* A file the fast reader cannot take at all (big-endian): all
+		 * of it is libdwarf's. When the fast reader could read the
+		 * sections and found no unit in them, they are damaged, and
+		 * libdwarf is not asked to try harder. */
+		goto fail;
 	}
 	if (d->ncus == 0) {
 		snprintf(err, errlen, "%s: no DWARF compile units", path);
 		goto fail;
 	}
-	qsort(d->ur, d->nur, sizeof(*d->ur), urange_cmp);
+	if (d->nur)
+		qsort(d->ur, d->nur, sizeof(*d->ur), urange_cmp);
 	uint64_t max = 0;
 	for (size_t i = 0; i < d->nur; i++) {
 		if (d->ur[i].hi > max)
@@ -561,11 +1170,21 @@ void sym_dw_close(struct sym_dw *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->ncus; i++)
+	for (size_t i = 0; i < d->ncus; i++) {
 		unit_free(&d->cus[i]);
+		dw_abbrevs_free(d->cus[i].ab);
+	}
 	free(d->cus);
+	free(d->path);
 	free(d->ur);
 	free(d->names);
+	free(d->dems);
+	free(d->sfns);
+	free(d->sfaddrs);
+	free(d->siaddrs);
+	free(d->stmp);
+	free(d->sdruns);
+	arena_free(d);
 	if (d->dbg) {
 		Dwarf_Error err = NULL;
 		if (dwarf_finish(d->dbg, &err) != DW_DLV_OK && err)
@@ -608,19 +1227,27 @@ static int frames_for_function(struct sym_dw *d, struct cu *cu, struct fnrec *f,
 	/* Outermost first: the inline chain from the function inward. */
 	uint32_t chain[SYM_MAX_FRAMES];
 	int depth = 0;
-	const struct iaddr *ia = cu->iaddrs + f->inl_first;
-	size_t n = f->inl_count;
-	while (depth < SYM_MAX_FRAMES - 1) {
-		long k;
-		uint32_t want = (uint32_t)depth;
-#define INL_CMP (ia[i_].depth > want ? 1 : ia[i_].depth < want ? -1 : RANGE_CMP(ia[i_], addr))
-		RUST_BSEARCH(n, INL_CMP, k);
-#undef INL_CMP
-		if (k < 0)
+	const struct iaddr *ia = cu->iaddrs ? cu->iaddrs + f->inl_first : NULL;
+	const uint32_t *runs = cu->druns && ia ? cu->druns + f->drun_first : NULL;
+	/* The reference searches the rest of the function's (depth, lo)-sorted
+	 * ranges after the last match with a binary search whose predicate
+	 * (depth < want, or depth == want and lo <= addr) is monotone: its
+	 * answer is the last range of depth `want` starting at or below addr.
+	 * Searching only that depth's run finds the same one, with fewer
+	 * probes. */
+	while (runs && (uint32_t)depth < f->ndepth && depth < SYM_MAX_FRAMES - 1) {
+		size_t lo = runs[depth], hi = runs[depth + 1];
+		const uint64_t *ilo = cu->ilo + f->inl_first;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (ilo[mid] <= addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == runs[depth] || ia[lo - 1].hi <= addr)
 			break;
-		chain[depth++] = ia[k].fn;
-		ia += k + 1;
-		n -= (size_t)k + 1;
+		chain[depth++] = ia[lo - 1].fn;
 	}
 	/* Innermost first out. Each frame's location is the call site recorded
 	 * on the frame inside it; the innermost gets the line table's. */

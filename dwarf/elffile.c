@@ -1,7 +1,8 @@
 /* elffile.c — one ELF file: its PT_LOAD segments (to turn file offsets into
  * virtual addresses), its function symbols (the fallback when DWARF says
- * nothing), its GNU build-id, and a per-address cache of resolved frames in
- * front of the DWARF reader. */
+ * nothing), its GNU build-id, where its DWARF lives (in the file, or in a
+ * separate debug file found by build-id or .gnu_debuglink), and a
+ * per-address cache of resolved frames in front of the DWARF reader. */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "dwarf/symint.h"
 
@@ -46,6 +48,10 @@ struct sym_file {
 	struct sym_strtab *st;
 	struct sym_dw *dw;
 	int dw_tried;
+	char *root;             /* prefix for debug file lookups ("/proc/PID/root"), or NULL */
+	int dbg_fd;             /* the separate debug file, when DWARF is there */
+	Elf *dbg_elf;
+	char *dbg_path;
 	/* The cache: open addressing on the address; frames stored flat. */
 	struct cache_slot *slots;
 	size_t slot_cap, slot_count;
@@ -220,6 +226,7 @@ struct sym_file *sym_file_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	f->fd = -1;
+	f->dbg_fd = -1;
 	f->path = strdup(path);
 	f->st = sym_strtab_new();
 	if (!f->path || !f->st) {
@@ -255,6 +262,12 @@ void sym_file_close(struct sym_file *f)
 	if (!f)
 		return;
 	sym_dw_close(f->dw);
+	if (f->dbg_elf)
+		elf_end(f->dbg_elf);
+	if (f->dbg_fd >= 0)
+		close(f->dbg_fd);
+	free(f->dbg_path);
+	free(f->root);
 	free(f->slots);
 	free(f->cframes);
 	free(f->syms);
@@ -270,14 +283,209 @@ void sym_file_close(struct sym_file *f)
 
 /* ---- Queries ------------------------------------------------------------ */
 
+/* ---- Separate debug files ---------------------------------------------- */
+
+/* 1 when elf has a .debug_info (or .zdebug_info) section with contents. */
+static int has_debug_info(Elf *elf)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return 0;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		const char *name;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if (strcmp(name, ".debug_info") == 0 || strcmp(name, ".zdebug_info") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The .gnu_debuglink name and CRC of elf; 0 when it has none. */
+static int debuglink(Elf *elf, char *name, size_t cap, uint32_t *crc)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return 0;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		const char *sname;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    !(sname = elf_strptr(elf, shstrndx, sh.sh_name)) || strcmp(sname, ".gnu_debuglink") != 0)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf)
+			return 0;
+		const char *p = d->d_buf;
+		size_t len = strnlen(p, d->d_size);
+		/* The name, NUL, padding to 4, then the CRC-32 of the debug file. */
+		size_t crc_off = (len + 4) & ~(size_t)3;
+		if (len == 0 || len >= cap || strchr(p, '/') || crc_off + 4 > d->d_size)
+			return 0;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		const unsigned char *c = (const unsigned char *)p + crc_off;
+		*crc = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+		return 1;
+	}
+	return 0;
+}
+
+static uint32_t file_crc(int fd)
+{
+	unsigned char buf[65536];
+	uLong crc = crc32(0L, Z_NULL, 0);
+	ssize_t n;
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		crc = crc32(crc, buf, (uInt)n);
+	return (uint32_t)crc;
+}
+
+/* Opens path as the debug file of f when it is ELF with DWARF and, for a
+ * debuglink, its CRC matches; build_id, when given, must match too. */
+static int try_debug_file(struct sym_file *f, const char *path, const uint32_t *crc, const char *build_id)
+{
+	if (strcmp(path, f->path) == 0)
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (crc && file_crc(fd) != *crc) {
+		close(fd);
+		return 0;
+	}
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !has_debug_info(elf)) {
+		if (elf)
+			elf_end(elf);
+		close(fd);
+		return 0;
+	}
+	if (build_id && build_id[0]) {
+		struct sym_file probe = { .elf = elf };
+		load_build_id(&probe);
+		if (probe.build_id[0] && strcmp(probe.build_id, build_id) != 0) {
+			elf_end(elf);
+			close(fd);
+			return 0;
+		}
+	}
+	f->dbg_fd = fd;
+	f->dbg_elf = elf;
+	f->dbg_path = strdup(path);
+	if (!f->dbg_path) {
+		elf_end(elf);
+		close(fd);
+		f->dbg_fd = -1;
+		f->dbg_elf = NULL;
+		return 0;
+	}
+	return 1;
+}
+
+/* Looks for f's DWARF in a separate file: by build-id under
+ * /usr/lib/debug/.build-id/, then by .gnu_debuglink next to the file, in
+ * its .debug/ directory and under /usr/lib/debug/; each first inside the
+ * process's root (a container's filesystem), then in hud's own. */
+static void find_debug_file(struct sym_file *f)
+{
+	char path[4096];
+	const char *roots[2];
+	int nroots = 0;
+	if (f->root)
+		roots[nroots++] = f->root;
+	roots[nroots++] = "";
+	size_t idlen = strlen(f->build_id);
+	if (idlen > 2) {
+		for (int r = 0; r < nroots; r++) {
+			if (snprintf(path, sizeof(path), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", roots[r],
+				     f->build_id, f->build_id + 2) < (int)sizeof(path) &&
+			    try_debug_file(f, path, NULL, f->build_id))
+				return;
+		}
+	}
+	char name[256];
+	uint32_t crc;
+	if (!debuglink(f->elf, name, sizeof(name), &crc))
+		return;
+	/* The directory of the file, as the process sees it and as hud does. */
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", f->path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	const char *inner = dir;        /* the directory without the root prefix */
+	size_t rl = f->root ? strlen(f->root) : 0;
+	if (rl && strncmp(dir, f->root, rl) == 0 && dir[rl] == '/')
+		inner = dir + rl;
+	static const char *const fmts[] = { "%s%s/%s", "%s%s/.debug/%s", "%s/usr/lib/debug%s/%s" };
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		for (int r = 0; r < nroots; r++) {
+			/* The first two already carry the root in dir. */
+			const char *rt = i < 2 ? "" : roots[r];
+			const char *d = i < 2 ? dir : inner;
+			if (i < 2 && r > 0)
+				break;
+			if (snprintf(path, sizeof(path), fmts[i], rt, d, name) < (int)sizeof(path) &&
+			    try_debug_file(f, path, &crc, NULL))
+				return;
+		}
+	}
+}
+
+void sym_file_set_root(struct sym_file *f, const char *root)
+{
+	free(f->root);
+	f->root = root ? strdup(root) : NULL;
+}
+
 static struct sym_dw *dwarf_of(struct sym_file *f)
 {
 	if (!f->dw_tried) {
 		char err[256];
 		f->dw_tried = 1;
-		f->dw = sym_dw_open(f->path, f->st, err, sizeof(err));
+		if (!has_debug_info(f->elf))
+			find_debug_file(f);
+		if (f->dbg_elf)
+			f->dw = sym_dw_open(f->dbg_path, f->dbg_elf, f->st, err, sizeof(err));
+		if (!f->dw)
+			f->dw = sym_dw_open(f->path, f->elf, f->st, err, sizeof(err));
 	}
 	return f->dw;
+}
+
+const char *sym_file_debug_path(struct sym_file *f)
+{
+	(void)dwarf_of(f);
+	return f->dw && f->dbg_elf ? f->dbg_path : f->path;
+}
+
+int sym_elf_build_id(const char *path, char *out, size_t outlen)
+{
+	struct sym_file probe;
+	memset(&probe, 0, sizeof(probe));
+	out[0] = '\0';
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	probe.elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (probe.elf && elf_kind(probe.elf) == ELF_K_ELF)
+		load_build_id(&probe);
+	if (probe.elf)
+		elf_end(probe.elf);
+	close(fd);
+	snprintf(out, outlen, "%s", probe.build_id);
+	return 0;
 }
 
 int sym_file_has_debug(struct sym_file *f)
@@ -407,7 +615,7 @@ int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, 
 				f->cframes_cap = ncap;
 			}
 		}
-		if (f->ncframes + (size_t)n <= f->cframes_cap && f->ncframes + (size_t)n < UINT32_MAX) {
+		if (f->cframes && f->ncframes + (size_t)n <= f->cframes_cap && f->ncframes + (size_t)n < UINT32_MAX) {
 			memcpy(f->cframes + f->ncframes, tmp, (size_t)n * sizeof(*tmp));
 			f->slots[i] = (struct cache_slot){ .addr = vaddr, .first = (uint32_t)f->ncframes,
 							   .n = (uint16_t)n, .used = 1 };

@@ -4,13 +4,17 @@
  * symbols and DWARF use. That undoes ASLR for PIE executables and shared
  * libraries alike. Files are opened lazily, once per path, through
  * /proc/PID/root so that a process in another mount namespace (a container)
- * is read from its own filesystem. */
+ * is read from its own filesystem (their separate debug files too). The
+ * vDSO has no file: its image is copied out of the process's memory
+ * (/proc/PID/mem) into a memory file and read like any other. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +22,7 @@
 #include "dwarf/symint.h"
 
 #define MAX_MAPS    (1u << 20)  /* bound on mappings kept from one read */
+#define MAX_VDSO    (1u << 20)  /* a vDSO is a few pages; anything larger is not one */
 
 struct map {
 	uint64_t start, end, off;
@@ -43,6 +48,8 @@ struct sym_proc {
 	dev_t exe_dev;
 	int have_exe_id;
 	char *exe_path;         /* what /proc/PID/exe links to, NULL if unknown */
+	int has_target;         /* files[0] is --target, not /proc/PID/exe */
+	int mismatch;           /* -1 not computed yet */
 	time_t last_read;       /* CLOCK_MONOTONIC seconds of the last maps read */
 	uint64_t main_resolved, main_with_lines;
 	struct sym_strtab *st;  /* names of unknown frames */
@@ -155,7 +162,14 @@ struct sym_proc *sym_proc_open(int pid, const char *target, char *err, size_t er
 		goto fail;
 	}
 	p->files[0].is_main = 1;
+	p->has_target = target != NULL;
+	p->mismatch = -1;
 	p->files[0].f = sym_file_open(p->files[0].path, err, errlen);
+	if (p->files[0].f && !target) {
+		char root[64];
+		snprintf(root, sizeof(root), "/proc/%d/root", pid);
+		sym_file_set_root(p->files[0].f, root);
+	}
 	p->nfiles = 1;
 	return p;
 fail:
@@ -181,6 +195,21 @@ void sym_proc_close(struct sym_proc *p)
 struct sym_file *sym_proc_main(struct sym_proc *p)
 {
 	return p->files[0].f;
+}
+
+int sym_proc_target_mismatch(struct sym_proc *p)
+{
+	if (p->mismatch >= 0)
+		return p->mismatch;
+	p->mismatch = 0;
+	if (!p->has_target || !p->files[0].f)
+		return 0;
+	const char *want = sym_file_build_id(p->files[0].f);
+	char exe[64], have[129];
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", p->pid);
+	if (want[0] && sym_elf_build_id(exe, have, sizeof(have)) == 0 && have[0] && strcmp(want, have) != 0)
+		p->mismatch = 1;
+	return p->mismatch;
 }
 
 int sym_proc_debug_percent(struct sym_proc *p)
@@ -213,6 +242,40 @@ static int is_main_map(struct sym_proc *p, const struct map *m)
 	return p->exe_path && strcmp(m->path, p->exe_path) == 0;
 }
 
+/* Copies the process's vDSO image out of its memory into a memory file and
+ * opens that. NULL when it cannot (no permission to read the memory, a
+ * kernel without memfd). */
+static struct sym_file *open_vdso(struct sym_proc *p, const struct map *m)
+{
+	char path[64], err[256];
+	size_t len = (size_t)(m->end - m->start);
+	struct sym_file *f = NULL;
+	if (len == 0 || len > MAX_VDSO)
+		return NULL;
+	unsigned char *buf = malloc(len);
+	if (!buf)
+		return NULL;
+	snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
+	int mem = open(path, O_RDONLY | O_CLOEXEC);
+	int mfd = -1;
+	if (mem < 0 || pread(mem, buf, len, (off_t)m->start) != (ssize_t)len)
+		goto cleanup;
+	mfd = (int)syscall(SYS_memfd_create, "hud-vdso", 1u /* MFD_CLOEXEC */);
+	if (mfd < 0 || write(mfd, buf, len) != (ssize_t)len)
+		goto cleanup;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
+	/* sym_file_open opens its own descriptor of the memory file, which
+	 * keeps it alive after mfd is closed. */
+	f = sym_file_open(path, err, sizeof(err));
+cleanup:
+	if (mfd >= 0)
+		close(mfd);
+	if (mem >= 0)
+		close(mem);
+	free(buf);
+	return f;
+}
+
 /* The file index of a mapping, opening the file on first use; -2 when the
  * mapping has no file or it cannot be read. */
 static int map_file(struct sym_proc *p, struct map *m)
@@ -220,8 +283,9 @@ static int map_file(struct sym_proc *p, struct map *m)
 	if (m->file != -1)
 		return m->file;
 	m->file = -2;
-	if (m->path[0] != '/')
-		return -2;      /* anonymous, [heap], [vdso], ... */
+	int vdso = strcmp(m->path, "[vdso]") == 0;
+	if (m->path[0] != '/' && !vdso)
+		return -2;      /* anonymous, [heap], [stack], ... */
 	if (is_main_map(p, m))
 		return m->file = 0;
 	for (size_t i = 1; i < p->nfiles; i++)
@@ -240,10 +304,18 @@ static int map_file(struct sym_proc *p, struct map *m)
 	if (!pf->path)
 		return -2;
 	char root[4096], err[256];
+	if (vdso) {
+		pf->f = open_vdso(p, m);
+		return m->file = (int)p->nfiles++;
+	}
 	if (snprintf(root, sizeof(root), "/proc/%d/root%s", p->pid, m->path) < (int)sizeof(root))
 		pf->f = sym_file_open(root, err, sizeof(err));
-	if (!pf->f)
+	if (pf->f) {
+		snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
+		sym_file_set_root(pf->f, root);
+	} else {
 		pf->f = sym_file_open(m->path, err, sizeof(err));
+	}
 	return m->file = (int)p->nfiles++;
 }
 

@@ -3,9 +3,11 @@
  * compared line for line with binutils and the Rust addr2line crate. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dwarf/dwarf.h"
 
@@ -43,21 +45,88 @@ static int parse_addr(const char *s, uint64_t *addr)
 	return 1;
 }
 
+/* Output is built in an append buffer and written in large chunks: with
+ * musl's stdio a call per field was a tenth of the run. */
+struct obuf {
+	FILE *out;
+	size_t len;
+	int failed;
+	/* Names are interned and repeat across addresses: their length and
+	 * whether they need cleaning are remembered by address, so each is
+	 * scanned once rather than once per appearance. */
+	struct { const char *s; size_t len; } seen[4096];
+	char buf[1 << 16];
+};
+
+static void ob_flush(struct obuf *b)
+{
+	if (b->len && fwrite(b->buf, 1, b->len, b->out) != b->len)
+		b->failed = 1;
+	b->len = 0;
+}
+
+static void ob_put(struct obuf *b, const char *s, size_t n)
+{
+	while (n > 0) {
+		if (b->len == sizeof(b->buf))
+			ob_flush(b);
+		size_t k = sizeof(b->buf) - b->len;
+		if (k > n)
+			k = n;
+		memcpy(b->buf + b->len, s, k);
+		b->len += k;
+		s += k;
+		n -= k;
+	}
+}
+
 /* Writes a name from the target, control bytes replaced so that one frame
  * stays one line whatever the file contains. */
-static void put_clean(FILE *out, const char *s)
+static void put_clean(struct obuf *b, const char *s)
 {
+	size_t h = ((uintptr_t)s >> 3) & (sizeof(b->seen) / sizeof(b->seen[0]) - 1);
+	if (b->seen[h].s == s) {
+		ob_put(b, s, b->seen[h].len);
+		return;
+	}
 	const char *c = s;
 	while ((unsigned char)*c >= 0x20 && *c != 0x7f)
 		c++;
 	if (!*c) {
-		fputs(s, out);  /* the common case: one call per string */
+		b->seen[h].s = s;
+		b->seen[h].len = (size_t)(c - s);
+		ob_put(b, s, (size_t)(c - s));  /* the common case: one copy */
 		return;
 	}
 	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		putc(c < 0x20 || c == 0x7f ? '?' : c, out);
+		char ch = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+		ob_put(b, &ch, 1);
 	}
+}
+
+static void put_addr(struct obuf *b, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	char t[19];
+	t[0] = '0';
+	t[1] = 'x';
+	for (int i = 0; i < 16; i++)
+		t[2 + i] = hex[(v >> (60 - 4 * i)) & 15];
+	t[18] = '\n';
+	ob_put(b, t, sizeof(t));
+}
+
+static void put_line(struct obuf *b, uint32_t v)
+{
+	char t[16];
+	int i = sizeof(t);
+	t[--i] = '\n';
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	t[--i] = ':';
+	ob_put(b, t + i, sizeof(t) - (size_t)i);
 }
 
 int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_t errlen)
@@ -67,9 +136,19 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 	size_t cap = 0;
 	unsigned long lineno = 0;
 	int ret = -1;
-	struct sym_file *f = sym_file_open(binary, err, errlen);
-	if (!f)
+	struct obuf *ob = malloc(sizeof(*ob));
+	if (!ob) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
+	memset(ob, 0, offsetof(struct obuf, buf));
+	ob->out = out;
+	int tty = isatty(fileno(out));
+	struct sym_file *f = sym_file_open(binary, err, errlen);
+	if (!f) {
+		free(ob);
+		return -1;
+	}
 	for (;;) {
 		errno = 0;
 		ssize_t len = getline(&line, &cap, in);
@@ -89,24 +168,32 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 			snprintf(err, errlen, "line %lu: not a hexadecimal address", lineno);
 			goto cleanup;
 		}
-		fprintf(out, "0x%016" PRIx64 "\n", addr);
+		put_addr(ob, addr);
 		int n = sym_file_resolve(f, addr, fr, SYM_MAX_FRAMES);
 		if (n == 0)
-			fputs("??\n??:0\n", out);
+			ob_put(ob, "??\n??:0\n", 8);
 		for (int i = 0; i < n; i++) {
-			put_clean(out, fr[i].function);
-			putc('\n', out);
-			put_clean(out, fr[i].file);
-			fprintf(out, ":%" PRIu32 "\n", fr[i].line);
+			put_clean(ob, fr[i].function);
+			ob_put(ob, "\n", 1);
+			put_clean(ob, fr[i].file);
+			put_line(ob, fr[i].line);
 		}
+		/* A terminal gets each answer as it comes, as stdio's line
+		 * buffering gave it before. */
+		if (ob->len > sizeof(ob->buf) / 2 || tty)
+			ob_flush(ob);
+		if (ob->failed)
+			break;
 	}
-	if (fflush(out) != 0 || ferror(out)) {
+	ob_flush(ob);
+	if (ob->failed || fflush(out) != 0 || ferror(out)) {
 		snprintf(err, errlen, "writing results: %s", strerror(errno));
 		goto cleanup;
 	}
 	ret = 0;
 cleanup:
 	free(line);
+	free(ob);
 	sym_file_close(f);
 	return ret;
 }

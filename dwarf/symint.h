@@ -22,6 +22,13 @@ const char *sym_intern(struct sym_strtab *t, const char *s, size_t len);
 const char *sym_intern_demangled(struct sym_strtab *t, const char *name);
 void sym_strtab_free(struct sym_strtab *t);
 
+/* ---- C++ demangling (demangle_cpp.c) ------------------------------------ */
+
+/* Demangles a C++ Itanium name (_Z...) into out, as c++filt prints it.
+ * Returns 1, or 0 with a copy of mangled in out when the name is outside
+ * the supported subset or does not fit. */
+int sym_demangle_cpp(const char *mangled, char *out, size_t outlen);
+
 /* ---- Line tables (dwarflines.c) ----------------------------------------- */
 
 #include <libdwarf/libdwarf.h>
@@ -93,14 +100,130 @@ typedef int (*sym_range_fn)(void *ctx, uint64_t lo, uint64_t hi);
 int sym_for_each_range(Dwarf_Debug dbg, Dwarf_Die die, uint16_t version, uint64_t base,
 		       struct sym_attrs *a, sym_range_fn fn, void *ctx, int *added);
 
+/* ---- Raw DWARF reader, the fast path (dwread.c, dwline.c) -------------- */
+
+#include <libelf.h>
+
+/* One section's bytes as libelf maps them (decompressed when needed). */
+struct dw_sect {
+	const uint8_t *p;
+	uint64_t n;
+	int terminated;         /* last byte is NUL: every string in it ends */
+};
+
+struct dw_secs {
+	struct dw_sect info, abbrev, str, line_str, line, ranges, rnglists, addr, str_offsets;
+	int little, relocatable;
+};
+
+/* A bounds-checked cursor: reading past end sets bad and yields zeros. */
+struct dw_cur {
+	const uint8_t *p, *end;
+	int bad;
+};
+
+uint8_t dw_u8(struct dw_cur *c);
+uint64_t dw_uN(struct dw_cur *c, unsigned n);
+uint64_t dw_uleb(struct dw_cur *c);
+int64_t dw_sleb(struct dw_cur *c);
+void dw_skip(struct dw_cur *c, uint64_t n);
+const char *dw_cstr(struct dw_cur *c);
+const char *dw_str_at(const struct dw_sect *s, uint64_t off);
+
+/* Finds the DWARF sections of elf. Returns 0 when .debug_info and
+ * .debug_abbrev are present, -1 otherwise. */
+int dw_secs_load(Elf *elf, struct dw_secs *s);
+
+/* A unit header, and the bases its unit DIE sets. */
+struct dw_unit {
+	uint64_t hdr_off, die_off, end;     /* in .debug_info */
+	uint64_t abbrev_off;
+	uint64_t str_offsets_base, addr_base, rnglists_base;
+	uint64_t base;                      /* DW_AT_low_pc of the unit DIE */
+	uint16_t version;
+	uint8_t unit_type, addr_size, off_size;
+};
+
+/* Reads the unit header at off. Returns 0, or -1 when damaged/unknown. */
+int dw_unit_header(const struct dw_secs *s, uint64_t off, struct dw_unit *u);
+
+struct dw_aspec {
+	uint16_t name, form;
+	int64_t implicit;
+};
+
+struct dw_abbrev {
+	uint64_t code;
+	uint32_t first, nattr;  /* specs[first .. first+nattr) */
+	int32_t fixed;          /* bytes of all attributes when constant, else -1 */
+	uint16_t tag;
+	uint8_t children, interesting;
+};
+
+struct dw_abbrevs {
+	struct dw_abbrev *v;    /* sorted by code */
+	size_t n;
+	struct dw_aspec *specs;
+	size_t nspecs;
+	uint32_t *direct;       /* code -> index+1, when codes are dense */
+	size_t ndirect;
+};
+
+/* Parses the unit's abbreviation table. NULL when damaged, out of memory,
+ * or when it uses a form this reader does not know. */
+struct dw_abbrevs *dw_abbrevs_load(const struct dw_secs *s, const struct dw_unit *u);
+const struct dw_abbrev *dw_abbrev_find(const struct dw_abbrevs *t, uint64_t code);
+void dw_abbrevs_free(struct dw_abbrevs *t);
+
+/* What hud reads of one DIE. Strings point into the sections. */
+struct dw_die {
+	uint64_t next;          /* offset after its attributes */
+	uint64_t low, high, ranges, origin, sibling, stmt_list;
+	uint64_t call_file, call_line, lang;
+	const char *name, *linkage, *comp_dir;
+	uint16_t tag;
+	uint8_t children, null, has_low, has_high, high_is_size, has_ranges, ranges_index;
+	uint8_t has_origin, name_first, has_stmt, has_sibling, split;
+};
+
+/* Reads the DIE at off. is_unit_die: it is the unit's own DIE, whose
+ * str_offsets/addr/rnglists bases are stored into u. Returns 0, or -1 when
+ * damaged or using an unknown form. */
+int dw_read_die(const struct dw_secs *s, struct dw_unit *u, const struct dw_abbrevs *t,
+		uint64_t off, int is_unit_die, struct dw_die *d);
+
+/* Steps over the attributes of the DIE at off; returns the offset after
+ * them (0 on damage) and its abbreviation in *a (NULL for a null entry). */
+uint64_t dw_skip_die(const struct dw_secs *s, const struct dw_unit *u, const struct dw_abbrevs *t,
+		     uint64_t off, const struct dw_abbrev **a);
+
+/* Entry idx of .debug_addr for the unit. 0, or -1 when out of bounds. */
+int dw_addr_index(const struct dw_secs *s, const struct dw_unit *u, uint64_t idx, uint64_t *out);
+
+/* 0 when every .debug_rnglists header is well formed (or there is none). */
+int dw_rnglists_sane(const struct dw_secs *s);
+
+/* Calls fn for each non-empty range of the DIE (u->base is the base of
+ * DWARF 4 lists and DWARF 5 offset pairs). As sym_for_each_range. */
+int dw_for_each_range(const struct dw_secs *s, const struct dw_unit *u, const struct dw_die *d,
+		      sym_range_fn fn, void *ctx, int *added);
+
+/* Decodes the line program at off of .debug_line into out, like
+ * sym_lines_load. Returns 1, or -1 when damaged (the caller may try
+ * libdwarf). */
+int dw_lines_load(const struct dw_secs *s, const struct dw_unit *u, uint64_t off,
+		  const char *comp_dir, const char *cu_name, struct sym_strtab *st,
+		  struct sym_lines *out);
+
 /* ---- DWARF reader (dwarfinfo.c) ----------------------------------------- */
 
 struct sym_dw;
 
-/* Opens the DWARF of path and indexes its compile units' address ranges.
- * Returns NULL when the file has no usable DWARF (err says why). Names and
+/* Opens the DWARF of path (elf: the same file as libelf opened it, for the
+ * fast reader; NULL leaves everything to libdwarf) and indexes its compile
+ * units' address ranges. Returns NULL when the file has no usable DWARF (err says why). Names and
  * paths are interned in st, which must outlive the reader. */
-struct sym_dw *sym_dw_open(const char *path, struct sym_strtab *st, char *err, size_t errlen);
+struct sym_dw *sym_dw_open(const char *path, Elf *elf, struct sym_strtab *st, char *err, size_t errlen);
 
 /* Fills up to max frames for a file virtual address, innermost first, the way
  * the Rust addr2line crate does. Returns the count, 0 when DWARF knows
@@ -118,6 +241,18 @@ void sym_dw_close(struct sym_dw *d);
 /* Translates a file offset into the file virtual address through the PT_LOAD
  * segment that maps it. Returns 0, or -1 when no segment covers the offset. */
 int sym_file_offset_to_vaddr(struct sym_file *f, uint64_t off, uint64_t *vaddr);
+
+/* Debug files of f are looked up under root first ("/proc/PID/root": the
+ * process's own filesystem), then in hud's. NULL: hud's only. */
+void sym_file_set_root(struct sym_file *f, const char *root);
+
+/* The file f's DWARF is read from: a separate debug file when one was
+ * found, else f's own path. */
+const char *sym_file_debug_path(struct sym_file *f);
+
+/* Reads the GNU build-id of the ELF file at path into out as hex ("" when
+ * it has none). Returns 0, or -1 when the file cannot be opened. */
+int sym_elf_build_id(const char *path, char *out, size_t outlen);
 
 /* The interner of f: procmaps.c interns its "lib+0xoff" names there. */
 struct sym_strtab *sym_file_strtab(struct sym_file *f);

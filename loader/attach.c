@@ -66,22 +66,33 @@ static int tracefs_dir(char *dir, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
-/* The program reads prev_pid, prev_state and next_pid at fixed offsets; check
- * the running kernel's record layout before trusting them. */
-static int check_layout(const char *format, char *err, size_t errlen)
-{
-	static const struct { const char *field; int offset; } want[] = {
-		{ " prev_pid;", 24 }, { " prev_state;", 32 }, { " next_pid;", 56 },
-	};
+/* The programs read their tracepoint's record at fixed offsets; check the
+ * running kernel's layout (the event's tracefs format file) before trusting
+ * them. */
+static const struct layout {
+	const char *event;      /* category/name */
+	const char *field;      /* " name;" as the format file writes it */
+	int offset;
+} layouts[] = {
+	{ "sched/sched_switch", " prev_pid;", 24 },
+	{ "sched/sched_switch", " prev_state;", 32 },
+	{ "sched/sched_switch", " next_pid;", 56 },
+	{ "sched/sched_wakeup", " pid;", 24 },
+};
 
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		const char *p = strstr(format, want[i].field);
+static int check_layout(const char *event, const char *format, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		if (strcmp(layouts[i].event, event) != 0)
+			continue;
+		const char *p = strstr(format, layouts[i].field);
 		int off = -1;
 		if (p && (p = strstr(p, "offset:")))
 			off = atoi(p + 7);
-		if (off != want[i].offset) {
-			snprintf(err, errlen, "hud: this kernel's sched_switch record has%s at offset %d, hud expects %d; "
-				 "hud does not support this kernel's layout", want[i].field, off, want[i].offset);
+		if (off != layouts[i].offset) {
+			snprintf(err, errlen, "hud: this kernel's %s record has%s at offset %d, hud expects %d; "
+				 "hud does not support this kernel's layout", event, layouts[i].field, off,
+				 layouts[i].offset);
 			return -1;
 		}
 	}
@@ -130,24 +141,22 @@ static int perf_attach(struct bpf_obj *o, struct perf_event_attr *attr, int cpu,
 	return 0;
 }
 
-static int attach_switch(struct bpf_obj *o, char *err, size_t errlen)
+/* Attaches one tracepoint program: its section is "tracepoint/CAT/NAME". */
+static int attach_tracepoint(struct bpf_obj *o, const struct loaded_prog *p, const char *dir,
+			     char *err, size_t errlen)
 {
-	const struct loaded_prog *p = loader_prog_by_type(o, BPF_PROG_TYPE_TRACEPOINT);
-	char dir[128], path[256], buf[4096];
+	const char *event = p->section + strlen("tracepoint/");
+	char path[256], buf[4096], what[96];
 	struct perf_event_attr attr;
 
-	if (!p)
-		return 0;
-	if (tracefs_dir(dir, sizeof(dir), err, errlen) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/%s/format", dir, SWITCH_EVENT);
+	snprintf(path, sizeof(path), "%s/events/%s/format", dir, event);
 	if (read_file(path, buf, sizeof(buf)) < 0) {
-		loader_fail(err, errlen, errno, "hud: cannot read %s", path);
+		loader_fail(err, errlen, errno, "hud: this kernel has no %s tracepoint (cannot read %s)", event, path);
 		return -1;
 	}
-	if (check_layout(buf, err, errlen) < 0)
+	if (check_layout(event, buf, err, errlen) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/%s/id", dir, SWITCH_EVENT);
+	snprintf(path, sizeof(path), "%s/events/%s/id", dir, event);
 	if (read_file(path, buf, sizeof(buf)) < 0) {
 		loader_fail(err, errlen, errno, "hud: cannot read %s", path);
 		return -1;
@@ -158,9 +167,27 @@ static int attach_switch(struct bpf_obj *o, char *err, size_t errlen)
 	attr.config = strtoull(buf, NULL, 10);
 	attr.sample_period = 1;
 	attr.sample_type = PERF_SAMPLE_RAW;
+	snprintf(what, sizeof(what), "%s tracepoint", event);
 	/* One event on CPU 0 is enough: a tracepoint program runs for the
 	 * tracepoint on every CPU (a second attach would fail with EEXIST). */
-	return perf_attach(o, &attr, 0, p->fd, "sched_switch tracepoint", err, errlen);
+	return perf_attach(o, &attr, 0, p->fd, what, err, errlen);
+}
+
+static int attach_tracepoints(struct bpf_obj *o, char *err, size_t errlen)
+{
+	char dir[128];
+	int have_dir = 0;
+
+	for (int i = 0; i < o->nprogs; i++) {
+		if (o->progs[i].type != BPF_PROG_TYPE_TRACEPOINT)
+			continue;
+		if (!have_dir && tracefs_dir(dir, sizeof(dir), err, errlen) < 0)
+			return -1;
+		have_dir = 1;
+		if (attach_tracepoint(o, &o->progs[i], dir, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int attach_sampler(struct bpf_obj *o, int freq, char *err, size_t errlen)
@@ -193,7 +220,7 @@ static int attach_sampler(struct bpf_obj *o, int freq, char *err, size_t errlen)
 
 int loader_attach(struct bpf_obj *o, int freq, char *err, size_t errlen)
 {
-	if (attach_switch(o, err, errlen) < 0 || attach_sampler(o, freq, err, errlen) < 0)
+	if (attach_tracepoints(o, err, errlen) < 0 || attach_sampler(o, freq, err, errlen) < 0)
 		return -1;
 	return 0;
 }

@@ -80,8 +80,10 @@ static int prog_load(struct loaded_prog *p, const struct bpf_insn *insns, size_t
 	a.insns = (uint64_t)(uintptr_t)insns;
 	a.insn_cnt = (uint32_t)ninsns;
 	a.license = (uint64_t)(uintptr_t)license;
-	snprintf(a.prog_name, sizeof(a.prog_name), "hud_%.10s",
-		 p->type == BPF_PROG_TYPE_TRACEPOINT ? "switch" : "sample");
+	/* hud_ + the event's name: hud_sched_switch, hud_sched_wakeup, hud_sample */
+	const char *slash = strrchr(p->section, '/');
+	snprintf(a.prog_name, sizeof(a.prog_name), "hud_%.11s",
+		 p->type == BPF_PROG_TYPE_TRACEPOINT && slash ? slash + 1 : "sample");
 	p->fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
 	if (p->fd >= 0)
 		return 0;

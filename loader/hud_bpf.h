@@ -52,16 +52,35 @@ struct hud_thread {
 	hud_s32 off_stack_id;   /* user stack when it last left, or -errno */
 	hud_u32 switches;       /* times it left the CPU */
 	hud_u32 vol_switches;   /* ... of which it went to sleep (not preempted) */
+	hud_u64 wake_ts;        /* when it was last woken while off CPU, 0 if not since */
 };
 
 /* Event kinds in the ring buffer. */
-#define HUD_EV_SAMPLE  1u   /* the sampler fired on a thread of the target */
-#define HUD_EV_OFFCPU  2u   /* a worker came back after > threshold off CPU */
+#define HUD_EV_SAMPLE  1u   /* struct hud_sample: the sampler fired on a thread of the target */
+#define HUD_EV_OFFCPU  2u   /* struct hud_event: a worker came back after > threshold off CPU */
 
 /* prev_state bits as sched_switch reports them. */
 #define HUD_STATE_PREEMPTED 0x100u  /* TASK_REPORT_MAX: preempted while running */
 
-/* One ring buffer record. */
+/* A CPU sample: the sampler walks the user stack itself (frame pointers),
+ * so besides each frame's return address it records a hash of the four
+ * words just below each frame pointer: the callee-saved registers that
+ * frame's function spilled. Frames outside the running poll are suspended,
+ * so their hashes only change when the poll ends; user space compares them
+ * between samples to tell one long poll from many short ones. */
+struct hud_sample {
+	hud_u32 kind;           /* HUD_EV_SAMPLE */
+	hud_u32 tid;
+	hud_u32 worker_id;
+	hud_u32 cpu;
+	hud_u64 ts_ns;
+	hud_u32 vol_switches;   /* the thread's sleep count at this moment */
+	hud_u32 depth;          /* frames in ips (>= 1) */
+	hud_u64 ips[HUD_STACK_DEPTH];       /* innermost first: pc, then return addresses */
+	hud_u32 fhash[HUD_STACK_DEPTH];     /* fhash[i]: spills of the function at ips[i] */
+};
+
+/* One off-CPU record (and the common header of every record: kind first). */
 struct hud_event {
 	hud_u32 kind;           /* HUD_EV_* */
 	hud_u32 tid;
@@ -73,6 +92,8 @@ struct hud_event {
 	hud_u32 state;          /* OFFCPU: prev_state when it left; SAMPLE: 0 */
 	hud_u32 vol_switches;   /* the thread's sleep count at this moment */
 	hud_u32 pad0;
+	hud_u64 wait_ns;        /* OFFCPU: of duration_ns, the time it was runnable
+				 * (woken or preempted) but not running: run-queue wait */
 };
 
 /* "stats" (per-CPU array): counters, summed by user space. */

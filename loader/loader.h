@@ -101,6 +101,7 @@ struct thread_set {
 	int n, cap;
 	uint32_t next_worker;   /* worker ids are given in discovery order */
 	uint32_t generation;
+	int by_name;            /* 0: new threads are never workers by name (another rule found them) */
 };
 
 /* Worker thread-name prefixes: `custom` when not NULL, else Tokio's defaults
@@ -114,6 +115,15 @@ int threads_scan(struct thread_set *s, const struct bpf_obj *o);
 
 int threads_worker_count(const struct thread_set *s);
 int threads_is_worker(const struct thread_set *s, uint32_t tid);
+
+/* Makes a thread a worker (its stack shows Tokio's worker loop), with the
+ * next worker id; kernel side too. Returns the id. */
+uint32_t threads_promote(struct thread_set *s, const struct bpf_obj *o, uint32_t tid);
+
+/* The last rule for finding workers: the largest group (2 or more) of
+ * threads named NAME-N with the same NAME becomes the workers. Copies NAME
+ * to name and returns the number promoted, 0 when there is no such group. */
+int threads_promote_name_group(struct thread_set *s, const struct bpf_obj *o, char *name, size_t len);
 
 /* Takes a thread out of the workers (its stack shows it is not one, e.g. a
  * blocking-pool thread that shares the workers' name); kernel side too. */

@@ -15,6 +15,7 @@ void threads_init(struct thread_set *s, int pid, const char *custom)
 {
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
+	s->by_name = 1;
 	if (custom) {
 		s->prefixes[s->nprefixes++] = custom;
 	} else {
@@ -104,7 +105,7 @@ int threads_scan(struct thread_set *s, const struct bpf_obj *o)
 		memcpy(t->comm, comm, sizeof(t->comm));
 		t->seen = s->generation;
 		t->worker_id = HUD_NOT_WORKER;
-		if (is_worker(s, comm)) {
+		if (s->by_name && is_worker(s, comm)) {
 			t->worker_id = s->next_worker++;
 			found++;
 		}
@@ -133,6 +134,73 @@ int threads_worker_count(const struct thread_set *s)
 	return n;
 }
 
+static void set_worker(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id)
+{
+	struct hud_thread kt;
+
+	/* The kernel side may update the entry meanwhile; losing one of its
+	 * timestamps to this write is harmless, a wrong worker id is not. */
+	if (o && loader_thread_get(o, tid, &kt) == 0) {
+		kt.worker_id = worker_id;
+		loader_map_update(loader_map_fd(o, "threads"), &tid, &kt, BPF_EXIST);
+	}
+}
+
+uint32_t threads_promote(struct thread_set *s, const struct bpf_obj *o, uint32_t tid)
+{
+	struct thread_info *t = (struct thread_info *)threads_find(s, tid);
+
+	if (!t)
+		return HUD_NOT_WORKER;
+	if (t->worker_id == HUD_NOT_WORKER) {
+		t->worker_id = s->next_worker++;
+		set_worker(o, tid, t->worker_id);
+	}
+	return t->worker_id;
+}
+
+/* Length of NAME in "NAME-N" (N all digits), or 0. */
+static size_t group_prefix(const char *comm)
+{
+	const char *dash = strrchr(comm, '-');
+	if (!dash || dash == comm || !dash[1])
+		return 0;
+	for (const char *p = dash + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return 0;
+	return (size_t)(dash - comm);
+}
+
+int threads_promote_name_group(struct thread_set *s, const struct bpf_obj *o, char *name, size_t len)
+{
+	int best = -1, best_n = 1;
+
+	for (int i = 0; i < s->n; i++) {
+		size_t pl = group_prefix(s->v[i].comm);
+		if (!pl)
+			continue;
+		int n = 0;
+		for (int k = 0; k < s->n; k++)
+			n += group_prefix(s->v[k].comm) == pl && strncmp(s->v[k].comm, s->v[i].comm, pl) == 0;
+		if (n > best_n) {
+			best_n = n;
+			best = i;
+		}
+	}
+	if (best < 0)
+		return 0;
+	size_t pl = group_prefix(s->v[best].comm);
+	snprintf(name, len, "%.*s", (int)pl, s->v[best].comm);
+	int promoted = 0;
+	for (int k = 0; k < s->n; k++)
+		if (group_prefix(s->v[k].comm) == pl && strncmp(s->v[k].comm, name, pl) == 0 &&
+		    s->v[k].worker_id == HUD_NOT_WORKER) {
+			threads_promote(s, o, s->v[k].tid);
+			promoted++;
+		}
+	return promoted;
+}
+
 int threads_is_worker(const struct thread_set *s, uint32_t tid)
 {
 	const struct thread_info *t = threads_find(s, tid);
@@ -142,17 +210,11 @@ int threads_is_worker(const struct thread_set *s, uint32_t tid)
 void threads_demote(struct thread_set *s, const struct bpf_obj *o, uint32_t tid)
 {
 	struct thread_info *t = (struct thread_info *)threads_find(s, tid);
-	struct hud_thread kt;
 
 	if (!t)
 		return;
 	t->worker_id = HUD_NOT_WORKER;
-	/* The kernel side may update the entry meanwhile; losing one of its
-	 * timestamps to this write is harmless, keeping a worker id is not. */
-	if (o && loader_thread_get(o, tid, &kt) == 0) {
-		kt.worker_id = HUD_NOT_WORKER;
-		loader_map_update(loader_map_fd(o, "threads"), &tid, &kt, BPF_EXIST);
-	}
+	set_worker(o, tid, HUD_NOT_WORKER);
 }
 
 void threads_free(struct thread_set *s)

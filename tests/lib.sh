@@ -32,5 +32,13 @@ culprit_line() {
 	grep -rn "HUD-CULPRIT: $1 $2\b" "$ROOT/tests/demo/src" | head -n 1 | cut -d: -f1,2
 }
 
-# hud_prog_count: BPF programs the kernel lists under hud's names.
-hud_prog_count() { bpftool prog show 2>/dev/null | grep -c ' name hud_' || true; }
+# hud_prog_count: BPF programs under hud's names that no process holds any
+# more (orphans). Counting all of them would also count other hud instances
+# running at the same time; a live hud holds its programs' fds, which
+# /proc/PID/fdinfo lists with their prog_id.
+hud_prog_count() {
+	local ids held
+	ids=$(bpftool prog show 2>/dev/null | awk '/ name hud_/ {sub(":", "", $1); print $1}' | sort -u)
+	held=$(grep -h '^prog_id:' /proc/[0-9]*/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u)
+	comm -23 <(printf '%s\n' $ids | sed '/^$/d') <(printf '%s\n' $held | sed '/^$/d') | wc -l
+}

@@ -1,23 +1,36 @@
-/* export_chrome.c — Chrome Trace Event JSON (Perfetto, chrome://tracing).
+/* export_chrome.c — Chrome Trace Event JSON (Perfetto, chrome://tracing),
+ * which is also hud's own recording format for --replay.
  *
  * The file is streamed so memory stays flat however long the run:
  * - blocking events go straight into "traceEvents" as B/E pairs on the
  *   worker's thread, in a temporary file next to the destination;
  * - CPU samples go to a second, already unlinked, temporary file, because
  *   they belong in the top-level "samples" array that follows traceEvents;
- * - at the end come the thread names, "stackFrames" (a tree with one node
- *   per distinct (parent, frame); bounded by distinct stacks), the samples
- *   copied over, and "otherData"; then the file is synced and renamed into
- *   place, so the destination is either absent or complete. */
+ * - at the end come "stackFrames" (a tree with one node per distinct
+ *   (parent, frame); bounded by distinct stacks), the samples copied over,
+ *   and "otherData"; then the file is synced and renamed into place, so the
+ *   destination is either absent or complete.
+ *
+ * For replay, traceEvents also carries the model itself as hud_* metadata
+ * events, each written before the first event that needs it: hud_info (what
+ * was profiled), hud_frame and hud_stack (every model frame and stack, in the
+ * model's own order, so a replay interns them to the same ids), hud_worker and
+ * hud_worker_gone, hud_samples (sample counts per stack and credited worker,
+ * at each checkpoint), hud_slots (timeline slots that changed, absolute
+ * values), hud_state (worker state) and hud_end. A checkpoint runs about once
+ * a second and is flushed, so a file left by a killed hud (the temporary
+ * name stays) replays up to its last flush. Perfetto ignores these events. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "ui/ui.h"
 
 struct node { uint32_t parent, frame; };     /* parent: node id + 1, 0 = root */
+
+/* Samples since the last checkpoint, per (stack, credited worker). */
+struct pending { uint32_t stack; int32_t worker; uint64_t count; };
 
 struct chrome_writer {
 	char path[4096], tmp[4096];
@@ -26,6 +39,16 @@ struct chrome_writer {
 	int nsamples;
 	int nevents;
 	uint64_t last_flush;
+	int pid;
+	/* what of the model the file already holds */
+	uint32_t nframes_out, nstacks_out;
+	struct worker_stat *shadow;     /* workers as the file last described them */
+	uint32_t nshadow, shadow_cap;
+	uint64_t worker_samples_seen;
+	struct model_info info_out;
+	struct pending *pend;
+	uint32_t npend, pend_cap;
+	uint32_t *pend_index, pend_index_cap;
 	/* stack frame tree */
 	struct node *nodes;
 	uint32_t nnodes, cap;
@@ -106,15 +129,236 @@ static void write_frame_text(FILE *f, const struct model *m, const struct frame 
 	json_string(f, buf);
 }
 
-static void maybe_flush(struct chrome_writer *w)
+static void checkpoint(struct chrome_writer *w, const struct model *m);
+
+static void maybe_flush(struct chrome_writer *w, const struct model *m)
 {
-	uint64_t now = now_ns();
-	/* Flushed every two seconds: a killed hud leaves what came before. */
-	if (now - w->last_flush > 2000000000ull) {
-		fflush(w->f);
-		fflush(w->samples);
-		w->last_flush = now;
+	/* A checkpoint (and flush) every second or two: a killed hud leaves
+	 * what came before. */
+	if (now_ns() - w->last_flush > 2000000000ull)
+		checkpoint(w, m);
+}
+
+/* ---- The model, streamed --------------------------------------------------- */
+
+static void write_frame_def(struct chrome_writer *w, const struct model *m, uint32_t id)
+{
+	const struct frame *fr = &m->frames[id];
+
+	fprintf(w->f, ",\n{\"ph\":\"M\",\"name\":\"hud_frame\",\"pid\":%d,\"args\":{\"id\":%u,\"function\":", w->pid, id);
+	json_string(w->f, strtab_get(m->strings, fr->function));
+	fputs(",\"file\":", w->f);
+	json_string(w->f, strtab_get(m->strings, fr->file));
+	fprintf(w->f, ",\"line\":%u,\"flags\":%u}}", fr->line, fr->flags);
+}
+
+static void pending_flush(struct chrome_writer *w)
+{
+	for (uint32_t i = 0; i < w->npend; i++) {
+		/* Bounded events: a replay reads each one whole. */
+		if (i % 4096 == 0)
+			fprintf(w->f, "%s,\n{\"ph\":\"M\",\"name\":\"hud_samples\",\"pid\":%d,\"args\":{\"counts\":[",
+				i ? "]}}" : "", w->pid);
+		fprintf(w->f, "%s[%u,%d,%llu]", i % 4096 ? "," : "", w->pend[i].stack, w->pend[i].worker,
+			(unsigned long long)w->pend[i].count);
 	}
+	if (w->npend)
+		fputs("]}}", w->f);
+	w->npend = 0;
+	memset(w->pend_index, 0, w->pend_index_cap * sizeof(uint32_t));
+}
+
+static void pending_add(struct chrome_writer *w, uint32_t stack, int32_t worker)
+{
+	uint32_t h = ((stack * 0x9e3779b1u) ^ ((uint32_t)worker * 0x85ebca6bu)) & (w->pend_index_cap - 1);
+
+	while (w->pend_index[h]) {
+		struct pending *p = &w->pend[w->pend_index[h] - 1];
+		if (p->stack == stack && p->worker == worker) {
+			p->count++;
+			return;
+		}
+		h = (h + 1) & (w->pend_index_cap - 1);
+	}
+	if (w->npend == w->pend_cap) {
+		w->pend_cap = w->pend_cap ? w->pend_cap * 2 : 256;
+		w->pend = xrealloc(w->pend, w->pend_cap * sizeof(*w->pend));
+	}
+	w->pend[w->npend] = (struct pending){ stack, worker, 1 };
+	w->pend_index[h] = ++w->npend;
+	if (w->npend * 2 > w->pend_index_cap) {
+		uint32_t cap = w->pend_index_cap * 2;
+		free(w->pend_index);
+		w->pend_index = xcalloc(cap, sizeof(uint32_t));
+		w->pend_index_cap = cap;
+		for (uint32_t i = 0; i < w->npend; i++) {
+			const struct pending *p = &w->pend[i];
+			h = ((p->stack * 0x9e3779b1u) ^ ((uint32_t)p->worker * 0x85ebca6bu)) & (cap - 1);
+			while (w->pend_index[h])
+				h = (h + 1) & (cap - 1);
+			w->pend_index[h] = i + 1;
+		}
+	}
+}
+
+static void shadow_add(struct chrome_writer *w, const struct worker_stat *ws)
+{
+	if (w->nshadow == w->shadow_cap) {
+		w->shadow_cap = w->shadow_cap ? w->shadow_cap * 2 : 16;
+		w->shadow = xrealloc(w->shadow, w->shadow_cap * sizeof(*w->shadow));
+	}
+	/* As model_worker creates it: what a replay starts from. */
+	struct worker_stat *s = &w->shadow[w->nshadow++];
+	memset(s, 0, sizeof(*s));
+	s->id = ws->id;
+	s->tid = ws->tid;
+	s->worst_func = -1;
+	s->state_func = -1;
+	for (int i = 0; i < TIMELINE_SLOTS; i++)
+		s->timeline[i].index = ~0ull;
+}
+
+/* Writes what the model gained since the file last described it: frames and
+ * stacks (in model order), and workers that came or went. Runs before every
+ * event, so each event only refers to what the file already defines. */
+static void sync_model(struct chrome_writer *w, const struct model *m)
+{
+	for (; w->nstacks_out < m->nstacks; w->nstacks_out++) {
+		const struct stack *s = &m->stacks[w->nstacks_out];
+		for (uint32_t i = 0; i < s->depth; i++)
+			while (w->nframes_out <= m->stack_frames[s->first + i])
+				write_frame_def(w, m, w->nframes_out++);
+		fprintf(w->f, ",\n{\"ph\":\"M\",\"name\":\"hud_stack\",\"pid\":%d,\"args\":{\"id\":%u,\"frames\":[",
+			w->pid, w->nstacks_out);
+		for (uint32_t i = 0; i < s->depth; i++)
+			fprintf(w->f, "%s%u", i ? "," : "", m->stack_frames[s->first + i]);
+		fputs("]}}", w->f);
+	}
+
+	uint32_t same = m->nworkers == w->nshadow;
+	for (uint32_t i = 0; same && i < m->nworkers; i++)
+		same = m->workers[i].id == w->shadow[i].id && m->workers[i].tid == w->shadow[i].tid;
+	if (same)
+		return;
+	/* Samples counted while the old workers existed go first. */
+	pending_flush(w);
+	/* model_worker_remove keeps the order and model_worker appends, so the
+	 * workers now are the old ones less some, then new ones. */
+	uint32_t k = 0, keep = 0;
+	for (uint32_t i = 0; i < w->nshadow; i++) {
+		if (k < m->nworkers && m->workers[k].id == w->shadow[i].id && m->workers[k].tid == w->shadow[i].tid) {
+			w->shadow[keep++] = w->shadow[i];
+			k++;
+			continue;
+		}
+		fprintf(w->f, ",\n{\"ph\":\"M\",\"name\":\"hud_worker_gone\",\"pid\":%d,\"args\":{\"id\":%u}}",
+			w->pid, w->shadow[i].id);
+	}
+	w->nshadow = keep;
+	for (; k < m->nworkers; k++) {
+		const struct worker_stat *ws = &m->workers[k];
+		char name[64];
+		fprintf(w->f, ",\n{\"ph\":\"M\",\"name\":\"hud_worker\",\"pid\":%d,\"tid\":%u,\"args\":{\"id\":%u,\"tid\":%u,\"comm\":",
+			w->pid, ws->tid, ws->id, ws->tid);
+		json_string(w->f, ws->comm);
+		snprintf(name, sizeof(name), "worker %u (%s)", ws->id, ws->comm);
+		fprintf(w->f, "}},\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%u,\"args\":{\"name\":",
+			w->pid, ws->tid);
+		json_string(w->f, name);
+		fprintf(w->f, "}},\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%d,\"tid\":%u,"
+			"\"args\":{\"sort_index\":%u}}", w->pid, ws->tid, ws->id);
+		shadow_add(w, ws);
+	}
+}
+
+static const char *const state_names[] = { "idle", "running", "blocked" };
+
+static void write_info(struct chrome_writer *w, const struct model *m)
+{
+	const struct model_info *i = &m->info;
+	FILE *f = w->f;
+
+	fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"hud_info\",\"pid\":%d,\"args\":{\"hud_version\":\"%s\",\"format\":1,"
+		"\"target\":", w->pid, HUD_VERSION);
+	json_string(f, i->target);
+	fputs(",\"process\":", f);
+	json_string(f, i->comm);
+	fprintf(f, ",\"pid\":%d,\"threshold_ns\":%llu,\"frequency_hz\":%d,\"workers_rule\":", i->pid,
+		(unsigned long long)i->threshold_ns, i->freq);
+	json_string(f, i->workers_rule);
+	fprintf(f, ",\"start_ns\":%llu,\"duration_ns\":%llu,\"now_ns\":%llu,\"window_ns\":%llu,"
+		"\"samples\":%llu,\"worker_samples\":%llu,\"blocking_events\":%llu,\"lost_events\":%llu,"
+		"\"stack_failures\":%llu,\"debug_percent\":%d,\"stop_reason\":",
+		(unsigned long long)i->start_ns, (unsigned long long)i->duration_ns, (unsigned long long)i->now_ns,
+		(unsigned long long)i->window_ns, (unsigned long long)i->samples,
+		(unsigned long long)i->worker_samples, (unsigned long long)i->events, (unsigned long long)i->lost,
+		(unsigned long long)i->stack_failures, i->debug_percent);
+	json_string(f, i->stop_reason);
+	fputs("}}", f);
+	w->info_out = *i;
+}
+
+/* Timeline slots, on-CPU time and states that changed since the file last
+ * said, as absolute values. */
+static void write_workers(struct chrome_writer *w, const struct model *m)
+{
+	for (uint32_t k = 0; k < m->nworkers && k < w->nshadow; k++) {
+		const struct worker_stat *ws = &m->workers[k];
+		struct worker_stat *sh = &w->shadow[k];
+		int n = 0;
+		for (int i = 0; i < TIMELINE_SLOTS; i++) {
+			const struct slot *a = &ws->timeline[i];
+			struct slot *b = &sh->timeline[i];
+			if (a->index == b->index && a->busy_ns == b->busy_ns && a->blocked_ns == b->blocked_ns)
+				continue;
+			if (!n++)
+				fprintf(w->f, ",\n{\"ph\":\"M\",\"name\":\"hud_slots\",\"pid\":%d,\"tid\":%u,"
+					"\"args\":{\"worker\":%u,\"oncpu_ns\":%llu,\"slots\":[",
+					w->pid, ws->tid, ws->id, (unsigned long long)ws->oncpu_ns);
+			if (a->index == ~0ull)
+				fprintf(w->f, "%s[-1,0,0]", n > 1 ? "," : "");
+			else
+				fprintf(w->f, "%s[%llu,%u,%u]", n > 1 ? "," : "", (unsigned long long)a->index,
+					a->busy_ns, a->blocked_ns);
+			*b = *a;
+		}
+		if (n)
+			fputs("]}}", w->f);
+		else if (ws->oncpu_ns != sh->oncpu_ns)
+			fprintf(w->f, ",\n{\"ph\":\"M\",\"name\":\"hud_slots\",\"pid\":%d,\"tid\":%u,"
+				"\"args\":{\"worker\":%u,\"oncpu_ns\":%llu,\"slots\":[]}}",
+				w->pid, ws->tid, ws->id, (unsigned long long)ws->oncpu_ns);
+		sh->oncpu_ns = ws->oncpu_ns;
+		if (ws->state != sh->state || ws->state_since_ns != sh->state_since_ns ||
+		    ws->state_func != sh->state_func || ws->state_kind != sh->state_kind) {
+			fprintf(w->f, ",\n{\"ph\":\"M\",\"name\":\"hud_state\",\"pid\":%d,\"tid\":%u,\"args\":{"
+				"\"worker\":%u,\"state\":\"%s\",\"since_ns\":%llu,\"func\":%d,\"kind\":\"%s\"}}",
+				w->pid, ws->tid, ws->id, state_names[(unsigned)ws->state < 3 ? ws->state : 0],
+				(unsigned long long)ws->state_since_ns, ws->state_func, block_kind_name(ws->state_kind));
+			sh->state = ws->state;
+			sh->state_since_ns = ws->state_since_ns;
+			sh->state_func = ws->state_func;
+			sh->state_kind = ws->state_kind;
+		}
+	}
+}
+
+static void checkpoint(struct chrome_writer *w, const struct model *m)
+{
+	sync_model(w, m);
+	pending_flush(w);
+	write_workers(w, m);
+	if (memcmp(&w->info_out, &m->info, sizeof(m->info)) != 0)
+		write_info(w, m);
+	fflush(w->f);
+	fflush(w->samples);
+	w->last_flush = now_ns();
+}
+
+void chrome_tick(struct chrome_writer *w, const struct model *m)
+{
+	if (w && now_ns() - w->last_flush >= 1000000000ull)
+		checkpoint(w, m);
 }
 
 static void on_event(void *ctx, const struct model *m, const struct block_event *e)
@@ -125,13 +369,16 @@ static void on_event(void *ctx, const struct model *m, const struct block_event 
 	uint32_t node = stack_node(w, m, e->stack);
 	FILE *f = w->f;
 
+	sync_model(w, m);
 	fprintf(f, ",\n{\"ph\":\"B\",\"pid\":%d,\"tid\":%u,\"ts\":%.3f,\"cat\":\"%s\",\"name\":",
 		m->info.pid, e->tid, us(e->start_ns), block_kind_name(e->kind));
 	json_string(f, name);
 	if (node)
 		fprintf(f, ",\"sf\":\"%u\"", node);
-	fprintf(f, ",\"args\":{\"worker_id\":%u,\"duration_ms\":%.3f,\"kind\":\"%s\",\"location\":",
-		e->worker_id, (double)e->duration_ns / 1e6, block_kind_name(e->kind));
+	fprintf(f, ",\"args\":{\"worker_id\":%u,\"duration_ms\":%.3f,\"kind\":\"%s\","
+		"\"stack_id\":%u,\"start_ns\":%llu,\"dur_ns\":%llu,%s\"location\":",
+		e->worker_id, (double)e->duration_ns / 1e6, block_kind_name(e->kind), e->stack,
+		(unsigned long long)e->start_ns, (unsigned long long)e->duration_ns, e->open ? "\"open\":true," : "");
 	if (s->culprit >= 0) {
 		const struct frame *c = model_stack_frame(m, e->stack, (uint32_t)s->culprit);
 		char loc[2048];
@@ -140,6 +387,12 @@ static void on_event(void *ctx, const struct model *m, const struct block_event 
 	} else {
 		json_string(f, "??:0");
 	}
+	if (e->task_func >= 0) {
+		fputs(",\"task\":", f);
+		json_string(f, strtab_get(m->strings, m->funcs[e->task_func].function));
+	}
+	if (e->open)
+		fputs(",\"open\":true", f);
 	fputs(",\"stack\":[", f);
 	for (uint32_t i = 0; i < s->depth; i++) {
 		if (i)
@@ -149,32 +402,32 @@ static void on_event(void *ctx, const struct model *m, const struct block_event 
 	fprintf(f, "]}},\n{\"ph\":\"E\",\"pid\":%d,\"tid\":%u,\"ts\":%.3f}",
 		m->info.pid, e->tid, us(e->start_ns + e->duration_ns));
 	w->nevents++;
-	maybe_flush(w);
+	maybe_flush(w, m);
 }
 
 static void on_sample(void *ctx, const struct model *m, uint32_t tid, uint32_t cpu, uint64_t ts_ns, uint32_t stack)
 {
 	struct chrome_writer *w = ctx;
 	uint32_t node = stack_node(w, m, stack);
+	int32_t worker = -1;
 
+	sync_model(w, m);
+	if (m->info.worker_samples != w->worker_samples_seen) {
+		/* model_sample credited a worker: the one whose count moved. */
+		w->worker_samples_seen = m->info.worker_samples;
+		for (uint32_t i = 0; i < m->nworkers && i < w->nshadow; i++)
+			if (m->workers[i].samples != w->shadow[i].samples) {
+				w->shadow[i].samples = m->workers[i].samples;
+				worker = (int32_t)m->workers[i].id;
+			}
+	}
+	pending_add(w, stack, worker);
+	maybe_flush(w, m);
 	if (!node)
 		return;
 	fprintf(w->samples, "%s{\"cpu\":%u,\"tid\":%u,\"ts\":%.3f,\"name\":\"cpu-clock\",\"sf\":\"%u\",\"weight\":1}",
 		w->nsamples ? ",\n" : "", cpu, tid, us(ts_ns), node);
 	w->nsamples++;
-	maybe_flush(w);
-}
-
-/* A temporary name in the destination's directory, so the final rename
- * stays on one file system. */
-static int open_exclusive(char *tmp, size_t len, const char *path, const char *tag, int mode)
-{
-	char dirbuf[4096], basebuf[4096];
-	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-	snprintf(basebuf, sizeof(basebuf), "%s", path);
-	snprintf(tmp, len, "%s/.%s.%s.%d", dirname(dirbuf), basename(basebuf), tag, (int)getpid());
-	/* O_EXCL|O_NOFOLLOW: never write through a link planted at that name. */
-	return open(tmp, mode | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 }
 
 struct chrome_writer *chrome_open(const char *path, char *err, size_t errlen)
@@ -184,14 +437,12 @@ struct chrome_writer *chrome_open(const char *path, char *err, size_t errlen)
 	int fd, sfd = -1;
 
 	snprintf(w->path, sizeof(w->path), "%s", path);
-	fd = open_exclusive(w->tmp, sizeof(w->tmp), path, "hud-tmp", O_WRONLY);
+	fd = export_tmp_open(path, "hud-tmp", w->tmp, sizeof(w->tmp), err, errlen);
 	if (fd < 0) {
-		snprintf(err, errlen, "hud: cannot write the export %s: %s; choose a writable path for --export",
-			 path, strerror(errno));
 		free(w);
 		return NULL;
 	}
-	sfd = open_exclusive(side, sizeof(side), path, "hud-samples", O_RDWR);
+	sfd = export_tmp_open(path, "hud-samples", side, sizeof(side), err, errlen);
 	if (sfd >= 0)
 		unlink(side);
 	if (sfd < 0 || !(w->f = fdopen(fd, "w")) || !(w->samples = fdopen(sfd, "w+"))) {
@@ -208,6 +459,8 @@ struct chrome_writer *chrome_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	index_rebuild(w, 1024);
+	w->pend_index_cap = 1024;
+	w->pend_index = xcalloc(w->pend_index_cap, sizeof(uint32_t));
 	w->last_flush = now_ns();
 	return w;
 }
@@ -217,10 +470,14 @@ void chrome_attach(struct chrome_writer *w, struct model *m)
 	m->on_event = on_event;
 	m->on_sample = on_sample;
 	m->sink_ctx = w;
+	w->pid = m->info.pid;
 	fprintf(w->f, "{\"traceEvents\":[\n{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":",
 		m->info.pid);
 	json_string(w->f, m->info.comm);
 	fputs("}}", w->f);
+	/* First, so even a file cut short at once says it is hud's. */
+	write_info(w, m);
+	fflush(w->f);
 }
 
 static void write_stack_frames(struct chrome_writer *w, const struct model *m)
@@ -283,16 +540,8 @@ int chrome_finish(struct chrome_writer *w, const struct model *m, char *err, siz
 	FILE *f = w->f;
 	int ok;
 
-	for (uint32_t i = 0; i < m->nworkers; i++) {
-		const struct worker_stat *ws = &m->workers[i];
-		char name[64];
-		snprintf(name, sizeof(name), "worker %u (%s)", ws->id, ws->comm);
-		fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%u,\"args\":{\"name\":",
-			m->info.pid, ws->tid);
-		json_string(f, name);
-		fprintf(f, "}},\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%d,\"tid\":%u,"
-			"\"args\":{\"sort_index\":%u}}", m->info.pid, ws->tid, ws->id);
-	}
+	checkpoint(w, m);
+	fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"hud_end\",\"pid\":%d,\"args\":{}}", w->pid);
 	fputs("\n],\n\"displayTimeUnit\":\"ms\",\n", f);
 	write_stack_frames(w, m);
 	fputs(",\n\"samples\":[\n", f);
@@ -300,18 +549,18 @@ int chrome_finish(struct chrome_writer *w, const struct model *m, char *err, siz
 	fputs("\n],\n", f);
 	write_other(f, m);
 	fputs("}\n", f);
-	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-	ok = fclose(f) == 0 && ok;
 	w->f = NULL;
-	if (ok && rename(w->tmp, w->path) == 0) {
+	if (!ok) {
+		snprintf(err, errlen, "hud: writing the export %s failed: %s (is the disk full?); the previous file, if any, is untouched",
+			 w->path, strerror(errno));
+		fclose(f);
+		unlink(w->tmp);
 		chrome_abort(w);
-		return 0;
+		return -1;
 	}
-	snprintf(err, errlen, "hud: writing the export %s failed: %s (is the disk full?); the previous file, if any, is untouched",
-		 w->path, strerror(errno));
-	unlink(w->tmp);
+	ok = export_commit(f, w->tmp, w->path, err, errlen);
 	chrome_abort(w);
-	return -1;
+	return ok;
 }
 
 void chrome_abort(struct chrome_writer *w)
@@ -327,5 +576,8 @@ void chrome_abort(struct chrome_writer *w)
 	free(w->nodes);
 	free(w->index);
 	free(w->leaf);
+	free(w->shadow);
+	free(w->pend);
+	free(w->pend_index);
 	free(w);
 }

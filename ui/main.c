@@ -1,6 +1,7 @@
 /* main.c — hud's command line: parse and check the options (everything that
  * can be refused is refused before anything is attached), then run a
- * session, write the export and print the summary. */
+ * session, write the exports and print the summary; or replay a trace, or
+ * compare two. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -15,11 +16,18 @@
 #include "loader/loader.h"
 #include "ui/ui.h"
 
+#define MAX_EXPORTS 8
+
 struct options {
 	int pid;
 	const char *name;
 	const char *target;
-	const char *export_path;
+	const char *exports[MAX_EXPORTS];
+	int nexports;
+	const char *replay;
+	const char *diff;
+	double tolerance_pct;
+	double window_s;
 	const char *workers;
 	const char *resolve;
 	double threshold_ms;
@@ -32,17 +40,25 @@ static void usage(FILE *f)
 {
 	fputs("usage: hud --pid PID [--target BIN] [options]\n"
 	      "       hud NAME [options]            profile the process called NAME\n"
+	      "       hud --replay FILE.json [--headless] [--window SECS] [--export FILE]\n"
+	      "       hud --diff BEFORE.json AFTER.json [--tolerance PCT]\n"
 	      "       hud --resolve BIN < addresses  print what addr2line -a -f -i -C would\n"
 	      "\n"
 	      "  -p, --pid PID          process to profile\n"
 	      "  -t, --target BIN       its executable, for symbols (default /proc/PID/exe)\n"
 	      "      --headless         no terminal UI: profile, then print a summary\n"
-	      "  -e, --export FILE      write a Chrome trace (Perfetto, chrome://tracing)\n"
+	      "  -e, --export FILE      write FILE, by its name: .json Chrome trace (Perfetto;\n"
+	      "                         hud --replay), .folded collapsed stacks, .pb.gz pprof;\n"
+	      "                         strftime patterns (%Y%m%d-%H%M) allowed; repeatable\n"
 	      "  -d, --duration SECS    stop after SECS seconds (default: until Ctrl-C or exit)\n"
 	      "      --threshold MS     report blocking longer than MS milliseconds (default 5)\n"
 	      "      --freq HZ          CPU samples per second and CPU (default 99)\n"
 	      "      --workers PREFIX   worker threads are those whose name starts with PREFIX\n"
 	      "                         (default: Tokio's tokio-runtime-w / tokio-rt-worker)\n"
+	      "      --window SECS      utilisation window of the workers (default 10)\n"
+	      "      --replay FILE      show a trace written by --export FILE.json (no root needed)\n"
+	      "      --diff BEFORE AFTER  compare the culprits of two traces; exit 1 on a regression\n"
+	      "      --tolerance PCT    --diff: allowed growth of total blocking time (default 10)\n"
 	      "      --resolve BIN      symbolize addresses of BIN read from stdin\n"
 	      "  -V, --version          print the version\n"
 	      "  -h, --help             print this help\n", f);
@@ -77,6 +93,10 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "freq", required_argument, NULL, 'f' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "resolve", required_argument, NULL, 'R' },
+		{ "replay", required_argument, NULL, 'P' },
+		{ "diff", required_argument, NULL, 'D' },
+		{ "tolerance", required_argument, NULL, 'O' },
+		{ "window", required_argument, NULL, 'W' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -87,6 +107,7 @@ static int parse(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->threshold_ms = 5;
 	o->freq = 99;
+	o->tolerance_pct = 10;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "p:t:e:d:Vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -97,7 +118,21 @@ static int parse(int argc, char **argv, struct options *o)
 			break;
 		case 't': o->target = optarg; break;
 		case 'H': o->headless = 1; break;
-		case 'e': o->export_path = optarg; break;
+		case 'e':
+			if (o->nexports == MAX_EXPORTS)
+				return fprintf(stderr, "hud: at most %d --export files per run\n", MAX_EXPORTS), -1;
+			o->exports[o->nexports++] = optarg;
+			break;
+		case 'P': o->replay = optarg; break;
+		case 'D': o->diff = optarg; break;
+		case 'O':
+			if (parse_number(optarg, 0, 1000000, &o->tolerance_pct) < 0)
+				return fprintf(stderr, "hud: --tolerance takes a percentage (0 or more), not '%s'\n", optarg), -1;
+			break;
+		case 'W':
+			if (parse_number(optarg, 0.1, 60, &o->window_s) < 0)
+				return fprintf(stderr, "hud: --window takes seconds (0.1 to 60, what the timeline keeps), not '%s'\n", optarg), -1;
+			break;
 		case 'w':
 			if (!*optarg || strlen(optarg) > 15)
 				return fprintf(stderr, "hud: --workers takes a thread-name prefix of 1 to 15 characters\n"), -1;
@@ -213,6 +248,152 @@ static void note_attached(void *ctx)
 	fprintf(stderr, "hud: profiling pid %d (%s); Ctrl-C to stop\n", m->info.pid, comm);
 }
 
+/* ---- Exports ------------------------------------------------------------- */
+
+struct exports {
+	char path[MAX_EXPORTS][4096];
+	enum export_format format[MAX_EXPORTS];
+	int n;
+	int chrome;             /* index of the Chrome trace, -1 */
+};
+
+/* Expands the export names (one time for all, so a cron job's files match)
+ * and checks each can be written, before anything is attached. */
+static int exports_prepare(const struct options *o, struct exports *x, int replay)
+{
+	time_t now = time(NULL);
+	char err[2048], tmp[4200];
+
+	x->n = 0;
+	x->chrome = -1;
+	for (int i = 0; i < o->nexports; i++) {
+		char *p = x->path[x->n];
+		if (export_name(o->exports[i], now, p, sizeof(x->path[0])) < 0 || !*p)
+			return fprintf(stderr, "hud: the export name %s is empty or too long once its date patterns are filled in\n",
+				       o->exports[i]), -1;
+		for (int k = 0; k < x->n; k++)
+			if (strcmp(x->path[k], p) == 0)
+				return fprintf(stderr, "hud: --export %s is given twice\n", p), -1;
+		x->format[x->n] = export_format_of(p);
+		if (x->format[x->n] == EXPORT_CHROME) {
+			if (replay)
+				return fprintf(stderr, "hud: --replay writes only .folded and .pb.gz exports; the trace it reads is "
+					       "already the Chrome trace\n"), -1;
+			if (x->chrome >= 0)
+				return fprintf(stderr, "hud: one .json export per run (%s and %s)\n", x->path[x->chrome], p), -1;
+			x->chrome = x->n;
+		} else {
+			/* Written at the end; a path that cannot be written fails now. */
+			int fd = export_tmp_open(p, "hud-tmp", tmp, sizeof(tmp), err, sizeof(err));
+			if (fd < 0)
+				return fprintf(stderr, "%s\n", err), -1;
+			close(fd);
+			unlink(tmp);
+		}
+		x->n++;
+	}
+	return 0;
+}
+
+/* Writes the exports made from the final model (all but the Chrome trace). */
+static int exports_finish(const struct exports *x, const struct model *m)
+{
+	char err[2048];
+	int rc = 0;
+
+	for (int i = 0; i < x->n; i++) {
+		int r;
+		if (x->format[i] == EXPORT_FOLDED)
+			r = folded_write(x->path[i], m, err, sizeof(err));
+		else if (x->format[i] == EXPORT_PPROF)
+			r = pprof_write(x->path[i], m, err, sizeof(err));
+		else
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "%s\n", err);
+			rc = 1;
+		} else {
+			fprintf(stderr, "hud: wrote %s\n", x->path[i]);
+		}
+	}
+	return rc;
+}
+
+/* Headless runs stream the Chrome trace's checkpoints from the session tick. */
+static struct chrome_writer *tick_writer;
+
+static int headless_tick(void *ctx, struct model *m)
+{
+	(void)ctx;
+	chrome_tick(tick_writer, m);
+	return 0;
+}
+
+/* With the UI on, the same tick also redraws it (ctx is the UI). */
+static int ui_tick(void *ctx, struct model *m)
+{
+	chrome_tick(tick_writer, m);
+	return tui_on_tick(ctx, m);
+}
+
+/* ---- Replay and diff ---------------------------------------------------------- */
+
+static int run_replay(const struct options *o)
+{
+	struct exports x;
+	char err[2048], name[1024];
+	int cut, rc;
+
+	if (o->pid || o->name || o->diff)
+		return fail("hud: --replay reads a trace file; it takes no process (--pid, NAME) and no --diff");
+	if (exports_prepare(o, &x, 1) < 0)
+		return 1;
+	struct model *m = replay_load(o->replay, &cut, err, sizeof(err));
+	if (!m)
+		return fail(err);
+	if (o->window_s > 0)
+		m->info.window_ns = (uint64_t)(o->window_s * 1e9);
+	text_sanitize(o->replay, name, sizeof(name));
+	if (cut)
+		fprintf(stderr, "hud: %s was cut short (hud was killed before it finished the file); "
+			"replaying the %llu blocking events and %llu samples written before its last flush\n",
+			name, (unsigned long long)m->info.events, (unsigned long long)m->info.samples);
+	rc = exports_finish(&x, m);
+	if (o->headless) {
+		summary_print(stdout, m, 10);
+	} else if (!isatty(STDOUT_FILENO)) {
+		rc = fail("hud: stdout is not a terminal; add --headless to print the replayed trace's summary");
+	} else {
+		struct tui *t = tui_new(err, sizeof(err));
+		if (!t) {
+			rc = fail(err);
+		} else {
+			if (tui_run_static(t, m) < 0)
+				rc = 1;
+			tui_close(t);
+			if (tui_error(t)[0])
+				fprintf(stderr, "%s\n", tui_error(t));
+			tui_free(t);
+		}
+	}
+	model_free(m);
+	return rc;
+}
+
+static int run_diff(const struct options *o)
+{
+	char err[2048];
+
+	if (!o->name)
+		return fprintf(stderr, "hud: --diff takes two traces: --diff BEFORE.json AFTER.json\n"), 2;
+	if (o->pid || o->nexports)
+		return fprintf(stderr, "hud: --diff compares two trace files; it takes no --pid and no --export\n"), 2;
+	int rc = diff_run(stdout, o->diff, o->name, o->tolerance_pct, err, sizeof(err));
+	if (rc == 2)
+		fprintf(stderr, "%s\n", err);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -225,6 +406,10 @@ int main(int argc, char **argv)
 			return fail(err);
 		return 0;
 	}
+	if (o.diff)
+		return run_diff(&o);
+	if (o.replay)
+		return run_replay(&o);
 	if (!o.pid && o.name) {
 		o.pid = find_by_name(o.name);
 		if (o.pid < 0)
@@ -238,9 +423,10 @@ int main(int argc, char **argv)
 	}
 	if (kill(o.pid, 0) < 0 && errno == ESRCH)
 		return fprintf(stderr, "hud: no process with pid %d\n", o.pid), 1;
-	if (!o.headless)
-		return fail("hud: the live terminal UI is not in this build yet; run with --headless "
-			    "(and --export FILE to keep a trace)");
+	/* The UI needs a terminal to draw on; escape codes into a file or a
+	 * pipe would be garbage, so say what works instead. */
+	if (!o.headless && !isatty(STDOUT_FILENO))
+		return fail("hud: stdout is not a terminal; use --headless (and --export FILE) to profile without the UI");
 	if (!privileged())
 		return fail("hud: needs root or CAP_BPF+CAP_PERFMON to load BPF programs and open perf events; run with sudo");
 
@@ -263,10 +449,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* The export is opened first: an unwritable path fails before attaching. */
+	if (o.window_s > 0)
+		m->info.window_ns = (uint64_t)(o.window_s * 1e9);
+
+	/* The exports are opened first: an unwritable path fails before attaching. */
 	struct chrome_writer *cw = NULL;
-	if (o.export_path) {
-		if (!(cw = chrome_open(o.export_path, err, sizeof(err)))) {
+	struct exports x;
+	if (exports_prepare(&o, &x, 0) < 0) {
+		model_free(m);
+		return 1;
+	}
+	if (x.chrome >= 0) {
+		if (!(cw = chrome_open(x.path[x.chrome], err, sizeof(err)))) {
 			model_free(m);
 			return fail(err);
 		}
@@ -277,8 +471,31 @@ int main(int argc, char **argv)
 		.pid = o.pid, .target = o.target, .workers_prefix = o.workers,
 		.threshold_ns = m->info.threshold_ns, .duration_ns = (uint64_t)(o.duration_s * 1e9),
 		.freq = o.freq, .on_attached = note_attached, .input_fd = -1, .ctx = m,
+		.on_tick = headless_tick,
 	};
-	if (session_run(&so, m, err, sizeof(err)) < 0) {
+	tick_writer = cw;
+	/* The live UI: the terminal turns full-screen once everything is
+	 * attached (errors and warnings before that stay readable), the
+	 * session drives it, and it is closed before anything is printed. */
+	struct tui *tui = NULL;
+	if (!o.headless) {
+		if (!(tui = tui_new(err, sizeof(err)))) {
+			chrome_abort(cw);
+			model_free(m);
+			return fail(err);
+		}
+		so.on_attached = tui_attached;
+		so.on_tick = ui_tick;
+		so.on_input = tui_on_input;
+		so.input_fd = tui_input_fd(tui);
+		so.ctx = tui;
+	}
+	int session_rc = session_run(&so, m, err, sizeof(err));
+	tui_close(tui);
+	if (tui && tui_error(tui)[0] && session_rc == 0)
+		fprintf(stderr, "%s\n", tui_error(tui));
+	tui_free(tui);
+	if (session_rc < 0) {
 		chrome_abort(cw);
 		model_free(m);
 		return fail(err);
@@ -289,9 +506,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			rc = 1;
 		} else {
-			fprintf(stderr, "hud: wrote %s\n", o.export_path);
+			fprintf(stderr, "hud: wrote %s\n", x.path[x.chrome]);
 		}
 	}
+	if (exports_finish(&x, m))
+		rc = 1;
 	summary_print(stdout, m, 10);
 	model_free(m);
 	return rc;

@@ -79,6 +79,7 @@ void model_free(struct model *m)
 		free(m->funcs[i].worker_blocks);
 	free(m->funcs);
 	free(m->workers);
+	free(m->open_blocks);
 	free(m->frame_index);
 	free(m->stack_index);
 	free(m->func_index);
@@ -204,6 +205,29 @@ static int32_t pick_culprit(const struct model *m, const uint32_t *ids, uint32_t
 	return -1;
 }
 
+/* A frame where Tokio hands control to a task's future: its task poll
+ * (spawned tasks) or block_on (the future given to Runtime::block_on). */
+static int is_poll_boundary(const char *f)
+{
+	return (strstr(f, "tokio::runtime::task::") && strstr(f, "poll")) ||
+	       (strstr(f, "tokio::runtime::") && strstr(f, "block_on"));
+}
+
+/* The task is the first application frame inside the innermost poll
+ * boundary: the future Tokio was polling. */
+static int32_t find_task(const struct model *m, const uint32_t *ids, uint32_t n)
+{
+	for (uint32_t b = 0; b < n; b++) {
+		if (!is_poll_boundary(strtab_get(m->strings, m->frames[ids[b]].function)))
+			continue;
+		for (uint32_t i = b; i-- > 0;)
+			if (m->frames[ids[i]].flags & FRAME_APP)
+				return (int32_t)i;
+		return -1;
+	}
+	return -1;
+}
+
 /* Tokio runs workers and blocking-pool work on threads of the same name;
  * only the stack tells them apart: a worker's stack holds the scheduler's
  * worker loop (itself started from the blocking pool), a pool thread's only
@@ -214,8 +238,14 @@ static uint32_t stack_class(const struct model *m, const uint32_t *ids, uint32_t
 	for (uint32_t i = 0; i < n; i++) {
 		const char *f = strtab_get(m->strings, m->frames[ids[i]].function);
 		if (strstr(f, "tokio::runtime::scheduler::multi_thread::worker::") ||
-		    strstr(f, "tokio::runtime::thread_pool::worker::"))
+		    strstr(f, "tokio::runtime::thread_pool::worker::") ||
+		    strstr(f, "tokio::runtime::scheduler::multi_thread_alt::worker::"))
 			return STACK_CLASS_WORKER;
+		/* A current_thread runtime runs its tasks inside block_on on
+		 * the thread that called it, usually main. */
+		if (strstr(f, "tokio::runtime::scheduler::current_thread::") ||
+		    strstr(f, "tokio::runtime::basic_scheduler::"))
+			return STACK_CLASS_CURRENT;
 		if (strstr(f, "tokio::runtime::blocking::pool::Inner::run"))
 			pool = 1;
 	}
@@ -247,6 +277,7 @@ uint32_t model_stack(struct model *m, const struct frame_in *frames, int n)
 	s->hash = hash;
 	s->culprit = pick_culprit(m, ids, count);
 	s->thread_class = stack_class(m, ids, count);
+	s->task = find_task(m, ids, count);
 	m->nstack_frames += count;
 	*slot = ++m->nstacks;
 	if (m->nstacks * 2 > m->stack_index_cap)
@@ -411,6 +442,10 @@ void model_block(struct model *m, const struct block_event *e)
 
 	m->info.events++;
 	m->block_total[e->kind] += e->duration_ns;
+	if (e->open) {
+		m->open_blocks = xrealloc(m->open_blocks, (m->nopen + 1) * sizeof(*e));
+		m->open_blocks[m->nopen++] = *e;
+	}
 	if (e->stack < m->nstacks) {
 		m->stacks[e->stack].block_count++;
 		m->stacks[e->stack].block_ns += e->duration_ns;

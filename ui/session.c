@@ -23,7 +23,22 @@
 #include "loader/loader.h"
 #include "ui/ui.h"
 
-#define BATCH_MAX 8192
+#define BATCH_MAX 1024
+#define RAW_CACHE_MIN 4096
+
+/* A ring buffer record of either kind; `kind` comes first in both. */
+union record {
+	uint32_t kind;
+	struct hud_event off;
+	struct hud_sample smp;
+};
+
+/* Distinct raw stacks (by content hash) and what they became. */
+struct raw_entry {
+	uint64_t hash;          /* 0 = empty */
+	uint32_t model_stack;
+	int32_t task_phys;      /* physical frame holding the task, -1 */
+};
 #define ADDR_CACHE_BITS 16
 
 /* One stack id's last known content, as a model stack. */
@@ -51,10 +66,12 @@ struct poll_run {
 	int64_t pending_stack[RUN_PENDING];
 	uint64_t first_ns, last_ns;
 	uint32_t vol_switches;
-	int32_t func;
-	uint32_t stack;
+	uint64_t poll;          /* identity of the poll: see poll_identity() */
 	uint32_t samples;
 	uint32_t tid;
+	int nvotes;
+	struct { int32_t func; uint32_t stack; uint32_t count; } votes[8];
+	int32_t func;           /* leading culprit so far (for the live view) */
 };
 
 struct session {
@@ -64,7 +81,9 @@ struct session {
 	struct thread_set threads;
 	struct sym_proc *sym;
 	struct model *model;
-	struct hud_event batch[BATCH_MAX];
+	union record batch[BATCH_MAX];
+	struct raw_entry *raw;
+	uint32_t nraw, raw_cap;
 	int nbatch;
 	struct id_entry ids[HUD_STACK_BUCKETS];
 	struct addr_entry *addrs;
@@ -74,9 +93,14 @@ struct session {
 	struct poll_run *runs;
 	uint32_t nruns;
 	uint64_t *last_oncpu;   /* per worker id: kernel on-CPU total last seen */
+	int64_t *open_stack;    /* per worker id: stack of an off-CPU block going on, -1 */
 	uint32_t nlast;
 	uint64_t start_ns;
 	uint64_t idle_events;
+	int named;              /* workers were found by thread name */
+	int by_stack;           /* ... by stack (rules 3 and 4) */
+	char group[16];         /* ... by the largest NAME-N group (rule 5) */
+	int warned;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -157,17 +181,58 @@ static const struct addr_entry *resolve(struct session *s, uint64_t addr, int le
 	return e;
 }
 
-static uint32_t model_stack_of(struct session *s, const uint64_t *ips, int n)
+static uint64_t ips_hash(const uint64_t *ips, int n)
 {
-	struct frame_in frames[256];
-	int count = 0;
+	uint64_t h = 0x84222325cbf29ce4ull ^ (uint64_t)n;
+	for (int i = 0; i < n; i++)
+		h = addr_hash(h ^ ips[i]) + 0x9e3779b97f4a7c15ull;
+	return h ? h : 1;
+}
 
-	for (int i = 0; i < n; i++) {
-		const struct addr_entry *e = resolve(s, ips[i], i == 0);
-		for (uint32_t k = 0; k < e->n && count < 256; k++)
-			frames[count++] = s->pool[e->first + k];
+/* The model stack for raw addresses (innermost first), symbolized once per
+ * distinct stack; task_phys gets the index in ips of the task's frame. */
+static uint32_t model_stack_of(struct session *s, const uint64_t *ips, int n, int32_t *task_phys)
+{
+	uint64_t h = ips_hash(ips, n);
+
+	if ((s->nraw + 1) * 2 > s->raw_cap) {
+		uint32_t cap = s->raw_cap ? s->raw_cap * 2 : RAW_CACHE_MIN;
+		struct raw_entry *v = xcalloc(cap, sizeof(*v));
+		for (uint32_t i = 0; i < s->raw_cap; i++) {
+			if (!s->raw[i].hash)
+				continue;
+			uint32_t k = (uint32_t)s->raw[i].hash & (cap - 1);
+			while (v[k].hash)
+				k = (k + 1) & (cap - 1);
+			v[k] = s->raw[i];
+		}
+		free(s->raw);
+		s->raw = v;
+		s->raw_cap = cap;
 	}
-	return model_stack(s->model, frames, count);
+	uint32_t k = (uint32_t)h & (s->raw_cap - 1);
+	while (s->raw[k].hash && s->raw[k].hash != h)
+		k = (k + 1) & (s->raw_cap - 1);
+	if (!s->raw[k].hash) {
+		struct frame_in frames[256];
+		int phys[256], count = 0;
+		for (int i = 0; i < n; i++) {
+			const struct addr_entry *e = resolve(s, ips[i], i == 0);
+			for (uint32_t j = 0; j < e->n && count < 256; j++) {
+				phys[count] = i;
+				frames[count++] = s->pool[e->first + j];
+			}
+		}
+		uint32_t id = model_stack(s->model, frames, count);
+		int32_t task = s->model->stacks[id].task;
+		s->raw[k].hash = h;
+		s->raw[k].model_stack = id;
+		s->raw[k].task_phys = task >= 0 && task < count ? phys[task] : -1;
+		s->nraw++;
+	}
+	if (task_phys)
+		*task_phys = s->raw[k].task_phys;
+	return s->raw[k].model_stack;
 }
 
 /* The model stack for a kernel stack id, or -1 when it is not known: taken
@@ -182,7 +247,7 @@ static int64_t stack_for(struct session *s, int32_t id)
 		return -1;
 	n = loader_stack_take(s->bpf, id, ips, HUD_STACK_DEPTH);
 	if (n > 0) {
-		s->ids[id].model_stack = model_stack_of(s, ips, n);
+		s->ids[id].model_stack = model_stack_of(s, ips, n, NULL);
 		s->ids[id].valid = 1;
 	}
 	return s->ids[id].valid ? (int64_t)s->ids[id].model_stack : -1;
@@ -201,8 +266,8 @@ static struct poll_run *run_of(struct session *s, uint32_t worker)
 	return &s->runs[worker];
 }
 
-static void block(struct session *s, enum block_kind kind, uint32_t worker, uint32_t tid,
-		  uint64_t start, uint64_t dur, uint32_t stack)
+static void block_open(struct session *s, enum block_kind kind, uint32_t worker, uint32_t tid,
+		       uint64_t start, uint64_t dur, uint32_t stack, int open)
 {
 	struct block_event e;
 	const struct stack *st = &s->model->stacks[stack];
@@ -214,8 +279,16 @@ static void block(struct session *s, enum block_kind kind, uint32_t worker, uint
 	e.start_ns = start;
 	e.duration_ns = dur;
 	e.stack = stack;
+	e.open = open;
 	e.culprit_func = st->culprit >= 0 ? (int32_t)model_stack_frame(s->model, stack, (uint32_t)st->culprit)->func_index : -1;
+	e.task_func = st->task >= 0 ? (int32_t)model_stack_frame(s->model, stack, (uint32_t)st->task)->func_index : -1;
 	model_block(s->model, &e);
+}
+
+static void block(struct session *s, enum block_kind kind, uint32_t worker, uint32_t tid,
+		  uint64_t start, uint64_t dur, uint32_t stack)
+{
+	block_open(s, kind, worker, tid, start, dur, stack, 0);
 }
 
 static uint64_t session_ts(const struct session *s, uint64_t ts)
@@ -223,10 +296,60 @@ static uint64_t session_ts(const struct session *s, uint64_t ts)
 	return ts > s->start_ns ? ts - s->start_ns : 0;
 }
 
+/* The run's culprit: the application function most of its samples were in
+ * (the latest one on a tie), with the stack of its latest sample. */
+static uint32_t run_stack(const struct poll_run *r)
+{
+	int best = 0;
+	for (int i = 1; i < r->nvotes; i++)
+		if (r->votes[i].count >= r->votes[best].count)
+			best = i;
+	return r->votes[best].stack;
+}
+
+static void run_vote(struct poll_run *r, int32_t func, uint32_t stack)
+{
+	int i;
+	for (i = 0; i < r->nvotes && r->votes[i].func != func; i++)
+		;
+	if (i == r->nvotes) {
+		if (r->nvotes == 8)
+			return;
+		r->nvotes++;
+		r->votes[i].func = func;
+		r->votes[i].count = 0;
+	}
+	r->votes[i].stack = stack;
+	r->votes[i].count++;
+	if (r->votes[i].count >= r->votes[0].count)
+		r->func = func;
+}
+
+/* Which poll a sample is in. Frames from the task's outward (Tokio's
+ * harness, the worker loop) are suspended for the whole poll, so their
+ * return addresses and the registers their callees saved below each frame
+ * pointer stay exactly the same until the poll returns; the next poll, even
+ * of another task of the same type, leaves different values there (another
+ * task pointer at least). Without a task frame, the innermost application
+ * function stands in. */
+static uint64_t poll_identity(const struct hud_sample *smp, int32_t task_phys, int32_t func)
+{
+	if (task_phys < 0 || (uint32_t)task_phys >= smp->depth)
+		return 0x5a5a000000000000ull ^ (uint32_t)func;
+	uint64_t h = 0x2545f4914f6cdd1dull;
+	uint32_t end = (uint32_t)task_phys + 12 < smp->depth ? (uint32_t)task_phys + 12 : smp->depth;
+	for (uint32_t i = (uint32_t)task_phys; i < end; i++) {
+		h = addr_hash(h ^ smp->ips[i]);
+		if (i + 1 < smp->depth)
+			h = addr_hash(h ^ smp->fhash[i]);
+	}
+	return h;
+}
+
 static void run_finish(struct session *s, uint32_t worker, struct poll_run *r)
 {
 	if (r->active && r->samples >= 2 && r->last_ns - r->first_ns >= s->opts->threshold_ns) {
-		block(s, BLOCK_CPU, worker, r->tid, r->first_ns, r->last_ns - r->first_ns, r->stack);
+		block(s, BLOCK_CPU, worker, r->tid, r->first_ns, r->last_ns - r->first_ns, run_stack(r));
 	} else {
 		for (int i = 0; i < r->npending; i++)
 			if (r->pending_stack[i] >= 0)
@@ -237,12 +360,47 @@ static void run_finish(struct session *s, uint32_t worker, struct poll_run *r)
 	r->active = 0;
 }
 
-static void on_sample(struct session *s, const struct hud_event *ev, int64_t stack, uint64_t ts)
+static void describe_rule(struct session *s, char *out, size_t len);
+static void register_workers(struct session *s);
+
+/* Said once, when the first workers are known: a target without debug
+ * info still works, with less to show. */
+static void warn_no_debug(struct session *s)
+{
+	struct sym_file *main_file = sym_proc_main(s->sym);
+
+	if (s->warned || !main_file || sym_file_has_debug(main_file))
+		return;
+	s->warned = 1;
+	char target[512];
+	text_sanitize(s->model->info.target, target, sizeof(target));
+	fprintf(stderr, "hud: warning: %s has no debug info; functions are named from the symbol table "
+		"without file:line (build the target with debug = true)\n", target);
+}
+
+/* Rules 3 and 4 of worker discovery, when no thread had a worker's name:
+ * a thread whose stack shows Tokio's worker loop is a worker (whatever its
+ * name), and so is a thread running a current_thread runtime's block_on. */
+static uint32_t discover_by_stack(struct session *s, uint32_t tid, uint32_t class)
+{
+	if (class != STACK_CLASS_WORKER && class != STACK_CLASS_CURRENT)
+		return HUD_NOT_WORKER;
+	uint32_t id = threads_promote(&s->threads, s->bpf, tid);
+	s->by_stack |= class == STACK_CLASS_WORKER ? 1 : 2;
+	describe_rule(s, s->model->info.workers_rule, sizeof(s->model->info.workers_rule));
+	register_workers(s);
+	warn_no_debug(s);
+	return id;
+}
+
+static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t ts)
 {
 	uint32_t worker = ev->worker_id;
+	int32_t task_phys = -1;
 
-	if (stack < 0)
+	if (ev->depth == 0 || ev->depth > HUD_STACK_DEPTH)
 		return;
+	uint32_t stack = model_stack_of(s, ev->ips, (int)ev->depth, &task_phys);
 	if (worker != HUD_NOT_WORKER && s->model->stacks[stack].thread_class == STACK_CLASS_POOL) {
 		/* A blocking-pool thread named like the workers: heavy work
 		 * belongs there, it is never worker blocking. */
@@ -254,28 +412,34 @@ static void on_sample(struct session *s, const struct hud_event *ev, int64_t sta
 	}
 	if (worker != HUD_NOT_WORKER && !threads_is_worker(&s->threads, ev->tid))
 		worker = HUD_NOT_WORKER;    /* demoted since the kernel sent it */
-	model_sample(s->model, worker, ev->tid, ev->cpu, ts, (uint32_t)stack);
+	if (worker == HUD_NOT_WORKER && !s->opts->workers_prefix && !s->named)
+		worker = discover_by_stack(s, ev->tid, s->model->stacks[stack].thread_class);
+	model_sample(s->model, worker, ev->tid, ev->cpu, ts, stack);
 	if (worker == HUD_NOT_WORKER)
 		return;
 	const struct stack *st = &s->model->stacks[stack];
-	const struct frame *c = st->culprit >= 0 ? model_stack_frame(s->model, (uint32_t)stack, (uint32_t)st->culprit) : NULL;
+	const struct frame *c = st->culprit >= 0 ? model_stack_frame(s->model, stack, (uint32_t)st->culprit) : NULL;
 	int32_t func = c && (c->flags & FRAME_APP) ? (int32_t)c->func_index : -1;
-	struct poll_run *r = run_of(s, ev->worker_id);
+	uint64_t poll = poll_identity(ev, task_phys, func);
+	struct poll_run *r = run_of(s, worker);
 
-	if (r->active && r->vol_switches == ev->vol_switches && r->func == func && ts >= r->last_ns) {
+	if (r->active && r->vol_switches == ev->vol_switches && r->poll == poll && ts >= r->last_ns) {
 		r->last_ns = ts;
 		r->samples++;
+		if (func >= 0)
+			run_vote(r, func, stack);
 		return;
 	}
-	run_finish(s, ev->worker_id, r);
+	run_finish(s, worker, r);
 	if (func >= 0) {
 		r->active = 1;
 		r->first_ns = r->last_ns = ts;
 		r->vol_switches = ev->vol_switches;
-		r->func = func;
-		r->stack = (uint32_t)stack;
+		r->poll = poll;
 		r->samples = 1;
 		r->tid = ev->tid;
+		r->nvotes = 0;
+		run_vote(r, func, stack);
 	}
 }
 
@@ -296,12 +460,20 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 	run_finish(s, ev->worker_id, r);
 	if (stack < 0)
 		return;
-	if (runnable)
+	if (runnable) {
 		block(s, BLOCK_SCHED_DELAY, ev->worker_id, ev->tid, ts, ev->duration_ns, (uint32_t)stack);
-	else if (model_stack_in_app(s->model, (uint32_t)stack))
-		block(s, BLOCK_OFF_CPU, ev->worker_id, ev->tid, ts, ev->duration_ns, (uint32_t)stack);
+		return;
+	}
+	/* Asleep, then (after its wakeup) waiting for a CPU: the two parts are
+	 * reported apart, one after the other, so they never overlap. */
+	uint64_t wait = ev->wait_ns < ev->duration_ns ? ev->wait_ns : 0;
+	uint64_t sleep = ev->duration_ns - wait;
+	if (model_stack_in_app(s->model, (uint32_t)stack) && sleep >= s->opts->threshold_ns)
+		block(s, BLOCK_OFF_CPU, ev->worker_id, ev->tid, ts, sleep, (uint32_t)stack);
 	else
 		s->idle_events++;
+	if (wait >= s->opts->threshold_ns)
+		block(s, BLOCK_SCHED_DELAY, ev->worker_id, ev->tid, ts + sleep, wait, (uint32_t)stack);
 }
 
 /* ---- The loop ------------------------------------------------------------------ */
@@ -309,23 +481,31 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 static int collect(void *ctx, const void *data, size_t len)
 {
 	struct session *s = ctx;
+	union record *r = &s->batch[s->nbatch];
+	uint32_t kind;
 
-	if (len < sizeof(struct hud_event))
+	if (len < sizeof(kind))
 		return 0;
-	memcpy(&s->batch[s->nbatch++], data, sizeof(struct hud_event));
+	memcpy(&kind, data, sizeof(kind));
+	if ((kind == HUD_EV_SAMPLE && len < sizeof(struct hud_sample)) ||
+	    (kind == HUD_EV_OFFCPU && len < sizeof(struct hud_event)) ||
+	    (kind != HUD_EV_SAMPLE && kind != HUD_EV_OFFCPU))
+		return 0;
+	memcpy(r, data, kind == HUD_EV_SAMPLE ? sizeof(struct hud_sample) : sizeof(struct hud_event));
+	s->nbatch++;
 	return s->nbatch == BATCH_MAX;  /* full: process, then drain again */
 }
 
 static void process_batch(struct session *s)
 {
 	for (int i = 0; i < s->nbatch; i++) {
-		const struct hud_event *ev = &s->batch[i];
-		int64_t stack = stack_for(s, ev->stack_id);
-		uint64_t ts = session_ts(s, ev->ts_ns);
-		if (ev->kind == HUD_EV_SAMPLE)
-			on_sample(s, ev, stack, ts);
-		else if (ev->kind == HUD_EV_OFFCPU && ev->worker_id != HUD_NOT_WORKER)
-			on_offcpu(s, ev, stack, ts);
+		const union record *r = &s->batch[i];
+		if (r->kind == HUD_EV_SAMPLE) {
+			on_sample(s, &r->smp, session_ts(s, r->smp.ts_ns));
+		} else if (r->off.worker_id != HUD_NOT_WORKER) {
+			int64_t stack = stack_for(s, r->off.stack_id);
+			on_offcpu(s, &r->off, stack, session_ts(s, r->off.ts_ns));
+		}
 	}
 	s->nbatch = 0;
 }
@@ -365,6 +545,9 @@ static void refresh_workers(struct session *s)
 			uint32_t n = w->id + 16;
 			s->last_oncpu = xrealloc(s->last_oncpu, n * sizeof(uint64_t));
 			memset(s->last_oncpu + s->nlast, 0, (n - s->nlast) * sizeof(uint64_t));
+			s->open_stack = xrealloc(s->open_stack, n * sizeof(int64_t));
+			for (uint32_t k = s->nlast; k < n; k++)
+				s->open_stack[k] = -1;
 			s->nlast = n;
 		}
 		if (total > s->last_oncpu[w->id])
@@ -373,6 +556,7 @@ static void refresh_workers(struct session *s)
 
 		const struct poll_run *r = run_of(s, w->id);
 		uint64_t thr = s->opts->threshold_ns;
+		s->open_stack[w->id] = -1;
 		if (t.on_cpu) {
 			if (r->active && ts > r->first_ns && ts - r->first_ns >= thr && r->vol_switches == t.vol_switches)
 				model_worker_state(m, w->id, WORKER_BLOCKED, r->first_ns, r->func, BLOCK_CPU);
@@ -393,11 +577,58 @@ static void refresh_workers(struct session *s)
 				int32_t func = st->culprit >= 0 ?
 					(int32_t)model_stack_frame(m, (uint32_t)stack, (uint32_t)st->culprit)->func_index : -1;
 				model_worker_state(m, w->id, WORKER_BLOCKED, since, func, BLOCK_OFF_CPU);
+				s->open_stack[w->id] = stack;
 				continue;
 			}
 		}
 		model_worker_state(m, w->id, WORKER_IDLE, since, -1, BLOCK_OFF_CPU);
 	}
+}
+
+/* Blocks still going on as the session ends: a worker asleep in application
+ * code (a deadlock never comes back) or inside one long poll. */
+static void report_open_blocks(struct session *s)
+{
+	struct model *m = s->model;
+
+	for (uint32_t i = 0; i < m->nworkers; i++) {
+		const struct worker_stat *w = &m->workers[i];
+		struct poll_run *r = run_of(s, w->id);
+		uint64_t now = m->info.now_ns;
+		if (w->state == WORKER_BLOCKED && w->state_kind == BLOCK_OFF_CPU && w->id < s->nlast &&
+		    s->open_stack[w->id] >= 0) {
+			block_open(s, BLOCK_OFF_CPU, w->id, w->tid, w->state_since_ns,
+				   now > w->state_since_ns ? now - w->state_since_ns : 0, (uint32_t)s->open_stack[w->id], 1);
+		} else if (w->state == WORKER_BLOCKED && w->state_kind == BLOCK_CPU && r->active &&
+			   r->samples >= 1 && now > r->first_ns) {
+			block_open(s, BLOCK_CPU, w->id, r->tid, r->first_ns, now - r->first_ns, run_stack(r), 1);
+			r->active = 0;
+			r->npending = 0;
+		}
+	}
+	for (uint32_t w = 0; w < s->nruns; w++)
+		run_finish(s, w, &s->runs[w]);
+}
+
+/* Rule 5, when neither names nor stacks found a worker: the largest NAME-N
+ * thread group; -1 with the explanation when that fails too. */
+static int discover_last_rule(struct session *s, char *err, size_t errlen)
+{
+	struct model *m = s->model;
+
+	if (threads_worker_count(&s->threads) || m->nworkers)
+		return 0;
+	if (threads_promote_name_group(&s->threads, s->bpf, s->group, sizeof(s->group)) > 0) {
+		describe_rule(s, m->info.workers_rule, sizeof(m->info.workers_rule));
+		register_workers(s);
+		warn_no_debug(s);
+		return 0;
+	}
+	snprintf(err, errlen, "hud: no Tokio worker threads in process %d: no thread is named "
+		 "tokio-runtime-w* or tokio-rt-worker*, none ran Tokio's worker loop or a "
+		 "current_thread runtime, and no NAME-N thread group exists; if the runtime "
+		 "names its threads, pass --workers PREFIX", s->opts->pid);
+	return -1;
 }
 
 static int input_ready(int fd)
@@ -410,6 +641,12 @@ static void describe_rule(struct session *s, char *out, size_t len)
 {
 	if (s->opts->workers_prefix)
 		snprintf(out, len, "thread names %s* (--workers)", s->opts->workers_prefix);
+	else if (s->group[0])
+		snprintf(out, len, "largest thread-name group %s-N", s->group);
+	else if (s->by_stack == 2)
+		snprintf(out, len, "current_thread runtime (stack)");
+	else if (s->by_stack)
+		snprintf(out, len, "Tokio worker loop in their stacks");
 	else
 		snprintf(out, len, "Tokio thread names tokio-runtime-w*/tokio-rt-worker*");
 }
@@ -425,8 +662,9 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	threads_init(&s->threads, opts->pid, opts->workers_prefix);
 	describe_rule(s, m->info.workers_rule, sizeof(m->info.workers_rule));
 
-	/* Workers first: without them there is nothing to profile, and saying
-	 * so needs no privilege. New runtimes get a second to start theirs. */
+	/* Workers by name first. New runtimes get a second to start theirs;
+	 * without named workers, hud attaches anyway and finds them by stack
+	 * (see discover_by_stack()). */
 	for (int tries = 0; tries < 10; tries++) {
 		if (threads_scan(&s->threads, NULL) < 0) {
 			snprintf(err, errlen, "hud: process %d exited before hud could attach", opts->pid);
@@ -436,22 +674,11 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 			break;
 		usleep(100000);
 	}
-	if (!threads_worker_count(&s->threads)) {
-		snprintf(err, errlen, "hud: no Tokio worker threads in process %d (looked for %s); "
-			 "if the runtime names its threads, pass --workers PREFIX", opts->pid, m->info.workers_rule);
-		goto out;
-	}
+	s->named = threads_worker_count(&s->threads) > 0;
 
 	s->sym = sym_proc_open(opts->pid, opts->target, err, errlen);
 	if (!s->sym)
 		goto out;
-	struct sym_file *main_file = sym_proc_main(s->sym);
-	if (main_file && !sym_file_has_debug(main_file)) {
-		char target[512];
-		text_sanitize(m->info.target, target, sizeof(target));
-		fprintf(stderr, "hud: warning: %s has no debug info; functions are named from the symbol table "
-			"without file:line (build the target with debug = true)\n", target);
-	}
 	if (!(s->bpf = loader_open(err, errlen)))
 		goto out;
 	struct hud_config cfg = { .tgid = (uint32_t)opts->pid, .threshold_ns = opts->threshold_ns };
@@ -465,6 +692,8 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		goto out;
 	}
 	register_workers(s);
+	if (s->named)
+		warn_no_debug(s);
 	if (!(s->rb = ringbuf_open(loader_map_fd(s->bpf, "events"), err, errlen)))
 		goto out;
 	s->start_ns = now_ns();
@@ -488,6 +717,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		}
 	}
 	uint64_t next_scan = now_ns() + 500000000ull, next_tick = 0;
+	uint64_t discover_until = s->named || opts->workers_prefix ? 0 : now_ns() + 1500000000ull;
 	uint64_t deadline = opts->duration_ns ? s->start_ns + opts->duration_ns : 0;
 	for (;;) {
 		if (ringbuf_poll(s->rb, 100, collect, s) < 0) {
@@ -500,6 +730,11 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		    opts->on_input(opts->ctx, m)) {
 			snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "quit");
 			break;
+		}
+		if (discover_until && now >= discover_until) {
+			discover_until = 0;
+			if (discover_last_rule(s, err, errlen) < 0)
+				goto out;
 		}
 		if (now >= next_tick) {
 			next_tick = now + 100000000ull;
@@ -526,13 +761,14 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 			register_workers(s);
 		}
 	}
+	if (!s->named && !opts->workers_prefix && discover_last_rule(s, err, errlen) < 0)
+		goto out;
 	/* Whatever is still in the ring buffer belongs to the session. */
 	while (ringbuf_poll(s->rb, 0, collect, s) > 0)
 		process_batch(s);
 	process_batch(s);
 	refresh_workers(s);
-	for (uint32_t w = 0; w < s->nruns; w++)
-		run_finish(s, w, &s->runs[w]);
+	report_open_blocks(s);
 
 	uint64_t st[HUD_STAT_COUNT];
 	if (loader_stats(s->bpf, st) == 0) {
@@ -549,9 +785,11 @@ out:
 	if (s->sym)
 		sym_proc_close(s->sym);
 	free(s->addrs);
+	free(s->raw);
 	free(s->pool);
 	free(s->runs);
 	free(s->last_oncpu);
+	free(s->open_stack);
 	free(s);
 	return rc;
 }

@@ -96,6 +96,22 @@ void summary_print(FILE *out, const struct model *m, int top)
 			(double)f->block_max_ns / 1e6, name, loc);
 	}
 
+	if (m->nopen) {
+		fputs("\nBlocks still open at exit\n", out);
+		for (uint32_t k = 0; k < m->nopen; k++) {
+			const struct block_event *e = &m->open_blocks[k];
+			if (e->culprit_func >= 0) {
+				text_sanitize(strtab_get(m->strings, m->funcs[e->culprit_func].function), name, sizeof(name));
+				location(m, &m->funcs[e->culprit_func], loc, sizeof(loc));
+			} else {
+				snprintf(name, sizeof(name), "??");
+				snprintf(loc, sizeof(loc), "??:0");
+			}
+			fprintf(out, "  worker %-3u %-11s %10.1f ms so far  %s (%s)\n", e->worker_id,
+				block_kind_name(e->kind), (double)e->duration_ns / 1e6, name, loc);
+		}
+	}
+
 	n = 0;
 	for (uint32_t f = 0; f < m->nfuncs; f++)
 		if (m->funcs[f].samples)

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stddef.h>
+#include <time.h>
 
 #define HUD_VERSION "0.1.0"
 
@@ -69,6 +70,8 @@ struct stack {
 	uint32_t first;         /* index in model.stack_frames */
 	uint32_t depth;         /* frames, innermost first */
 	int32_t culprit;        /* position (0 = innermost) of the culprit frame, -1 none */
+	int32_t task;           /* position of the task: the first application frame
+				 * inside Tokio's task poll (the future being polled), -1 */
 	uint32_t hash;
 	uint32_t thread_class;  /* STACK_CLASS_*: what kind of thread runs it */
 	uint64_t samples;       /* CPU samples on workers with this stack */
@@ -79,6 +82,7 @@ struct stack {
 #define STACK_CLASS_UNKNOWN  0
 #define STACK_CLASS_WORKER   1  /* under Tokio's multi-thread worker loop */
 #define STACK_CLASS_POOL     2  /* under Tokio's blocking pool, not a worker loop */
+#define STACK_CLASS_CURRENT  3  /* inside a current_thread runtime's block_on */
 
 /* Aggregates per function (name + file), for hotspots. */
 struct func_stat {
@@ -129,6 +133,8 @@ struct block_event {
 	uint64_t duration_ns;
 	uint32_t stack;         /* model stack id */
 	int32_t culprit_func;   /* func index, -1 when no frame names it */
+	int32_t task_func;      /* func index of the task (future) being polled, -1 */
+	int open;               /* still going on when the session ended */
 };
 
 struct model;
@@ -170,6 +176,8 @@ struct model {
 	struct worker_stat *workers;
 	uint32_t nworkers, workers_cap;
 	uint64_t block_total[BLOCK_KINDS];
+	struct block_event *open_blocks;        /* blocks still going on at the end */
+	uint32_t nopen;
 	/* hash indexes (open addressing) */
 	uint32_t *frame_index, frame_index_cap;
 	uint32_t *stack_index, stack_index_cap;
@@ -272,7 +280,266 @@ void chrome_attach(struct chrome_writer *w, struct model *m);   /* become m's si
 int chrome_finish(struct chrome_writer *w, const struct model *m, char *err, size_t errlen);
 void chrome_abort(struct chrome_writer *w);     /* remove the temporary file */
 
+/* Brings the streamed part of the export up to date (new frames, stacks and
+ * workers, sample counts, timeline slots, worker states) and flushes it, at
+ * most once a second; call it from the session's on_tick. NULL is ignored. */
+void chrome_tick(struct chrome_writer *w, const struct model *m);
+
 /* The text summary printed at the end of a headless run. */
 void summary_print(FILE *f, const struct model *m, int top);
+
+/* ---- Export files (ui/export_file.c) ------------------------------------ */
+
+/* Opens a new temporary file beside path (.NAME.TAG.PID) with
+ * O_EXCL|O_NOFOLLOW, so a link planted there is never written through;
+ * fills tmp. Returns the fd, or -1 with one sentence in err. */
+int export_tmp_open(const char *path, const char *tag, char *tmp, size_t tmplen, char *err, size_t errlen);
+
+/* Completes f (written under tmp): flush, fsync, hand it to the invoking user
+ * under sudo (SUDO_UID/SUDO_GID), close, and rename it over path (rename
+ * replaces a link at path, never follows it). f is closed either way; on
+ * failure tmp is removed, path untouched, and err holds one sentence. */
+int export_commit(FILE *f, const char *tmp, const char *path, char *err, size_t errlen);
+
+/* Expands strftime patterns of an export name with the time t; 0 or -1 when
+ * the result does not fit. */
+int export_name(const char *pattern, time_t t, char *out, size_t outlen);
+
+enum export_format { EXPORT_CHROME, EXPORT_FOLDED, EXPORT_PPROF };
+/* The format a file name asks for: .folded, .pb.gz, anything else Chrome JSON. */
+enum export_format export_format_of(const char *path);
+
+/* Collapsed stacks (flamegraph.pl, inferno, speedscope): one line per
+ * distinct stack with CPU samples on workers, outermost frame first. */
+int folded_write(const char *path, const struct model *m, char *err, size_t errlen);
+
+/* A gzipped pprof profile (google/pprof profile.proto): sample types CPU
+ * samples, CPU time, blocking events and blocking time, per stack. */
+int pprof_write(const char *path, const struct model *m, char *err, size_t errlen);
+
+/* ---- Streaming JSON (ui/json.c) ------------------------------------------ */
+
+#define JSON_MAX_DEPTH   32
+#define JSON_MAX_STRING  65536
+
+enum json_token {
+	JT_ERROR = -1, JT_END = 0, JT_BEGIN_OBJ, JT_END_OBJ, JT_BEGIN_ARR, JT_END_ARR,
+	JT_KEY, JT_STRING, JT_NUMBER, JT_TRUE, JT_FALSE, JT_NULL,
+};
+enum json_type { JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
+
+struct json;
+/* A reader over fd (not closed by json_close), reading it in chunks. */
+struct json *json_open(int fd);
+void json_close(struct json *j);
+/* The next token (JT_*); JT_ERROR once anything is wrong, then always. */
+int json_next(struct json *j);
+/* After JT_BEGIN_OBJ/JT_BEGIN_ARR: skips to its end. 0, or -1 on error. */
+int json_skip(struct json *j, int tok);
+/* The last key or string, decoded (NUL-free UTF-8 unless the input had
+ * invalid UTF-8), valid until the next token. */
+const char *json_str(const struct json *j, size_t *len);
+double json_num(const struct json *j);
+/* The last number when it is a non-negative integer that fits; else -1. */
+int json_u64(const struct json *j, uint64_t *out);
+int json_depth(const struct json *j);
+uint64_t json_offset(const struct json *j);
+/* What went wrong and where, or NULL. */
+const char *json_error(const struct json *j);
+/* 1 when the error is that the input ended early. */
+int json_truncated(const struct json *j);
+/* 1 when the error is that the input is not JSON (not a caller's json_fail). */
+int json_syntax_error(const struct json *j);
+/* Records the caller's own error (with the position) unless one is set. */
+void json_fail(struct json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One value read whole into a flat node array (reused between values). */
+#define JDOC_NO_KEY 0xffffffffu
+struct jnode {
+	uint8_t type, is_u64;
+	uint32_t key;           /* offset in s, JDOC_NO_KEY in arrays */
+	uint32_t str, len;      /* string: offset and length; containers: children */
+	uint32_t end;           /* index after this node's subtree */
+	double num;
+	uint64_t u64;
+};
+struct jdoc {
+	struct jnode *n;
+	uint32_t count, cap;
+	char *s;
+	size_t slen, scap, max_bytes;
+};
+void jdoc_init(struct jdoc *d, size_t max_bytes);
+void jdoc_free(struct jdoc *d);
+/* Reads the value that token tok began; members named skip_key (may be
+ * NULL) are skipped. 0, or -1 with the error in j. */
+int jdoc_read(struct json *j, struct jdoc *d, int tok, const char *skip_key);
+int jdoc_get(const struct jdoc *d, int obj, const char *key);   /* member, -1 */
+int jdoc_first(const struct jdoc *d, int parent);               /* first child, -1 */
+int jdoc_next(const struct jdoc *d, int parent, int child);     /* next child, -1 */
+int jdoc_type(const struct jdoc *d, int i);                     /* JSON_*, -1 */
+uint32_t jdoc_len(const struct jdoc *d, int i);
+const char *jdoc_str(const struct jdoc *d, int i);              /* NULL unless a string */
+int jdoc_u64(const struct jdoc *d, int i, uint64_t max, uint64_t *out);
+int jdoc_num(const struct jdoc *d, int i, double lo, double hi, double *out);
+
+/* ---- Replay and comparison (ui/replay.c, ui/diff.c) ---------------------- */
+
+/* Rebuilds the model that wrote a hud Chrome trace (info.replay = 1). A
+ * file cut short (hud killed) loads up to its last whole event and sets
+ * *cut_short. Returns the model, or NULL with one sentence in err. */
+struct model *replay_load(const char *path, int *cut_short, char *err, size_t errlen);
+
+/* Compares the blocking culprits of two runs and prints the table to f.
+ * Returns 0 (no regression), 1 (total blocking time grew by more than
+ * tolerance_pct, or a new culprit appeared), or 2 with one sentence in err. */
+int diff_run(FILE *f, const char *before, const char *after, double tolerance_pct, char *err, size_t errlen);
+
+/* ---- Terminal UI (ui/term.c, ui/tui.c, ui/render.c) ---- */
+
+/* Keys as term_key() decodes them: a byte 0x20..0xff is itself (bytes of
+ * UTF-8 typed into the filter arrive one by one). */
+enum {
+	KEY_NONE = -1,          /* nothing (more) to read */
+	KEY_CTRL_C = 3, KEY_TAB = 9, KEY_ENTER = 13, KEY_CTRL_L = 12, KEY_ESC = 27, KEY_BACKSPACE = 127,
+	KEY_UP = 0x100, KEY_DOWN, KEY_LEFT, KEY_RIGHT, KEY_PGUP, KEY_PGDN, KEY_HOME, KEY_END, KEY_DELETE,
+};
+
+/* Colour roles of a cell (low 4 bits of its attribute); term.c maps them to
+ * the 16-colour palette, or to nothing under NO_COLOR. */
+enum ui_color { COL_DEFAULT = 0, COL_DIM, COL_RED, COL_AMBER, COL_GREEN, COL_CYAN, COL_BLUE, COL_MAGENTA };
+#define ATTR_BOLD       0x10
+#define ATTR_REVERSE    0x20
+#define ATTR_UNDERLINE  0x40
+
+/* One character cell: a UTF-8 character (already safe for a terminal) or ""
+ * for the right half of a wide character. */
+struct cell {
+	char ch[5];
+	uint8_t attr;
+};
+
+/* An in-memory screen: what the next frame shows. `utf8` 0 means ASCII
+ * only (borders, bars and any non-ASCII text become ASCII). */
+struct screen {
+	int cols, rows;
+	int utf8;
+	struct cell *cells;     /* rows * cols */
+};
+
+struct screen *screen_new(int cols, int rows, int utf8);
+void screen_free(struct screen *s);
+void screen_clear(struct screen *s);
+#define PUT_TRUNC_LEFT  0x100   /* too long: keep the end ("…tail"), for paths and names */
+#define PUT_RIGHT       0x200   /* align right within the width (numbers) */
+/* Writes untrusted text at (x, y) within `w` columns: sanitised (control
+ * bytes, escape sequences and invalid UTF-8 shown as \xNN), wide characters
+ * counted as two columns, cut with an ellipsis when too long. `attr` is an
+ * attribute, optionally or'ed with PUT_* flags. Returns the columns used. */
+int screen_put(struct screen *s, int x, int y, int w, int attr, const char *text);
+/* Display width of text once sanitised. */
+int text_width(const char *text, int utf8);
+/* Row y as plain text (trailing spaces kept), NUL-terminated in out. */
+void screen_row(const struct screen *s, int y, char *out, size_t len);
+/* The whole screen as text, rows joined by '\n' with trailing spaces cut;
+ * the caller frees it. For tests and logs. */
+char *screen_text(const struct screen *s);
+/* 1 when two screens show the same thing. */
+int screen_equal(const struct screen *a, const struct screen *b);
+
+/* What the user has chosen to see; kept by tui.c, read (and clamped) by
+ * render. Selections follow a row's identity (function index, file string
+ * id, worker id), not its position, so a re-sorted list keeps them. */
+enum { FOCUS_HOTSPOTS = 0, FOCUS_WORKERS = 1 };
+#define MOVE_HOME (-1000000)
+#define MOVE_END  1000000
+struct view {
+	int utf8;               /* UTF-8 borders and bars, else ASCII */
+	int sort_cpu;           /* Hotspots by CPU samples, not blocking time */
+	int group_file;         /* Hotspots grouped by source file */
+	int focus;              /* FOCUS_* */
+	int paused, help;
+	int move;               /* pending selection move (rows, MOVE_*) applied by the next render */
+	int64_t hot_key;        /* selected hotspot: func index, or file id when grouped; -1 none */
+	int64_t worker_key;     /* selected worker id; -1 none */
+	int hot_top, worker_top;        /* first visible row */
+	int drill;              /* drill-down open */
+	int drill_group;        /* drill_key is a file id (grouped), else a func index */
+	int64_t drill_key;
+	int drill_sel, drill_top;       /* selected stack (position), first visible line */
+	int64_t drill_stack;    /* out: model stack id of the selected stack, -1 none */
+	int page;               /* out: rows of the focused list, for PgUp/PgDn */
+	char filter[128];       /* applied filter (substring of function or file), "" none */
+	int editing;            /* typing a filter */
+	char edit[128];
+	char message[128];      /* one-line notice in the footer, "" none */
+};
+
+/* A fresh view: nothing selected, UTF-8 as given. */
+void render_view_init(struct view *v, int utf8);
+/* Draws the model as the view asks into s (cleared first): Status, Hotspots,
+ * Workers, Timeline (or the drill-down, the help overlay, or the
+ * too-small notice below 80x24). Reads the model only; updates the view's
+ * selection and scroll positions and its out fields. */
+void render_screen(struct screen *s, const struct model *m, struct view *v);
+/* Health from the share of worker time blocked over the window (ongoing
+ * blocks included): 0 NORMAL (< 1%), 1 CAUTION (< 10%), 2 CRITICAL. */
+int render_health(const struct model *m, double *blocked_pct);
+/* A stack as text, innermost frame first, one "function (file:line)" per
+ * line, sanitised; for the clipboard. Returns the length written. */
+size_t render_stack_text(const struct model *m, uint32_t stack, char *out, size_t len);
+
+/* The terminal (ui/term.c). term_init picks the keyboard (stdin, else
+ * /dev/tty) without changing anything; term_open enters raw mode, the
+ * alternate screen and hides the cursor, and arranges for term_close to run
+ * on exit() and on SIGSEGV/SIGBUS/SIGABRT/SIGFPE/SIGILL (then re-raised) and
+ * on SIGTERM/SIGHUP/SIGINT until someone else handles those. term_close is
+ * idempotent. Both return 0, or -1 with one sentence in err. */
+int term_init(char *err, size_t errlen);
+int term_open(char *err, size_t errlen);
+void term_close(void);
+int term_input_fd(void);
+/* Window size; -1 when the terminal does not say. */
+int term_size(int *cols, int *rows);
+/* 1 once after each SIGWINCH (the handler only sets a flag). */
+int term_resized(void);
+/* Reads what the keyboard has sent: bytes read (0 = end of input), or -1
+ * when nothing is pending. Then term_key() returns decoded keys one by one
+ * until KEY_NONE. */
+int term_read(void);
+int term_key(void);
+/* Pure: the bytes that turn a terminal showing `old` (NULL: unknown, so
+ * redraw everything) into `s`, as one synchronized update. Caller frees. */
+char *term_encode(const struct screen *s, const struct screen *old, int color, size_t *len);
+/* Writes all of buf (one write() unless the kernel takes less). 0 or -1. */
+int term_write(const char *buf, size_t len);
+/* Copies text to the clipboard with OSC 52 (wrapped for tmux when $TMUX
+ * is set). 0 or -1. */
+int term_copy(const char *text);
+/* Locale and environment: UTF-8 from LC_ALL / LC_CTYPE / LANG (first one
+ * set); colour unless NO_COLOR is set and not empty. */
+int term_locale_utf8(void);
+int term_color(void);
+
+/* The interactive UI (ui/tui.c). The live path:
+ *   t = tui_new(err) before session_run; pass .on_attached = tui_attached,
+ *   .on_tick = tui_on_tick, .input_fd = tui_input_fd(t),
+ *   .on_input = tui_on_input, .ctx = t; after session_run returns call
+ *   tui_close(t) before printing anything, then tui_error(t) says whether
+ *   the terminal failed. */
+struct tui;
+struct tui *tui_new(char *err, size_t errlen);  /* NULL when there is no keyboard */
+void tui_attached(void *ctx);                   /* enters the full-screen UI */
+int tui_on_tick(void *ctx, struct model *m);    /* redraws when changed; 1 = quit */
+int tui_on_input(void *ctx, struct model *m);   /* handles keys; 1 = quit */
+int tui_input_fd(const struct tui *t);
+/* For a finished model (replay): opens the UI, runs its own key loop until
+ * the user quits (q, Ctrl-C, end of input, SIGTERM/SIGHUP), restores the
+ * terminal. Returns 0, or -1 when the terminal could not be set up (see
+ * tui_error). The model must not change meanwhile. */
+int tui_run_static(struct tui *t, struct model *m);
+void tui_close(struct tui *t);                  /* restores the terminal; idempotent */
+const char *tui_error(const struct tui *t);     /* "" when all went well */
+void tui_free(struct tui *t);                   /* closes too */
 
 #endif

@@ -25,6 +25,9 @@ struct Opts {
     duration: Option<Duration>,
     deadlock: bool,
     quiet: bool,
+    thread_name: Option<String>,
+    numbered: bool,
+    current_thread: bool,
 }
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
@@ -34,6 +37,9 @@ const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration
                    (forced 2 s later even if the runtime is stalled)
   --deadlock       ~1 s in, a task locks a std Mutex twice (one worker hangs forever;
                    with --workers 1 the whole runtime stalls, SIGINT/SIGTERM included)
+  --thread-name N  name the runtime's threads N (workers and blocking pool alike)
+  --numbered       with --thread-name: name them N-0, N-1, ...
+  --current-thread a current_thread runtime on the main thread instead
   --quiet          no status lines";
 
 fn usage_error(msg: &str) -> ! {
@@ -48,6 +54,9 @@ fn parse_args() -> Opts {
         duration: None,
         deadlock: false,
         quiet: false,
+        thread_name: None,
+        numbered: false,
+        current_thread: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -93,6 +102,9 @@ fn parse_args() -> Opts {
                 };
             }
             "--deadlock" => o.deadlock = true,
+            "--thread-name" => o.thread_name = Some(value("--thread-name")),
+            "--numbered" => o.numbered = true,
+            "--current-thread" => o.current_thread = true,
             "--quiet" | "-q" => o.quiet = true,
             "--help" | "-h" => {
                 println!("{}", USAGE);
@@ -107,12 +119,27 @@ fn parse_args() -> Opts {
 fn main() {
     let opts = parse_args();
 
-    // Worker threads keep Tokio's default name, "tokio-runtime-worker".
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(opts.workers)
-        .enable_all()
-        .build()
-    {
+    // Worker threads keep Tokio's default name, "tokio-runtime-worker",
+    // unless a test asks for a custom one (hud must then find them by stack).
+    let mut builder = if opts.current_thread {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(opts.workers);
+        b
+    };
+    builder.enable_all();
+    if let Some(name) = opts.thread_name.clone() {
+        if opts.numbered {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            builder.thread_name_fn(move || {
+                format!("{}-{}", name, next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+            });
+        } else {
+            builder.thread_name(name);
+        }
+    }
+    let rt = match builder.build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("hud-demo: cannot build runtime: {}", e);

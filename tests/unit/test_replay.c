@@ -1,0 +1,330 @@
+/* test_replay.c — a model written by the Chrome writer and replayed is the
+ * same model: every frame, stack, function aggregate, worker (with its
+ * timeline and state), total and info field the UI and the summary show,
+ * and the same summary text. A copy of the file cut at every few hundred
+ * bytes either replays what is whole (and says it was cut short) or is
+ * refused in one sentence; bad files are refused in one sentence. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "tests/unit/check.h"
+#include "tests/unit/model_fixture.h"
+
+static char dir[] = "/tmp/hud-test-replay.XXXXXX";
+
+static const char *S(const struct model *m, uint32_t id)
+{
+	return strtab_get(m->strings, id);
+}
+
+#define EQ(field) CHECK(a->field == b->field, "%s: %llu != %llu", #field, \
+	(unsigned long long)(a->field), (unsigned long long)(b->field))
+
+static void compare(const struct model *ma, const struct model *mb)
+{
+	const struct model_info *a = &ma->info, *b = &mb->info;
+	CHECK_STR(b->target, a->target);
+	CHECK_STR(b->comm, a->comm);
+	CHECK_STR(b->workers_rule, a->workers_rule);
+	CHECK_STR(b->stop_reason, a->stop_reason);
+	EQ(pid); EQ(threshold_ns); EQ(freq); EQ(duration_ns); EQ(samples); EQ(worker_samples); EQ(events);
+	EQ(lost); EQ(stack_failures); EQ(debug_percent); EQ(window_ns); EQ(now_ns);
+	CHECK(mb->info.replay == 1, "replay flag");
+
+	CHECK(ma->nframes == mb->nframes, "frames %u != %u", ma->nframes, mb->nframes);
+	for (uint32_t i = 0; i < ma->nframes && i < mb->nframes; i++) {
+		const struct frame *a = &ma->frames[i], *b = &mb->frames[i];
+		CHECK_STR(S(mb, b->function), S(ma, a->function));
+		CHECK_STR(S(mb, b->file), S(ma, a->file));
+		EQ(line); EQ(flags); EQ(func_index);
+	}
+	CHECK(ma->nstacks == mb->nstacks, "stacks %u != %u", ma->nstacks, mb->nstacks);
+	for (uint32_t i = 0; i < ma->nstacks && i < mb->nstacks; i++) {
+		const struct stack *a = &ma->stacks[i], *b = &mb->stacks[i];
+		EQ(depth); EQ(culprit); EQ(task); EQ(thread_class); EQ(samples); EQ(block_count); EQ(block_ns);
+		for (uint32_t k = 0; k < a->depth && k < b->depth; k++)
+			CHECK(ma->stack_frames[a->first + k] == mb->stack_frames[b->first + k], "stack %u frame %u", i, k);
+	}
+	CHECK(ma->nfuncs == mb->nfuncs, "funcs %u != %u", ma->nfuncs, mb->nfuncs);
+	for (uint32_t i = 0; i < ma->nfuncs && i < mb->nfuncs; i++) {
+		const struct func_stat *a = &ma->funcs[i], *b = &mb->funcs[i];
+		CHECK_STR(S(mb, b->function), S(ma, a->function));
+		CHECK_STR(S(mb, b->file), S(ma, a->file));
+		EQ(line); EQ(flags); EQ(samples); EQ(block_max_ns); EQ(first_ns); EQ(last_ns); EQ(nworker_blocks);
+		for (int k = 0; k < BLOCK_KINDS; k++) {
+			EQ(block_count[k]);
+			EQ(block_ns[k]);
+		}
+		for (uint32_t k = 0; k < a->nworker_blocks && k < b->nworker_blocks; k++)
+			EQ(worker_blocks[k]);
+	}
+	CHECK(ma->nworkers == mb->nworkers, "workers %u != %u", ma->nworkers, mb->nworkers);
+	for (uint32_t i = 0; i < ma->nworkers && i < mb->nworkers; i++) {
+		const struct worker_stat *a = &ma->workers[i], *b = &mb->workers[i];
+		EQ(id); EQ(tid); EQ(samples); EQ(block_count); EQ(block_ns); EQ(oncpu_ns); EQ(worst_func); EQ(worst_ns);
+		EQ(state); EQ(state_since_ns); EQ(state_func); EQ(state_kind);
+		CHECK_STR(b->comm, a->comm);
+		int same = 1;
+		for (int k = 0; k < TIMELINE_SLOTS; k++)
+			same &= a->timeline[k].index == b->timeline[k].index && a->timeline[k].busy_ns == b->timeline[k].busy_ns &&
+				a->timeline[k].blocked_ns == b->timeline[k].blocked_ns;
+		CHECK(same, "worker %u: timeline differs", a->id);
+		double ab, ax, bb, bx;
+		model_worker_window(ma, a, &ab, &ax);
+		model_worker_window(mb, b, &bb, &bx);
+		CHECK(ab == bb && ax == bx, "worker %u: window %f/%f vs %f/%f", a->id, ab, ax, bb, bx);
+	}
+	for (int k = 0; k < BLOCK_KINDS; k++)
+		CHECK(ma->block_total[k] == mb->block_total[k], "block_total[%d]", k);
+	CHECK(ma->nopen == mb->nopen, "open blocks %u != %u", ma->nopen, mb->nopen);
+	for (uint32_t i = 0; i < ma->nopen && i < mb->nopen; i++) {
+		const struct block_event *a = &ma->open_blocks[i], *b = &mb->open_blocks[i];
+		EQ(kind); EQ(worker_id); EQ(tid); EQ(start_ns); EQ(duration_ns); EQ(stack); EQ(culprit_func); EQ(task_func);
+	}
+
+	char *ta = NULL, *tb = NULL;
+	size_t la = 0, lb = 0;
+	FILE *fa = open_memstream(&ta, &la), *fb = open_memstream(&tb, &lb);
+	summary_print(fa, ma, 10);
+	summary_print(fb, mb, 10);
+	fclose(fa);
+	fclose(fb);
+	CHECK(la == lb && memcmp(ta, tb, la) == 0, "summaries differ:\n%s\n---\n%s", ta, tb);
+	CHECK(!strchr(tb, 0x1b), "the summary carries no raw escape byte");
+	free(ta);
+	free(tb);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc(*len + 1);
+	if (buf && fread(buf, 1, *len, f) != *len) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+static void spit(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (f) {
+		fwrite(p, 1, n, f);
+		fclose(f);
+	}
+}
+
+/* hud --replay on bytes: the error (or "" when it loaded). */
+static const char *replay_bytes(const void *p, size_t n, int *cut, struct model **out)
+{
+	static char err[2048];
+	char path[256];
+	snprintf(path, sizeof(path), "%s/bad.json", dir);
+	spit(path, p, n);
+	err[0] = 0;
+	struct model *m = replay_load(path, cut, err, sizeof(err));
+	if (out)
+		*out = m;
+	else
+		model_free(m);
+	return err;
+}
+
+static int one_sentence(const char *err)
+{
+	return strncmp(err, "hud: ", 5) == 0 && !strchr(err, '\n') && !strchr(err, 0x1b) && strlen(err) < 600;
+}
+
+static void bad_files(void)
+{
+	static const struct { const char *what, *text, *words; } cases[] = {
+		{ "empty", "", "is empty" },
+		{ "not JSON", "hello world", "not valid JSON" },
+		{ "JSON, not an object", "[1,2,3]", "not a hud trace" },
+		{ "no traceEvents", "{\"a\":1}", "no traceEvents" },
+		{ "another program's trace", "{\"traceEvents\":[{\"ph\":\"B\",\"name\":\"x\",\"pid\":1,\"tid\":1,\"ts\":0}]}", "no hud_info" },
+		{ "traceEvents of the wrong type", "{\"traceEvents\":{}}", "not an array" },
+		{ "truncated before any hud event", "{\"traceEvents\":[{\"ph\":\"M\",", "truncated" },
+		{ "trailing garbage", "{\"traceEvents\":[]} x", "not valid JSON" },
+		{ "deep nesting", NULL, "nesting deeper" },
+		{ "huge string", NULL, "longer than" },
+		{ "absurd number", "{\"traceEvents\":[{\"ph\":\"M\",\"name\":\"x\",\"args\":{\"v\":1e999}}]}", "out of range" },
+		{ "raw control byte", "{\"traceEvents\":[{\"ph\":\"M\",\"name\":\"a\x1b[2Jb\"}]}", "control byte" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = (char *)cases[i].text;
+		int cut = 0;
+		struct model *m = NULL;
+		if (!text && strstr(cases[i].words, "nesting")) {
+			text = malloc(20000);
+			strcpy(text, "{\"traceEvents\":[{\"a\":");
+			size_t p = strlen(text);
+			memset(text + p, '[', 5000);
+			text[p + 5000] = 0;
+		} else if (!text) {
+			text = malloc(200000);
+			strcpy(text, "{\"traceEvents\":[{\"ph\":\"M\",\"name\":\"");
+			size_t p = strlen(text);
+			memset(text + p, 'a', 150000);
+			text[p + 150000] = 0;
+			strcat(text, "\"}]}");
+		}
+		const char *err = replay_bytes(text, strlen(text), &cut, &m);
+		CHECK(!m && strstr(err, cases[i].words) && one_sentence(err), "%s: got '%s'", cases[i].what, err);
+		model_free(m);
+		if (text != cases[i].text)
+			free(text);
+	}
+}
+
+/* A hud trace whose hud_* events are wrong in type or range. */
+static void bad_events(void)
+{
+	static const char *const events[] = {
+		"{\"ph\":\"M\",\"name\":\"hud_frame\",\"args\":{\"id\":\"x\",\"function\":\"f\",\"file\":\"g\",\"line\":1,\"flags\":0}}",
+		"{\"ph\":\"M\",\"name\":\"hud_frame\",\"args\":{\"id\":5,\"function\":\"f\",\"file\":\"g\",\"line\":1,\"flags\":0}}",
+		"{\"ph\":\"M\",\"name\":\"hud_frame\",\"args\":{\"id\":0,\"function\":7,\"file\":\"g\",\"line\":1,\"flags\":0}}",
+		"{\"ph\":\"M\",\"name\":\"hud_stack\",\"args\":{\"id\":0,\"frames\":[3]}}",
+		"{\"ph\":\"M\",\"name\":\"hud_stack\",\"args\":{\"id\":0,\"frames\":\"no\"}}",
+		"{\"ph\":\"M\",\"name\":\"hud_worker\",\"args\":{\"id\":99999999,\"tid\":1,\"comm\":\"w\"}}",
+		"{\"ph\":\"M\",\"name\":\"hud_samples\",\"args\":{\"counts\":[[0,0,1]]}}",
+		"{\"ph\":\"M\",\"name\":\"hud_slots\",\"args\":{\"worker\":0,\"oncpu_ns\":1,\"slots\":[[1,999999999999,0]]}}",
+		"{\"ph\":\"M\",\"name\":\"hud_state\",\"args\":{\"worker\":0,\"state\":\"dancing\",\"since_ns\":1,\"func\":-1,\"kind\":\"cpu\"}}",
+		"{\"ph\":\"B\",\"name\":\"x\",\"tid\":1,\"args\":{\"worker_id\":0,\"start_ns\":1,\"dur_ns\":-5,\"stack_id\":0,\"kind\":\"cpu\"}}",
+		"{\"ph\":\"M\",\"name\":\"hud_info\",\"args\":{\"format\":1}}",
+		"{\"ph\":\"M\",\"name\":\"hud_info\",\"args\":[]}",
+	};
+	const char *info = "{\"ph\":\"M\",\"name\":\"hud_info\",\"args\":{\"format\":1,\"target\":\"t\",\"process\":\"p\","
+		"\"pid\":1,\"threshold_ns\":5000000,\"frequency_hz\":99,\"workers_rule\":\"r\",\"start_ns\":0,"
+		"\"duration_ns\":1,\"now_ns\":1,\"window_ns\":10000000000,\"lost_events\":0,\"stack_failures\":0,"
+		"\"debug_percent\":-1,\"stop_reason\":\"\"}}";
+	char text[4096];
+	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		int cut;
+		struct model *m = NULL;
+		snprintf(text, sizeof(text), "{\"traceEvents\":[%s,%s]}", info, events[i]);
+		const char *err = replay_bytes(text, strlen(text), &cut, &m);
+		CHECK(!m && strstr(err, "malformed") && one_sentence(err), "bad event %zu: got '%s'", i, err);
+		model_free(m);
+	}
+	/* The good header alone loads: an empty run. */
+	snprintf(text, sizeof(text), "{\"traceEvents\":[%s]}", info);
+	int cut = 1;
+	struct model *m = NULL;
+	const char *err = replay_bytes(text, strlen(text), &cut, &m);
+	CHECK(m && !cut, "a minimal trace loads: '%s'", err);
+	model_free(m);
+}
+
+int main(void)
+{
+	char path[256], err[2048];
+	struct model *m, *r;
+	int cut;
+
+	if (!mkdtemp(dir))
+		return perror("mkdtemp"), 1;
+	snprintf(path, sizeof(path), "%s/trace.json", dir);
+	struct chrome_writer *w = chrome_open(path, err, sizeof(err));
+	CHECK(w != NULL, "chrome_open: %s", err);
+	if (!w)
+		return check_done();
+	m = fix_build(w, 2);
+
+	/* The file as a killed hud leaves it: the temporary name, flushed. */
+	char tmp[300];
+	size_t tlen = 0;
+	snprintf(tmp, sizeof(tmp), "%s/.trace.json.hud-tmp.%d", dir, (int)getpid());
+	char *partial = slurp(tmp, &tlen);
+	CHECK(partial && tlen > 1000, "the temporary file holds the streamed part (%zu bytes)", tlen);
+
+	CHECK(chrome_finish(w, m, err, sizeof(err)) == 0, "chrome_finish: %s", err);
+	r = replay_load(path, &cut, err, sizeof(err));
+	CHECK(r && !cut, "replay_load: %s", err);
+	if (r)
+		compare(m, r);
+	model_free(r);
+
+	/* --window applies to replay as live: both models answer alike. */
+	{
+		struct model *r2 = replay_load(path, &cut, err, sizeof(err));
+		if (r2) {
+			m->info.window_ns = r2->info.window_ns = 3000000000ull;
+			double a, b, c, d;
+			model_worker_window(m, &m->workers[0], &a, &b);
+			model_worker_window(r2, &r2->workers[0], &c, &d);
+			CHECK(a == c && b == d, "a 3 s window gives the same utilisation");
+			m->info.window_ns = 10000000000ull;
+		}
+		model_free(r2);
+	}
+
+	/* Cut short: the streamed part replays and says so. */
+	if (partial) {
+		struct model *p = NULL;
+		const char *e = replay_bytes(partial, tlen, &cut, &p);
+		CHECK(p && cut, "the killed run's file replays: %s", e);
+		CHECK(p && p->info.events > 0 && p->info.samples > 0 && p->nworkers == 4, "with its events, samples, workers");
+		CHECK(p && strstr(p->info.stop_reason, "cut short"), "and says it was cut short");
+		model_free(p);
+	}
+
+	/* Every cut of the complete file loads what is whole or is refused. */
+	size_t flen = 0;
+	char *full = slurp(path, &flen);
+	int loaded = 0, refused = 0, bad = 0;
+	uint64_t last_events = 0;
+	for (size_t n = 0; full && n < flen; n += 997) {
+		struct model *p = NULL;
+		const char *e = replay_bytes(full, n, &cut, &p);
+		if (p) {
+			loaded++;
+			bad += !cut || p->info.events < last_events;
+			last_events = p->info.events;
+		} else {
+			refused++;
+			bad += !one_sentence(e);
+		}
+		model_free(p);
+	}
+	CHECK(loaded > 10 && refused >= 1 && bad == 0, "cuts: %d loaded, %d refused, %d wrong", loaded, refused, bad);
+	/* Power loss: the tail is zero bytes. */
+	if (full && flen > 5000) {
+		memset(full + flen - 3000, 0, 3000);
+		struct model *p = NULL;
+		replay_bytes(full, flen, &cut, &p);
+		CHECK(p && cut, "a tail of zero bytes reads as cut short");
+		model_free(p);
+	}
+	free(full);
+	free(partial);
+
+	/* A missing file names the leftover of a killed run. */
+	char missing[300];
+	snprintf(missing, sizeof(missing), "%s/gone.json", dir);
+	snprintf(tmp, sizeof(tmp), "%s/.gone.json.hud-tmp.77", dir);
+	spit(tmp, "x", 1);
+	r = replay_load(missing, &cut, err, sizeof(err));
+	CHECK(!r && strstr(err, ".gone.json.hud-tmp.77"), "a missing file points at the leftover: %s", err);
+	unlink(tmp);
+
+	bad_files();
+	bad_events();
+	model_free(m);
+
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return check_done();
+}

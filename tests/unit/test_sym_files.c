@@ -1,0 +1,213 @@
+/* test_sym_files.c — where the symbolizer finds debug info, checked on small
+ * programs built here with gcc:
+ * - DWARF 4 and 5, plain and compressed (SHF_COMPRESSED zlib, .zdebug), read
+ *   by hud's own reader; zstd, which libelf 0.188 cannot inflate, falls back
+ *   to the symbol table;
+ * - a separate debug file found by .gnu_debuglink (next to the file and in
+ *   .debug/) and by build-id under a root prefix (as /proc/PID/root);
+ * - the vDSO of this process named from its own image;
+ * - sym_proc_target_mismatch.
+ * Skips the builds (not the rest) when gcc or objcopy is missing. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dwarf/dwarf.h"
+#include "dwarf/symint.h"
+#include "tests/unit/check.h"
+
+static char dir[] = "/tmp/test_sym_filesXXXXXX";
+
+static const char prog[] =
+	"__attribute__((noinline)) int work(int x) { return x * 3 + 1; }\n"   /* line 1 */
+	"static inline int twice(int x) { return work(x) + work(x + 1); }\n"  /* line 2 */
+	"int main(int c, char **v) { (void)v; return twice(c); }\n";          /* line 3 */
+
+static int sh(const char *fmt, const char *a, const char *b)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), fmt, dir, a, b);
+	return system(cmd);
+}
+
+/* The file virtual address of a function symbol, from the file itself. */
+static uint64_t sym_addr(const char *path, const char *name)
+{
+	char cmd[1024], line[256];
+	snprintf(cmd, sizeof(cmd), "nm '%s' 2>/dev/null", path);
+	FILE *p = popen(cmd, "r");
+	uint64_t addr = 0;
+	while (p && fgets(line, sizeof(line), p)) {
+		unsigned long long a;
+		char t, n[200];
+		if (sscanf(line, "%llx %c %199s", &a, &t, n) == 3 && strcmp(n, name) == 0)
+			addr = a;
+	}
+	if (p)
+		pclose(p);
+	return addr;
+}
+
+/* Resolves work() in path (root: debug file prefix, or NULL) and checks the
+ * frame: with_lines says DWARF must have answered. */
+static void check_work(const char *what, const char *path, const char *root, int with_lines)
+{
+	char err[256];
+	struct sym_frame fr[SYM_MAX_FRAMES];
+	uint64_t a = sym_addr(path, "work");
+	struct sym_file *f = sym_file_open(path, err, sizeof(err));
+	CHECK(f && a, "%s: open %s: %s", what, path, f ? "no symbol work" : err);
+	if (!f || !a) {
+		sym_file_close(f);
+		return;
+	}
+	if (root)
+		sym_file_set_root(f, root);
+	int n = sym_file_resolve(f, a, fr, SYM_MAX_FRAMES);
+	CHECK(n >= 1 && strcmp(fr[0].function, "work") == 0, "%s: function %s", what,
+	      n >= 1 ? fr[0].function : "(none)");
+	if (with_lines) {
+		const char *base = n >= 1 ? strrchr(fr[0].file, '/') : NULL;
+		CHECK(n >= 1 && base && strcmp(base, "/prog.c") == 0 && fr[0].line == 1,
+		      "%s: location %s:%u", what, n >= 1 ? fr[0].file : "?", n >= 1 ? fr[0].line : 0);
+		CHECK(sym_file_has_debug(f) == 1, "%s: no debug info found", what);
+	} else {
+		CHECK(n >= 1 && (fr[0].flags & SYM_FRAME_SYMTAB), "%s: not from the symbol table", what);
+	}
+	sym_file_close(f);
+}
+
+static void test_builds(void)
+{
+	char path[512], src[512];
+	snprintf(src, sizeof(src), "%s/prog.c", dir);
+	FILE *fp = fopen(src, "w");
+	CHECK(fp != NULL, "cannot write %s", src);
+	if (!fp)
+		return;
+	fputs(prog, fp);
+	fclose(fp);
+	if (sh("cd %s && gcc -g -O2 -gdwarf-4 -o v4 prog.c%s%s", "", "") != 0) {
+		printf("gcc not usable: build tests skipped\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/v4", dir);
+	check_work("DWARF 4", path, NULL, 1);
+
+	CHECK(sh("cd %s && gcc -g -O2 -gdwarf-5 -o v5 prog.c%s%s", "", "") == 0, "gcc -gdwarf-5");
+	snprintf(path, sizeof(path), "%s/v5", dir);
+	check_work("DWARF 5", path, NULL, 1);
+
+	CHECK(sh("cd %s && gcc -g -O2 -gz=zlib -o zlib prog.c%s%s", "", "") == 0, "gcc -gz=zlib");
+	snprintf(path, sizeof(path), "%s/zlib", dir);
+	check_work("SHF_COMPRESSED zlib", path, NULL, 1);
+
+	if (sh("cd %s && gcc -g -O2 -gz=zlib-gnu -o zgnu prog.c%s%s", "", "") == 0) {
+		snprintf(path, sizeof(path), "%s/zgnu", dir);
+		check_work(".zdebug", path, NULL, 1);
+	}
+	if (sh("cd %s && objcopy --compress-debug-sections=zstd v5 zstd 2>/dev/null%s%s", "", "") == 0) {
+		/* libelf 0.188 has no zstd: the symbol table answers. */
+		snprintf(path, sizeof(path), "%s/zstd", dir);
+		check_work("zstd", path, NULL, 0);
+	}
+
+	/* .gnu_debuglink, next to the file, then in .debug/ */
+	CHECK(sh("cd %s && cp v5 linked && objcopy --only-keep-debug linked linked.dbg && "
+		 "objcopy --strip-debug --add-gnu-debuglink=linked.dbg linked%s%s", "", "") == 0, "objcopy");
+	snprintf(path, sizeof(path), "%s/linked", dir);
+	check_work("debuglink", path, NULL, 1);
+	CHECK(sh("cd %s && mkdir -p .debug && mv linked.dbg .debug/%s%s", "", "") == 0, "mv");
+	check_work("debuglink in .debug/", path, NULL, 1);
+	/* A debug file whose CRC does not match is not used. */
+	CHECK(sh("cd %s && echo >> .debug/linked.dbg%s%s", "", "") == 0, "append");
+	check_work("debuglink, wrong CRC", path, NULL, 0);
+
+	/* Build-id, under a root prefix standing for /proc/PID/root. */
+	CHECK(sh("cd %s && cp v5 byid && objcopy --only-keep-debug byid byid.dbg && "
+		 "objcopy --strip-debug byid%s%s", "", "") == 0, "objcopy");
+	snprintf(path, sizeof(path), "%s/byid", dir);
+	char err[256], id[129];
+	struct sym_file *f = sym_file_open(path, err, sizeof(err));
+	snprintf(id, sizeof(id), "%s", f ? sym_file_build_id(f) : "");
+	sym_file_close(f);
+	CHECK(strlen(id) > 2, "no build-id in %s", path);
+	if (strlen(id) > 2) {
+		char cmd[1024];
+		snprintf(cmd, sizeof(cmd), "cd %s && mkdir -p root/usr/lib/debug/.build-id/%.2s && "
+			 "mv byid.dbg root/usr/lib/debug/.build-id/%.2s/%s.debug", dir, id, id, id + 2);
+		CHECK(system(cmd) == 0, "%s", cmd);
+		char root[512];
+		snprintf(root, sizeof(root), "%s/root", dir);
+		check_work("build-id", path, root, 1);
+		check_work("build-id, no root", path, NULL, 0);
+	}
+}
+
+static void test_vdso(void)
+{
+	char err[256], line[512];
+	unsigned long long lo = 0, hi = 0;
+	FILE *m = fopen("/proc/self/maps", "r");
+	while (m && fgets(line, sizeof(line), m))
+		if (strstr(line, "[vdso]"))
+			sscanf(line, "%llx-%llx", &lo, &hi);
+	if (m)
+		fclose(m);
+	if (!lo) {
+		printf("no vDSO mapped: vDSO test skipped\n");
+		return;
+	}
+	struct sym_proc *p = sym_proc_open(getpid(), NULL, err, sizeof(err));
+	CHECK(p != NULL, "sym_proc_open(self): %s", err);
+	if (!p)
+		return;
+	int named = 0;
+	for (unsigned long long a = lo; a < hi; a += 4) {
+		struct sym_frame fr[SYM_MAX_FRAMES];
+		int n = sym_proc_resolve(p, a, fr, SYM_MAX_FRAMES);
+		CHECK(n >= 1, "vDSO address resolved to nothing");
+		if (n >= 1 && !(fr[0].flags & SYM_FRAME_UNKNOWN) && strstr(fr[0].function, "time"))
+			named++;
+	}
+	CHECK(named > 0, "no vDSO address named after a *time* function");
+	sym_proc_close(p);
+}
+
+static void test_mismatch(const char *self)
+{
+	char err[256];
+	struct sym_proc *p = sym_proc_open(getpid(), NULL, err, sizeof(err));
+	CHECK(p && sym_proc_target_mismatch(p) == 0, "mismatch without a target");
+	sym_proc_close(p);
+	p = sym_proc_open(getpid(), self, err, sizeof(err));
+	CHECK(p && sym_proc_target_mismatch(p) == 0, "mismatch with the same file as target");
+	sym_proc_close(p);
+	char other[512];
+	snprintf(other, sizeof(other), "%s/v5", dir);
+	if (access(other, R_OK) == 0) {
+		p = sym_proc_open(getpid(), other, err, sizeof(err));
+		CHECK(p && sym_proc_target_mismatch(p) == 1, "no mismatch with another file as target");
+		sym_proc_close(p);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	test_builds();
+	test_vdso();
+	test_mismatch(n > 0 ? self : argv[0]);
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return check_done();
+}
