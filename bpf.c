@@ -2,17 +2,19 @@
  *   clang -O2 -target bpf -c bpf.c
  * and embedded in build/hud; loader/ loads it with raw bpf() calls, no libbpf.
  *
- * Two programs:
- * - sched_switch (tracepoint sched/sched_switch): follows the target's threads
- *   on and off CPU. When a thread leaves, its user stack is captured (the stack
- *   of the task leaving is the current one here); when a worker comes back
- *   after more than the threshold, one HUD_EV_OFFCPU event is emitted.
+ * Three programs:
+ * - sched_switch (tracepoint): follows the target's threads on and off CPU.
+ *   When a worker leaves, its user stack is walked into its "offstacks"
+ *   entry (the stack is only reachable while the task is current); when it
+ *   comes back after more than the threshold, one HUD_EV_OFFCPU record.
+ * - sched_wakeup (tracepoint): when a thread of the target is woken, the
+ *   start of its wait in the run queue.
  * - sample (perf event, software cpu-clock, one per CPU): at --freq Hz,
  *   records the user stack of whatever thread of the target is running.
  *
- * Everything is kept cheap for threads that are not the target's: one hash
- * lookup each for prev and next. No global variables (the loader only handles
- * maps); every function is inlined (no BPF-to-BPF calls to relocate). */
+ * Threads that are not the target's cost one hash lookup each for prev and
+ * next. No global variables (the loader only handles maps); every function
+ * is inlined (no BPF-to-BPF calls to relocate). */
 #include <linux/bpf.h>
 #include <linux/bpf_perf_event.h>
 #include "loader/hud_bpf.h"
@@ -25,7 +27,6 @@ static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)BPF_FU
 static hud_u64 (*bpf_ktime_get_ns)(void) = (void *)BPF_FUNC_ktime_get_ns;
 static hud_u32 (*bpf_get_smp_processor_id)(void) = (void *)BPF_FUNC_get_smp_processor_id;
 static hud_u64 (*bpf_get_current_pid_tgid)(void) = (void *)BPF_FUNC_get_current_pid_tgid;
-static long (*bpf_get_stackid)(void *ctx, void *map, hud_u64 flags) = (void *)BPF_FUNC_get_stackid;
 static void *(*bpf_ringbuf_reserve)(void *rb, hud_u64 size, hud_u64 flags) = (void *)BPF_FUNC_ringbuf_reserve;
 static void (*bpf_ringbuf_submit)(void *data, hud_u64 flags) = (void *)BPF_FUNC_ringbuf_submit;
 static long (*bpf_probe_read_user)(void *dst, hud_u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user;
@@ -43,9 +44,9 @@ struct hud_map_def threads SEC("maps") = {
 	.type = BPF_MAP_TYPE_HASH, .key_size = 4,
 	.value_size = sizeof(struct hud_thread), .max_entries = HUD_MAX_THREADS,
 };
-struct hud_map_def stacks SEC("maps") = {
-	.type = BPF_MAP_TYPE_STACK_TRACE, .key_size = 4,
-	.value_size = HUD_STACK_DEPTH * 8, .max_entries = HUD_STACK_BUCKETS,
+struct hud_map_def offstacks SEC("maps") = {
+	.type = BPF_MAP_TYPE_HASH, .key_size = 4,
+	.value_size = sizeof(struct hud_stack), .max_entries = HUD_MAX_THREADS,
 };
 struct hud_map_def events SEC("maps") = {
 	.type = BPF_MAP_TYPE_RINGBUF, .key_size = 0,
@@ -63,22 +64,116 @@ INLINE void stat_add(hud_u32 index, hud_u64 n)
 		*v += n;    /* per-CPU slot: no other writer */
 }
 
-/* Captures the user stack of the current task; counts failures. */
-INLINE hud_s32 user_stack(void *ctx)
+/* ---- User stacks ---------------------------------------------------------
+ *
+ * Frame pointers: at each frame pointer fp, [fp] is the caller's frame
+ * pointer, [fp+8] the return address, and the words just below fp the
+ * registers the function saved. The C library is built without frame
+ * pointers, though: a thread stopped in a libc wrapper (recv, futex,
+ * nanosleep) has its pc in libc, rbp possibly used as a plain register, and
+ * the return address into the code that called libc somewhere in libc's
+ * small frames. So when the pc is outside the main executable, the first
+ * word near the stack pointer that points into the main executable's code is
+ * taken as that return address, and the walk goes on from the caller's frame
+ * pointer: rbp itself when it still holds one, else a word libc saved that
+ * points at a frame record whose return address is in the executable. */
+
+struct walk {
+	hud_u64 ip, sp, bp;
+	hud_u64 text_lo, text_hi;
+};
+
+INLINE int in_text(const struct walk *w, hud_u64 a)
 {
-	long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-	if (id < 0)
-		stat_add(HUD_STAT_STACK_FAIL, 1);
-	return (hud_s32)id;
+	return a >= w->text_lo && a < w->text_hi;
 }
 
-INLINE struct hud_event *event_reserve(void)
+/* The caller's frame record for a pc outside the main executable: fills
+ * *ret with the return address into the executable and returns the frame
+ * pointer to continue from, or 0. */
+INLINE hud_u64 step_over_library(const struct walk *w, hud_u64 *ret)
 {
-	struct hud_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
-		stat_add(HUD_STAT_LOST, 1);
-	return e;
+	hud_u64 win[HUD_STACK_WINDOW];
+	hud_u32 k;
+
+	if (bpf_probe_read_user(win, sizeof(win), (void *)w->sp))
+		return 0;
+	for (k = 0; k < HUD_STACK_WINDOW; k++)
+		if (in_text(w, win[k]))
+			break;
+	if (k >= HUD_STACK_WINDOW)
+		return 0;
+	*ret = win[k];
+	hud_u64 slot = w->sp + 8 * (hud_u64)k;
+	/* Candidates for the caller's frame pointer: rbp, then the words libc
+	 * saved below the return address. */
+	for (hud_u32 i = 0; i <= k && i < 16; i++) {
+		hud_u64 fp = i == 0 ? w->bp : win[i - 1];
+		hud_u64 rec[2];
+		if (fp <= slot || fp - slot > (1u << 20) || (fp & 7))
+			continue;
+		if (bpf_probe_read_user(rec, sizeof(rec), (void *)fp))
+			continue;
+		if (in_text(w, rec[1]) && rec[0] > fp)
+			return fp;
+	}
+	return 0;
 }
+
+/* Walks into ips (and, when fhash is not NULL, the hash of the four words
+ * below each frame pointer); returns the number of frames. */
+INLINE hud_u32 walk_stack(const struct walk *w, hud_u64 *ips, hud_u32 *fhash)
+{
+	hud_u64 bp = w->bp;
+	hud_u32 i, n = 1;
+
+	ips[0] = w->ip;
+	if (w->text_hi && !in_text(w, w->ip)) {
+		hud_u64 ret = 0;
+		hud_u64 fp = step_over_library(w, &ret);
+		if (ret) {
+			ips[1] = ret;
+			n = 2;
+			if (fhash)
+				fhash[0] = 0;
+		}
+		if (!fp)
+			return n;
+		bp = fp;
+	}
+	for (i = n - 1; i < HUD_STACK_DEPTH - 1; i++) {
+		hud_u64 x[6];
+		if (bp < 32 || (bp & 7) || bpf_probe_read_user(x, sizeof(x), (void *)(bp - 32)))
+			break;
+		if (fhash) {
+			hud_u64 h = x[0] ^ (x[1] * 0x9e3779b97f4a7c15ull) ^ (x[2] * 0xc2b2ae3d27d4eb4full) ^
+				    (x[3] * 0x165667b19e3779f9ull);
+			fhash[i] = (hud_u32)(h ^ (h >> 32));
+		}
+		if (!x[5])
+			break;
+		ips[i + 1] = x[5];
+		n = i + 2;
+		/* The stack grows down: a caller's frame is always above. */
+		if (x[4] <= bp)
+			break;
+		bp = x[4];
+	}
+	return n;
+}
+
+/* The current task's user-mode registers, saved on kernel entry. */
+INLINE int saved_user_regs(struct walk *w)
+{
+	struct pt_regs *regs = bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	if (!regs || bpf_probe_read_kernel(&w->ip, 8, &regs->rip) || bpf_probe_read_kernel(&w->sp, 8, &regs->rsp) ||
+	    bpf_probe_read_kernel(&w->bp, 8, &regs->rbp))
+		return -1;
+	return w->ip ? 0 : -1;
+}
+
+/* ---- sched_switch ---------------------------------------------------------- */
 
 /* Record layout of sched/sched_switch (tracefs format file; the loader checks
  * these offsets against the running kernel before loading). */
@@ -96,7 +191,7 @@ struct sched_switch_args {
 SEC("tracepoint/sched/sched_switch")
 int hud_sched_switch(struct sched_switch_args *ctx)
 {
-	hud_u32 prev = (hud_u32)ctx->prev_pid, next = (hud_u32)ctx->next_pid;
+	hud_u32 prev = (hud_u32)ctx->prev_pid, next = (hud_u32)ctx->next_pid, zero = 0;
 	struct hud_thread *t;
 	hud_u64 now = 0;
 
@@ -115,8 +210,18 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 			t->vol_switches++;
 		/* Only workers are reported off CPU; their stack is needed now,
 		 * because it is only reachable while the task is current. */
-		if (t->worker_id != HUD_NOT_WORKER)
-			t->off_stack_id = user_stack(ctx);
+		if (t->worker_id != HUD_NOT_WORKER) {
+			struct hud_stack *st = bpf_map_lookup_elem(&offstacks, &prev);
+			struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
+			struct walk w = { 0 };
+			if (st && cfg) {
+				w.text_lo = cfg->text_lo;
+				w.text_hi = cfg->text_hi;
+				st->depth = saved_user_regs(&w) == 0 ? walk_stack(&w, st->ips, 0) : 0;
+				if (!st->depth)
+					stat_add(HUD_STAT_STACK_FAIL, 1);
+			}
+		}
 		stat_add(HUD_STAT_SWITCHES, 1);
 	}
 
@@ -126,7 +231,6 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 	if (!now)
 		now = bpf_ktime_get_ns();
 	if (t->worker_id != HUD_NOT_WORKER && t->off_ts && now > t->off_ts) {
-		hud_u32 zero = 0;
 		struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
 		hud_u64 off = now - t->off_ts, wait = 0;
 		if (t->off_state == 0 || (t->off_state & HUD_STATE_PREEMPTED))
@@ -134,19 +238,27 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 		else if (t->wake_ts > t->off_ts && now > t->wake_ts)
 			wait = now - t->wake_ts;        /* woken, then queued */
 		if (cfg && off >= cfg->threshold_ns) {
-			struct hud_event *e = event_reserve();
-			if (e) {
+			struct hud_stack *st = bpf_map_lookup_elem(&offstacks, &next);
+			struct hud_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+			if (!e) {
+				stat_add(HUD_STAT_LOST, 1);
+			} else {
 				e->kind = HUD_EV_OFFCPU;
 				e->tid = next;
 				e->worker_id = t->worker_id;
 				e->cpu = bpf_get_smp_processor_id();
 				e->ts_ns = t->off_ts;
 				e->duration_ns = off;
-				e->stack_id = t->off_stack_id;
+				e->pad1 = 0;
 				e->state = t->off_state;
 				e->vol_switches = t->vol_switches;
 				e->pad0 = 0;
 				e->wait_ns = wait;
+				e->stack.depth = 0;
+				e->stack.pad0 = 0;
+				if (st && !bpf_probe_read_kernel(&e->stack, sizeof(e->stack), st) &&
+				    e->stack.depth > HUD_STACK_DEPTH)
+					e->stack.depth = 0;
 				bpf_ringbuf_submit(e, 0);
 				stat_add(HUD_STAT_OFFCPU, 1);
 			}
@@ -157,6 +269,8 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 	t->wake_ts = 0;
 	return 0;
 }
+
+/* ---- sched_wakeup ------------------------------------------------------------ */
 
 /* Record layout of sched/sched_wakeup (checked by the loader). */
 struct sched_wakeup_args {
@@ -179,47 +293,7 @@ int hud_sched_wakeup(struct sched_wakeup_args *ctx)
 	return 0;
 }
 
-/* The user-mode registers of the interrupted thread: the perf event's own
- * when it interrupted user code, else those saved on kernel entry. */
-INLINE int user_regs(struct bpf_perf_event_data *ctx, hud_u64 *ip, hud_u64 *bp)
-{
-	if ((ctx->regs.cs & 3) == 3) {
-		*ip = ctx->regs.rip;
-		*bp = ctx->regs.rbp;
-		return 0;
-	}
-	struct pt_regs *regs = bpf_task_pt_regs(bpf_get_current_task_btf());
-	if (!regs || bpf_probe_read_kernel(ip, 8, &regs->rip) || bpf_probe_read_kernel(bp, 8, &regs->rbp))
-		return -1;
-	return 0;
-}
-
-/* Follows the frame pointer chain: at each frame pointer fp, [fp] is the
- * caller's frame pointer, [fp+8] the return address, and the words below fp
- * the registers the function saved. One 48-byte read per frame. */
-INLINE hud_u32 walk_user_stack(struct hud_sample *e, hud_u64 ip, hud_u64 bp)
-{
-	hud_u32 i, n = 1;
-
-	e->ips[0] = ip;
-	for (i = 0; i < HUD_STACK_DEPTH - 1; i++) {
-		hud_u64 w[6];
-		if (bp < 32 || (bp & 7) || bpf_probe_read_user(w, sizeof(w), (void *)(bp - 32)))
-			break;
-		hud_u64 h = w[0] ^ (w[1] * 0x9e3779b97f4a7c15ull) ^ (w[2] * 0xc2b2ae3d27d4eb4full) ^
-			    (w[3] * 0x165667b19e3779f9ull);
-		e->fhash[i] = (hud_u32)(h ^ (h >> 32));
-		if (!w[5])
-			break;
-		e->ips[i + 1] = w[5];
-		n = i + 2;
-		/* The stack grows down: a caller's frame is always above. */
-		if (w[4] <= bp)
-			break;
-		bp = w[4];
-	}
-	return n;
-}
+/* ---- The sampler --------------------------------------------------------------- */
 
 SEC("perf_event")
 int hud_sample(struct bpf_perf_event_data *ctx)
@@ -229,7 +303,8 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
 	struct hud_thread *t;
 	struct hud_sample *e;
-	hud_u64 ip, bp;
+	struct walk w = { 0 };
+	int ok;
 
 	if (!cfg || cfg->tgid != tgid || tid == 0)
 		return 0;
@@ -246,12 +321,21 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	e->cpu = bpf_get_smp_processor_id();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->vol_switches = t ? t->vol_switches : 0;
-	if (user_regs(ctx, &ip, &bp) < 0 || !ip) {
-		e->depth = 0;
-		stat_add(HUD_STAT_STACK_FAIL, 1);
+	w.text_lo = cfg->text_lo;
+	w.text_hi = cfg->text_hi;
+	/* The perf event's registers when it interrupted user code, else the
+	 * ones saved when the thread entered the kernel. */
+	if ((ctx->regs.cs & 3) == 3) {
+		w.ip = ctx->regs.rip;
+		w.sp = ctx->regs.rsp;
+		w.bp = ctx->regs.rbp;
+		ok = w.ip != 0;
 	} else {
-		e->depth = walk_user_stack(e, ip, bp);
+		ok = saved_user_regs(&w) == 0;
 	}
+	e->depth = ok ? walk_stack(&w, e->ips, e->fhash) : 0;
+	if (!e->depth)
+		stat_add(HUD_STAT_STACK_FAIL, 1);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -26,7 +26,6 @@
 #include <stdint.h>
 #include <string.h>
 #include "dwarf/dwarf.h"
-#include "dwarf/symint.h"
 
 /* rustc-demangle gives up past this nesting depth; using the same limit keeps
  * the same symbols demangleable and the C stack use bounded. */
@@ -1418,15 +1417,8 @@ int sym_demangle(const char *mangled, char *out, size_t outlen)
 	if (n > 3 && strncmp(mangled, "_ZN", 3) == 0) {
 		if (legacy_demangle(mangled + 3, n - 3, &o))
 			return 1;
-		/* Not Rust's shape: a C++ name (mixed binaries). */
-		if (sym_demangle_cpp(mangled, out, outlen))
-			return 1;
-		o.len = 0;
-		o.full = 0;
 		goto copy;
 	}
-	if (n > 2 && strncmp(mangled, "_Z", 2) == 0 && sym_demangle_cpp(mangled, out, outlen))
-		return 1;
 	if (n >= 2 && strncmp(mangled, "ZN", 2) == 0) {
 		if (legacy_demangle(mangled + 2, n - 2, &o))
 			return 1;

@@ -94,8 +94,13 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 /* ---- Demangling --------------------------------------------------------- */
 
 /* Demangles a Rust legacy (_ZN...17h<hash>E) or v0 (_R...) symbol, hash
- * removed, or a C++ Itanium (_Z...) symbol, into out (always NUL-terminated). Returns 1 when demangled, 0 when
+ * removed, into out (always NUL-terminated). Returns 1 when demangled, 0 when
  * the name is not mangled in a known scheme (out then holds a copy). */
 int sym_demangle(const char *mangled, char *out, size_t outlen);
+
+/* Demangles a C++ Itanium symbol (_Z...) as c++filt prints it, for the
+ * subset real libraries use (dwarf/demangle_cpp.c). Returns 1, or 0 with a
+ * copy in out. The symbolizer tries sym_demangle first, then this. */
+int sym_demangle_cpp(const char *mangled, char *out, size_t outlen);
 
 #endif

@@ -155,7 +155,7 @@ static Dwarf_Debug dbg_of(struct sym_dw *d)
 	if (d->dbg_tried)
 		return d->dbg;
 	d->dbg_tried = 1;
-	if (d->s.info.p && dw_rnglists_sane(&d->s) != 0)
+	if (d->s.little && dw_rnglists_sane(&d->s) != 0)
 		return NULL;
 	Dwarf_Error derr = NULL;
 	/* Every libdwarf object is deallocated explicitly here, so its global
@@ -1141,12 +1141,14 @@ struct sym_dw *sym_dw_open(const char *path, Elf *elf, struct sym_strtab *st, ch
 			snprintf(err, errlen, "%s: out of memory indexing DWARF", path);
 			goto fail;
 		}
-	} else if (index_slow(d, &cucap, err, errlen) != 0) {
+	} else if (!elf || loaded) {
 		/* A file the fast reader cannot take at all (big-endian): all
 		 * of it is libdwarf's. When the fast reader could read the
 		 * sections and found no unit in them, they are damaged, and
-		 * libdwarf is not asked to try harder. */
-		goto fail;
+		 * libdwarf is not asked to try harder; without .debug_info
+		 * and .debug_abbrev there is nothing for either. */
+		if (index_slow(d, &cucap, err, errlen) != 0)
+			goto fail;
 	}
 	if (d->ncus == 0) {
 		snprintf(err, errlen, "%s: no DWARF compile units", path);

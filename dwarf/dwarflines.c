@@ -183,7 +183,8 @@ int sym_lines_load(Dwarf_Debug dbg, Dwarf_Die cu_die, const char *comp_dir, cons
 	}
 	/* Rows after the last end_sequence belong to no sequence: dropped. */
 	out->nrows = seq_first;
-	qsort(out->seqs, out->nseqs, sizeof(*out->seqs), seq_cmp);
+	if (out->nseqs)
+		qsort(out->seqs, out->nseqs, sizeof(*out->seqs), seq_cmp);
 	ret = 1;
 cleanup:
 	if (err)

@@ -375,7 +375,8 @@ int dw_lines_load(const struct dw_secs *s, const struct dw_unit *u, uint64_t off
 		goto cleanup;
 	/* Rows after the last end_sequence belong to no sequence: dropped. */
 	out->nrows = r.seq_first;
-	qsort(out->seqs, out->nseqs, sizeof(*out->seqs), seq_cmp);
+	if (out->nseqs)
+		qsort(out->seqs, out->nseqs, sizeof(*out->seqs), seq_cmp);
 
 	/* Files, indexed as the rows use them. DW_LNE_define_file may have
 	 * added some, so this comes after the program. */

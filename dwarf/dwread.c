@@ -298,7 +298,8 @@ struct dw_abbrevs *dw_abbrevs_load(const struct dw_secs *s, const struct dw_unit
 	}
 	if (c.bad)
 		goto fail;
-	qsort(t->v, t->n, sizeof(*t->v), abbrev_cmp);
+	if (t->n)
+		qsort(t->v, t->n, sizeof(*t->v), abbrev_cmp);
 	/* Producers number codes 1..n: a direct table makes each DIE's
 	 * abbreviation one index instead of a search. */
 	if (maxcode <= 4 * (uint64_t)t->n + 64) {

@@ -134,7 +134,10 @@ const char *sym_intern_demangled(struct sym_strtab *t, const char *name)
 	 * rest are interned as they are without a trip through the demangler. */
 	if (name[0] == '_' && (name[1] == 'Z' || name[1] == 'R')) {
 		char buf[8192];
-		sym_demangle(name, buf, sizeof(buf));
+		/* Rust first (its legacy names also start with _ZN); what it
+		 * does not take and starts with _Z is C++ (mixed binaries). */
+		if (!sym_demangle(name, buf, sizeof(buf)) && name[1] == 'Z')
+			sym_demangle_cpp(name, buf, sizeof(buf));
 		return sym_intern(t, buf, strlen(buf));
 	}
 	return sym_intern(t, name, strlen(name));

@@ -22,13 +22,6 @@ const char *sym_intern(struct sym_strtab *t, const char *s, size_t len);
 const char *sym_intern_demangled(struct sym_strtab *t, const char *name);
 void sym_strtab_free(struct sym_strtab *t);
 
-/* ---- C++ demangling (demangle_cpp.c) ------------------------------------ */
-
-/* Demangles a C++ Itanium name (_Z...) into out, as c++filt prints it.
- * Returns 1, or 0 with a copy of mangled in out when the name is outside
- * the supported subset or does not fit. */
-int sym_demangle_cpp(const char *mangled, char *out, size_t outlen);
-
 /* ---- Line tables (dwarflines.c) ----------------------------------------- */
 
 #include <libdwarf/libdwarf.h>

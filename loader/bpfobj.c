@@ -332,35 +332,28 @@ int loader_stats(const struct bpf_obj *o, uint64_t out[HUD_STAT_COUNT])
 	return 0;
 }
 
-int loader_stack_take(const struct bpf_obj *o, int32_t id, uint64_t *ips, int max)
-{
-	uint64_t frames[HUD_STACK_DEPTH];
-	int fd = loader_map_fd(o, "stacks");
-	uint32_t key = (uint32_t)id;
-	int n = 0;
-
-	if (id < 0)
-		return 0;
-	memset(frames, 0, sizeof(frames));
-	if (loader_map_lookup(fd, &key, frames) < 0)
-		return errno == ENOENT ? 0 : -1;
-	loader_map_delete(fd, &key);
-	/* The kernel zero-fills after the last frame. */
-	while (n < HUD_STACK_DEPTH && n < max && frames[n]) {
-		ips[n] = frames[n];
-		n++;
-	}
-	return n;
-}
-
 int loader_thread_add(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id)
 {
 	struct hud_thread t;
 
+	static const struct hud_stack empty;
+
 	memset(&t, 0, sizeof(t));
 	t.worker_id = worker_id;
-	t.off_stack_id = -1;
+	/* The stack slot first: the kernel side only looks for it once the
+	 * thread is in "threads". */
+	if (loader_map_update(loader_map_fd(o, "offstacks"), &tid, &empty, BPF_ANY) < 0)
+		return -1;
 	return loader_map_update(loader_map_fd(o, "threads"), &tid, &t, BPF_NOEXIST);
+}
+
+int loader_thread_stack(const struct bpf_obj *o, uint32_t tid, struct hud_stack *out)
+{
+	if (loader_map_lookup(loader_map_fd(o, "offstacks"), &tid, out) < 0)
+		return -1;
+	if (out->depth > HUD_STACK_DEPTH)
+		out->depth = 0;
+	return 0;
 }
 
 int loader_thread_get(const struct bpf_obj *o, uint32_t tid, struct hud_thread *out)
@@ -370,7 +363,9 @@ int loader_thread_get(const struct bpf_obj *o, uint32_t tid, struct hud_thread *
 
 int loader_thread_remove(const struct bpf_obj *o, uint32_t tid)
 {
-	return loader_map_delete(loader_map_fd(o, "threads"), &tid);
+	int rc = loader_map_delete(loader_map_fd(o, "threads"), &tid);
+	loader_map_delete(loader_map_fd(o, "offstacks"), &tid);
+	return rc;
 }
 
 void loader_close(struct bpf_obj *o)

@@ -19,7 +19,7 @@ typedef uint64_t hud_u64;
 /* Limits. */
 #define HUD_MAX_THREADS     8192        /* threads of the target we track */
 #define HUD_STACK_DEPTH     64          /* user frames kept per stack */
-#define HUD_STACK_BUCKETS   16384       /* stack map buckets; drained continuously */
+#define HUD_STACK_WINDOW    48          /* words read at the user sp to step over libc */
 #define HUD_RINGBUF_BYTES   (4u << 20)  /* 4 MiB: ~70,000 events of slack */
 #define HUD_NOT_WORKER      0xffffffffu /* hud_thread.worker_id of a non-worker */
 
@@ -38,6 +38,18 @@ struct hud_config {
 	hud_u32 tgid;           /* the target process */
 	hud_u32 pad0;
 	hud_u64 threshold_ns;   /* off-CPU stretches shorter than this are not reported */
+	hud_u64 text_lo;        /* the main executable's code: [text_lo, text_hi) */
+	hud_u64 text_hi;
+};
+
+/* A user stack as the kernel side walked it: return addresses, innermost
+ * first (ips[0] is the pc). "offstacks" (hash, tid -> hud_stack) holds each
+ * thread's stack from when it last left the CPU; user space creates the
+ * entry with the thread, the kernel side fills it. */
+struct hud_stack {
+	hud_u32 depth;          /* frames in ips; 0 when the walk failed */
+	hud_u32 pad0;
+	hud_u64 ips[HUD_STACK_DEPTH];
 };
 
 /* "threads" (hash, tid -> hud_thread): user space inserts each thread of the
@@ -49,7 +61,7 @@ struct hud_thread {
 	hud_u64 off_ts;         /* when it last left the CPU */
 	hud_u64 oncpu_ns;       /* total time on CPU since registration */
 	hud_u32 off_state;      /* prev_state when it last left (0 or 0x100: runnable) */
-	hud_s32 off_stack_id;   /* user stack when it last left, or -errno */
+	hud_u32 pad0;
 	hud_u32 switches;       /* times it left the CPU */
 	hud_u32 vol_switches;   /* ... of which it went to sleep (not preempted) */
 	hud_u64 wake_ts;        /* when it was last woken while off CPU, 0 if not since */
@@ -88,12 +100,13 @@ struct hud_event {
 	hud_u32 cpu;
 	hud_u64 ts_ns;          /* SAMPLE: when; OFFCPU: when it left the CPU */
 	hud_u64 duration_ns;    /* OFFCPU: how long it was off CPU; SAMPLE: 0 */
-	hud_s32 stack_id;       /* user stack in "stacks", or -errno if capture failed */
+	hud_u32 pad1;
 	hud_u32 state;          /* OFFCPU: prev_state when it left; SAMPLE: 0 */
 	hud_u32 vol_switches;   /* the thread's sleep count at this moment */
 	hud_u32 pad0;
 	hud_u64 wait_ns;        /* OFFCPU: of duration_ns, the time it was runnable
 				 * (woken or preempted) but not running: run-queue wait */
+	struct hud_stack stack; /* OFFCPU: the user stack when it left */
 };
 
 /* "stats" (per-CPU array): counters, summed by user space. */

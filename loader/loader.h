@@ -49,18 +49,15 @@ const char *loader_prog_section(const struct bpf_obj *o, int i);
 /* The embedded object's bytes (tests, `--version`). */
 const unsigned char *loader_object(size_t *len);
 
-/* ---- Stacks ---------------------------------------------------------------- */
-
-/* Reads stack `id` (innermost first) into ips and removes it from the map so
- * the map holds only stacks not yet read. Returns the number of frames, 0 when
- * the id is not (or no longer) in the map, -1 on error. */
-int loader_stack_take(const struct bpf_obj *o, int32_t id, uint64_t *ips, int max);
-
 /* ---- Threads ---------------------------------------------------------------- */
 
 int loader_thread_add(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id);
 int loader_thread_get(const struct bpf_obj *o, uint32_t tid, struct hud_thread *out);
 int loader_thread_remove(const struct bpf_obj *o, uint32_t tid);
+
+/* The user stack the thread had when it last left the CPU (depth 0 when
+ * none was taken: not a worker, or the walk failed). */
+int loader_thread_stack(const struct bpf_obj *o, uint32_t tid, struct hud_stack *out);
 
 /* ---- Ring buffer ------------------------------------------------------------ */
 

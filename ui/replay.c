@@ -44,7 +44,9 @@ struct replay {
 /* Records a malformed event; the position comes from the reader. */
 static int bad(struct replay *r, const char *event, const char *what)
 {
-	json_fail(r->j, "a malformed %s event (%s)", event, what);
+	char safe[64];
+	text_sanitize(event, safe, sizeof(safe));      /* the name may come from the file */
+	json_fail(r->j, "a malformed %s event (%s)", safe, what);
 	return -1;
 }
 
@@ -330,7 +332,9 @@ static int on_event(struct replay *r)
 	if (strcmp(name, "hud_info") == 0)
 		return on_info(r, args);
 	if (!r->seen_info) {
-		json_fail(r->j, "a %s event before hud_info", name);
+		char safe[64];
+		text_sanitize(name, safe, sizeof(safe));
+		json_fail(r->j, "a %s event before hud_info", safe);
 		return -1;
 	}
 	if (strcmp(name, "hud_frame") == 0)

@@ -41,11 +41,6 @@ struct raw_entry {
 };
 #define ADDR_CACHE_BITS 16
 
-/* One stack id's last known content, as a model stack. */
-struct id_entry {
-	int valid;
-	uint32_t model_stack;
-};
 
 /* Symbolized addresses: address -> frames in a pool. */
 struct addr_entry {
@@ -85,7 +80,6 @@ struct session {
 	struct raw_entry *raw;
 	uint32_t nraw, raw_cap;
 	int nbatch;
-	struct id_entry ids[HUD_STACK_BUCKETS];
 	struct addr_entry *addrs;
 	uint32_t naddrs, addrs_cap;
 	struct frame_in *pool;
@@ -233,24 +227,6 @@ static uint32_t model_stack_of(struct session *s, const uint64_t *ips, int n, in
 	if (task_phys)
 		*task_phys = s->raw[k].task_phys;
 	return s->raw[k].model_stack;
-}
-
-/* The model stack for a kernel stack id, or -1 when it is not known: taken
- * from the stack map when the kernel stored new content under that id since
- * hud last looked, else the content hud saw last. */
-static int64_t stack_for(struct session *s, int32_t id)
-{
-	uint64_t ips[HUD_STACK_DEPTH];
-	int n;
-
-	if (id < 0 || id >= HUD_STACK_BUCKETS)
-		return -1;
-	n = loader_stack_take(s->bpf, id, ips, HUD_STACK_DEPTH);
-	if (n > 0) {
-		s->ids[id].model_stack = model_stack_of(s, ips, n, NULL);
-		s->ids[id].valid = 1;
-	}
-	return s->ids[id].valid ? (int64_t)s->ids[id].model_stack : -1;
 }
 
 /* ---- Blocking decisions ------------------------------------------------------------- */
@@ -503,7 +479,9 @@ static void process_batch(struct session *s)
 		if (r->kind == HUD_EV_SAMPLE) {
 			on_sample(s, &r->smp, session_ts(s, r->smp.ts_ns));
 		} else if (r->off.worker_id != HUD_NOT_WORKER) {
-			int64_t stack = stack_for(s, r->off.stack_id);
+			const struct hud_stack *st = &r->off.stack;
+			int64_t stack = st->depth >= 1 && st->depth <= HUD_STACK_DEPTH ?
+				(int64_t)model_stack_of(s, st->ips, (int)st->depth, NULL) : -1;
 			on_offcpu(s, &r->off, stack, session_ts(s, r->off.ts_ns));
 		}
 	}
@@ -567,7 +545,10 @@ static void refresh_workers(struct session *s)
 		uint64_t since = session_ts(s, t.off_ts);
 		int runnable = t.off_state == 0 || (t.off_state & HUD_STATE_PREEMPTED);
 		if (ts > since && ts - since >= thr) {
-			int64_t stack = runnable ? -1 : stack_for(s, t.off_stack_id);
+			int64_t stack = -1;
+			struct hud_stack kst;
+			if (!runnable && loader_thread_stack(s->bpf, w->tid, &kst) == 0 && kst.depth)
+				stack = model_stack_of(s, kst.ips, (int)kst.depth, NULL);
 			if (runnable) {
 				model_worker_state(m, w->id, WORKER_BLOCKED, since, r->active ? r->func : -1, BLOCK_SCHED_DELAY);
 				continue;
@@ -631,6 +612,41 @@ static int discover_last_rule(struct session *s, char *err, size_t errlen)
 	return -1;
 }
 
+/* The main executable's code in the process: its executable mappings in
+ * /proc/PID/maps. The kernel side uses it to step over libc frames, which
+ * have no frame pointers. Left at 0 (no stepping) when it cannot be read. */
+static void main_text(int pid, uint64_t *lo, uint64_t *hi)
+{
+	char path[64], exe[4096], line[4608];
+	FILE *f;
+
+	*lo = *hi = 0;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	if (!(f = fopen(path, "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a, b;
+		char perms[8];
+		int off = 0;
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &a, &b, perms, &off) < 3 || !off || perms[2] != 'x')
+			continue;
+		char *p = line + off;
+		p[strcspn(p, "\n")] = 0;
+		if (strcmp(p, exe) != 0)
+			continue;
+		if (!*lo || a < *lo)
+			*lo = a;
+		if (b > *hi)
+			*hi = b;
+	}
+	fclose(f);
+}
+
 static int input_ready(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -682,6 +698,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	if (!(s->bpf = loader_open(err, errlen)))
 		goto out;
 	struct hud_config cfg = { .tgid = (uint32_t)opts->pid, .threshold_ns = opts->threshold_ns };
+	main_text(opts->pid, &cfg.text_lo, &cfg.text_hi);
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)
 		goto out;
 	/* Register the threads already known, then attach. */

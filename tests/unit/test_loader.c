@@ -127,7 +127,7 @@ int main(void)
 	if (!o)
 		return check_done();
 	CHECK(loader_prog_count(o) == 3, "3 programs, got %d", loader_prog_count(o));
-	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "stacks") >= 0 &&
+	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "offstacks") >= 0 &&
 	      loader_map_fd(o, "threads") >= 0 && loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0,
 	      "all five maps created");
 	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + 3,

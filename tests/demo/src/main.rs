@@ -9,6 +9,8 @@ mod deadlock;
 mod fsync;
 mod healthy;
 mod mutex;
+mod net;
+mod pressure;
 mod sleep;
 mod stats;
 
@@ -16,7 +18,9 @@ use std::io::Write;
 use std::process::exit;
 use std::time::Duration;
 
-const ALL_SCENARIOS: [&str; 5] = ["cpu", "sleep", "fsync", "mutex", "healthy"];
+const ALL_SCENARIOS: [&str; 7] = ["cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure"];
+/// The default set: everything but CPU pressure, which disturbs the others.
+const DEFAULT_SCENARIOS: [&str; 6] = ["cpu", "sleep", "fsync", "mutex", "net", "healthy"];
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 
 struct Opts {
@@ -31,7 +35,8 @@ struct Opts {
 }
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
-  --scenario LIST  comma list of cpu,sleep,fsync,mutex,healthy (or all; default all)
+  --scenario LIST  comma list of cpu,sleep,fsync,mutex,net,healthy,pressure, all, or none
+                   (default: all but pressure)
   --workers N      Tokio worker threads (default 4)
   --duration SECS  exit after SECS seconds (default: run until SIGINT/SIGTERM)
                    (forced 2 s later even if the runtime is stalled)
@@ -50,7 +55,7 @@ fn usage_error(msg: &str) -> ! {
 fn parse_args() -> Opts {
     let mut o = Opts {
         workers: 4,
-        scenarios: ALL_SCENARIOS.to_vec(),
+        scenarios: DEFAULT_SCENARIOS.to_vec(),
         duration: None,
         deadlock: false,
         quiet: false,
@@ -77,6 +82,9 @@ fn parse_args() -> Opts {
                 for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     if s == "all" {
                         list.extend_from_slice(&ALL_SCENARIOS);
+                        continue;
+                    }
+                    if s == "none" {
                         continue;
                     }
                     match ALL_SCENARIOS.iter().find(|&&k| k == s) {
@@ -191,6 +199,8 @@ async fn run(opts: &Opts) {
             "fsync" => drop(tokio::spawn(fsync::run())),
             "mutex" => mutex::spawn_all(),
             "healthy" => healthy::spawn_all(),
+            "net" => drop(tokio::spawn(net::run())),
+            "pressure" => pressure::spawn_all(),
             _ => unreachable!(),
         }
     }

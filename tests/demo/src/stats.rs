@@ -7,6 +7,7 @@ pub static SLEEP: AtomicU64 = AtomicU64::new(0);
 pub static FSYNC: AtomicU64 = AtomicU64::new(0);
 pub static MUTEX: AtomicU64 = AtomicU64::new(0);
 pub static HEALTHY: AtomicU64 = AtomicU64::new(0);
+pub static NET: AtomicU64 = AtomicU64::new(0);
 
 pub fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
