@@ -4,6 +4,8 @@
 #   ./build.sh            build/hud: static x86-64 binary (musl, libelf, libdwarf inside)
 #   ./build.sh demo       build everything, start the Tokio demo app, profile it live
 #   ./build.sh test       all tests; the last line is "N passed, N failed"
+#   ./build.sh fuzz SECS  build the libFuzzer targets (tests/fuzz/) and run each SECS seconds
+#   ./build.sh bench      overhead and scale, measured: one table (docs/PERFORMANCE.md), < 10 min
 #   ./build.sh clean      remove build/
 #
 # Missing Debian packages are installed when run as root, otherwise the exact
@@ -17,6 +19,15 @@ LIBDIR=/usr/lib/x86_64-linux-gnu
 [ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH"
 
 CFLAGS_COMMON="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -I$ROOT"
+# The library versions linked in, for `hud --version` (ui/main.c).
+build_libs() {
+	local v p out=""
+	for p in libelf-dev musl-dev zlib1g-dev libzstd-dev; do
+		v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null) || v=unknown
+		out="$out${out:+, }${p%-dev} $v"
+	done
+	echo "$out"
+}
 
 # ---- packages -------------------------------------------------------------
 # "file-that-must-exist package" pairs, by what each command needs.
@@ -26,7 +37,9 @@ $LIBDIR/libz.a:zlib1g-dev $LIBDIR/libzstd.a:libzstd-dev /usr/include/linux/bpf.h
 /usr/bin/file:file"
 PKGS_DEMO="/usr/share/cargo/registry/tokio-1.24.2:librust-tokio-dev"
 PKGS_TEST="/usr/bin/addr2line:binutils /usr/bin/jq:jq /usr/bin/python3:python3
-/usr/sbin/bpftool:bpftool"
+/usr/sbin/bpftool:bpftool /usr/bin/tmux:tmux /usr/bin/go:golang-go"
+PKGS_BENCH="/usr/bin/bpftrace:bpftrace /usr/sbin/bpftool:bpftool /usr/bin/perf:linux-perf
+/usr/bin/python3:python3 /usr/bin/readelf:binutils /usr/bin/unshare:util-linux"
 
 apt_updated=0
 ensure_packages() {
@@ -81,14 +94,15 @@ build_bpf() {
 build_hud() {
 	ensure_packages "$PKGS_BUILD" none
 	build_bpf
-	local inc obj=$B/obj objs=() f o
+	local inc obj=$B/obj objs=() f o libs
 	inc=$(musl_includes)
+	libs=$(build_libs)
 	mkdir -p "$obj"
 	for f in $(sources); do
 		o=$obj/$(echo "${f%.c}" | tr / _).o
 		objs+=("$o")
 		if [ ! -e "$o" ] || [ "$f" -nt "$o" ] || [ -n "$(find loader dwarf ui -name '*.h' -newer "$o")" ]; then
-			musl-gcc $CFLAGS_COMMON -isystem "$inc" -c "$f" -o "$o"
+			musl-gcc $CFLAGS_COMMON -isystem "$inc" -DHUD_BUILD_LIBS="\"$libs\"" -c "$f" -o "$o"
 		fi
 	done
 	musl-gcc -c -DHUD_BPF_OBJECT="\"$B/bpf.o\"" loader/embed.S -o "$obj/embed.o"
@@ -116,8 +130,14 @@ demo)
 	demo_pid=$!
 	trap 'kill $demo_pid 2>/dev/null || true' EXIT
 	sleep 1
-	"$B/hud" --pid "$demo_pid" --headless --duration "${DEMO_SECONDS:-20}" --export "$B/demo-trace.json"
-	echo "trace: $B/demo-trace.json (open it in https://ui.perfetto.dev)"
+	# The live UI on a terminal (q quits, and the demo app stops with it);
+	# a headless run with a summary otherwise.
+	if [ -t 1 ] && [ -z "${DEMO_SECONDS:-}" ]; then
+		"$B/hud" --pid "$demo_pid" --export "$B/demo-trace.json"
+	else
+		"$B/hud" --pid "$demo_pid" --headless --duration "${DEMO_SECONDS:-20}" --export "$B/demo-trace.json"
+	fi
+	echo "trace: $B/demo-trace.json (open it in https://ui.perfetto.dev, or: build/hud --replay build/demo-trace.json)"
 	;;
 test)
 	build_hud
@@ -125,6 +145,19 @@ test)
 	ensure_packages "$PKGS_TEST" none
 	exec bash tests/run.sh
 	;;
+fuzz)
+	build_hud
+	exec bash tests/fuzz/run.sh "${2:-60}"
+	;;
+bench)
+	build_hud
+	build_demo
+	ensure_packages "$PKGS_BENCH" none
+	# The context-switch-heavy workload of the slowdown and throughput rows.
+	(cd tests/bench/pingpong && CARGO_TARGET_DIR="$B/pingpong-target" cargo build --release -q)
+	[ "$(id -u)" = 0 ] || { echo "build.sh bench: BPF and perf need root; run: sudo ./build.sh bench" >&2; exit 1; }
+	exec python3 tests/bench/bench.py
+	;;
 clean) rm -rf "$B" ;;
-*) echo "usage: ./build.sh [build|demo|test|clean]" >&2; exit 2 ;;
+*) echo "usage: ./build.sh [build|demo|test|fuzz SECONDS|bench|clean]" >&2; exit 2 ;;
 esac

@@ -91,6 +91,10 @@ void sym_proc_close(struct sym_proc *p);
  * binary, a line that is not an address, a failed read or write). */
 int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_t errlen);
 
+/* libdwarf's own version string, as the library linked in reports it
+ * (dwarf_package_version), for `hud --version`. */
+const char *sym_libdwarf_version(void);
+
 /* ---- Demangling --------------------------------------------------------- */
 
 /* Demangles a Rust legacy (_ZN...17h<hash>E) or v0 (_R...) symbol, hash

@@ -804,3 +804,8 @@ int dw_for_each_range(const struct dw_secs *s, const struct dw_unit *u, const st
 	}
 	return 0;
 }
+
+const char *sym_libdwarf_version(void)
+{
+	return dwarf_package_version();
+}

@@ -1,5 +1,6 @@
 /* bpfobj.c — turns the BPF object embedded in hud into live maps and
- * programs: libelf parses it, bpf(BPF_MAP_CREATE) makes each map of the
+ * programs: libelf parses it (loader_parse, no system calls, fuzzed by
+ * tests/fuzz/fuzz_bpfobj.c), bpf(BPF_MAP_CREATE) makes each map of the
  * "maps" section, map references in the code are patched with the new fds,
  * and bpf(BPF_PROG_LOAD) loads each program section. */
 #include <errno.h>
@@ -107,97 +108,107 @@ static int prog_load(struct loaded_prog *p, const struct bpf_insn *insns, size_t
 	return -1;
 }
 
-/* Patches every map reference of one program section. A relocation must
+/* ---- Parsing (no system calls) -------------------------------------------- */
+
+static const char relocation_msg[] =
+	"hud: the embedded BPF object has a relocation hud cannot apply; rebuild with ./build.sh";
+
+/* Records every map reference of one program section. A relocation must
  * target a 64-bit immediate load (the only way a map reaches BPF code) and a
  * symbol of the "maps" section; anything else means the object was built
  * wrongly, so it is refused rather than guessed at. */
-static int relocate(struct bpf_obj *o, Elf_Scn *rel_scn, GElf_Shdr *rel_sh,
-		    Elf_Data *symtab, size_t maps_idx, struct bpf_insn *insns, size_t ninsns,
-		    char *err, size_t errlen)
+static int relocations(struct bpf_parsed *out, struct bpf_parsed_prog *p, Elf_Scn *rel_scn,
+		       const GElf_Shdr *rel_sh, Elf_Data *symtab, size_t maps_idx, char *err, size_t errlen)
 {
 	Elf_Data *d = elf_getdata(rel_scn, NULL);
 	size_t n = rel_sh->sh_entsize ? rel_sh->sh_size / rel_sh->sh_entsize : 0;
+	const struct bpf_insn *insns = (const struct bpf_insn *)p->insns;
 
-	if (!d)
+	if (!d || n > INT32_MAX)
 		goto bad;
 	for (size_t i = 0; i < n; i++) {
 		GElf_Rel rel;
 		GElf_Sym sym;
-		if (!gelf_getrel(d, (int)i, &rel) || !gelf_getsym(symtab, (int)GELF_R_SYM(rel.r_info), &sym))
+		if (!gelf_getrel(d, (int)i, &rel) || GELF_R_SYM(rel.r_info) > INT32_MAX ||
+		    !gelf_getsym(symtab, (int)GELF_R_SYM(rel.r_info), &sym))
 			goto bad;
-		size_t at = rel.r_offset / sizeof(struct bpf_insn);
-		if (rel.r_offset % sizeof(struct bpf_insn) || at + 1 >= ninsns ||
+		uint64_t at = rel.r_offset / sizeof(struct bpf_insn);
+		if (rel.r_offset % sizeof(struct bpf_insn) || at + 1 >= p->ninsns ||
 		    insns[at].code != (BPF_LD | BPF_IMM | BPF_DW) || sym.st_shndx != maps_idx)
 			goto bad;
 		int found = -1;
-		for (int m = 0; m < o->nmaps; m++)
-			if (o->maps[m].offset == sym.st_value)
+		for (int m = 0; m < out->nmaps; m++)
+			if (out->maps[m].offset == sym.st_value)
 				found = m;
 		if (found < 0)
 			goto bad;
-		insns[at].src_reg = BPF_PSEUDO_MAP_FD;
-		insns[at].imm = o->maps[found].fd;
+		struct bpf_parsed_reloc *r = realloc(p->relocs, (p->nrelocs + 1) * sizeof(*r));
+		if (!r) {
+			snprintf(err, errlen, "hud: out of memory");
+			return -1;
+		}
+		p->relocs = r;
+		r[p->nrelocs].insn = (uint32_t)at;
+		r[p->nrelocs].map = (uint32_t)found;
+		p->nrelocs++;
 	}
 	return 0;
 bad:
-	snprintf(err, errlen, "hud: the embedded BPF object has a relocation hud cannot apply; rebuild with ./build.sh");
+	snprintf(err, errlen, "%s", relocation_msg);
 	return -1;
 }
 
-/* Creates one map for each symbol of the "maps" section. */
-static int maps_create(struct bpf_obj *o, Elf *elf, Elf_Data *symtab, size_t nsyms, size_t strtab_idx,
-		       size_t maps_idx, Elf_Data *maps, char *err, size_t errlen)
+/* One map definition for each symbol of the "maps" section. */
+static int maps_parse(struct bpf_parsed *out, Elf *elf, Elf_Data *symtab, size_t nsyms, size_t strtab_idx,
+		      size_t maps_idx, Elf_Data *maps, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < nsyms; i++) {
+	for (size_t i = 0; i < nsyms && i <= INT32_MAX; i++) {
 		GElf_Sym sym;
 		if (!gelf_getsym(symtab, (int)i, &sym) || sym.st_shndx != maps_idx ||
 		    GELF_ST_TYPE(sym.st_info) == STT_SECTION)
 			continue;
 		const char *name = elf_strptr(elf, strtab_idx, sym.st_name);
-		if (!name || o->nmaps == LOADER_MAX_MAPS ||
-		    sym.st_value + sizeof(struct hud_map_def) > maps->d_size) {
+		/* st_value is compared, not added to: a huge one must not wrap. */
+		if (!name || out->nmaps == LOADER_MAX_MAPS || !maps->d_buf ||
+		    maps->d_size < sizeof(struct hud_map_def) ||
+		    sym.st_value > maps->d_size - sizeof(struct hud_map_def)) {
 			snprintf(err, errlen, "hud: the embedded BPF object's maps are malformed; rebuild with ./build.sh");
 			return -1;
 		}
-		struct loaded_map *m = &o->maps[o->nmaps++];
+		struct bpf_parsed_map *m = &out->maps[out->nmaps++];
 		snprintf(m->name, sizeof(m->name), "%s", name);
 		memcpy(&m->def, (const char *)maps->d_buf + sym.st_value, sizeof(m->def));
 		m->offset = sym.st_value;
-		m->fd = -1;
-		if (map_create(m, err, errlen) < 0)
-			return -1;
 	}
 	return 0;
 }
 
-/* The rest of the object's parse: find the symbol table, the license, the
- * maps, then load each program section after relocating it. */
-struct bpf_obj *loader_open(char *err, size_t errlen)
+void loader_parsed_free(struct bpf_parsed *p)
 {
-	struct bpf_obj *o = calloc(1, sizeof(*o));
-	struct bpf_insn *insns = NULL;
+	if (!p)
+		return;
+	for (int i = 0; i < p->nprogs; i++) {
+		free(p->progs[i].insns);
+		free(p->progs[i].relocs);
+	}
+	memset(p, 0, sizeof(*p));
+}
+
+/* Finds the symbol table, the license, the maps, then each program section
+ * and its relocations. */
+int loader_parse(const void *obj, size_t len, struct bpf_parsed *out, char *err, size_t errlen)
+{
 	Elf *elf = NULL;
-	size_t len, shstrndx, maps_idx = 0, strtab_idx = 0, nsyms = 0;
-	const unsigned char *obj = loader_object(&len);
+	size_t shstrndx, maps_idx = 0, strtab_idx = 0, nsyms = 0;
 	Elf_Data *symtab = NULL, *maps = NULL;
-	const char *license = NULL;
+	int have_license = 0;
 	Elf_Scn *scn = NULL;
 
-	if (!o) {
-		snprintf(err, errlen, "hud: out of memory");
-		return NULL;
-	}
-	for (int i = 0; i < LOADER_MAX_MAPS; i++)
-		o->maps[i].fd = -1;
-	for (int i = 0; i < LOADER_MAX_PROGS; i++)
-		o->progs[i].fd = -1;
-	o->ncpus_possible = loader_cpu_list("/sys/devices/system/cpu/possible", NULL, 0);
-	if (o->ncpus_possible <= 0) {
-		snprintf(err, errlen, "hud: cannot read /sys/devices/system/cpu/possible; is /sys mounted?");
-		goto fail;
-	}
+	memset(out, 0, sizeof(*out));
+	/* libelf only reads the image for ELF_C_READ (elf_memory); the cast
+	 * drops a const its old interface lacks. */
 	if (elf_version(EV_CURRENT) == EV_NONE ||
-	    !(elf = elf_memory((char *)obj, len)) || elf_getshdrstrndx(elf, &shstrndx) != 0)
+	    !(elf = elf_memory((char *)(uintptr_t)obj, len)) || elf_getshdrstrndx(elf, &shstrndx) != 0)
 		goto malformed;
 
 	while ((scn = elf_nextscn(elf, scn))) {
@@ -214,13 +225,16 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 			maps_idx = elf_ndxscn(scn);
 		} else if (strcmp(name, "license") == 0) {
 			Elf_Data *d = elf_getdata(scn, NULL);
-			if (d && d->d_size && ((const char *)d->d_buf)[d->d_size - 1] == 0)
-				license = d->d_buf;
+			if (d && d->d_buf && d->d_size && d->d_size <= sizeof(out->license) &&
+			    ((const char *)d->d_buf)[d->d_size - 1] == 0) {
+				memcpy(out->license, d->d_buf, d->d_size);
+				have_license = 1;
+			}
 		}
 	}
-	if (!symtab || !maps || !license)
+	if (!symtab || !maps || !have_license)
 		goto malformed;
-	if (maps_create(o, elf, symtab, nsyms, strtab_idx, maps_idx, maps, err, errlen) < 0)
+	if (maps_parse(out, elf, symtab, nsyms, strtab_idx, maps_idx, maps, err, errlen) < 0)
 		goto fail;
 
 	scn = NULL;
@@ -233,44 +247,104 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 			continue;
 		uint32_t type = prog_type_of(name);
 		Elf_Data *code = elf_getdata(scn, NULL);
-		if (type == BPF_PROG_TYPE_UNSPEC || !code || code->d_size % sizeof(struct bpf_insn) ||
-		    o->nprogs == LOADER_MAX_PROGS)
+		if (type == BPF_PROG_TYPE_UNSPEC || !code || !code->d_buf || code->d_size == 0 ||
+		    code->d_size % sizeof(struct bpf_insn) || out->nprogs == LOADER_MAX_PROGS)
 			goto malformed;
-		size_t n = code->d_size / sizeof(struct bpf_insn);
-		insns = malloc(code->d_size);
-		if (!insns) {
+		struct bpf_parsed_prog *p = &out->progs[out->nprogs++];
+		snprintf(p->section, sizeof(p->section), "%s", name);
+		p->type = type;
+		p->ninsns = code->d_size / sizeof(struct bpf_insn);
+		if (!(p->insns = malloc(code->d_size))) {
 			snprintf(err, errlen, "hud: out of memory");
 			goto fail;
 		}
-		memcpy(insns, code->d_buf, code->d_size);
+		memcpy(p->insns, code->d_buf, code->d_size);
 		/* Its relocations live in the SHT_REL section whose sh_info names it. */
 		Elf_Scn *rs = NULL;
 		while ((rs = elf_nextscn(elf, rs))) {
 			GElf_Shdr rsh;
 			if (gelf_getshdr(rs, &rsh) && rsh.sh_type == SHT_REL && rsh.sh_info == elf_ndxscn(scn) &&
-			    relocate(o, rs, &rsh, symtab, maps_idx, insns, n, err, errlen) < 0)
+			    relocations(out, p, rs, &rsh, symtab, maps_idx, err, errlen) < 0)
 				goto fail;
 		}
-		struct loaded_prog *p = &o->progs[o->nprogs++];
-		snprintf(p->section, sizeof(p->section), "%s", name);
-		p->type = type;
-		if (prog_load(p, insns, n, license, err, errlen) < 0)
-			goto fail;
-		free(insns);
-		insns = NULL;
 	}
-	if (o->nprogs == 0)
+	if (out->nprogs == 0)
 		goto malformed;
 	elf_end(elf);
-	return o;
+	return 0;
 
 malformed:
 	snprintf(err, errlen, "hud: the embedded BPF object is malformed (%s); rebuild with ./build.sh",
 		 elf_errmsg(-1) ? elf_errmsg(-1) : "missing sections");
 fail:
-	free(insns);
 	if (elf)
 		elf_end(elf);
+	return -1;
+}
+
+/* ---- Loading ---------------------------------------------------------------- */
+
+static uint32_t ringbuf_bytes;
+
+void loader_set_ringbuf_bytes(uint32_t bytes)
+{
+	ringbuf_bytes = bytes;
+}
+
+/* Parses the embedded object, then creates its maps and loads each program
+ * after patching the new map fds into its map references. */
+struct bpf_obj *loader_open(char *err, size_t errlen)
+{
+	struct bpf_obj *o = calloc(1, sizeof(*o));
+	struct bpf_parsed parsed;
+	size_t len;
+	const unsigned char *obj = loader_object(&len);
+
+	memset(&parsed, 0, sizeof(parsed));
+	if (!o) {
+		snprintf(err, errlen, "hud: out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < LOADER_MAX_MAPS; i++)
+		o->maps[i].fd = -1;
+	for (int i = 0; i < LOADER_MAX_PROGS; i++)
+		o->progs[i].fd = -1;
+	o->ncpus_possible = loader_cpu_list("/sys/devices/system/cpu/possible", NULL, 0);
+	if (o->ncpus_possible <= 0) {
+		snprintf(err, errlen, "hud: cannot read /sys/devices/system/cpu/possible; is /sys mounted?");
+		goto fail;
+	}
+	if (loader_parse(obj, len, &parsed, err, errlen) < 0)
+		goto fail;
+
+	for (int i = 0; i < parsed.nmaps; i++) {
+		struct loaded_map *m = &o->maps[o->nmaps++];
+		snprintf(m->name, sizeof(m->name), "%s", parsed.maps[i].name);
+		m->def = parsed.maps[i].def;
+		m->offset = parsed.maps[i].offset;
+		if (m->def.type == BPF_MAP_TYPE_RINGBUF && ringbuf_bytes)
+			m->def.max_entries = ringbuf_bytes;
+		if (map_create(m, err, errlen) < 0)
+			goto fail;
+	}
+	for (int i = 0; i < parsed.nprogs; i++) {
+		struct bpf_parsed_prog *pp = &parsed.progs[i];
+		struct bpf_insn *insns = (struct bpf_insn *)pp->insns;
+		for (size_t r = 0; r < pp->nrelocs; r++) {
+			insns[pp->relocs[r].insn].src_reg = BPF_PSEUDO_MAP_FD;
+			insns[pp->relocs[r].insn].imm = o->maps[pp->relocs[r].map].fd;
+		}
+		struct loaded_prog *p = &o->progs[o->nprogs++];
+		snprintf(p->section, sizeof(p->section), "%s", pp->section);
+		p->type = pp->type;
+		if (prog_load(p, insns, pp->ninsns, parsed.license, err, errlen) < 0)
+			goto fail;
+	}
+	loader_parsed_free(&parsed);
+	return o;
+
+fail:
+	loader_parsed_free(&parsed);
 	loader_close(o);
 	return NULL;
 }

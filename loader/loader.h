@@ -22,9 +22,56 @@
 
 struct bpf_obj;
 
+#define LOADER_MAX_MAPS  8
+#define LOADER_MAX_PROGS 4
+
+/* A BPF object as the ELF file describes it, before anything reaches the
+ * kernel: map definitions, program sections (a private copy of their code)
+ * and, per program, which instruction refers to which map. */
+struct bpf_parsed_map {
+	char name[32];
+	struct hud_map_def def;
+	uint64_t offset;        /* symbol value in the "maps" section */
+};
+
+struct bpf_parsed_reloc {
+	uint32_t insn;          /* index of a 64-bit immediate load (BPF_LD|BPF_IMM|BPF_DW) */
+	uint32_t map;           /* index into bpf_parsed.maps */
+};
+
+struct bpf_parsed_prog {
+	char section[64];
+	uint32_t type;          /* BPF_PROG_TYPE_* */
+	uint64_t *insns;        /* ninsns 8-byte instructions, owned */
+	size_t ninsns;
+	struct bpf_parsed_reloc *relocs; /* owned */
+	size_t nrelocs;
+};
+
+struct bpf_parsed {
+	struct bpf_parsed_map maps[LOADER_MAX_MAPS];
+	int nmaps;
+	struct bpf_parsed_prog progs[LOADER_MAX_PROGS];
+	int nprogs;
+	char license[64];
+};
+
+/* Parses the ELF object obj[0..len) into out: sections, map definitions,
+ * program code, and checks every relocation (a 64-bit immediate load of a
+ * map symbol). Pure: no system calls, any bytes are safe. Returns 0, or -1
+ * with one sentence in err; out is zeroed first and owns its allocations
+ * in either case (free with loader_parsed_free). */
+int loader_parse(const void *obj, size_t len, struct bpf_parsed *out, char *err, size_t errlen);
+void loader_parsed_free(struct bpf_parsed *p);
+
 /* Parses the embedded object, creates the maps and loads the programs. On a
  * verifier rejection err holds the first lines of the verifier log too. */
 struct bpf_obj *loader_open(char *err, size_t errlen);
+
+/* Size in bytes of the ring buffer the next loader_open creates (a power
+ * of two, at least one page; 0 restores HUD_RINGBUF_BYTES). A tuning knob
+ * (`--ringbuf-kb`) and the lost-events drill use it. */
+void loader_set_ringbuf_bytes(uint32_t bytes);
 
 /* Writes the one-entry "config" map. */
 int loader_configure(struct bpf_obj *o, const struct hud_config *cfg, char *err, size_t errlen);
@@ -49,6 +96,27 @@ const char *loader_prog_section(const struct bpf_obj *o, int i);
 /* The embedded object's bytes (tests, `--version`). */
 const unsigned char *loader_object(size_t *len);
 
+/* ---- Kernel features -------------------------------------------------------- */
+
+#define FEATURE_NO      0
+#define FEATURE_YES     1
+#define FEATURE_UNKNOWN 2       /* could not tell (no privilege, no /proc) */
+
+struct loader_features {
+	char release[65];       /* uname -r */
+	int ringbuf;            /* BPF_MAP_TYPE_RINGBUF (5.8) */
+	int perf_events;        /* /proc/sys/kernel/perf_event_paranoid exists */
+	int tracepoints;        /* sched/sched_switch and sched/sched_wakeup */
+	int btf;                /* /sys/kernel/btf/vmlinux (bpf_task_pt_regs, 5.15) */
+};
+
+/* Probes the running kernel; never fails (what cannot be told is UNKNOWN). */
+void loader_features(struct loader_features *f);
+
+/* 0 when nothing hud needs is known to be missing; else -1 and one sentence
+ * naming the first missing feature. */
+int loader_check_features(const struct loader_features *f, char *err, size_t errlen);
+
 /* ---- Threads ---------------------------------------------------------------- */
 
 int loader_thread_add(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id);
@@ -58,6 +126,14 @@ int loader_thread_remove(const struct bpf_obj *o, uint32_t tid);
 /* The user stack the thread had when it last left the CPU (depth 0 when
  * none was taken: not a worker, or the walk failed). */
 int loader_thread_stack(const struct bpf_obj *o, uint32_t tid, struct hud_stack *out);
+
+/* ---- Threads asleep before hud attached ------------------------------------ */
+
+/* The user stack (innermost first, up to max frames) of a thread asleep in
+ * a system call, read from /proc without stopping it; text_lo/text_hi are
+ * the main executable's code. Returns the number of frames, 0 when the
+ * thread is not in a system call or nothing could be read. */
+int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, uint64_t *ips, int max);
 
 /* ---- Ring buffer ------------------------------------------------------------ */
 

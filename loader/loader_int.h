@@ -10,8 +10,6 @@
 #include <linux/perf_event.h>
 #include "loader/loader.h"
 
-#define LOADER_MAX_MAPS  8
-#define LOADER_MAX_PROGS 4
 #define LOADER_MAX_CPUS  1024
 
 struct loaded_map {

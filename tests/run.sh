@@ -50,6 +50,54 @@ for src in tests/unit/test_*.c; do
 	[ $rc = 0 ] || sed 's/^/    /' "$T/$name.out" | grep -v '^    [0-9]* passed' | head -20
 done
 
+# The same unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (clang, glibc), any report fatal, leaks included. The modules are compiled
+# once into an archive. test_loader is left out: it checks the kernel's view
+# of a thread spinning in the test itself (stack through spin_ms, on-CPU
+# time), and ASan's instrumented frames and slowdown change exactly that.
+echo "== unit tests with ASan+UBSan"
+A=$T/asan
+mkdir -p "$A/lib"
+SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+asan_lib() {
+	local f objs=() pids=() p bad=0
+	for f in $LIBSRC; do
+		objs+=("$A/lib/$(echo "${f%.c}" | tr / _).o")
+		clang $CFLAGS $SANFLAGS -c "$f" -o "${objs[-1]}" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || bad=1; done
+	[ $bad = 0 ] &&
+	clang -c -DHUD_BPF_OBJECT="\"$B/bpf.o\"" loader/embed.S -o "$A/lib/embed.o" &&
+		rm -f "$A/libhud.a" && ar rcs "$A/libhud.a" "${objs[@]}" "$A/lib/embed.o"
+}
+if ! asan_lib > "$A/lib.build.log" 2>&1; then
+	cat "$A/lib.build.log"
+	failed=$((failed + 1)); failures+=("asan: modules do not build")
+else
+	for src in tests/unit/test_*.c; do
+		name=$(basename "$src" .c)
+		[ "$name" = test_loader ] && continue
+		if ! clang $CFLAGS $SANFLAGS -o "$A/$name" "$src" "$A/libhud.a" -lelf -ldwarf -lz > "$A/$name.build.log" 2>&1; then
+			cat "$A/$name.build.log"
+			failed=$((failed + 1)); failures+=("asan:$name (does not build)")
+			continue
+		fi
+		(cd "$A" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+			"./$name" "$B/demo-target/release/hud-demo") > "$A/$name.out" 2>&1
+		rc=$?
+		tally "asan:$name" "$A/$name.out" $rc
+		[ $rc = 0 ] || grep -E '^(FAIL|==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$A/$name.out" | sed 's/^/    /' | head -20
+	done
+fi
+
+# Each libFuzzer target (tests/fuzz/) for a fixed 20 s on a copy of its seeds.
+echo "== fuzzing"
+bash tests/fuzz/run.sh 20 > "$T/fuzz.out" 2>&1
+rc=$?
+sed 's/^/    /' "$T/fuzz.out" | grep -v 'passed, .* failed'
+tally "fuzz" "$T/fuzz.out" $rc
+
 echo "== integration tests"
 for t in tests/integration/*.sh; do
 	name=$(basename "$t" .sh)

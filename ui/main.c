@@ -34,6 +34,7 @@ struct options {
 	double duration_s;
 	int freq;
 	int headless;
+	int ringbuf_kb;
 };
 
 static void usage(FILE *f)
@@ -56,12 +57,36 @@ static void usage(FILE *f)
 	      "      --workers PREFIX   worker threads are those whose name starts with PREFIX\n"
 	      "                         (default: Tokio's tokio-runtime-w / tokio-rt-worker)\n"
 	      "      --window SECS      utilisation window of the workers (default 10)\n"
+	      "      --ringbuf-kb KB    size of the kernel-to-hud ring buffer, a power of two\n"
+	      "                         (default 4096); more if the summary shows lost events\n"
 	      "      --replay FILE      show a trace written by --export FILE.json (no root needed)\n"
 	      "      --diff BEFORE AFTER  compare the culprits of two traces; exit 1 on a regression\n"
 	      "      --tolerance PCT    --diff: allowed growth of total blocking time (default 10)\n"
 	      "      --resolve BIN      symbolize addresses of BIN read from stdin\n"
 	      "  -V, --version          print the version\n"
 	      "  -h, --help             print this help\n", f);
+}
+
+#ifndef HUD_BUILD_LIBS
+#define HUD_BUILD_LIBS "unknown (not built by build.sh)"
+#endif
+
+static const char *feature_word(int f)
+{
+	return f == FEATURE_YES ? "yes" : f == FEATURE_NO ? "MISSING" : "unknown (needs root to probe)";
+}
+
+/* The version, what this kernel offers hud, and what hud was built from. */
+static void print_version(void)
+{
+	struct loader_features f;
+
+	loader_features(&f);
+	printf("hud %s\n"
+	       "kernel %s: BPF ring buffer %s; perf events %s; tracepoints (sched_switch, sched_wakeup) %s; BTF %s\n"
+	       "built with libdwarf %s, %s\n",
+	       HUD_VERSION, f.release, feature_word(f.ringbuf), feature_word(f.perf_events),
+	       feature_word(f.tracepoints), feature_word(f.btf), sym_libdwarf_version(), HUD_BUILD_LIBS);
 }
 
 static int parse_number(const char *s, double lo, double hi, double *out)
@@ -97,6 +122,7 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "diff", required_argument, NULL, 'D' },
 		{ "tolerance", required_argument, NULL, 'O' },
 		{ "window", required_argument, NULL, 'W' },
+		{ "ringbuf-kb", required_argument, NULL, 'B' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -152,8 +178,14 @@ static int parse(int argc, char **argv, struct options *o)
 				return fprintf(stderr, "hud: --freq takes samples per second (1 to 10000), not '%s'\n", optarg), -1;
 			o->freq = (int)v;
 			break;
+		case 'B':
+			if (parse_number(optarg, 4, 1048576, &v) < 0 || v != (int)v || ((int)v & ((int)v - 1)))
+				return fprintf(stderr, "hud: --ringbuf-kb takes a power of two from 4 to 1048576 (KiB), not '%s'\n",
+					       optarg), -1;
+			o->ringbuf_kb = (int)v;
+			break;
 		case 'V':
-			printf("hud %s\n", HUD_VERSION);
+			print_version();
 			exit(0);
 		case 'h':
 			usage(stdout);
@@ -429,6 +461,12 @@ int main(int argc, char **argv)
 		return fail("hud: stdout is not a terminal; use --headless (and --export FILE) to profile without the UI");
 	if (!privileged())
 		return fail("hud: needs root or CAP_BPF+CAP_PERFMON to load BPF programs and open perf events; run with sudo");
+	struct loader_features kf;
+	loader_features(&kf);
+	if (loader_check_features(&kf, err, sizeof(err)) < 0)
+		return fail(err);
+	if (o.ringbuf_kb)
+		loader_set_ringbuf_bytes((uint32_t)o.ringbuf_kb * 1024u);
 
 	struct model *m = model_new();
 	m->info.pid = o.pid;

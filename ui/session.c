@@ -88,6 +88,9 @@ struct session {
 	uint32_t nruns;
 	uint64_t *last_oncpu;   /* per worker id: kernel on-CPU total last seen */
 	int64_t *open_stack;    /* per worker id: stack of an off-CPU block going on, -1 */
+	int64_t *pre_stack;     /* per worker id: stack read from /proc (asleep since before attach) */
+	uint8_t *pre_tried;
+	uint64_t text_lo, text_hi;
 	uint32_t nlast;
 	uint64_t start_ns;
 	uint64_t idle_events;
@@ -324,8 +327,14 @@ static uint64_t poll_identity(const struct hud_sample *smp, int32_t task_phys, i
 
 static void run_finish(struct session *s, uint32_t worker, struct poll_run *r)
 {
-	if (r->active && r->samples >= 2 && r->last_ns - r->first_ns >= s->opts->threshold_ns) {
-		block(s, BLOCK_CPU, worker, r->tid, r->first_ns, r->last_ns - r->first_ns, run_stack(r));
+	/* The poll's own CPU time: its span less the stretches it spent
+	 * preempted. A short poll that mostly waited for a CPU is a victim of
+	 * CPU pressure, reported as the sched delays it suffered, not blamed. */
+	uint64_t span = r->active ? r->last_ns - r->first_ns : 0, waited = 0;
+	for (int i = 0; i < r->npending; i++)
+		waited += r->pending[i].duration_ns;
+	if (r->active && r->samples >= 2 && span > waited && span - waited >= s->opts->threshold_ns) {
+		block(s, BLOCK_CPU, worker, r->tid, r->first_ns, span, run_stack(r));
 	} else {
 		for (int i = 0; i < r->npending; i++)
 			if (r->pending_stack[i] >= 0)
@@ -454,6 +463,12 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 
 /* ---- The loop ------------------------------------------------------------------ */
 
+static unsigned long long bench_records;
+static void bench_report(void)
+{
+	fprintf(stderr, "hud: records received %llu\n", bench_records);
+}
+
 static int collect(void *ctx, const void *data, size_t len)
 {
 	struct session *s = ctx;
@@ -468,6 +483,13 @@ static int collect(void *ctx, const void *data, size_t len)
 	    (kind != HUD_EV_SAMPLE && kind != HUD_EV_OFFCPU))
 		return 0;
 	memcpy(r, data, kind == HUD_EV_SAMPLE ? sizeof(struct hud_sample) : sizeof(struct hud_event));
+	/* ./build.sh bench (HUD_BENCH_FIRST_EVENT=1, undocumented): the
+	 * CLOCK_MONOTONIC time of the first record (attach latency) and, at
+	 * exit, how many were read (lost counts are checked against it). */
+	if (bench_records++ == 0 && getenv("HUD_BENCH_FIRST_EVENT")) {
+		fprintf(stderr, "hud: first event at %llu ns\n", (unsigned long long)now_ns());
+		atexit(bench_report);
+	}
 	s->nbatch++;
 	return s->nbatch == BATCH_MAX;  /* full: process, then drain again */
 }
@@ -497,6 +519,22 @@ static void register_workers(struct session *s)
 	}
 }
 
+/* The stack of a worker that has not left the CPU since hud attached (so
+ * the kernel side never saw its stack), read once from /proc; -1 if none. */
+static int64_t pre_attach_stack(struct session *s, const struct worker_stat *w)
+{
+	if (w->id < s->nlast && s->pre_tried[w->id])
+		return s->pre_stack[w->id];
+	uint64_t ips[HUD_STACK_DEPTH];
+	int n = ustack_sleeping(s->opts->pid, w->tid, s->text_lo, s->text_hi, ips, HUD_STACK_DEPTH);
+	int64_t stack = n > 0 ? (int64_t)model_stack_of(s, ips, n, NULL) : -1;
+	if (w->id < s->nlast) {
+		s->pre_tried[w->id] = 1;
+		s->pre_stack[w->id] = stack;
+	}
+	return stack;
+}
+
 /* Brings the workers up to date from the kernel side's thread table: on-CPU
  * time since the last look (timeline, utilisation) and the state each one is
  * in right now. A worker blocked at this moment shows as blocked at once,
@@ -524,8 +562,13 @@ static void refresh_workers(struct session *s)
 			s->last_oncpu = xrealloc(s->last_oncpu, n * sizeof(uint64_t));
 			memset(s->last_oncpu + s->nlast, 0, (n - s->nlast) * sizeof(uint64_t));
 			s->open_stack = xrealloc(s->open_stack, n * sizeof(int64_t));
-			for (uint32_t k = s->nlast; k < n; k++)
+			s->pre_stack = xrealloc(s->pre_stack, n * sizeof(int64_t));
+			s->pre_tried = xrealloc(s->pre_tried, n);
+			for (uint32_t k = s->nlast; k < n; k++) {
 				s->open_stack[k] = -1;
+				s->pre_stack[k] = -1;
+				s->pre_tried[k] = 0;
+			}
 			s->nlast = n;
 		}
 		if (total > s->last_oncpu[w->id])
@@ -540,6 +583,21 @@ static void refresh_workers(struct session *s)
 				model_worker_state(m, w->id, WORKER_BLOCKED, r->first_ns, r->func, BLOCK_CPU);
 			else
 				model_worker_state(m, w->id, WORKER_RUNNING, session_ts(s, t.on_ts), -1, BLOCK_CPU);
+			continue;
+		}
+		if (!t.off_ts) {
+			/* Off CPU since before hud attached: its stack is read from
+			 * /proc (once), a deadlock that began earlier included. */
+			int64_t stack = pre_attach_stack(s, w);
+			if (stack >= 0 && model_stack_in_app(m, (uint32_t)stack)) {
+				const struct stack *st = &m->stacks[stack];
+				int32_t func = st->culprit >= 0 ?
+					(int32_t)model_stack_frame(m, (uint32_t)stack, (uint32_t)st->culprit)->func_index : -1;
+				model_worker_state(m, w->id, WORKER_BLOCKED, 0, func, BLOCK_OFF_CPU);
+				s->open_stack[w->id] = stack;
+			} else {
+				model_worker_state(m, w->id, WORKER_IDLE, 0, -1, BLOCK_OFF_CPU);
+			}
 			continue;
 		}
 		uint64_t since = session_ts(s, t.off_ts);
@@ -589,6 +647,19 @@ static void report_open_blocks(struct session *s)
 	}
 	for (uint32_t w = 0; w < s->nruns; w++)
 		run_finish(s, w, &s->runs[w]);
+}
+
+/* What the kernel side counted (lost events, failed stacks) and the share of
+ * frames with debug info, for the status line and the summary. */
+static void refresh_counters(struct session *s)
+{
+	uint64_t st[HUD_STAT_COUNT];
+
+	if (loader_stats(s->bpf, st) == 0) {
+		s->model->info.lost = st[HUD_STAT_LOST];
+		s->model->info.stack_failures = st[HUD_STAT_STACK_FAIL];
+	}
+	s->model->info.debug_percent = sym_proc_debug_percent(s->sym);
 }
 
 /* Rule 5, when neither names nor stacks found a worker: the largest NAME-N
@@ -695,10 +766,18 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	s->sym = sym_proc_open(opts->pid, opts->target, err, errlen);
 	if (!s->sym)
 		goto out;
+	if (sym_proc_target_mismatch(s->sym)) {
+		char target[512];
+		text_sanitize(m->info.target, target, sizeof(target));
+		fprintf(stderr, "hud: warning: %s is not the executable process %d runs (their build-ids differ); "
+			"names and lines may be wrong: pass the binary the process was started from\n", target, opts->pid);
+	}
 	if (!(s->bpf = loader_open(err, errlen)))
 		goto out;
 	struct hud_config cfg = { .tgid = (uint32_t)opts->pid, .threshold_ns = opts->threshold_ns };
 	main_text(opts->pid, &cfg.text_lo, &cfg.text_hi);
+	s->text_lo = cfg.text_lo;
+	s->text_hi = cfg.text_hi;
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)
 		goto out;
 	/* Register the threads already known, then attach. */
@@ -756,6 +835,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		if (now >= next_tick) {
 			next_tick = now + 100000000ull;
 			refresh_workers(s);
+			refresh_counters(s);
 			if (opts->on_tick && opts->on_tick(opts->ctx, m)) {
 				snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "quit");
 				break;
@@ -787,13 +867,8 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	refresh_workers(s);
 	report_open_blocks(s);
 
-	uint64_t st[HUD_STAT_COUNT];
-	if (loader_stats(s->bpf, st) == 0) {
-		m->info.lost = st[HUD_STAT_LOST];
-		m->info.stack_failures = st[HUD_STAT_STACK_FAIL];
-	}
+	refresh_counters(s);
 	m->info.duration_ns = now_ns() - s->start_ns;
-	m->info.debug_percent = sym_proc_debug_percent(s->sym);
 	rc = 0;
 out:
 	ringbuf_close(s->rb);
@@ -807,6 +882,8 @@ out:
 	free(s->runs);
 	free(s->last_oncpu);
 	free(s->open_stack);
+	free(s->pre_stack);
+	free(s->pre_tried);
 	free(s);
 	return rc;
 }

@@ -3,7 +3,7 @@
  * both hud's own reader (dwread.c, dwline.c) and libdwarf's fallback.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
- *     dwarf/*.c tests/fuzz/fuzz_sym.c -lelf -ldwarf -lz -o /tmp/fuzz_sym
+ *     dwarf/[a-z]*.c tests/fuzz/fuzz_sym.c -lelf -ldwarf -lz -o /tmp/fuzz_sym
  *   /tmp/fuzz_sym -max_total_time=300 -max_len=200000 tests/fuzz/corpus/elf
  *
  * The input is written to a temporary file (the symbolizer reads files),

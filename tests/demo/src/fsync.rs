@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::stats;
 
-const RECORD_LEN: usize = 256 * 1024;
+const RECORD_LEN: usize = 4 * 1024 * 1024;
 const PERIOD: Duration = Duration::from_millis(300);
 
 /// Temp file used by this scenario; removed by `cleanup()` on exit.

@@ -188,6 +188,9 @@ fn main() {
     // A --deadlock worker never returns: do not wait for it. Remove the fsync
     // scenario's file only once the other workers have stopped writing it.
     rt.shutdown_timeout(Duration::from_millis(500));
+    // How many times each scenario ran: what a profiler should have seen.
+    println!("hud-demo: totals {}", stats::line());
+    let _ = std::io::stdout().flush();
     fsync::cleanup();
 }
 

@@ -16,11 +16,12 @@ pub fn bump(counter: &AtomicU64) {
 pub fn line() -> String {
     let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
     format!(
-        "cpu={} sleep={} fsync={} mutex={} healthy={}",
+        "cpu={} sleep={} fsync={} mutex={} net={} healthy={}",
         g(&CPU),
         g(&SLEEP),
         g(&FSYNC),
         g(&MUTEX),
+        g(&NET),
         g(&HEALTHY)
     )
 }

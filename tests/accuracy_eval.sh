@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# accuracy_eval.sh TRACE DEMO_OUTPUT — how well a hud export of the demo app
+# names what the demo does wrong. Used by tests/integration/accuracy.sh and
+# by the benchmark.
+#
+# Each deliberately blocking line of the demo is marked
+# "// HUD-CULPRIT: KIND NAME"; the healthy controls' hot lines
+# "// HUD-HEALTHY: KIND NAME". For each culprit: the blocking events of the
+# expected kind that name it at its file:line (true positives), how many
+# times the demo ran that scenario (from its "totals" line), precision and
+# recall. Then the false positives: cpu/off_cpu events blaming a healthy
+# control or code that is not the application's.
+#
+# Output, one line each (tab-separated, for scripts):
+#   culprit NAME KIND FILE:LINE TP OCCURRENCES NAMED PRECISION RECALL
+#   false_positive COUNT NAME KIND
+#   total TP FP PRECISION
+set -u
+trace=$1
+demo_out=$2
+src=$(cd "$(dirname "$0")/demo/src" && pwd)
+
+total() { # scenario -> count from "hud-demo: totals cpu=8 sleep=6 ..."
+	grep -o "totals .*" "$demo_out" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$1=//p" | tail -n 1
+}
+
+expected_kind() {
+	case $1 in
+	cpu | mutex-hold) echo cpu ;;
+	*) echo off_cpu ;;
+	esac
+}
+
+# Scenario counter behind a marker kind; empty when occurrences are unknown
+# (how often waiters block on the demo's mutex depends on timing).
+occurrences() {
+	case $1 in
+	cpu) total cpu ;;
+	sleep) total sleep ;;
+	fsync) total fsync ;;
+	net) total net ;;
+	mutex-hold) total mutex ;;
+	*) echo "" ;;
+	esac
+}
+
+tp_all=0
+grep -rn "HUD-CULPRIT: " "$src" | grep -v "^$src/main.rs" | while IFS= read -r hit; do
+	file=${hit%%:*}; rest=${hit#*:}; line=${rest%%:*}
+	marker=${hit##*HUD-CULPRIT: }
+	mkind=${marker%% *}; name=${marker#* }
+	[ "$mkind" = deadlock ] && continue
+	kind=$(expected_kind "$mkind")
+	loc="src/${file##*/src/}:$line"
+	tp=$(jq --arg n "$name" --arg k "$kind" --arg loc "$loc" \
+		'[.traceEvents[] | select(.ph=="B" and .args.kind==$k and (.name|endswith("::"+$n)) and (.args.location|endswith($loc)))] | length' "$trace")
+	named=$(jq --arg n "$name" \
+		'[.traceEvents[] | select(.ph=="B" and (.args.kind=="cpu" or .args.kind=="off_cpu") and (.name|endswith("::"+$n)))] | length' "$trace")
+	occ=$(occurrences "$mkind")
+	prec=$(awk -v t="$tp" -v n="$named" 'BEGIN { if (n > 0) printf "%.2f", t / n; else print "n/a" }')
+	rec=$(awk -v t="$tp" -v o="$occ" 'BEGIN { if (o > 0) { r = t / o; if (r > 1) r = 1; printf "%.2f", r } else print "n/a" }')
+	printf 'culprit\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$kind" "$loc" "$tp" "${occ:-?}" "$named" "$prec" "$rec"
+done
+
+# False positives: cpu/off_cpu events whose culprit is a healthy control or
+# not the application's code (idle parking, the runtime, libc).
+healthy=$(grep -rho "HUD-HEALTHY: [a-z_-]* [a-zA-Z_0-9]*" "$src" | awk '{print $3}' | sort -u | paste -sd'|')
+jq -r --arg h "^hud_demo::.*::(${healthy:-NONE})$" '
+	[.traceEvents[] | select(.ph=="B" and (.args.kind=="cpu" or .args.kind=="off_cpu"))
+	 | select((.name|test($h)) or (.name|startswith("hud_demo::")|not))]
+	| group_by(.name + " " + .args.kind) | .[] | "false_positive\t\(length)\t\(.[0].name)\t\(.[0].args.kind)"' "$trace"
+
+jq -r --arg h "^hud_demo::.*::(${healthy:-NONE})$" '
+	[.traceEvents[] | select(.ph=="B" and (.args.kind=="cpu" or .args.kind=="off_cpu"))] as $all
+	| ($all | map(select((.name|test($h)) or (.name|startswith("hud_demo::")|not))) | length) as $fp
+	| ($all | length) as $n
+	| "total\t\($n - $fp)\t\($fp)\t\(if $n > 0 then (($n - $fp) / $n * 100 | floor) / 100 else "n/a" end)"' "$trace"

@@ -1,0 +1,83 @@
+# accuracy.sh — hud names what blocks the demo app and nothing else: every
+# deliberately blocking handler appears as a culprit of the right kind at its
+# file:line over 30 s at default settings, and no healthy control, no
+# spawn_blocking work and no idle parking is reported as a cpu or off_cpu
+# block. Then the other rules of worker discovery, open blocks at exit, and
+# a low threshold.
+. "$(dirname "$0")/../lib.sh"
+eval_sh=$ROOT/tests/accuracy_eval.sh
+
+# ---- 30 s at default settings ------------------------------------------------
+"$DEMO" --quiet --duration 33 > "$WORK/demo.out" 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 30 --export "$WORK/acc.json" > "$WORK/acc.txt" 2> "$WORK/acc.err"
+check "30 s run exits 0" test $? = 0
+wait $demo
+bash "$eval_sh" "$WORK/acc.json" "$WORK/demo.out" > "$WORK/eval.tsv"
+sed 's/^/    /' "$WORK/eval.tsv"
+while IFS=$'\t' read -r what name kind loc tp occ named prec rec; do
+	[ "$what" = culprit ] || continue
+	check "$name is reported as $kind at $loc ($tp events of $occ runs)" test "$tp" -ge 1
+done < "$WORK/eval.tsv"
+fp=$(awk -F'\t' '$1 == "total" {print $3}' "$WORK/eval.tsv")
+check "no healthy control, spawn_blocking work or idle parking is a cpu/off_cpu block (false positives: ${fp:-?})" test "${fp:-1}" = 0
+check "every blocking event names its task" jq -e \
+	'[.traceEvents[] | select(.ph=="B" and (.args.kind=="cpu" or .args.kind=="off_cpu")) | has("args") and (.args.task|type=="string")] | all' "$WORK/acc.json"
+check "the blocking pool's thread is not a worker" jq -e '.otherData.workers == 4' "$WORK/acc.json"
+
+# ---- a worker that deadlocks for good ------------------------------------------
+dl_loc=$(culprit_line deadlock lock_twice); dl_line=${dl_loc##*:}
+"$DEMO" --quiet --deadlock --scenario cpu --duration 8 > "$WORK/dl.out" 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 5 --export "$WORK/dl.json" > "$WORK/dl.txt" 2>&1
+check "deadlock: the summary lists the block still open at exit" grep -A3 "Blocks still open at exit" "$WORK/dl.txt"
+# Rust's standard library has no frame pointers, so the frame of the
+# function calling Mutex::lock_contended can be skipped: the culprit is then
+# its caller, at the line of that call (docs/TROUBLESHOOTING.md).
+check "deadlock: ... naming lock_twice or the handler calling it" grep -qE "off_cpu .*(lock_twice \(.*deadlock.rs:$dl_line\)|handle_reentrant_update.*deadlock.rs)" "$WORK/dl.txt"
+check "deadlock: the export has the open block, its stack through the std mutex" jq -e \
+	'[.traceEvents[] | select(.ph=="B" and .args.open == true and .args.kind == "off_cpu" and (.args.stack | map(test("Mutex.*lock")) | any))] | length == 1' "$WORK/dl.json"
+kill $demo 2>/dev/null; wait $demo 2>/dev/null
+
+# ---- workers with a custom name: found by stack -----------------------------------
+"$DEMO" --quiet --thread-name api --scenario cpu,healthy > /dev/null 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 6 --export "$WORK/api.json" > "$WORK/api.txt" 2>&1
+check "custom names: workers found by Tokio's worker loop" grep -q "workers [1-9][0-9]* (Tokio worker loop in their stacks)" "$WORK/api.txt"
+check "custom names: compute_checksum is a cpu block" jq -e \
+	'[.traceEvents[] | select(.ph=="B" and .args.kind=="cpu" and (.name|endswith("compute_checksum")))] | length > 0' "$WORK/api.json"
+check "custom names: the blocking pool (same name) is never blamed" jq -e \
+	'[.traceEvents[] | select(.ph=="B" and (.name|endswith("offloaded_digest")))] | length == 0' "$WORK/api.json"
+kill $demo; wait $demo 2>/dev/null
+
+# ---- a current_thread runtime on the main thread ------------------------------------
+"$DEMO" --quiet --current-thread --scenario cpu,sleep > /dev/null 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 5 --export "$WORK/ct.json" > "$WORK/ct.txt" 2>&1
+check "current_thread: the main thread is the worker" grep -q "workers 1 (current_thread runtime" "$WORK/ct.txt"
+check "current_thread: the sleep culprit is found" jq -e \
+	'[.traceEvents[] | select(.ph=="B" and .args.kind=="off_cpu" and (.name|endswith("throttle_backend")))] | length > 0' "$WORK/ct.json"
+kill $demo; wait $demo 2>/dev/null
+
+# ---- last rule: the largest NAME-N group of an idle runtime ----------------------------
+"$DEMO" --quiet --thread-name pool --numbered --scenario none > /dev/null 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 3 > "$WORK/grp.txt" 2>&1
+check "idle runtime named NAME-N: workers found by the name group" grep -q "(largest thread-name group pool-N)" "$WORK/grp.txt"
+kill $demo; wait $demo 2>/dev/null
+
+# ---- a 1 ms threshold stays manageable ---------------------------------------------------
+"$DEMO" --quiet > /dev/null 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 10 --threshold 1 --export "$WORK/t1.json" > "$WORK/t1.txt" 2>&1
+rate=$(jq '.otherData.blocking_events / .otherData.duration_s | floor' "$WORK/t1.json")
+check "--threshold 1: $rate events/s, under 2000/s" test "${rate:-99999}" -lt 2000
+check "--threshold 1: nothing lost" jq -e '.otherData.lost_events == 0' "$WORK/t1.json"
+kill $demo; wait $demo 2>/dev/null
+finish
