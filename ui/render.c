@@ -412,18 +412,49 @@ static uint32_t hot_rows(const struct model *m, const struct view *v, struct hro
 	struct hrow *r = xcalloc(m->nfuncs + 1, sizeof(*r));
 	uint32_t n = 0;
 
+	if (v->group_file == GROUP_TASK) {
+		/* Per task: the stacks polled under each task's future. */
+		for (uint32_t i = 0; i < m->nstacks; i++) {
+			const struct stack *st = &m->stacks[i];
+			if (st->task < 0 || (!st->samples && !st->block_count))
+				continue;
+			uint32_t tf = model_stack_frame(m, i, (uint32_t)st->task)->func_index;
+			if (!matches(m, &m->funcs[tf], v->filter))
+				continue;
+			struct hrow *row = NULL;
+			for (uint32_t k = 0; k < n && !row; k++)
+				if (r[k].key == (int64_t)tf)
+					row = &r[k];
+			if (!row) {
+				if (n == m->nfuncs)
+					continue;
+				row = &r[n++];
+				row->key = tf;
+				row->func = tf;
+				row->file = m->funcs[tf].file;
+				row->nfuncs = 1;
+			}
+			row->samples += st->samples;
+			row->block_ns += st->block_ns;
+			row->count += st->block_count;
+		}
+		sort_by_cpu = v->sort_cpu;
+		qsort(r, n, sizeof(*r), hrow_cmp);
+		*out = r;
+		return n;
+	}
 	for (uint32_t i = 0; i < m->nfuncs; i++) {
 		const struct func_stat *f = &m->funcs[i];
 		if ((!f->samples && !f_block_count(f)) || !matches(m, f, v->filter))
 			continue;
 		struct hrow *row = NULL;
-		if (v->group_file)
+		if (v->group_file == GROUP_FILE)
 			for (uint32_t k = 0; k < n && !row; k++)
 				if (r[k].file == f->file)
 					row = &r[k];
 		if (!row) {
 			row = &r[n++];
-			row->key = v->group_file ? (int64_t)f->file : (int64_t)i;
+			row->key = v->group_file == GROUP_FILE ? (int64_t)f->file : (int64_t)i;
 			row->func = i;
 			row->file = f->file;
 		}
@@ -529,7 +560,10 @@ static void draw_status(struct screen *s, const struct model *m, const struct vi
 		x += putf(s, x, 1, s->cols - x, i->debug_percent < 50 ? COL_AMBER | ATTR_BOLD : 0, "Debug %d%%",
 			  i->debug_percent);
 	if (i->threshold_ns)
-		putf(s, x, 1, s->cols - x, COL_DIM, "   threshold %s", fmt_dur(i->threshold_ns, a, sizeof(a)));
+		x += putf(s, x, 1, s->cols - x, COL_DIM, "   threshold %s", fmt_dur(i->threshold_ns, a, sizeof(a)));
+	/* Which discovery rule found the workers (docs/ARCHITECTURE.md). */
+	if (i->workers_rule[0] && x < s->cols - 12)
+		putf(s, x, 1, s->cols - x, COL_DIM, "   workers by %s", i->workers_rule);
 }
 
 /* ---- Hotspots ------------------------------------------------------------------- */
@@ -554,7 +588,8 @@ static void draw_hotspots(struct screen *s, const struct model *m, struct view *
 		v->page = page;
 
 	int tl = snprintf(t, sizeof(t), "Hotspots %s by %s%s", G(s)->vsep, v->sort_cpu ? "CPU time" : "blocking time",
-			  v->group_file ? ", grouped by file" : "");
+			  v->group_file == GROUP_FILE ? ", grouped by file" :
+			  v->group_file == GROUP_TASK ? ", grouped by task" : "");
 	if (v->filter[0])
 		tl += snprintf(t + tl, sizeof(t) - (size_t)tl, " %s filter \"%s\" (%u)", G(s)->vsep, v->filter, n);
 	heading(s, y, focused ? ATTR_BOLD | COL_CYAN : ATTR_BOLD, t);
@@ -570,8 +605,9 @@ static void draw_hotspots(struct screen *s, const struct model *m, struct view *
 	    xs = xk + 7, xbar = xs + 7;
 
 	int hy = y + 1;
-	screen_put(s, xn, hy, name_w, ATTR_BOLD, v->group_file ? "FILE" : "FUNCTION");
-	screen_put(s, xl, hy, loc_w, ATTR_BOLD, v->group_file ? "FUNCTIONS" : "LOCATION");
+	screen_put(s, xn, hy, name_w, ATTR_BOLD, v->group_file == GROUP_FILE ? "FILE" :
+		   v->group_file == GROUP_TASK ? "TASK" : "FUNCTION");
+	screen_put(s, xl, hy, loc_w, ATTR_BOLD, v->group_file == GROUP_FILE ? "FUNCTIONS" : "LOCATION");
 	screen_put(s, xc, hy, 6, ATTR_BOLD | PUT_RIGHT, "CPU");
 	screen_put(s, xcp, hy, 5, ATTR_BOLD | PUT_RIGHT, "CPU%");
 	screen_put(s, xb, hy, 7, ATTR_BOLD | PUT_RIGHT, "BLOCKED");
@@ -596,7 +632,7 @@ static void draw_hotspots(struct screen *s, const struct model *m, struct view *
 			row_attr(s, ry, 0, s->cols, base);
 			screen_put(s, 0, ry, 1, base, G(s)->sel);
 		}
-		if (v->group_file) {
+		if (v->group_file == GROUP_FILE) {
 			screen_put(s, xn, ry, name_w, base | PUT_TRUNC_LEFT, S(m, row->file));
 			putf(s, xl, ry, loc_w, base | COL_CYAN, "%u function%s", row->nfuncs, row->nfuncs == 1 ? "" : "s");
 		} else {
@@ -758,7 +794,16 @@ static void draw_timeline(struct screen *s, const struct model *m, const struct 
 
 static int drill_match(const struct model *m, const struct view *v, uint32_t func)
 {
-	return v->drill_group ? (int64_t)m->funcs[func].file == v->drill_key : (int64_t)func == v->drill_key;
+	return v->drill_group == GROUP_FILE ? (int64_t)m->funcs[func].file == v->drill_key : (int64_t)func == v->drill_key;
+}
+
+/* The function a stack is listed under in the drill-down: its culprit, or
+ * its task when Hotspots are grouped by task; -1 when it has none. */
+static int64_t drill_func_of(const struct model *m, const struct view *v, uint32_t stack)
+{
+	const struct stack *st = &m->stacks[stack];
+	int32_t pos = v->drill_group == GROUP_TASK ? st->task : st->culprit;
+	return pos < 0 ? -1 : (int64_t)model_stack_frame(m, stack, (uint32_t)pos)->func_index;
 }
 
 static const struct model *stack_sort_model;
@@ -785,7 +830,21 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	/* What is drilled into: one function, or all functions of a file. */
 	memset(&agg, 0, sizeof(agg));
 	agg.first_ns = UINT64_MAX;
-	for (uint32_t i = 0; i < m->nfuncs; i++) {
+	for (uint32_t i = 0; i < m->nfuncs && v->drill_group == GROUP_TASK; i++) {
+		/* A task: what its stacks add up to (no per-kind split). */
+		if ((int64_t)i != v->drill_key)
+			continue;
+		title = S(m, m->funcs[i].function);
+		line = m->funcs[i].line;
+		agg.file = m->funcs[i].file;
+		for (uint32_t k = 0; k < m->nstacks; k++)
+			if (drill_func_of(m, v, k) == (int64_t)i) {
+				agg.samples += m->stacks[k].samples;
+				agg.block_count[0] += m->stacks[k].block_count;
+				agg.block_ns[0] += m->stacks[k].block_ns;
+			}
+	}
+	for (uint32_t i = 0; i < m->nfuncs && v->drill_group != GROUP_TASK; i++) {
 		const struct func_stat *f = &m->funcs[i];
 		if (!drill_match(m, v, i))
 			continue;
@@ -815,7 +874,7 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	snprintf(t, sizeof(t), "Call stacks of %s", title);
 	heading(s, y, ATTR_BOLD | COL_CYAN, t);
 	int x = screen_put(s, 1, y + 1, 10, ATTR_BOLD, "location");
-	if (v->drill_group)
+	if (v->drill_group == GROUP_FILE)
 		snprintf(t, sizeof(t), "%s", S(m, agg.file));
 	else
 		snprintf(t, sizeof(t), "%s:%u", S(m, agg.file), line);
@@ -852,9 +911,12 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	uint32_t *ids = xcalloc(m->nstacks + 1, sizeof(uint32_t)), n = 0;
 	for (uint32_t i = 0; i < m->nstacks; i++) {
 		const struct stack *st = &m->stacks[i];
-		if (st->culprit < 0 || (!st->samples && !st->block_count))
+		if (!st->samples && !st->block_count)
 			continue;
-		if (drill_match(m, v, model_stack_frame(m, i, (uint32_t)st->culprit)->func_index))
+		int64_t f = drill_func_of(m, v, i);
+		if (f < 0)
+			continue;
+		if (v->drill_group == GROUP_TASK ? f == v->drill_key : drill_match(m, v, (uint32_t)f))
 			ids[n++] = i;
 	}
 	stack_sort_model = m;
@@ -971,7 +1033,7 @@ static void draw_help(struct screen *s)
 		"/               filter by text: Enter applies, Esc cancels",
 		"c               clear the filter",
 		"s               sort Hotspots by blocking / CPU time",
-		"g               group Hotspots by source file",
+		"g               group Hotspots by source file, then by task, then back",
 		"p               pause the display (profiling goes on)",
 		"?               this help; any key closes it",
 		"",

@@ -234,8 +234,8 @@ static int handle_key(struct tui *t, const struct model *m, int k)
 		v->move = MOVE_HOME;
 		break;
 	case 'g':
-		v->group_file = !v->group_file;
-		v->hot_key = -1;        /* keys change meaning: function vs file */
+		v->group_file = (v->group_file + 1) % 3;
+		v->hot_key = -1;        /* keys change meaning: function, file, task */
 		v->hot_top = 0;
 		break;
 	case 'y':

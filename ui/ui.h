@@ -453,10 +453,14 @@ int screen_equal(const struct screen *a, const struct screen *b);
 enum { FOCUS_HOTSPOTS = 0, FOCUS_WORKERS = 1 };
 #define MOVE_HOME (-1000000)
 #define MOVE_END  1000000
+#define GROUP_FUNCTION 0
+#define GROUP_FILE     1
+#define GROUP_TASK     2       /* the future each stack was polled under */
+
 struct view {
 	int utf8;               /* UTF-8 borders and bars, else ASCII */
 	int sort_cpu;           /* Hotspots by CPU samples, not blocking time */
-	int group_file;         /* Hotspots grouped by source file */
+	int group_file;         /* GROUP_*: Hotspots by function, source file or task */
 	int focus;              /* FOCUS_* */
 	int paused, help;
 	int move;               /* pending selection move (rows, MOVE_*) applied by the next render */

@@ -207,6 +207,25 @@ static void test_sort_group_filter_select(void)
 	free(t);
 	screen_free(s);
 
+	/* By task: the future each stack was polled under. */
+	v.group_file = GROUP_TASK;
+	v.hot_key = -1;
+	t = draw(m, &v, 120, 40, 1, &s);
+	screen_row(s, 4, row, sizeof(row));
+	CHECK(strstr(row, "app::cpu::handle::{{closure}}") && strstr(row, "/src/app/src/cpu.rs:32"),
+	      "grouped by task, the task's future is the row: %s", row);
+	CHECK(strstr(t, "TASK") && strstr(t, "grouped by task"), "task heading and columns");
+	free(t);
+	screen_free(s);
+	v.drill = 1;
+	v.drill_group = GROUP_TASK;
+	v.drill_key = v.hot_key;
+	t = draw(m, &v, 120, 40, 1, NULL);
+	CHECK(strstr(t, "Call stacks of app::cpu::handle::{{closure}}") && strstr(t, "compute_checksum"),
+	      "the task's drill-down lists the stacks polled under it");
+	free(t);
+	v.drill = 0;
+
 	v.group_file = 0;
 	v.hot_key = -1;
 	snprintf(v.filter, sizeof(v.filter), "SLEEP");
