@@ -29,6 +29,7 @@ static hud_u32 (*bpf_get_smp_processor_id)(void) = (void *)BPF_FUNC_get_smp_proc
 static hud_u64 (*bpf_get_current_pid_tgid)(void) = (void *)BPF_FUNC_get_current_pid_tgid;
 static void *(*bpf_ringbuf_reserve)(void *rb, hud_u64 size, hud_u64 flags) = (void *)BPF_FUNC_ringbuf_reserve;
 static void (*bpf_ringbuf_submit)(void *data, hud_u64 flags) = (void *)BPF_FUNC_ringbuf_submit;
+static hud_u64 (*bpf_ringbuf_query)(void *rb, hud_u64 flags) = (void *)BPF_FUNC_ringbuf_query;
 static long (*bpf_probe_read_user)(void *dst, hud_u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user;
 static long (*bpf_probe_read_kernel)(void *dst, hud_u32 size, const void *src) = (void *)BPF_FUNC_probe_read_kernel;
 static void *(*bpf_get_current_task_btf)(void) = (void *)BPF_FUNC_get_current_task_btf;
@@ -48,6 +49,10 @@ struct hud_map_def offstacks SEC("maps") = {
 	.type = BPF_MAP_TYPE_HASH, .key_size = 4,
 	.value_size = sizeof(struct hud_stack), .max_entries = HUD_MAX_THREADS,
 };
+struct hud_map_def idle_sites SEC("maps") = {
+	.type = BPF_MAP_TYPE_HASH, .key_size = 8,
+	.value_size = 4, .max_entries = HUD_IDLE_SITES,
+};
 struct hud_map_def events SEC("maps") = {
 	.type = BPF_MAP_TYPE_RINGBUF, .key_size = 0,
 	.value_size = 0, .max_entries = HUD_RINGBUF_BYTES,
@@ -56,6 +61,15 @@ struct hud_map_def stats SEC("maps") = {
 	.type = BPF_MAP_TYPE_PERCPU_ARRAY, .key_size = 4,
 	.value_size = 8, .max_entries = HUD_STAT_COUNT,
 };
+
+/* Wakes the reader only when the ring buffer is a quarter full: hud drains
+ * it every 100 ms anyway, and a wakeup per record costs about as much as
+ * the rest of a program's run. */
+INLINE hud_u64 wakeup_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > HUD_RINGBUF_BYTES / 4 ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
 
 INLINE void stat_add(hud_u32 index, hud_u64 n)
 {
@@ -81,6 +95,7 @@ INLINE void stat_add(hud_u32 index, hud_u64 n)
 struct walk {
 	hud_u64 ip, sp, bp;
 	hud_u64 text_lo, text_hi;
+	hud_u32 n;
 };
 
 INLINE int in_text(const struct walk *w, hud_u64 a)
@@ -91,26 +106,28 @@ INLINE int in_text(const struct walk *w, hud_u64 a)
 /* The caller's frame record for a pc outside the main executable: fills
  * *ret with the return address into the executable and returns the frame
  * pointer to continue from, or 0. */
-INLINE hud_u64 step_over_library(const struct walk *w, hud_u64 *ret)
+INLINE hud_u64 step_over_library(const struct walk *w, hud_u64 *ret, hud_u64 *win)
 {
-	hud_u64 win[HUD_STACK_WINDOW];
-	hud_u32 k;
+	hud_u64 r = 0;
 
-	if (bpf_probe_read_user(win, sizeof(win), (void *)w->sp))
+	if (bpf_probe_read_user(win, HUD_STACK_WINDOW * 8, (void *)w->sp))
 		return 0;
-	for (k = 0; k < HUD_STACK_WINDOW; k++)
-		if (in_text(w, win[k]))
+	for (hud_u32 k = 0; k < HUD_STACK_WINDOW; k++)
+		if (in_text(w, win[k])) {
+			r = win[k];
 			break;
-	if (k >= HUD_STACK_WINDOW)
+		}
+	if (!r)
 		return 0;
-	*ret = win[k];
-	hud_u64 slot = w->sp + 8 * (hud_u64)k;
+	*ret = r;
 	/* Candidates for the caller's frame pointer: rbp, then the words libc
-	 * saved below the return address. */
-	for (hud_u32 i = 0; i <= k && i < 16; i++) {
+	 * saved near the stack pointer. Nothing here depends on where the
+	 * return address was found, which keeps the verifier's work small
+	 * (hud's start-up time is mostly verification). */
+	for (hud_u32 i = 0; i < 9; i++) {
 		hud_u64 fp = i == 0 ? w->bp : win[i - 1];
 		hud_u64 rec[2];
-		if (fp <= slot || fp - slot > (1u << 20) || (fp & 7))
+		if (fp <= w->sp || fp - w->sp > (1u << 20) || (fp & 7))
 			continue;
 		if (bpf_probe_read_user(rec, sizeof(rec), (void *)fp))
 			continue;
@@ -120,57 +137,114 @@ INLINE hud_u64 step_over_library(const struct walk *w, hud_u64 *ret)
 	return 0;
 }
 
-/* Walks into ips (and, when fhash is not NULL, the hash of the four words
- * below each frame pointer); returns the number of frames. */
-INLINE hud_u32 walk_stack(const struct walk *w, hud_u64 *ips, hud_u32 *fhash)
+/* A walk in two steps, so it can stop after a few frames and go on later:
+ * walk_begin() takes the pc (and steps over libc), walk_more() follows frame
+ * records until max frames (and, when fhash is not NULL, hashes the four
+ * words below each frame pointer). w->n counts the frames so far; w->bp is
+ * where the next record is, 0 when the walk is over. */
+INLINE void walk_begin(struct walk *w, hud_u64 *ips, hud_u32 *fhash)
 {
-	hud_u64 bp = w->bp;
-	hud_u32 i, n = 1;
-
 	ips[0] = w->ip;
+	w->n = 1;
 	if (w->text_hi && !in_text(w, w->ip)) {
 		hud_u64 ret = 0;
-		hud_u64 fp = step_over_library(w, &ret);
+		/* The window is read into the tail of ips, which the walk
+		 * only reaches after it is done with it (the BPF stack is too
+		 * small to hold it). */
+		hud_u64 fp = step_over_library(w, &ret, ips + HUD_STACK_DEPTH - HUD_STACK_WINDOW);
 		if (ret) {
 			ips[1] = ret;
-			n = 2;
+			w->n = 2;
 			if (fhash)
 				fhash[0] = 0;
 		}
-		if (!fp)
-			return n;
-		bp = fp;
+		w->bp = fp;
 	}
-	for (i = n - 1; i < HUD_STACK_DEPTH - 1; i++) {
+}
+
+INLINE hud_u32 walk_more(struct walk *w, hud_u64 *ips, hud_u32 *fhash, hud_u32 max)
+{
+	hud_u64 bp = w->bp;
+	hud_u32 i;
+
+	for (i = w->n - 1; i < HUD_STACK_DEPTH - 1 && i + 1 < max && bp; i++) {
 		hud_u64 x[6];
-		if (bp < 32 || (bp & 7) || bpf_probe_read_user(x, sizeof(x), (void *)(bp - 32)))
+		if (bp < 32 || (bp & 7) || bpf_probe_read_user(x, sizeof(x), (void *)(bp - 32))) {
+			bp = 0;
 			break;
+		}
 		if (fhash) {
 			hud_u64 h = x[0] ^ (x[1] * 0x9e3779b97f4a7c15ull) ^ (x[2] * 0xc2b2ae3d27d4eb4full) ^
 				    (x[3] * 0x165667b19e3779f9ull);
 			fhash[i] = (hud_u32)(h ^ (h >> 32));
 		}
-		if (!x[5])
+		if (!x[5]) {
+			bp = 0;
 			break;
+		}
 		ips[i + 1] = x[5];
-		n = i + 2;
+		w->n = i + 2;
 		/* The stack grows down: a caller's frame is always above. */
-		if (x[4] <= bp)
-			break;
-		bp = x[4];
+		bp = x[4] > bp ? x[4] : 0;
 	}
-	return n;
+	w->bp = bp;
+	return w->n;
 }
 
 /* The current task's user-mode registers, saved on kernel entry. */
-INLINE int saved_user_regs(struct walk *w)
+INLINE int saved_user_regs(struct walk *w, hud_u64 *syscall_nr)
 {
 	struct pt_regs *regs = bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs r;
 
-	if (!regs || bpf_probe_read_kernel(&w->ip, 8, &regs->rip) || bpf_probe_read_kernel(&w->sp, 8, &regs->rsp) ||
-	    bpf_probe_read_kernel(&w->bp, 8, &regs->rbp))
+	/* One read of the whole block: each helper call costs more than the
+	 * bytes it copies. */
+	if (!regs || bpf_probe_read_kernel(&r, sizeof(r), regs))
 		return -1;
+	w->ip = r.rip;
+	w->sp = r.rsp;
+	w->bp = r.rbp;
+	if (syscall_nr)
+		*syscall_nr = r.orig_rax;
 	return w->ip ? 0 : -1;
+}
+
+/* The stack of a worker leaving the CPU. First its site, from the system
+ * call, the pc and the return addresses of the first frame records that
+ * rbp leads to (two 16-byte reads; where libc has clobbered rbp the site is
+ * just never recognised). A site known to be an idle park skips the walk. */
+INLINE void switch_out_stack(struct hud_stack *st, struct walk *w, int runnable)
+{
+	hud_u64 nr = 0, fp;
+
+	st->idle = 0;
+	st->site = 0;
+	st->depth = 0;
+	if (saved_user_regs(w, &nr) < 0) {
+		stat_add(HUD_STAT_STACK_FAIL, 1);
+		return;
+	}
+	hud_u64 site = (nr + 1) * 0x9e3779b97f4a7c15ull ^ w->ip;
+	fp = w->bp;
+	for (hud_u32 i = 0; i < HUD_SITE_FRAMES - 1; i++) {
+		hud_u64 rec[2];
+		if (!fp || (fp & 7) || bpf_probe_read_user(rec, sizeof(rec), (void *)fp))
+			break;
+		site = (site ^ rec[1]) * 0xff51afd7ed558ccdull;
+		fp = rec[0] > fp ? rec[0] : 0;
+	}
+	st->site = site;
+	if (bpf_map_lookup_elem(&idle_sites, &site)) {
+		st->idle = 1;
+		stat_add(HUD_STAT_IDLE_SKIP, 1);
+		return;
+	}
+	/* A preempted worker only matters if it waits long for the CPU, and
+	 * then where it was is context, not a culprit: a shorter walk. */
+	walk_begin(w, st->ips, 0);
+	st->depth = walk_more(w, st->ips, 0, runnable ? HUD_RUNNABLE_FRAMES : HUD_STACK_DEPTH);
+	if (!st->depth)
+		stat_add(HUD_STAT_STACK_FAIL, 1);
 }
 
 /* ---- sched_switch ---------------------------------------------------------- */
@@ -217,9 +291,7 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 			if (st && cfg) {
 				w.text_lo = cfg->text_lo;
 				w.text_hi = cfg->text_hi;
-				st->depth = saved_user_regs(&w) == 0 ? walk_stack(&w, st->ips, 0) : 0;
-				if (!st->depth)
-					stat_add(HUD_STAT_STACK_FAIL, 1);
+				switch_out_stack(st, &w, t->off_state == 0 || (t->off_state & HUD_STATE_PREEMPTED));
 			}
 		}
 		stat_add(HUD_STAT_SWITCHES, 1);
@@ -255,11 +327,12 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 				e->pad0 = 0;
 				e->wait_ns = wait;
 				e->stack.depth = 0;
-				e->stack.pad0 = 0;
+				e->stack.idle = 0;
+				e->stack.site = 0;
 				if (st && !bpf_probe_read_kernel(&e->stack, sizeof(e->stack), st) &&
 				    e->stack.depth > HUD_STACK_DEPTH)
 					e->stack.depth = 0;
-				bpf_ringbuf_submit(e, 0);
+				bpf_ringbuf_submit(e, wakeup_flags());
 				stat_add(HUD_STAT_OFFCPU, 1);
 			}
 		}
@@ -331,11 +404,13 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 		w.bp = ctx->regs.rbp;
 		ok = w.ip != 0;
 	} else {
-		ok = saved_user_regs(&w) == 0;
+		ok = saved_user_regs(&w, 0) == 0;
 	}
-	e->depth = ok ? walk_stack(&w, e->ips, e->fhash) : 0;
+	if (ok)
+		walk_begin(&w, e->ips, e->fhash);
+	e->depth = ok ? walk_more(&w, e->ips, e->fhash, HUD_STACK_DEPTH) : 0;
 	if (!e->depth)
 		stat_add(HUD_STAT_STACK_FAIL, 1);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 0;
 }

@@ -82,6 +82,26 @@ static void ob_put(struct obuf *b, const char *s, size_t n)
 
 /* Writes a name from the target, control bytes replaced so that one frame
  * stays one line whatever the file contains. */
+/* Length of the printable character at u: 1 for ASCII, 2-4 for valid UTF-8
+ * (not overlong, not a surrogate, not a C1 control), 0 for anything else. */
+static int utf8_ok(const unsigned char *u)
+{
+	if (u[0] >= 0x20 && u[0] < 0x7f)
+		return 1;
+	int n = u[0] >= 0xc2 && u[0] <= 0xdf ? 2 : u[0] >= 0xe0 && u[0] <= 0xef ? 3 :
+		u[0] >= 0xf0 && u[0] <= 0xf4 ? 4 : 0;
+	for (int i = 1; i < n; i++)
+		if ((u[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 2 && u[0] == 0xc2 && u[1] < 0xa0)
+		return 0;                               /* C1 control */
+	if (n == 3 && ((u[0] == 0xe0 && u[1] < 0xa0) || (u[0] == 0xed && u[1] >= 0xa0)))
+		return 0;                               /* overlong, surrogate */
+	if (n == 4 && ((u[0] == 0xf0 && u[1] < 0x90) || (u[0] == 0xf4 && u[1] >= 0x90)))
+		return 0;
+	return n;
+}
+
 static void put_clean(struct obuf *b, const char *s)
 {
 	size_t h = ((uintptr_t)s >> 3) & (sizeof(b->seen) / sizeof(b->seen[0]) - 1);
@@ -90,7 +110,7 @@ static void put_clean(struct obuf *b, const char *s)
 		return;
 	}
 	const char *c = s;
-	while ((unsigned char)*c >= 0x20 && *c != 0x7f)
+	while ((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f)
 		c++;
 	if (!*c) {
 		b->seen[h].s = s;
@@ -98,9 +118,19 @@ static void put_clean(struct obuf *b, const char *s)
 		ob_put(b, s, (size_t)(c - s));  /* the common case: one copy */
 		return;
 	}
-	for (; *s; s++) {
-		char ch = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-		ob_put(b, &ch, 1);
+	/* Names and paths come from the binary: control bytes, C1 controls
+	 * (U+0080..U+009F, which terminals take as ESC sequences, raw or in
+	 * UTF-8) and bytes that are not UTF-8 become '?'; other UTF-8 stays. */
+	const unsigned char *u = (const unsigned char *)s;
+	while (*u) {
+		int n = utf8_ok(u);
+		if (n > 0) {
+			ob_put(b, (const char *)u, (size_t)n);
+			u += n;
+		} else {
+			ob_put(b, "?", 1);
+			u++;
+		}
 	}
 }
 

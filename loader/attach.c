@@ -43,20 +43,40 @@ static int tracefs_dir(char *dir, size_t len, char *err, size_t errlen)
 			snprintf(dir, len, "%s", places[i]);
 			return 0;
 		}
+		/* Mounted, but tracefs is root's alone (mode 0700): CAP_BPF and
+		 * CAP_PERFMON do not open it, and mounting another is no help. */
+		if (errno == EACCES) {
+			snprintf(err, errlen, "hud: cannot read tracefs at %s (permission denied: it is readable by root "
+				 "only); run hud as root, or also grant it CAP_DAC_OVERRIDE", places[i]);
+			return -1;
+		}
 	}
 	if (unshare(CLONE_NEWNS) < 0) {
-		loader_fail(err, errlen, errno, "hud: tracefs is not mounted and hud cannot make a mount namespace "
-			    "to mount it (unshare); mount it with `mount -t tracefs nodev " TRACEFS "`");
+		if (errno == EPERM)
+			snprintf(err, errlen, "hud: tracefs is not mounted, and mounting it in a mount namespace of hud's "
+				 "own (unshare) needs CAP_SYS_ADMIN; run hud as root, or mount it first with "
+				 "`mount -t tracefs nodev " TRACEFS "`");
+		else
+			loader_fail(err, errlen, errno, "hud: tracefs is not mounted and hud cannot make a mount namespace "
+				    "to mount it (unshare); mount it with `mount -t tracefs nodev " TRACEFS "`");
 		return -1;
 	}
-	/* Private propagation: nothing mounted here reaches the host. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	/* Private propagation: nothing mounted here reaches the host. In a
+	 * chroot "/" is no mount point (EINVAL); the /sys mount tracefs goes
+	 * under is then the one made private. */
+	if ((mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 &&
+	     (errno != EINVAL || mount(NULL, "/sys", NULL, MS_REC | MS_PRIVATE, NULL) < 0)) ||
 	    mount("nodev", TRACEFS, "tracefs", 0, NULL) < 0) {
 		loader_fail(err, errlen, errno, "hud: tracefs is not mounted and mounting it at " TRACEFS " failed; "
 			    "mount it with `mount -t tracefs nodev " TRACEFS "`");
 		return -1;
 	}
 	snprintf(path, sizeof(path), TRACEFS "/%s/id", SWITCH_EVENT);
+	if (access(path, R_OK) < 0 && errno == EACCES) {
+		snprintf(err, errlen, "hud: cannot read tracefs at " TRACEFS " (permission denied: it is readable by "
+			 "root only); run hud as root, or also grant it CAP_DAC_OVERRIDE");
+		return -1;
+	}
 	if (access(path, R_OK) < 0) {
 		snprintf(err, errlen, "hud: this kernel has no sched/sched_switch tracepoint (CONFIG_TRACEPOINTS); "
 			 "hud needs it to follow workers on and off CPU");

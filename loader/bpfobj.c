@@ -421,6 +421,12 @@ int loader_thread_add(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id)
 	return loader_map_update(loader_map_fd(o, "threads"), &tid, &t, BPF_NOEXIST);
 }
 
+int loader_idle_site_add(const struct bpf_obj *o, uint64_t site)
+{
+	uint32_t one = 1;
+	return loader_map_update(loader_map_fd(o, "idle_sites"), &site, &one, BPF_ANY);
+}
+
 int loader_thread_stack(const struct bpf_obj *o, uint32_t tid, struct hud_stack *out)
 {
 	if (loader_map_lookup(loader_map_fd(o, "offstacks"), &tid, out) < 0)

@@ -19,7 +19,7 @@ typedef uint64_t hud_u64;
 /* Limits. */
 #define HUD_MAX_THREADS     8192        /* threads of the target we track */
 #define HUD_STACK_DEPTH     64          /* user frames kept per stack */
-#define HUD_STACK_WINDOW    48          /* words read at the user sp to step over libc */
+#define HUD_STACK_WINDOW    32          /* words read at the user sp to step over libc */
 #define HUD_RINGBUF_BYTES   (4u << 20)  /* 4 MiB: ~70,000 events of slack */
 #define HUD_NOT_WORKER      0xffffffffu /* hud_thread.worker_id of a non-worker */
 
@@ -47,10 +47,20 @@ struct hud_config {
  * thread's stack from when it last left the CPU; user space creates the
  * entry with the thread, the kernel side fills it. */
 struct hud_stack {
-	hud_u32 depth;          /* frames in ips; 0 when the walk failed */
-	hud_u32 pad0;
+	hud_u32 depth;          /* frames in ips; 0 when the walk failed or was skipped */
+	hud_u32 idle;           /* 1: skipped, the switch-out matched "idle_sites" */
+	hud_u64 site;           /* fingerprint of the switch-out: see below */
 	hud_u64 ips[HUD_STACK_DEPTH];
 };
+
+/* A switch-out's site: a hash of the system call number and the first
+ * HUD_SITE_FRAMES return addresses, cheap to get (a short walk). User space
+ * puts the sites whose full stacks turned out to be Tokio parking an idle
+ * worker into "idle_sites" (hash, site -> 1), and the kernel side then skips
+ * the full walk for them: most switch-outs of a worker are parks. */
+#define HUD_SITE_FRAMES     4
+#define HUD_RUNNABLE_FRAMES 24      /* frames walked for a preempted worker */
+#define HUD_IDLE_SITES      4096
 
 /* "threads" (hash, tid -> hud_thread): user space inserts each thread of the
  * target with its worker id; the kernel side keeps the rest up to date. */
@@ -115,6 +125,7 @@ struct hud_event {
 #define HUD_STAT_LOST        2  /* events dropped: ring buffer full */
 #define HUD_STAT_STACK_FAIL  3  /* user stack captures that failed */
 #define HUD_STAT_SWITCHES    4  /* switches of tracked threads seen */
+#define HUD_STAT_IDLE_SKIP   5  /* worker switch-outs whose walk was skipped (idle site) */
 #define HUD_STAT_COUNT       8
 
 #endif

@@ -123,6 +123,10 @@ int loader_thread_add(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id)
 int loader_thread_get(const struct bpf_obj *o, uint32_t tid, struct hud_thread *out);
 int loader_thread_remove(const struct bpf_obj *o, uint32_t tid);
 
+/* Marks a switch-out site (struct hud_stack.site) as a worker parking idle,
+ * so the kernel side stops walking the whole stack there. */
+int loader_idle_site_add(const struct bpf_obj *o, uint64_t site);
+
 /* The user stack the thread had when it last left the CPU (depth 0 when
  * none was taken: not a worker, or the walk failed). */
 int loader_thread_stack(const struct bpf_obj *o, uint32_t tid, struct hud_stack *out);

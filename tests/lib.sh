@@ -42,3 +42,11 @@ hud_prog_count() {
 	held=$(grep -h '^prog_id:' /proc/[0-9]*/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u)
 	comm -23 <(printf '%s\n' $ids | sed '/^$/d') <(printf '%s\n' $held | sed '/^$/d') | wc -l
 }
+
+# hud_map_count: the same for BPF maps (fdinfo lists map_id for map fds).
+hud_map_count() {
+	local ids held
+	ids=$(bpftool map show 2>/dev/null | awk '/ name hud_/ {sub(":", "", $1); print $1}' | sort -u)
+	held=$(grep -h '^map_id:' /proc/[0-9]*/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u)
+	comm -23 <(printf '%s\n' $ids | sed '/^$/d') <(printf '%s\n' $held | sed '/^$/d') | wc -l
+}

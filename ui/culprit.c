@@ -84,3 +84,22 @@ int model_stack_in_app(const struct model *m, uint32_t stack)
 	}
 	return 0;
 }
+
+/* Tokio parking a worker with nothing to do: the worker loop's park
+ * (scheduler park, the driver's park) comes before any application frame.
+ * Stricter than "not in application code": only these stacks are taught to
+ * the kernel side as idle sites. */
+int model_stack_parked(const struct model *m, uint32_t stack)
+{
+	const struct stack *s = &m->stacks[stack];
+
+	for (uint32_t i = 0; i < s->depth; i++) {
+		const struct frame *f = model_stack_frame(m, stack, i);
+		if (f->flags & FRAME_APP)
+			return 0;
+		const char *name = strtab_get(m->strings, f->function);
+		if (strstr(name, "tokio::runtime::") && strstr(name, "park"))
+			return 1;
+	}
+	return 0;
+}

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <linux/capability.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -100,9 +101,34 @@ static int parse_number(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
+/* Prints a message to stderr with every line made safe for a terminal:
+ * messages quote paths, names and options hud did not choose, so control
+ * bytes, escape sequences and invalid UTF-8 in them are shown escaped
+ * (text_sanitize), never sent raw. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char msg[4096], line[4096 * 4 + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (char *p = msg, *nl; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		text_sanitize(p, line, sizeof(line));
+		fputs(line, stderr);
+		if (!nl)
+			break;
+		fputc('\n', stderr);
+	}
+}
+
 static int fail(const char *msg)
 {
-	fprintf(stderr, "%s\n", msg);
+	say("%s\n", msg);
 	return 1;
 }
 
@@ -139,48 +165,48 @@ static int parse(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'p':
 			if (parse_number(optarg, 1, 4194304, &v) < 0 || v != (int)v)
-				return fprintf(stderr, "hud: --pid takes a process id, not '%s'\n", optarg), -1;
+				return say("hud: --pid takes a process id, not '%s'\n", optarg), -1;
 			o->pid = (int)v;
 			break;
 		case 't': o->target = optarg; break;
 		case 'H': o->headless = 1; break;
 		case 'e':
 			if (o->nexports == MAX_EXPORTS)
-				return fprintf(stderr, "hud: at most %d --export files per run\n", MAX_EXPORTS), -1;
+				return say("hud: at most %d --export files per run\n", MAX_EXPORTS), -1;
 			o->exports[o->nexports++] = optarg;
 			break;
 		case 'P': o->replay = optarg; break;
 		case 'D': o->diff = optarg; break;
 		case 'O':
 			if (parse_number(optarg, 0, 1000000, &o->tolerance_pct) < 0)
-				return fprintf(stderr, "hud: --tolerance takes a percentage (0 or more), not '%s'\n", optarg), -1;
+				return say("hud: --tolerance takes a percentage (0 or more), not '%s'\n", optarg), -1;
 			break;
 		case 'W':
 			if (parse_number(optarg, 0.1, 60, &o->window_s) < 0)
-				return fprintf(stderr, "hud: --window takes seconds (0.1 to 60, what the timeline keeps), not '%s'\n", optarg), -1;
+				return say("hud: --window takes seconds (0.1 to 60, what the timeline keeps), not '%s'\n", optarg), -1;
 			break;
 		case 'w':
 			if (!*optarg || strlen(optarg) > 15)
-				return fprintf(stderr, "hud: --workers takes a thread-name prefix of 1 to 15 characters\n"), -1;
+				return say("hud: --workers takes a thread-name prefix of 1 to 15 characters\n"), -1;
 			o->workers = optarg;
 			break;
 		case 'R': o->resolve = optarg; break;
 		case 'd':
 			if (parse_number(optarg, 0.1, 31536000, &o->duration_s) < 0)
-				return fprintf(stderr, "hud: --duration takes seconds (0.1 or more), not '%s'\n", optarg), -1;
+				return say("hud: --duration takes seconds (0.1 or more), not '%s'\n", optarg), -1;
 			break;
 		case 'T':
 			if (parse_number(optarg, 0.01, 60000, &o->threshold_ms) < 0)
-				return fprintf(stderr, "hud: --threshold takes milliseconds (0.01 to 60000), not '%s'\n", optarg), -1;
+				return say("hud: --threshold takes milliseconds (0.01 to 60000), not '%s'\n", optarg), -1;
 			break;
 		case 'f':
 			if (parse_number(optarg, 1, 10000, &v) < 0)
-				return fprintf(stderr, "hud: --freq takes samples per second (1 to 10000), not '%s'\n", optarg), -1;
+				return say("hud: --freq takes samples per second (1 to 10000), not '%s'\n", optarg), -1;
 			o->freq = (int)v;
 			break;
 		case 'B':
 			if (parse_number(optarg, 4, 1048576, &v) < 0 || v != (int)v || ((int)v & ((int)v - 1)))
-				return fprintf(stderr, "hud: --ringbuf-kb takes a power of two from 4 to 1048576 (KiB), not '%s'\n",
+				return say("hud: --ringbuf-kb takes a power of two from 4 to 1048576 (KiB), not '%s'\n",
 					       optarg), -1;
 			o->ringbuf_kb = (int)v;
 			break;
@@ -191,14 +217,14 @@ static int parse(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		default:
-			fprintf(stderr, "hud: unknown or incomplete option '%s'; see hud --help\n", argv[optind - 1]);
+			say("hud: unknown or incomplete option '%s'; see hud --help\n", argv[optind - 1]);
 			return -1;
 		}
 	}
 	if (optind < argc)
 		o->name = argv[optind++];
 	if (optind < argc) {
-		fprintf(stderr, "hud: unexpected argument '%s'; see hud --help\n", argv[optind]);
+		say("hud: unexpected argument '%s'; see hud --help\n", argv[optind]);
 		return -1;
 	}
 	return 0;
@@ -237,7 +263,7 @@ static int find_by_name(const char *name)
 	}
 	closedir(d);
 	if (count > 1) {
-		fprintf(stderr, "hud: %d processes are called %s; pick one with --pid\n", count, name);
+		say("hud: %d processes are called %s; pick one with --pid\n", count, name);
 		return -1;
 	}
 	return found;
@@ -277,7 +303,7 @@ static void note_attached(void *ctx)
 	const struct model *m = ctx;
 	char comm[64];
 	text_sanitize(m->info.comm, comm, sizeof(comm));
-	fprintf(stderr, "hud: profiling pid %d (%s); Ctrl-C to stop\n", m->info.pid, comm);
+	say("hud: profiling pid %d (%s); Ctrl-C to stop\n", m->info.pid, comm);
 }
 
 /* ---- Exports ------------------------------------------------------------- */
@@ -301,24 +327,24 @@ static int exports_prepare(const struct options *o, struct exports *x, int repla
 	for (int i = 0; i < o->nexports; i++) {
 		char *p = x->path[x->n];
 		if (export_name(o->exports[i], now, p, sizeof(x->path[0])) < 0 || !*p)
-			return fprintf(stderr, "hud: the export name %s is empty or too long once its date patterns are filled in\n",
+			return say("hud: the export name %s is empty or too long once its date patterns are filled in\n",
 				       o->exports[i]), -1;
 		for (int k = 0; k < x->n; k++)
 			if (strcmp(x->path[k], p) == 0)
-				return fprintf(stderr, "hud: --export %s is given twice\n", p), -1;
+				return say("hud: --export %s is given twice\n", p), -1;
 		x->format[x->n] = export_format_of(p);
 		if (x->format[x->n] == EXPORT_CHROME) {
 			if (replay)
-				return fprintf(stderr, "hud: --replay writes only .folded and .pb.gz exports; the trace it reads is "
+				return say("hud: --replay writes only .folded and .pb.gz exports; the trace it reads is "
 					       "already the Chrome trace\n"), -1;
 			if (x->chrome >= 0)
-				return fprintf(stderr, "hud: one .json export per run (%s and %s)\n", x->path[x->chrome], p), -1;
+				return say("hud: one .json export per run (%s and %s)\n", x->path[x->chrome], p), -1;
 			x->chrome = x->n;
 		} else {
 			/* Written at the end; a path that cannot be written fails now. */
 			int fd = export_tmp_open(p, "hud-tmp", tmp, sizeof(tmp), err, sizeof(err));
 			if (fd < 0)
-				return fprintf(stderr, "%s\n", err), -1;
+				return say("%s\n", err), -1;
 			close(fd);
 			unlink(tmp);
 		}
@@ -342,10 +368,10 @@ static int exports_finish(const struct exports *x, const struct model *m)
 		else
 			continue;
 		if (r < 0) {
-			fprintf(stderr, "%s\n", err);
+			say("%s\n", err);
 			rc = 1;
 		} else {
-			fprintf(stderr, "hud: wrote %s\n", x->path[i]);
+			say("hud: wrote %s\n", x->path[i]);
 		}
 	}
 	return rc;
@@ -387,7 +413,7 @@ static int run_replay(const struct options *o)
 		m->info.window_ns = (uint64_t)(o->window_s * 1e9);
 	text_sanitize(o->replay, name, sizeof(name));
 	if (cut)
-		fprintf(stderr, "hud: %s was cut short (hud was killed before it finished the file); "
+		say("hud: %s was cut short (hud was killed before it finished the file); "
 			"replaying the %llu blocking events and %llu samples written before its last flush\n",
 			name, (unsigned long long)m->info.events, (unsigned long long)m->info.samples);
 	rc = exports_finish(&x, m);
@@ -404,7 +430,7 @@ static int run_replay(const struct options *o)
 				rc = 1;
 			tui_close(t);
 			if (tui_error(t)[0])
-				fprintf(stderr, "%s\n", tui_error(t));
+				say("%s\n", tui_error(t));
 			tui_free(t);
 		}
 	}
@@ -417,12 +443,12 @@ static int run_diff(const struct options *o)
 	char err[2048];
 
 	if (!o->name)
-		return fprintf(stderr, "hud: --diff takes two traces: --diff BEFORE.json AFTER.json\n"), 2;
+		return say("hud: --diff takes two traces: --diff BEFORE.json AFTER.json\n"), 2;
 	if (o->pid || o->nexports)
-		return fprintf(stderr, "hud: --diff compares two trace files; it takes no --pid and no --export\n"), 2;
+		return say("hud: --diff compares two trace files; it takes no --pid and no --export\n"), 2;
 	int rc = diff_run(stdout, o->diff, o->name, o->tolerance_pct, err, sizeof(err));
 	if (rc == 2)
-		fprintf(stderr, "%s\n", err);
+		say("%s\n", err);
 	return rc;
 }
 
@@ -447,14 +473,23 @@ int main(int argc, char **argv)
 		if (o.pid < 0)
 			return 1;
 		if (!o.pid)
-			return fprintf(stderr, "hud: no process is called %s; give its pid with --pid\n", o.name), 1;
+			return say("hud: no process is called %s; give its pid with --pid\n", o.name), 1;
 	}
 	if (!o.pid) {
 		usage(stderr);
 		return 2;
 	}
+	/* A stop request (Ctrl-C, SIGTERM, SIGHUP) that comes while hud starts
+	 * must still end in a complete export, not kill hud half-way: held
+	 * until session_run() installs its handlers and releases them. */
+	sigset_t stops;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stops, NULL);
 	if (kill(o.pid, 0) < 0 && errno == ESRCH)
-		return fprintf(stderr, "hud: no process with pid %d\n", o.pid), 1;
+		return say("hud: no process with pid %d\n", o.pid), 1;
 	/* The UI needs a terminal to draw on; escape codes into a file or a
 	 * pipe would be garbage, so say what works instead. */
 	if (!o.headless && !isatty(STDOUT_FILENO))
@@ -482,7 +517,7 @@ int main(int argc, char **argv)
 		m->info.target[n > 0 ? n : 0] = 0;
 	}
 	if (o.target && access(o.target, R_OK) < 0) {
-		fprintf(stderr, "hud: cannot read the target %s: %s\n", o.target, strerror(errno));
+		say("hud: cannot read the target %s: %s\n", o.target, strerror(errno));
 		model_free(m);
 		return 1;
 	}
@@ -531,7 +566,7 @@ int main(int argc, char **argv)
 	int session_rc = session_run(&so, m, err, sizeof(err));
 	tui_close(tui);
 	if (tui && tui_error(tui)[0] && session_rc == 0)
-		fprintf(stderr, "%s\n", tui_error(tui));
+		say("%s\n", tui_error(tui));
 	tui_free(tui);
 	if (session_rc < 0) {
 		chrome_abort(cw);
@@ -541,10 +576,10 @@ int main(int argc, char **argv)
 	int rc = 0;
 	if (cw) {
 		if (chrome_finish(cw, m, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s\n", err);
+			say("%s\n", err);
 			rc = 1;
 		} else {
-			fprintf(stderr, "hud: wrote %s\n", x.path[x.chrome]);
+			say("hud: wrote %s\n", x.path[x.chrome]);
 		}
 	}
 	if (exports_finish(&x, m))

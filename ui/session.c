@@ -453,10 +453,18 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 	 * reported apart, one after the other, so they never overlap. */
 	uint64_t wait = ev->wait_ns < ev->duration_ns ? ev->wait_ns : 0;
 	uint64_t sleep = ev->duration_ns - wait;
-	if (model_stack_in_app(s->model, (uint32_t)stack) && sleep >= s->opts->threshold_ns)
-		block(s, BLOCK_OFF_CPU, ev->worker_id, ev->tid, ts, sleep, (uint32_t)stack);
-	else
+	if (ev->stack.idle) {
+		s->idle_events++;       /* a known park site: only its head was walked */
+	} else if (model_stack_in_app(s->model, (uint32_t)stack)) {
+		if (sleep >= s->opts->threshold_ns)
+			block(s, BLOCK_OFF_CPU, ev->worker_id, ev->tid, ts, sleep, (uint32_t)stack);
+	} else {
+		/* Parked by Tokio: from now on the kernel side recognises this
+		 * site from its first frames and skips the rest of the walk. */
 		s->idle_events++;
+		if (ev->stack.site && ev->stack.depth > HUD_SITE_FRAMES && model_stack_parked(s->model, (uint32_t)stack))
+			loader_idle_site_add(s->bpf, ev->stack.site);
+	}
 	if (wait >= s->opts->threshold_ns)
 		block(s, BLOCK_SCHED_DELAY, ev->worker_id, ev->tid, ts + sleep, wait, (uint32_t)stack);
 }
@@ -605,7 +613,7 @@ static void refresh_workers(struct session *s)
 		if (ts > since && ts - since >= thr) {
 			int64_t stack = -1;
 			struct hud_stack kst;
-			if (!runnable && loader_thread_stack(s->bpf, w->tid, &kst) == 0 && kst.depth)
+			if (!runnable && loader_thread_stack(s->bpf, w->tid, &kst) == 0 && kst.depth && !kst.idle)
 				stack = model_stack_of(s, kst.ips, (int)kst.depth, NULL);
 			if (runnable) {
 				model_worker_state(m, w->id, WORKER_BLOCKED, since, r->active ? r->func : -1, BLOCK_SCHED_DELAY);
@@ -746,6 +754,21 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 
 	s->opts = opts;
 	s->model = m;
+	/* Stop requests from the very start: one that arrives while hud
+	 * attaches ends the session at its first turn, with a complete export.
+	 * main() blocks these signals until here (sigprocmask), so none is
+	 * lost or kills hud with the default action in between. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigset_t stops;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &stops, NULL);
 	threads_init(&s->threads, opts->pid, opts->workers_prefix);
 	describe_rule(s, m->info.workers_rule, sizeof(m->info.workers_rule));
 
@@ -798,12 +821,6 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		goto out;
 	if (opts->on_attached)
 		opts->on_attached(opts->ctx);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 
 	if (opts->input_fd >= 0 && opts->on_input) {
 		struct epoll_event ev = { .events = EPOLLIN };

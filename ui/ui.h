@@ -244,6 +244,9 @@ int frame_is_app(const char *function, const char *file, int in_main);
  * frame comes before (innermost side) any frame of Tokio's scheduler. */
 int model_stack_in_app(const struct model *m, uint32_t stack);
 
+/* 1 when the stack is Tokio parking a worker that has nothing to do. */
+int model_stack_parked(const struct model *m, uint32_t stack);
+
 /* ---- A live session (ui/session.c) --------------------------------------- */
 
 struct session_opts {
