@@ -225,12 +225,16 @@ INLINE void switch_out_stack(struct hud_stack *st, struct walk *w, int runnable)
 		return;
 	}
 	hud_u64 site = (nr + 1) * 0x9e3779b97f4a7c15ull ^ w->ip;
+	hud_u32 n = 1;
+	st->ips[0] = w->ip;
 	fp = w->bp;
 	for (hud_u32 i = 0; i < HUD_SITE_FRAMES - 1; i++) {
 		hud_u64 rec[2];
-		if (!fp || (fp & 7) || bpf_probe_read_user(rec, sizeof(rec), (void *)fp))
+		if (!fp || (fp & 7) || bpf_probe_read_user(rec, sizeof(rec), (void *)fp) || !rec[1])
 			break;
 		site = (site ^ rec[1]) * 0xff51afd7ed558ccdull;
+		st->ips[i + 1] = rec[1];
+		n = i + 2;
 		fp = rec[0] > fp ? rec[0] : 0;
 	}
 	st->site = site;
@@ -239,10 +243,18 @@ INLINE void switch_out_stack(struct hud_stack *st, struct walk *w, int runnable)
 		stat_add(HUD_STAT_IDLE_SKIP, 1);
 		return;
 	}
-	/* A preempted worker only matters if it waits long for the CPU, and
-	 * then where it was is context, not a culprit: a shorter walk. */
+	/* A preempted (or yielding) worker only matters if it then waits
+	 * long for a CPU, and where it was is context, not a culprit: the
+	 * first frames of the site walk are its stack. (A preempted thread
+	 * was interrupted in its own code, so rbp is a real frame pointer.) */
+	if (runnable) {
+		st->depth = n;
+		stat_add(HUD_STAT_WALK_RUN, 1);
+		return;
+	}
+	stat_add(HUD_STAT_WALK_SLEEP, 1);
 	walk_begin(w, st->ips, 0);
-	st->depth = walk_more(w, st->ips, 0, runnable ? HUD_RUNNABLE_FRAMES : HUD_STACK_DEPTH);
+	st->depth = walk_more(w, st->ips, 0, HUD_STACK_DEPTH);
 	if (!st->depth)
 		stat_add(HUD_STAT_STACK_FAIL, 1);
 }

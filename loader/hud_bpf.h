@@ -59,7 +59,6 @@ struct hud_stack {
  * worker into "idle_sites" (hash, site -> 1), and the kernel side then skips
  * the full walk for them: most switch-outs of a worker are parks. */
 #define HUD_SITE_FRAMES     4
-#define HUD_RUNNABLE_FRAMES 24      /* frames walked for a preempted worker */
 #define HUD_IDLE_SITES      4096
 
 /* "threads" (hash, tid -> hud_thread): user space inserts each thread of the
@@ -126,6 +125,8 @@ struct hud_event {
 #define HUD_STAT_STACK_FAIL  3  /* user stack captures that failed */
 #define HUD_STAT_SWITCHES    4  /* switches of tracked threads seen */
 #define HUD_STAT_IDLE_SKIP   5  /* worker switch-outs whose walk was skipped (idle site) */
+#define HUD_STAT_WALK_SLEEP  6  /* worker switch-outs walked whole: asleep, site not idle */
+#define HUD_STAT_WALK_RUN    7  /* ... preempted or yielding: site frames only */
 #define HUD_STAT_COUNT       8
 
 #endif
