@@ -449,6 +449,8 @@ void model_block(struct model *m, const struct block_event *e)
 	if (e->stack < m->nstacks) {
 		m->stacks[e->stack].block_count++;
 		m->stacks[e->stack].block_ns += e->duration_ns;
+		m->stacks[e->stack].kind_count[e->kind]++;
+		m->stacks[e->stack].kind_ns[e->kind] += e->duration_ns;
 	}
 	if (e->culprit_func >= 0) {
 		struct func_stat *f = &m->funcs[e->culprit_func];

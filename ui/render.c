@@ -365,14 +365,17 @@ static void bar(struct screen *s, int x, int y, int w, double frac, uint8_t attr
 
 /* ---- Reading the model ------------------------------------------------------------- */
 
+/* Blocking a function caused: cpu and off_cpu. Sched delays are the
+ * machine's CPU pressure, not the function's doing; they are shown apart
+ * (the drill-down's kinds, the Workers state, the Timeline's stalls). */
 static uint64_t f_block_ns(const struct func_stat *f)
 {
-	return f->block_ns[0] + f->block_ns[1] + f->block_ns[2];
+	return f->block_ns[BLOCK_CPU] + f->block_ns[BLOCK_OFF_CPU];
 }
 
 static uint64_t f_block_count(const struct func_stat *f)
 {
-	return f->block_count[0] + f->block_count[1] + f->block_count[2];
+	return f->block_count[BLOCK_CPU] + f->block_count[BLOCK_OFF_CPU];
 }
 
 static const char *S(const struct model *m, uint32_t id)
@@ -435,8 +438,8 @@ static uint32_t hot_rows(const struct model *m, const struct view *v, struct hro
 				row->nfuncs = 1;
 			}
 			row->samples += st->samples;
-			row->block_ns += st->block_ns;
-			row->count += st->block_count;
+			row->block_ns += st->kind_ns[BLOCK_CPU] + st->kind_ns[BLOCK_OFF_CPU];
+			row->count += st->kind_count[BLOCK_CPU] + st->kind_count[BLOCK_OFF_CPU];
 		}
 		sort_by_cpu = v->sort_cpu;
 		qsort(r, n, sizeof(*r), hrow_cmp);
@@ -574,7 +577,7 @@ static void draw_hotspots(struct screen *s, const struct model *m, struct view *
 	uint32_t n = hot_rows(m, v, &rows);
 	int focused = v->focus == FOCUS_HOTSPOTS, page = h - 2;
 	char t[256], a[32], b[32];
-	uint64_t total_block = m->block_total[0] + m->block_total[1] + m->block_total[2];
+	uint64_t total_block = m->block_total[BLOCK_CPU] + m->block_total[BLOCK_OFF_CPU];
 	uint64_t total_samples = m->info.worker_samples;
 	int freq = m->info.freq > 0 ? m->info.freq : 99;
 
@@ -840,8 +843,10 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 		for (uint32_t k = 0; k < m->nstacks; k++)
 			if (drill_func_of(m, v, k) == (int64_t)i) {
 				agg.samples += m->stacks[k].samples;
-				agg.block_count[0] += m->stacks[k].block_count;
-				agg.block_ns[0] += m->stacks[k].block_ns;
+				for (int kind = 0; kind < BLOCK_KINDS; kind++) {
+					agg.block_count[kind] += m->stacks[k].kind_count[kind];
+					agg.block_ns[kind] += m->stacks[k].kind_ns[kind];
+				}
 			}
 	}
 	for (uint32_t i = 0; i < m->nfuncs && v->drill_group != GROUP_TASK; i++) {

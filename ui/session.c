@@ -833,7 +833,11 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	uint64_t discover_until = s->named || opts->workers_prefix ? 0 : now_ns() + 1500000000ull;
 	uint64_t deadline = opts->duration_ns ? s->start_ns + opts->duration_ns : 0;
 	for (;;) {
-		if (ringbuf_poll(s->rb, 100, collect, s) < 0) {
+		/* The kernel side wakes hud only when the ring buffer fills up,
+		 * so hud looks every 100 ms; right after attaching, every 10 ms,
+		 * so the first events show at once. */
+		int wait_ms = now_ns() - s->start_ns < 500000000ull ? 10 : 100;
+		if (ringbuf_poll(s->rb, wait_ms, collect, s) < 0) {
 			snprintf(err, errlen, "hud: reading the ring buffer failed: %s", strerror(errno));
 			goto out;
 		}

@@ -77,6 +77,8 @@ struct stack {
 	uint64_t samples;       /* CPU samples on workers with this stack */
 	uint64_t block_count;   /* blocking events with this stack */
 	uint64_t block_ns;
+	uint64_t kind_count[BLOCK_KINDS];       /* ... by kind */
+	uint64_t kind_ns[BLOCK_KINDS];
 };
 
 #define STACK_CLASS_UNKNOWN  0

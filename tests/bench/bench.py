@@ -40,7 +40,7 @@ if not os.path.isdir(SHARED):
 SESSION = int(os.environ.get("BENCH_SESSION", "300"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 WINDOW = float(os.environ.get("BENCH_WINDOW", "3"))
-ONLY = set(os.environ.get("BENCH_ONLY", "1,2,3,4,5,6").split(","))
+ONLY = set(os.environ.get("BENCH_ONLY", "1,2,3,4,5,6,7").split(","))
 # The workload of row 2: ~50,000 context switches a second on 2 cores.
 PP_ARGS = ["--pairs", "16", "--spin", "1000"]
 # Row 5: more switches, for 50,000+ events a second.
@@ -644,6 +644,31 @@ def print_table():
         json.dump(RESULTS, f, indent=1, default=str)
 
 
+def bench_accuracy():
+    """Row 7: precision and recall per demo scenario (issue 4), scored by
+    tests/accuracy_eval.sh on a default-settings run of the demo app."""
+    secs = int(os.environ.get("BENCH_ACCURACY", "20"))
+    log("row 7: detection accuracy on the demo app, %d s at default settings" % secs)
+    out = os.path.join(WORK, "accuracy-demo.out")
+    trace = os.path.join(WORK, "accuracy.json")
+    with open(out, "w") as f:
+        demo = subprocess.Popen([DEMO, "--quiet", "--duration", str(secs + 3)], stdout=f, stderr=subprocess.STDOUT)
+    time.sleep(1)
+    subprocess.run(hud_cmd(demo.pid, "--duration", str(secs), "--export", trace),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    demo.wait(timeout=30)
+    ev = subprocess.run(["bash", os.path.join(ROOT, "tests/accuracy_eval.sh"), trace, out],
+                        capture_output=True, text=True).stdout
+    for line in ev.splitlines():
+        f = line.split("\t")
+        if f[0] == "culprit":
+            name, kind, loc, tp, occ, named, prec, rec = f[1:9]
+            row(7, "%s (%s, %s): precision / recall" % (name, kind, loc), "%s / %s (%s events, %s runs)" % (prec, rec, tp, occ),
+                "reported, precision 1", int(tp) > 0 and prec in ("1.00", "n/a"))
+        elif f[0] == "total":
+            row(7, "all cpu/off_cpu events: true / false positives", "%s / %s" % (f[1], f[2]), "0 false", f[2] == "0")
+
+
 def main():
     if os.geteuid() != 0:
         raise SystemExit("bench: needs root (BPF, bpf_stats, perf): sudo ./build.sh bench")
@@ -666,6 +691,8 @@ def main():
             stop(demo)
         if "6" in ONLY:
             bench_symbolizer()
+        if "7" in ONLY:
+            bench_accuracy()
     finally:
         stop_all()
     print_table()
