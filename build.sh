@@ -37,7 +37,8 @@ $LIBDIR/libz.a:zlib1g-dev $LIBDIR/libzstd.a:libzstd-dev /usr/include/linux/bpf.h
 /usr/bin/file:file"
 PKGS_DEMO="/usr/share/cargo/registry/tokio-1.24.2:librust-tokio-dev"
 PKGS_TEST="/usr/bin/addr2line:binutils /usr/bin/jq:jq /usr/bin/python3:python3
-/usr/sbin/bpftool:bpftool /usr/bin/tmux:tmux /usr/bin/go:golang-go"
+/usr/sbin/bpftool:bpftool /usr/bin/tmux:tmux /usr/bin/go:golang-go
+/usr/bin/qemu-system-x86_64:qemu-system-x86 /usr/bin/cpio:cpio"
 PKGS_BENCH="/usr/bin/bpftrace:bpftrace /usr/sbin/bpftool:bpftool /usr/bin/perf:linux-perf
 /usr/bin/python3:python3 /usr/bin/readelf:binutils /usr/bin/unshare:util-linux"
 

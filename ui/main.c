@@ -64,6 +64,8 @@ static void usage(FILE *f)
 	      "      --diff BEFORE AFTER  compare the culprits of two traces; exit 1 on a regression\n"
 	      "      --tolerance PCT    --diff: allowed growth of total blocking time (default 10)\n"
 	      "      --resolve BIN      symbolize addresses of BIN read from stdin\n"
+	      "      --check-kernel     load and attach hud's programs and profile hud itself briefly:\n"
+	      "                         does hud work on this kernel?\n"
 	      "  -V, --version          print the version\n"
 	      "  -h, --help             print this help\n", f);
 }
@@ -132,6 +134,81 @@ static int fail(const char *msg)
 	return 1;
 }
 
+/* ---- hud --check-kernel -------------------------------------------------- */
+
+static int privileged(void);
+
+struct check_seen {
+	uint32_t tid;
+	int samples, offcpu;
+};
+
+static int check_record(void *ctx, const void *data, size_t len)
+{
+	struct check_seen *c = ctx;
+	uint32_t kind, tid;
+
+	if (len < 8)
+		return 0;
+	memcpy(&kind, data, 4);
+	memcpy(&tid, (const char *)data + 4, 4);
+	if (tid == c->tid) {
+		c->samples += kind == HUD_EV_SAMPLE;
+		c->offcpu += kind == HUD_EV_OFFCPU;
+	}
+	return 0;
+}
+
+/* Loads and attaches hud's programs on this kernel and profiles hud itself
+ * for a moment: answers "does hud work here?" without a target (and is how
+ * the test on other kernels checks them). 0 when everything worked. */
+static int check_kernel(void)
+{
+	struct loader_features kf;
+	struct check_seen seen = { 0, 0, 0 };
+	char err[2048];
+	struct ringbuf *rb = NULL;
+	int rc = 1;
+
+	if (!privileged())
+		return fail("hud: needs root or CAP_BPF+CAP_PERFMON to load BPF programs and open perf events; run with sudo");
+	loader_features(&kf);
+	if (loader_check_features(&kf, err, sizeof(err)) < 0)
+		return fail(err);
+	struct bpf_obj *o = loader_open(err, sizeof(err));
+	if (!o)
+		return fail(err);
+	seen.tid = (uint32_t)syscall(SYS_gettid);
+	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 1000000 };
+	if (loader_configure(o, &cfg, err, sizeof(err)) < 0 || loader_thread_add(o, seen.tid, 0) < 0 ||
+	    !(rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err))) ||
+	    loader_attach(o, 999, err, sizeof(err)) < 0) {
+		if (!err[0])
+			snprintf(err, sizeof(err), "hud: registering a thread in the BPF map failed");
+		say("%s\n", err);
+		goto out;
+	}
+	/* 200 ms on CPU (samples), then 20 ms asleep (one off-CPU stretch). */
+	volatile uint64_t x = 1;
+	for (uint64_t end = now_ns() + 200000000ull; now_ns() < end;)
+		x = x * 6364136223846793005ull + 1;
+	usleep(20000);
+	for (int i = 0; i < 5; i++)
+		ringbuf_poll(rb, 20, check_record, &seen);
+	if (seen.samples > 0 && seen.offcpu > 0) {
+		printf("hud: this kernel runs hud's programs: %d programs loaded and attached, %d samples and %d "
+		       "off-CPU events of hud itself\n", loader_prog_count(o), seen.samples, seen.offcpu);
+		rc = 0;
+	} else {
+		say("hud: the programs loaded and attached but reported %d samples and %d off-CPU events of hud "
+		    "itself; this kernel does not run them as expected\n", seen.samples, seen.offcpu);
+	}
+out:
+	ringbuf_close(rb);
+	loader_close(o);
+	return rc;
+}
+
 static int parse(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -150,6 +227,7 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "window", required_argument, NULL, 'W' },
 		{ "ringbuf-kb", required_argument, NULL, 'B' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "check-kernel", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -213,6 +291,8 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'V':
 			print_version();
 			exit(0);
+		case 'K':
+			exit(check_kernel());
 		case 'h':
 			usage(stdout);
 			exit(0);
