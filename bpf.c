@@ -406,6 +406,12 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	e->cpu = bpf_get_smp_processor_id();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->vol_switches = t ? t->vol_switches : 0;
+	/* A thread already running when hud registered it has not been seen
+	 * going on CPU: it is on CPU now, so its on-CPU time counts from here. */
+	if (t && !t->on_cpu) {
+		t->on_cpu = 1;
+		t->on_ts = e->ts_ns;
+	}
 	w.text_lo = cfg->text_lo;
 	w.text_hi = cfg->text_hi;
 	/* The perf event's registers when it interrupted user code, else the

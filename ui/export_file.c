@@ -102,3 +102,18 @@ enum export_format export_format_of(const char *path)
 		return EXPORT_PPROF;
 	return EXPORT_CHROME;
 }
+
+FILE *export_tmp_fopen(const char *path, char *tmp, size_t tmplen, char *err, size_t errlen)
+{
+	int fd = export_tmp_open(path, "hud-tmp", tmp, tmplen, err, errlen);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if (!(f = fdopen(fd, "w"))) {
+		snprintf(err, errlen, "hud: cannot write the export %s: out of memory", path);
+		close(fd);
+		unlink(tmp);
+	}
+	return f;
+}

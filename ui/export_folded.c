@@ -43,7 +43,6 @@ int folded_write(const char *path, const struct model *m, char *err, size_t errl
 	struct line *lines = xcalloc(m->nstacks + 1, sizeof(*lines));
 	uint32_t n = 0;
 	char tmp[4200];
-	int fd;
 	FILE *f;
 
 	for (uint32_t i = 0; i < m->nstacks; i++) {
@@ -60,14 +59,8 @@ int folded_write(const char *path, const struct model *m, char *err, size_t errl
 	qsort(lines, n, sizeof(*lines), by_text);
 
 	int rc = -1;
-	if ((fd = export_tmp_open(path, "hud-tmp", tmp, sizeof(tmp), err, errlen)) < 0)
+	if (!(f = export_tmp_fopen(path, tmp, sizeof(tmp), err, errlen)))
 		goto out;
-	if (!(f = fdopen(fd, "w"))) {
-		snprintf(err, errlen, "hud: cannot write the export %s: out of memory", path);
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
 	for (uint32_t i = 0; i < n;) {
 		uint64_t count = 0;
 		uint32_t k = i;

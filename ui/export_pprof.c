@@ -197,21 +197,15 @@ int pprof_write(const char *path, const struct model *m, char *err, size_t errle
 	struct buf out = { 0 };
 	char tmp[4200];
 	FILE *f;
-	int fd, rc = -1;
+	int rc = -1;
 
 	encode(&out, m);
 	if (out.len > UINT32_MAX) {
 		snprintf(err, errlen, "hud: the pprof profile %s would be larger than 4 GB; not written", path);
 		goto out;
 	}
-	if ((fd = export_tmp_open(path, "hud-tmp", tmp, sizeof(tmp), err, errlen)) < 0)
+	if (!(f = export_tmp_fopen(path, tmp, sizeof(tmp), err, errlen)))
 		goto out;
-	if (!(f = fdopen(fd, "w"))) {
-		snprintf(err, errlen, "hud: cannot write the export %s: out of memory", path);
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
 	if (gzip_to(f, &out) < 0) {
 		snprintf(err, errlen, "hud: compressing the pprof profile %s failed (zlib); nothing was written", path);
 		fclose(f);

@@ -300,6 +300,10 @@ void summary_print(FILE *f, const struct model *m, int top);
  * fills tmp. Returns the fd, or -1 with one sentence in err. */
 int export_tmp_open(const char *path, const char *tag, char *tmp, size_t tmplen, char *err, size_t errlen);
 
+/* The same, as a stdio stream for writing ("hud-tmp" tag); NULL with err
+ * filled (and nothing left behind) on failure. */
+FILE *export_tmp_fopen(const char *path, char *tmp, size_t tmplen, char *err, size_t errlen);
+
 /* Completes f (written under tmp): flush, fsync, hand it to the invoking user
  * under sudo (SUDO_UID/SUDO_GID), close, and rename it over path (rename
  * replaces a link at path, never follows it). f is closed either way; on

@@ -178,6 +178,15 @@ wait_screen "Timeline" > /dev/null
 restored "--duration"
 check "--duration: hud exits 0" grep -q "HUD-EXIT=0" "$WORK/screen.txt"
 
+"$DEMO" --quiet --scenario cpu --duration 4 > /dev/null 2>&1 &
+short=$!
+sleep 1
+start_hud --pid "$short"
+wait_screen "Timeline" > /dev/null
+restored "the target exiting"
+check "the target exiting: hud exits 0" grep -q "HUD-EXIT=0" "$WORK/screen.txt"
+wait $short 2>/dev/null
+
 start_hud --pid "$DEMO_PID"
 wait_screen "Timeline" > /dev/null
 kill -SEGV "$(pgrep -P "$(pane_flag pane_pid)" -x hud)" 2>/dev/null
