@@ -285,54 +285,47 @@ void sym_file_close(struct sym_file *f)
 
 /* ---- Separate debug files ---------------------------------------------- */
 
-/* 1 when elf has a .debug_info (or .zdebug_info) section with contents. */
-static int has_debug_info(Elf *elf)
+/* The section of elf called name, with contents (not SHT_NOBITS); NULL. */
+static Elf_Scn *section_named(Elf *elf, const char *name)
 {
 	size_t shstrndx;
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
 	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
-		return 0;
+		return NULL;
 	while ((scn = elf_nextscn(elf, scn)) != NULL) {
-		const char *name;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
-		    !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
-			continue;
-		if (strcmp(name, ".debug_info") == 0 || strcmp(name, ".zdebug_info") == 0)
-			return 1;
+		const char *sname;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS &&
+		    (sname = elf_strptr(elf, shstrndx, sh.sh_name)) && strcmp(sname, name) == 0)
+			return scn;
 	}
-	return 0;
+	return NULL;
+}
+
+/* 1 when elf has a .debug_info (or .zdebug_info) section with contents. */
+static int has_debug_info(Elf *elf)
+{
+	return section_named(elf, ".debug_info") || section_named(elf, ".zdebug_info");
 }
 
 /* The .gnu_debuglink name and CRC of elf; 0 when it has none. */
 static int debuglink(Elf *elf, char *name, size_t cap, uint32_t *crc)
 {
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+	Elf_Scn *scn = section_named(elf, ".gnu_debuglink");
+	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+	if (!d || !d->d_buf)
 		return 0;
-	while ((scn = elf_nextscn(elf, scn)) != NULL) {
-		const char *sname;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
-		    !(sname = elf_strptr(elf, shstrndx, sh.sh_name)) || strcmp(sname, ".gnu_debuglink") != 0)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!d || !d->d_buf)
-			return 0;
-		const char *p = d->d_buf;
-		size_t len = strnlen(p, d->d_size);
-		/* The name, NUL, padding to 4, then the CRC-32 of the debug file. */
-		size_t crc_off = (len + 4) & ~(size_t)3;
-		if (len == 0 || len >= cap || strchr(p, '/') || crc_off + 4 > d->d_size)
-			return 0;
-		memcpy(name, p, len);
-		name[len] = '\0';
-		const unsigned char *c = (const unsigned char *)p + crc_off;
-		*crc = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
-		return 1;
-	}
-	return 0;
+	const char *p = d->d_buf;
+	size_t len = strnlen(p, d->d_size);
+	/* The name, NUL, padding to 4, then the CRC-32 of the debug file. */
+	size_t crc_off = (len + 4) & ~(size_t)3;
+	if (len == 0 || len >= cap || strchr(p, '/') || crc_off + 4 > d->d_size)
+		return 0;
+	memcpy(name, p, len);
+	name[len] = '\0';
+	const unsigned char *c = (const unsigned char *)p + crc_off;
+	*crc = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+	return 1;
 }
 
 static uint32_t file_crc(int fd)

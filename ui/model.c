@@ -291,6 +291,12 @@ const struct frame *model_stack_frame(const struct model *m, uint32_t stack, uin
 	return i < s->depth ? &m->frames[m->stack_frames[s->first + i]] : NULL;
 }
 
+int32_t model_stack_func(const struct model *m, uint32_t stack, int32_t pos)
+{
+	const struct frame *f = pos >= 0 ? model_stack_frame(m, stack, (uint32_t)pos) : NULL;
+	return f ? (int32_t)f->func_index : -1;
+}
+
 /* ---- Workers, samples and blocking ------------------------------------------ */
 
 struct worker_stat *model_worker(struct model *m, uint32_t id, uint32_t tid, const char *comm)

@@ -304,8 +304,8 @@ static int on_block(struct replay *r, int ev, int args)
 	e.stack = stack;
 	/* As the live session decides it: the stack's culprit. */
 	const struct stack *s = &r->m->stacks[stack];
-	e.culprit_func = s->culprit >= 0 ? (int32_t)model_stack_frame(r->m, stack, (uint32_t)s->culprit)->func_index : -1;
-	e.task_func = s->task >= 0 ? (int32_t)model_stack_frame(r->m, stack, (uint32_t)s->task)->func_index : -1;
+	e.culprit_func = model_stack_func(r->m, stack, s->culprit);
+	e.task_func = model_stack_func(r->m, stack, s->task);
 	e.open = jdoc_type(&r->d, jdoc_get(&r->d, args, "open")) == JSON_TRUE;
 	model_block(r->m, &e);
 	return 0;

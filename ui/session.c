@@ -259,8 +259,8 @@ static void block_open(struct session *s, enum block_kind kind, uint32_t worker,
 	e.duration_ns = dur;
 	e.stack = stack;
 	e.open = open;
-	e.culprit_func = st->culprit >= 0 ? (int32_t)model_stack_frame(s->model, stack, (uint32_t)st->culprit)->func_index : -1;
-	e.task_func = st->task >= 0 ? (int32_t)model_stack_frame(s->model, stack, (uint32_t)st->task)->func_index : -1;
+	e.culprit_func = model_stack_func(s->model, stack, st->culprit);
+	e.task_func = model_stack_func(s->model, stack, st->task);
 	model_block(s->model, &e);
 }
 
@@ -598,9 +598,7 @@ static void refresh_workers(struct session *s)
 			 * /proc (once), a deadlock that began earlier included. */
 			int64_t stack = pre_attach_stack(s, w);
 			if (stack >= 0 && model_stack_in_app(m, (uint32_t)stack)) {
-				const struct stack *st = &m->stacks[stack];
-				int32_t func = st->culprit >= 0 ?
-					(int32_t)model_stack_frame(m, (uint32_t)stack, (uint32_t)st->culprit)->func_index : -1;
+				int32_t func = model_stack_func(m, (uint32_t)stack, m->stacks[stack].culprit);
 				model_worker_state(m, w->id, WORKER_BLOCKED, 0, func, BLOCK_OFF_CPU);
 				s->open_stack[w->id] = stack;
 			} else {
@@ -620,9 +618,7 @@ static void refresh_workers(struct session *s)
 				continue;
 			}
 			if (stack >= 0 && model_stack_in_app(m, (uint32_t)stack)) {
-				const struct stack *st = &m->stacks[stack];
-				int32_t func = st->culprit >= 0 ?
-					(int32_t)model_stack_frame(m, (uint32_t)stack, (uint32_t)st->culprit)->func_index : -1;
+				int32_t func = model_stack_func(m, (uint32_t)stack, m->stacks[stack].culprit);
 				model_worker_state(m, w->id, WORKER_BLOCKED, since, func, BLOCK_OFF_CPU);
 				s->open_stack[w->id] = stack;
 				continue;

@@ -207,6 +207,10 @@ uint32_t model_stack(struct model *m, const struct frame_in *frames, int n);
 
 const struct frame *model_stack_frame(const struct model *m, uint32_t stack, uint32_t i);
 
+/* The func index of a stack's frame at position pos (its culprit or task),
+ * -1 when pos is -1. */
+int32_t model_stack_func(const struct model *m, uint32_t stack, int32_t pos);
+
 /* The worker with this id, created on first use. */
 struct worker_stat *model_worker(struct model *m, uint32_t id, uint32_t tid, const char *comm);
 
