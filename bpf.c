@@ -3,17 +3,20 @@
  * and embedded in build/hud; loader/ loads it with raw bpf() calls, no libbpf.
  *
  * Three programs:
- * - sched_switch (tracepoint): follows the target's threads on and off CPU.
- *   When a worker leaves, its user stack is walked into its "offstacks"
- *   entry (the stack is only reachable while the task is current); when it
- *   comes back after more than the threshold, one HUD_EV_OFFCPU record.
+ * - sched_switch (tracepoint): follows the target's workers on and off CPU.
+ *   When a worker leaves, its user registers say where (its site) and
+ *   whether that is one of its idle parks; user space reads the stack of a
+ *   sleeping worker from /proc/PID/mem while it sleeps. When a worker comes
+ *   back after more than the threshold, one HUD_EV_OFFCPU record. Nothing
+ *   here reads user memory or wakes anyone: it runs at every context switch
+ *   of the machine.
  * - sched_wakeup (tracepoint): when a thread of the target is woken, the
  *   start of its wait in the run queue.
  * - sample (perf event, software cpu-clock, one per CPU): at --freq Hz,
  *   records the user stack of whatever thread of the target is running.
  *
- * Threads that are not the target's cost one hash lookup each for prev and
- * next. No global variables (the loader only handles maps); every function
+ * Threads that are not the target's workers cost one array lookup each for
+ * prev and next (see "threads" in hud_bpf.h). No global variables (the loader only handles maps); every function
  * is inlined (no BPF-to-BPF calls to relocate). */
 #include <linux/bpf.h>
 #include <linux/bpf_perf_event.h>
@@ -31,7 +34,6 @@ static void *(*bpf_ringbuf_reserve)(void *rb, hud_u64 size, hud_u64 flags) = (vo
 static void (*bpf_ringbuf_submit)(void *data, hud_u64 flags) = (void *)BPF_FUNC_ringbuf_submit;
 static hud_u64 (*bpf_ringbuf_query)(void *rb, hud_u64 flags) = (void *)BPF_FUNC_ringbuf_query;
 static long (*bpf_probe_read_user)(void *dst, hud_u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user;
-static long (*bpf_probe_read_kernel)(void *dst, hud_u32 size, const void *src) = (void *)BPF_FUNC_probe_read_kernel;
 static void *(*bpf_get_current_task_btf)(void) = (void *)BPF_FUNC_get_current_task_btf;
 static struct pt_regs *(*bpf_task_pt_regs)(void *task) = (void *)BPF_FUNC_task_pt_regs;
 
@@ -42,16 +44,9 @@ struct hud_map_def config SEC("maps") = {
 	.value_size = sizeof(struct hud_config), .max_entries = 1,
 };
 struct hud_map_def threads SEC("maps") = {
-	.type = BPF_MAP_TYPE_HASH, .key_size = 4,
-	.value_size = sizeof(struct hud_thread), .max_entries = HUD_MAX_THREADS,
-};
-struct hud_map_def offstacks SEC("maps") = {
-	.type = BPF_MAP_TYPE_HASH, .key_size = 4,
-	.value_size = sizeof(struct hud_stack), .max_entries = HUD_MAX_THREADS,
-};
-struct hud_map_def idle_sites SEC("maps") = {
-	.type = BPF_MAP_TYPE_HASH, .key_size = 8,
-	.value_size = 4, .max_entries = HUD_IDLE_SITES,
+	.type = BPF_MAP_TYPE_ARRAY, .key_size = 4,
+	.value_size = sizeof(struct hud_thread), .max_entries = HUD_THREAD_SLOTS,
+	.map_flags = BPF_F_MMAPABLE,
 };
 struct hud_map_def events SEC("maps") = {
 	.type = BPF_MAP_TYPE_RINGBUF, .key_size = 0,
@@ -69,6 +64,24 @@ INLINE hud_u64 wakeup_flags(void)
 {
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > HUD_RINGBUF_BYTES / 4 ?
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* The thread's entry in "threads", or NULL when it is not the target's. */
+INLINE struct hud_thread *thread_of(hud_u32 tid)
+{
+	hud_u32 home = hud_thread_home(tid);
+
+	if (!tid)
+		return 0;
+	for (hud_u32 i = 0; i < HUD_THREAD_PROBES; i++) {
+		hud_u32 k = (home + i) & (HUD_THREAD_SLOTS - 1);
+		struct hud_thread *t = bpf_map_lookup_elem(&threads, &k);
+		if (!t || !t->tid)
+			return 0;     /* an empty slot ends the probe */
+		if (t->tid == tid)
+			return t;
+	}
+	return 0;
 }
 
 INLINE void stat_add(hud_u32 index, hud_u64 n)
@@ -191,72 +204,43 @@ INLINE hud_u32 walk_more(struct walk *w, hud_u64 *ips, hud_u32 *fhash, hud_u32 m
 	return w->n;
 }
 
-/* The current task's user-mode registers, saved on kernel entry. */
-INLINE int saved_user_regs(struct walk *w, hud_u64 *syscall_nr)
+/* The current task's user-mode registers, saved on kernel entry: read in
+ * place (bpf_task_pt_regs gives a typed kernel pointer), no copy. */
+INLINE struct pt_regs *user_regs(void)
 {
-	struct pt_regs *regs = bpf_task_pt_regs(bpf_get_current_task_btf());
-	struct pt_regs r;
-
-	/* One read of the whole block: each helper call costs more than the
-	 * bytes it copies. */
-	if (!regs || bpf_probe_read_kernel(&r, sizeof(r), regs))
-		return -1;
-	w->ip = r.rip;
-	w->sp = r.rsp;
-	w->bp = r.rbp;
-	if (syscall_nr)
-		*syscall_nr = r.orig_rax;
-	return w->ip ? 0 : -1;
+	return bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-/* The stack of a worker leaving the CPU. First its site, from the system
- * call, the pc and the return addresses of the first frame records that
- * rbp leads to (two 16-byte reads; where libc has clobbered rbp the site is
- * just never recognised). A site known to be an idle park skips the walk. */
-INLINE void switch_out_stack(struct hud_stack *st, struct walk *w, int runnable)
+INLINE hud_u64 site_of(hud_u64 nr, hud_u64 ip, hud_u64 sp, hud_u64 bp)
 {
-	hud_u64 nr = 0, fp;
+	hud_u64 h = (nr + 1) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ ip) * 0xff51afd7ed558ccdull;
+	h = (h ^ sp) * 0xc4ceb9fe1a85ec53ull;
+	h = (h ^ bp) * 0xff51afd7ed558ccdull;
+	return h ? h : 1;
+}
 
-	st->idle = 0;
-	st->site = 0;
-	st->depth = 0;
-	if (saved_user_regs(w, &nr) < 0) {
-		stat_add(HUD_STAT_STACK_FAIL, 1);
+/* A worker leaving the CPU: where it was (user registers, site), and
+ * whether that is one of its idle parks. */
+INLINE void switch_out_site(struct hud_thread *t, int runnable)
+{
+	struct pt_regs *regs = user_regs();
+	hud_u64 site;
+
+	t->off_idle = 0;
+	t->off_ip = 0;
+	if (!regs)
 		return;
-	}
-	hud_u64 site = (nr + 1) * 0x9e3779b97f4a7c15ull ^ w->ip;
-	hud_u32 n = 1;
-	st->ips[0] = w->ip;
-	fp = w->bp;
-	for (hud_u32 i = 0; i < HUD_SITE_FRAMES - 1; i++) {
-		hud_u64 rec[2];
-		if (!fp || (fp & 7) || bpf_probe_read_user(rec, sizeof(rec), (void *)fp) || !rec[1])
-			break;
-		site = (site ^ rec[1]) * 0xff51afd7ed558ccdull;
-		st->ips[i + 1] = rec[1];
-		n = i + 2;
-		fp = rec[0] > fp ? rec[0] : 0;
-	}
-	st->site = site;
-	if (bpf_map_lookup_elem(&idle_sites, &site)) {
-		st->idle = 1;
-		stat_add(HUD_STAT_IDLE_SKIP, 1);
+	t->off_ip = regs->rip;
+	t->off_sp = regs->rsp;
+	t->off_bp = regs->rbp;
+	site = site_of(regs->orig_rax, t->off_ip, t->off_sp, t->off_bp);
+	t->off_site = site;
+	if (runnable)
 		return;
-	}
-	/* A preempted (or yielding) worker only matters if it then waits
-	 * long for a CPU, and where it was is context, not a culprit: the
-	 * first frames of the site walk are its stack. (A preempted thread
-	 * was interrupted in its own code, so rbp is a real frame pointer.) */
-	if (runnable) {
-		st->depth = n;
-		stat_add(HUD_STAT_WALK_RUN, 1);
-		return;
-	}
-	stat_add(HUD_STAT_WALK_SLEEP, 1);
-	walk_begin(w, st->ips, 0);
-	st->depth = walk_more(w, st->ips, 0, HUD_STACK_DEPTH);
-	if (!st->depth)
-		stat_add(HUD_STAT_STACK_FAIL, 1);
+	for (hud_u32 i = 0; i < HUD_IDLE_SITES; i++)
+		if (t->idle_sites[i] == site)
+			t->off_idle = 1;
 }
 
 /* ---- sched_switch ---------------------------------------------------------- */
@@ -281,7 +265,7 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 	struct hud_thread *t;
 	hud_u64 now = 0;
 
-	t = bpf_map_lookup_elem(&threads, &prev);
+	t = thread_of(prev);
 	if (t) {
 		now = bpf_ktime_get_ns();
 		if (t->on_cpu && now > t->on_ts)
@@ -292,37 +276,27 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 		t->switches++;
 		/* 0 is TASK_RUNNING (a yield); the preempted bit marks involuntary
 		 * switches: either way the thread never slept. */
-		if (t->off_state != 0 && !(t->off_state & HUD_STATE_PREEMPTED))
+		int runnable = t->off_state == 0 || (t->off_state & HUD_STATE_PREEMPTED);
+		if (!runnable)
 			t->vol_switches++;
-		/* Only workers are reported off CPU; their stack is needed now,
-		 * because it is only reachable while the task is current. */
-		if (t->worker_id != HUD_NOT_WORKER) {
-			struct hud_stack *st = bpf_map_lookup_elem(&offstacks, &prev);
-			struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
-			struct walk w = { 0 };
-			if (st && cfg) {
-				w.text_lo = cfg->text_lo;
-				w.text_hi = cfg->text_hi;
-				switch_out_stack(st, &w, t->off_state == 0 || (t->off_state & HUD_STATE_PREEMPTED));
-			}
-		}
-		stat_add(HUD_STAT_SWITCHES, 1);
+		switch_out_site(t, runnable);
 	}
 
-	t = bpf_map_lookup_elem(&threads, &next);
+	t = thread_of(next);
 	if (!t)
 		return 0;
 	if (!now)
 		now = bpf_ktime_get_ns();
-	if (t->worker_id != HUD_NOT_WORKER && t->off_ts && now > t->off_ts) {
+	if (t->off_ts && now > t->off_ts) {
 		struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
 		hud_u64 off = now - t->off_ts, wait = 0;
 		if (t->off_state == 0 || (t->off_state & HUD_STATE_PREEMPTED))
 			wait = off;                     /* runnable all along */
 		else if (t->wake_ts > t->off_ts && now > t->wake_ts)
 			wait = now - t->wake_ts;        /* woken, then queued */
-		if (cfg && off >= cfg->threshold_ns) {
-			struct hud_stack *st = bpf_map_lookup_elem(&offstacks, &next);
+		/* An idle park only matters when the wakeup then waited long
+		 * for a CPU. */
+		if (cfg && off >= cfg->threshold_ns && (!t->off_idle || wait >= cfg->threshold_ns)) {
 			struct hud_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 			if (!e) {
 				stat_add(HUD_STAT_LOST, 1);
@@ -338,12 +312,10 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 				e->vol_switches = t->vol_switches;
 				e->pad0 = 0;
 				e->wait_ns = wait;
-				e->stack.depth = 0;
-				e->stack.idle = 0;
-				e->stack.site = 0;
-				if (st && !bpf_probe_read_kernel(&e->stack, sizeof(e->stack), st) &&
-				    e->stack.depth > HUD_STACK_DEPTH)
-					e->stack.depth = 0;
+				e->seq = t->switches;
+				e->idle = t->off_idle;
+				e->ip = t->off_ip;
+				e->site = t->off_site;
 				bpf_ringbuf_submit(e, wakeup_flags());
 				stat_add(HUD_STAT_OFFCPU, 1);
 			}
@@ -370,8 +342,7 @@ struct sched_wakeup_args {
 SEC("tracepoint/sched/sched_wakeup")
 int hud_sched_wakeup(struct sched_wakeup_args *ctx)
 {
-	hud_u32 pid = (hud_u32)ctx->pid;
-	struct hud_thread *t = bpf_map_lookup_elem(&threads, &pid);
+	struct hud_thread *t = thread_of((hud_u32)ctx->pid);
 
 	if (t && !t->on_cpu)
 		t->wake_ts = bpf_ktime_get_ns();
@@ -393,7 +364,7 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 
 	if (!cfg || cfg->tgid != tgid || tid == 0)
 		return 0;
-	t = bpf_map_lookup_elem(&threads, &tid);
+	t = thread_of(tid);
 	stat_add(HUD_STAT_SAMPLES, 1);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -420,9 +391,18 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 		w.ip = ctx->regs.rip;
 		w.sp = ctx->regs.rsp;
 		w.bp = ctx->regs.rbp;
+		/* Keeps clang from sharing these loads with the other branch's
+		 * (a load through a moved context pointer is refused). */
+		asm volatile("" ::: "memory");
 		ok = w.ip != 0;
 	} else {
-		ok = saved_user_regs(&w, 0) == 0;
+		struct pt_regs *regs = user_regs();
+		if (regs) {
+			w.ip = regs->rip;
+			w.sp = regs->rsp;
+			w.bp = regs->rbp;
+		}
+		ok = w.ip != 0;
 	}
 	if (ok)
 		walk_begin(&w, e->ips, e->fhash);

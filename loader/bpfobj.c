@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <gelf.h>
 #include "loader/loader_int.h"
 
@@ -89,11 +90,12 @@ static int prog_load(struct loaded_prog *p, const struct bpf_insn *insns, size_t
 	if (p->fd >= 0)
 		return 0;
 	int e = errno;
-	if (e == EPERM || e == EACCES) {
+	if (e == EPERM) {
 		loader_fail(err, errlen, e, "hud: cannot load the BPF program %s", p->section);
 		return -1;
 	}
-	/* Again with the verifier's log, which says why. */
+	/* Again with the verifier's log, which says why (EACCES is also the
+	 * verifier refusing a memory access; an empty log means privileges). */
 	log[0] = 0;
 	a.log_level = 1;
 	a.log_buf = (uint64_t)(uintptr_t)log;
@@ -101,6 +103,10 @@ static int prog_load(struct loaded_prog *p, const struct bpf_insn *insns, size_t
 	p->fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
 	if (p->fd >= 0)
 		return 0;
+	if (e == EACCES && !log[0]) {
+		loader_fail(err, errlen, e, "hud: cannot load the BPF program %s", p->section);
+		return -1;
+	}
 	char tail[1024];
 	log_tail(tail, sizeof(tail), log);
 	snprintf(err, errlen, "hud: the kernel's verifier rejected the BPF program %s (%s); "
@@ -293,6 +299,32 @@ void loader_set_ringbuf_bytes(uint32_t bytes)
 
 /* Parses the embedded object, then creates its maps and loads each program
  * after patching the new map fds into its map references. */
+/* Maps the "threads" table into hud: user space reads the kernel side's
+ * per-thread state in place and writes its own fields (tid, worker id, idle
+ * sites) the same way, without a system call and without overwriting what
+ * the kernel side keeps in the same entry. */
+static int threads_map(struct bpf_obj *o, char *err, size_t errlen)
+{
+	int fd = loader_map_fd(o, "threads");
+	size_t len = (size_t)HUD_THREAD_SLOTS * sizeof(struct hud_thread);
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (fd < 0 || page <= 0) {
+		snprintf(err, errlen, "hud: the BPF object has no \"threads\" map; the build is broken");
+		return -1;
+	}
+	len = (len + (size_t)page - 1) / (size_t)page * (size_t)page;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		loader_fail(err, errlen, errno, "hud: cannot map the BPF thread table (BPF_F_MMAPABLE needs Linux 5.5)");
+		return -1;
+	}
+	o->threads = p;
+	o->threads_len = len;
+	return 0;
+}
+
 struct bpf_obj *loader_open(char *err, size_t errlen)
 {
 	struct bpf_obj *o = calloc(1, sizeof(*o));
@@ -322,11 +354,13 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 		snprintf(m->name, sizeof(m->name), "%s", parsed.maps[i].name);
 		m->def = parsed.maps[i].def;
 		m->offset = parsed.maps[i].offset;
-		if (m->def.type == BPF_MAP_TYPE_RINGBUF && ringbuf_bytes)
+		if (m->def.type == BPF_MAP_TYPE_RINGBUF && ringbuf_bytes && strcmp(m->name, "events") == 0)
 			m->def.max_entries = ringbuf_bytes;
 		if (map_create(m, err, errlen) < 0)
 			goto fail;
 	}
+	if (threads_map(o, err, errlen) < 0)
+		goto fail;
 	for (int i = 0; i < parsed.nprogs; i++) {
 		struct bpf_parsed_prog *pp = &parsed.progs[i];
 		struct bpf_insn *insns = (struct bpf_insn *)pp->insns;
@@ -406,46 +440,110 @@ int loader_stats(const struct bpf_obj *o, uint64_t out[HUD_STAT_COUNT])
 	return 0;
 }
 
+/* ---- The thread table (see "threads" in hud_bpf.h) ------------------------ */
+
+static struct hud_thread *slot(const struct bpf_obj *o, uint32_t tid, uint32_t i)
+{
+	return &o->threads[(hud_thread_home(tid) + i) & (HUD_THREAD_SLOTS - 1)];
+}
+
+static struct hud_thread *thread_entry(const struct bpf_obj *o, uint32_t tid)
+{
+	if (!o || !o->threads || !tid || tid == HUD_TID_GONE)
+		return NULL;
+	for (uint32_t i = 0; i < HUD_THREAD_PROBES; i++) {
+		struct hud_thread *t = slot(o, tid, i);
+		uint32_t k = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
+		if (k == tid)
+			return t;
+		if (!k)
+			return NULL;
+	}
+	return NULL;
+}
+
 int loader_thread_add(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id)
 {
-	struct hud_thread t;
+	struct hud_thread *t = thread_entry(o, tid);
 
-	static const struct hud_stack empty;
-
-	memset(&t, 0, sizeof(t));
-	t.worker_id = worker_id;
-	/* The stack slot first: the kernel side only looks for it once the
-	 * thread is in "threads". */
-	if (loader_map_update(loader_map_fd(o, "offstacks"), &tid, &empty, BPF_ANY) < 0)
+	if (t) {
+		__atomic_store_n(&t->worker_id, worker_id, __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (!o || !o->threads || !tid || tid == HUD_TID_GONE) {
+		errno = EINVAL;
 		return -1;
-	return loader_map_update(loader_map_fd(o, "threads"), &tid, &t, BPF_NOEXIST);
+	}
+	for (uint32_t i = 0; i < HUD_THREAD_PROBES; i++) {
+		t = slot(o, tid, i);
+		uint32_t k = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
+		if (k && k != HUD_TID_GONE)
+			continue;
+		/* A free entry: the kernel side does not touch it until its tid
+		 * is set, so everything else is written first. */
+		memset((char *)t + sizeof(t->tid), 0, sizeof(*t) - sizeof(t->tid));
+		t->worker_id = worker_id;
+		__atomic_store_n(&t->tid, tid, __ATOMIC_RELEASE);
+		return 0;
+	}
+	errno = ENOSPC;
+	return -1;
 }
 
-int loader_idle_site_add(const struct bpf_obj *o, uint64_t site)
+int loader_idle_site_add(const struct bpf_obj *o, uint32_t tid, uint64_t site)
 {
-	uint32_t one = 1;
-	return loader_map_update(loader_map_fd(o, "idle_sites"), &site, &one, BPF_ANY);
-}
+	struct hud_thread *t = thread_entry(o, tid);
+	int free_at = -1;
 
-int loader_thread_stack(const struct bpf_obj *o, uint32_t tid, struct hud_stack *out)
-{
-	if (loader_map_lookup(loader_map_fd(o, "offstacks"), &tid, out) < 0)
+	if (!t || !site) {
+		errno = ENOENT;
 		return -1;
-	if (out->depth > HUD_STACK_DEPTH)
-		out->depth = 0;
+	}
+	for (int i = 0; i < HUD_IDLE_SITES; i++) {
+		uint64_t v = __atomic_load_n(&t->idle_sites[i], __ATOMIC_RELAXED);
+		if (v == site)
+			return 0;
+		if (!v && free_at < 0)
+			free_at = i;
+	}
+	/* Full: the newest replaces one chosen by the site itself. */
+	if (free_at < 0)
+		free_at = (int)(site % HUD_IDLE_SITES);
+	__atomic_store_n(&t->idle_sites[free_at], site, __ATOMIC_RELEASE);
 	return 0;
 }
 
 int loader_thread_get(const struct bpf_obj *o, uint32_t tid, struct hud_thread *out)
 {
-	return loader_map_lookup(loader_map_fd(o, "threads"), &tid, out);
+	const struct hud_thread *t = thread_entry(o, tid);
+
+	if (!t) {
+		errno = ENOENT;
+		return -1;
+	}
+	/* The kernel side updates the entry meanwhile: fields are read one
+	 * by one, each a consistent value. */
+	memcpy(out, t, sizeof(*out));
+	return 0;
 }
 
 int loader_thread_remove(const struct bpf_obj *o, uint32_t tid)
 {
-	int rc = loader_map_delete(loader_map_fd(o, "threads"), &tid);
-	loader_map_delete(loader_map_fd(o, "offstacks"), &tid);
-	return rc;
+	for (uint32_t i = 0; o && o->threads && tid && i < HUD_THREAD_PROBES; i++) {
+		struct hud_thread *t = slot(o, tid, i);
+		uint32_t k = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
+		if (!k)
+			break;
+		if (k != tid)
+			continue;
+		/* A probe for another tid may pass through this entry, unless
+		 * it is the last of its run. */
+		uint32_t next = i + 1 < HUD_THREAD_PROBES ? __atomic_load_n(&slot(o, tid, i + 1)->tid, __ATOMIC_ACQUIRE) : 1;
+		__atomic_store_n(&t->tid, next ? HUD_TID_GONE : 0, __ATOMIC_RELEASE);
+		return 0;
+	}
+	errno = ENOENT;
+	return -1;
 }
 
 void loader_close(struct bpf_obj *o)
@@ -457,6 +555,8 @@ void loader_close(struct bpf_obj *o)
 		if (o->perf_fds[i] >= 0)
 			close(o->perf_fds[i]);
 	free(o->perf_fds);
+	if (o->threads)
+		munmap(o->threads, o->threads_len);
 	for (int i = 0; i < o->nprogs; i++)
 		if (o->progs[i].fd >= 0)
 			close(o->progs[i].fd);

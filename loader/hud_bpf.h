@@ -17,7 +17,7 @@ typedef uint64_t hud_u64;
 #endif
 
 /* Limits. */
-#define HUD_MAX_THREADS     8192        /* threads of the target we track */
+#define HUD_MAX_THREADS     8192        /* threads of the target hud lists */
 #define HUD_STACK_DEPTH     64          /* user frames kept per stack */
 #define HUD_STACK_WINDOW    32          /* words read at the user sp to step over libc */
 #define HUD_RINGBUF_BYTES   (4u << 20)  /* 4 MiB: ~70,000 events of slack */
@@ -42,38 +42,53 @@ struct hud_config {
 	hud_u64 text_hi;
 };
 
-/* A user stack as the kernel side walked it: return addresses, innermost
- * first (ips[0] is the pc). "offstacks" (hash, tid -> hud_stack) holds each
- * thread's stack from when it last left the CPU; user space creates the
- * entry with the thread, the kernel side fills it. */
-struct hud_stack {
-	hud_u32 depth;          /* frames in ips; 0 when the walk failed or was skipped */
-	hud_u32 idle;           /* 1: skipped, the switch-out matched "idle_sites" */
-	hud_u64 site;           /* fingerprint of the switch-out: see below */
-	hud_u64 ips[HUD_STACK_DEPTH];
-};
+/* A switch-out's site: the system call and the user registers that
+ * locate the blocked call (pc, stack pointer, frame pointer), hashed. A
+ * thread's stack is its own, so a site names one place in one thread: a
+ * worker parking idle comes back to the same few sites over and over. User
+ * space puts the sites it found to be Tokio parking an idle worker into the
+ * thread's idle_sites, and the kernel side then marks sleeps there idle. */
+#define HUD_IDLE_SITES      4
 
-/* A switch-out's site: a hash of the system call number and the first
- * HUD_SITE_FRAMES return addresses, cheap to get (a short walk). User space
- * puts the sites whose full stacks turned out to be Tokio parking an idle
- * worker into "idle_sites" (hash, site -> 1), and the kernel side then skips
- * the full walk for them: most switch-outs of a worker are parks. */
-#define HUD_SITE_FRAMES     4
-#define HUD_IDLE_SITES      4096
+/* "threads" (array of HUD_THREAD_SLOTS, mmapable): the workers of the
+ * target, an open-addressed table tid -> hud_thread. A tid's slots are
+ * HUD_THREAD_PROBES consecutive ones from hud_thread_home(tid); tid 0 marks
+ * an empty slot (a probe ends there), HUD_TID_GONE a removed one (a probe
+ * goes on). User space is the only writer of tid, worker_id and idle_sites,
+ * and writes them in place through its mapping; the kernel side keeps the
+ * rest. An array lookup is a few instructions where a hash map lookup costs
+ * ~90 ns on this kind of VM, and it runs at every context switch. Entries
+ * are 128 bytes (two cache lines), what a switch touches in the first; the
+ * table (1024 entries, 128 KB) holds up to ~500 workers. */
+#define HUD_THREAD_SLOT_BITS 10
+#define HUD_THREAD_SLOTS    (1u << HUD_THREAD_SLOT_BITS)
+#define HUD_THREAD_PROBES   8
+#define HUD_TID_GONE        0xffffffffu
 
-/* "threads" (hash, tid -> hud_thread): user space inserts each thread of the
- * target with its worker id; the kernel side keeps the rest up to date. */
+static inline hud_u32 hud_thread_home(hud_u32 tid)
+{
+	return (tid * 0x9e3779b1u) >> (32 - HUD_THREAD_SLOT_BITS);
+}
+
 struct hud_thread {
-	hud_u32 worker_id;      /* 0..N-1, or HUD_NOT_WORKER */
+	hud_u32 tid;            /* the key: 0 empty, HUD_TID_GONE removed (user space) */
+	hud_u32 worker_id;      /* 0..N-1 (user space) */
 	hud_u32 on_cpu;         /* 1 while running */
+	hud_u32 off_state;      /* prev_state when it last left (0 or 0x100: runnable) */
 	hud_u64 on_ts;          /* when it last went on CPU (ns, CLOCK_MONOTONIC) */
 	hud_u64 off_ts;         /* when it last left the CPU */
 	hud_u64 oncpu_ns;       /* total time on CPU since registration */
-	hud_u32 off_state;      /* prev_state when it last left (0 or 0x100: runnable) */
-	hud_u32 pad0;
-	hud_u32 switches;       /* times it left the CPU */
-	hud_u32 vol_switches;   /* ... of which it went to sleep (not preempted) */
 	hud_u64 wake_ts;        /* when it was last woken while off CPU, 0 if not since */
+	hud_u32 switches;       /* times it left the CPU: the sequence number of a switch-out */
+	hud_u32 vol_switches;   /* ... of which it went to sleep (not preempted) */
+	hud_u32 off_idle;       /* 1: it last left at one of its idle_sites */
+	hud_u32 pad0;
+	/* second cache line: where it last left, and its idle sites */
+	hud_u64 off_ip;         /* user registers saved at kernel entry */
+	hud_u64 off_sp;
+	hud_u64 off_bp;
+	hud_u64 off_site;       /* their site */
+	hud_u64 idle_sites[HUD_IDLE_SITES];     /* user space; 0 = none */
 };
 
 /* Event kinds in the ring buffer. */
@@ -115,7 +130,10 @@ struct hud_event {
 	hud_u32 pad0;
 	hud_u64 wait_ns;        /* OFFCPU: of duration_ns, the time it was runnable
 				 * (woken or preempted) but not running: run-queue wait */
-	struct hud_stack stack; /* OFFCPU: the user stack when it left */
+	hud_u32 seq;            /* hud_thread.switches of the switch-out */
+	hud_u32 idle;           /* 1: it left at one of its idle sites */
+	hud_u64 ip;             /* the pc when it left: the whole stack of a preempted worker */
+	hud_u64 site;           /* where it left (see idle_sites) */
 };
 
 /* "stats" (per-CPU array): counters, summed by user space. */
@@ -123,10 +141,6 @@ struct hud_event {
 #define HUD_STAT_OFFCPU      1  /* off-CPU events emitted */
 #define HUD_STAT_LOST        2  /* events dropped: ring buffer full */
 #define HUD_STAT_STACK_FAIL  3  /* user stack captures that failed */
-#define HUD_STAT_SWITCHES    4  /* switches of tracked threads seen */
-#define HUD_STAT_IDLE_SKIP   5  /* worker switch-outs whose walk was skipped (idle site) */
-#define HUD_STAT_WALK_SLEEP  6  /* worker switch-outs walked whole: asleep, site not idle */
-#define HUD_STAT_WALK_RUN    7  /* ... preempted or yielding: site frames only */
-#define HUD_STAT_COUNT       8
+#define HUD_STAT_COUNT       4
 
 #endif

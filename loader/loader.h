@@ -119,25 +119,57 @@ int loader_check_features(const struct loader_features *f, char *err, size_t err
 
 /* ---- Threads ---------------------------------------------------------------- */
 
+/* The table of workers the kernel side follows. add registers a thread (or
+ * updates its worker id); -1 with errno ENOSPC when its slots are taken.
+ * get copies the kernel side's view of it. */
 int loader_thread_add(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id);
 int loader_thread_get(const struct bpf_obj *o, uint32_t tid, struct hud_thread *out);
 int loader_thread_remove(const struct bpf_obj *o, uint32_t tid);
 
-/* Marks a switch-out site (struct hud_stack.site) as a worker parking idle,
- * so the kernel side stops walking the whole stack there. */
-int loader_idle_site_add(const struct bpf_obj *o, uint64_t site);
+/* Marks a switch-out site of this thread (hud_event.site) as the thread
+ * parking idle: the kernel side stops reporting sleeps there. A thread keeps
+ * HUD_IDLE_SITES of them. */
+int loader_idle_site_add(const struct bpf_obj *o, uint32_t tid, uint64_t site);
 
-/* The user stack the thread had when it last left the CPU (depth 0 when
- * none was taken: not a worker, or the walk failed). */
-int loader_thread_stack(const struct bpf_obj *o, uint32_t tid, struct hud_stack *out);
+/* ---- Stacks of sleeping threads ---------------------------------------------- */
 
-/* ---- Threads asleep before hud attached ------------------------------------ */
+/* The user stack (innermost first, up to max frames) of a thread that is
+ * asleep, from its user registers (bp may be 0: then libc's saved words near
+ * sp are searched for the frame record), read through memfd (/proc/PID/mem);
+ * text_lo/text_hi are the main executable's code. Returns the number of
+ * frames, 0 when nothing could be read. Not synchronised with the thread:
+ * the caller checks it stayed asleep. */
+int ustack_walk(int memfd, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t text_lo, uint64_t text_hi,
+		uint64_t *ips, int max);
 
-/* The user stack (innermost first, up to max frames) of a thread asleep in
- * a system call, read from /proc without stopping it; text_lo/text_hi are
- * the main executable's code. Returns the number of frames, 0 when the
- * thread is not in a system call or nothing could be read. */
+/* The same for a thread asleep in a system call since before hud attached,
+ * registers from /proc/PID/task/TID/syscall. 0 when it is not in one. */
 int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, uint64_t *ips, int max);
+
+/* The stacks of workers asleep outside their idle parks, read while they
+ * sleep by a thread of hud's own: every interval_ns it looks at the kernel
+ * side's table for the watched workers, and walks the stack of each one
+ * that went to sleep since its last look (registers from the table); the
+ * stack counts if the worker is still asleep at the same switch-out after
+ * the walk. A sleep shorter than about interval_ns may be missed, so the
+ * interval is a fraction of the reporting threshold. sleepstacks_get gives
+ * the stack of the sleep that began at switch-out seq of tid (hud_event.seq,
+ * hud_thread.switches), 0 frames when it was not read. Thread-safe. */
+struct sleepstacks;
+
+struct sleepstacks_stats {
+	uint64_t read;          /* stacks read and kept */
+	uint64_t woke;          /* the thread woke while its stack was read */
+	uint64_t failed;        /* nothing readable at its stack pointer */
+	uint64_t missing;       /* asked for and not found */
+};
+
+struct sleepstacks *sleepstacks_start(const struct bpf_obj *o, int pid, uint64_t text_lo, uint64_t text_hi,
+				      uint64_t interval_ns, char *err, size_t errlen);
+void sleepstacks_watch(struct sleepstacks *ss, uint32_t tid);
+int sleepstacks_get(struct sleepstacks *ss, uint32_t tid, uint32_t seq, uint64_t *ips, int max);
+void sleepstacks_stats(struct sleepstacks *ss, struct sleepstacks_stats *out);
+void sleepstacks_stop(struct sleepstacks *ss);
 
 /* ---- Ring buffer ------------------------------------------------------------ */
 

@@ -33,6 +33,8 @@ struct bpf_obj {
 	int *perf_fds;          /* every perf event hud opened */
 	int nperf;
 	int ncpus_possible;     /* per-CPU map values come in this many slots */
+	struct hud_thread *threads;     /* the "threads" map, mapped (HUD_THREAD_SLOTS entries) */
+	size_t threads_len;
 };
 
 long sys_bpf(int cmd, union bpf_attr *attr);

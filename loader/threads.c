@@ -1,8 +1,8 @@
 /* threads.c — the target's threads, from /proc/PID/task. Workers are the
  * threads whose name starts with a worker prefix; they get ids 0..N-1 in the
- * order they are found. Every thread of the target is registered in the BPF
- * "threads" map (the kernel side needs to know which tids to follow), and
- * removed from it when it exits, so the map holds only live threads. */
+ * order they are found. Workers are registered in the BPF "threads" table
+ * (the kernel side follows them through context switches), and removed
+ * from it when they exit or stop being workers. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -109,7 +109,7 @@ int threads_scan(struct thread_set *s, const struct bpf_obj *o)
 			t->worker_id = s->next_worker++;
 			found++;
 		}
-		if (o)
+		if (o && t->worker_id != HUD_NOT_WORKER)
 			loader_thread_add(o, t->tid, t->worker_id);
 	}
 	closedir(dir);
@@ -134,16 +134,13 @@ int threads_worker_count(const struct thread_set *s)
 	return n;
 }
 
+/* The kernel side follows workers only. */
 static void set_worker(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id)
 {
-	struct hud_thread kt;
-
-	/* The kernel side may update the entry meanwhile; losing one of its
-	 * timestamps to this write is harmless, a wrong worker id is not. */
-	if (o && loader_thread_get(o, tid, &kt) == 0) {
-		kt.worker_id = worker_id;
-		loader_map_update(loader_map_fd(o, "threads"), &tid, &kt, BPF_EXIST);
-	}
+	if (o && worker_id == HUD_NOT_WORKER)
+		loader_thread_remove(o, tid);
+	else if (o)
+		loader_thread_add(o, tid, worker_id);
 }
 
 uint32_t threads_promote(struct thread_set *s, const struct bpf_obj *o, uint32_t tid)

@@ -1,10 +1,11 @@
-/* ustack.c — the user stack of a thread asleep in a system call, read from
- * outside it: /proc/PID/task/TID/syscall gives its stack pointer and pc,
- * /proc/PID/mem its stack memory, and the frame pointers are followed the
- * way the kernel side follows them (stepping over libc's frames the same
- * way: see bpf.c). This is for threads that were already asleep when hud
- * attached, such as a worker deadlocked before hud started: the kernel side
- * only sees a thread's stack when it leaves the CPU. */
+/* ustack.c — the user stack of a thread asleep, read from outside it through
+ * /proc/PID/mem. The frame pointers are followed the way the kernel side's
+ * sampler follows them (stepping over libc's frames the same way: see
+ * bpf.c). Two users: the stacks of workers that go to sleep while hud runs
+ * (sleepstacks.c reads them from the registers the kernel side reported, the
+ * kernel side reads no user memory at a context switch), and threads that
+ * were already asleep when hud attached, such as a worker deadlocked before
+ * hud started (registers from /proc/PID/task/TID/syscall). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,10 +13,15 @@
 #include "loader/loader_int.h"
 
 #define WINDOW 48
+#define CHUNK  16384
 
+/* The target's memory, read in chunks: frame records are close together. */
 struct mem {
 	int fd;
 	uint64_t lo, hi;        /* the main executable's code */
+	uint64_t base;          /* chunk [base, base + len) */
+	size_t len;
+	unsigned char chunk[CHUNK];
 };
 
 static int in_text(const struct mem *m, uint64_t a)
@@ -23,31 +29,98 @@ static int in_text(const struct mem *m, uint64_t a)
 	return a >= m->lo && a < m->hi;
 }
 
-static int peek(const struct mem *m, uint64_t addr, void *buf, size_t len)
+static int peek(struct mem *m, uint64_t addr, void *buf, size_t len)
 {
-	return pread(m->fd, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -1;
+	if (addr >= m->base && addr - m->base + len <= m->len && addr - m->base <= m->len) {
+		memcpy(buf, m->chunk + (addr - m->base), len);
+		return 0;
+	}
+	/* A new chunk from addr; near the top of a stack only part of it
+	 * may be mapped. */
+	ssize_t got = pread(m->fd, m->chunk, CHUNK, (off_t)addr);
+	if (got < (ssize_t)len)
+		got = pread(m->fd, m->chunk, len, (off_t)addr);
+	if (got < (ssize_t)len) {
+		m->len = 0;
+		return -1;
+	}
+	m->base = addr;
+	m->len = (size_t)got;
+	memcpy(buf, m->chunk, len);
+	return 0;
 }
 
 /* A frame record at fp: [fp] the caller's frame pointer (above fp), [fp+8]
  * a return address into the executable. */
-static int is_record(const struct mem *m, uint64_t fp, uint64_t above)
+static int is_record(struct mem *m, uint64_t fp, uint64_t above)
 {
 	uint64_t rec[2];
 	return fp > above && fp - above < (1u << 20) && !(fp & 7) && peek(m, fp, rec, sizeof(rec)) == 0 &&
 	       in_text(m, rec[1]) && rec[0] > fp;
 }
 
+static int walk(struct mem *m, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *ips, int max)
+{
+	uint64_t win[WINDOW], fp = 0;
+	int n = 0, k;
+
+	if (max < 2 || !ip)
+		return 0;
+	ips[n++] = ip;
+	if (in_text(m, ip) && bp) {
+		fp = bp;
+	} else {
+		/* Without a frame pointer in libc, the return address into the
+		 * executable is the first such word near the stack pointer, and
+		 * the caller's frame record is rbp when it still holds one, else
+		 * among the words libc saved there. */
+		if (peek(m, sp, win, sizeof(win)) < 0)
+			return n;
+		for (k = 0; k < WINDOW && !in_text(m, win[k]); k++)
+			;
+		if (k == WINDOW)
+			return n;
+		if (!in_text(m, ip))
+			ips[n++] = win[k];
+		if (bp && is_record(m, bp, sp))
+			fp = bp;
+		for (int i = 0; i < WINDOW && !fp; i++)
+			if (is_record(m, win[i], sp + 8 * (uint64_t)k))
+				fp = win[i];
+	}
+	while (fp && !(fp & 7) && n < max) {
+		uint64_t rec[2];
+		if (peek(m, fp, rec, sizeof(rec)) < 0 || !rec[1])
+			break;
+		ips[n++] = rec[1];
+		if (rec[0] <= fp)
+			break;
+		fp = rec[0];
+	}
+	return n;
+}
+
+int ustack_walk(int memfd, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t text_lo, uint64_t text_hi,
+		uint64_t *ips, int max)
+{
+	static __thread struct mem m;
+
+	if (!text_hi || memfd < 0)
+		return 0;
+	m.fd = memfd;
+	m.lo = text_lo;
+	m.hi = text_hi;
+	m.len = 0;
+	return walk(&m, ip, sp, bp, ips, max);
+}
+
 int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, uint64_t *ips, int max)
 {
 	char path[96], line[512];
 	unsigned long long v[9];
-	uint64_t win[WINDOW], sp, fp = 0;
-	struct mem m = { -1, text_lo, text_hi };
-	int n = 0, k;
+	int fd, n;
 	FILE *f;
 
-	if (max < 2 || !text_hi)
-		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%u/syscall", pid, tid);
 	if (!(f = fopen(path, "re")))
 		return 0;
@@ -56,35 +129,11 @@ int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, u
 	fclose(f);
 	if (got != 9)
 		return 0;       /* "running", or not in a system call */
-	sp = v[7];
-	ips[n++] = v[8];
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	if ((m.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return n;
-	if (peek(&m, sp, win, sizeof(win)) < 0)
-		goto out;
-	/* Without the frame pointer register, the caller's frame record is
-	 * found among the words near the stack pointer, past the return
-	 * address into the executable (libc saved it there). */
-	for (k = 0; k < WINDOW && !in_text(&m, win[k]); k++)
-		;
-	if (k == WINDOW)
-		goto out;
-	if (!in_text(&m, ips[0]))
-		ips[n++] = win[k];
-	for (int i = 0; i < WINDOW && !fp; i++)
-		if (is_record(&m, win[i], sp + 8 * (uint64_t)k))
-			fp = win[i];
-	while (fp && n < max) {
-		uint64_t rec[2];
-		if (peek(&m, fp, rec, sizeof(rec)) < 0 || !rec[1])
-			break;
-		ips[n++] = rec[1];
-		if (rec[0] <= fp)
-			break;
-		fp = rec[0];
-	}
-out:
-	close(m.fd);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return max > 0 && v[8] ? (ips[0] = v[8], 1) : 0;
+	/* No frame pointer register here: the window finds the record. */
+	n = ustack_walk(fd, v[8], v[7], 0, text_lo, text_hi, ips, max);
+	close(fd);
 	return n;
 }

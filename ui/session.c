@@ -73,6 +73,7 @@ struct session {
 	const struct session_opts *opts;
 	struct bpf_obj *bpf;
 	struct ringbuf *rb;
+	struct sleepstacks *sleeps;     /* stacks of workers asleep, read while they sleep */
 	struct thread_set threads;
 	struct sym_proc *sym;
 	struct model *model;
@@ -453,17 +454,17 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 	 * reported apart, one after the other, so they never overlap. */
 	uint64_t wait = ev->wait_ns < ev->duration_ns ? ev->wait_ns : 0;
 	uint64_t sleep = ev->duration_ns - wait;
-	if (ev->stack.idle) {
-		s->idle_events++;       /* a known park site: only its head was walked */
+	if (ev->idle) {
+		s->idle_events++;       /* a known park site: its stack was not read */
 	} else if (model_stack_in_app(s->model, (uint32_t)stack)) {
 		if (sleep >= s->opts->threshold_ns)
 			block(s, BLOCK_OFF_CPU, ev->worker_id, ev->tid, ts, sleep, (uint32_t)stack);
 	} else {
 		/* Parked by Tokio: from now on the kernel side recognises this
-		 * site from its first frames and skips the rest of the walk. */
+		 * site from its registers and does not report it. */
 		s->idle_events++;
-		if (ev->stack.site && ev->stack.depth > HUD_SITE_FRAMES && model_stack_parked(s->model, (uint32_t)stack))
-			loader_idle_site_add(s->bpf, ev->stack.site);
+		if (ev->site && model_stack_parked(s->model, (uint32_t)stack))
+			loader_idle_site_add(s->bpf, ev->tid, ev->site);
 	}
 	if (wait >= s->opts->threshold_ns)
 		block(s, BLOCK_SCHED_DELAY, ev->worker_id, ev->tid, ts + sleep, wait, (uint32_t)stack);
@@ -502,6 +503,24 @@ static int collect(void *ctx, const void *data, size_t len)
 	return s->nbatch == BATCH_MAX;  /* full: process, then drain again */
 }
 
+/* The stack of an off-CPU record: for a sleep, the one read while the
+ * thread slept; for a preempted (or idle) worker, where it was, its pc. -1
+ * when there is none. */
+static int64_t offcpu_stack(struct session *s, const struct hud_event *ev)
+{
+	int runnable = ev->state == 0 || (ev->state & HUD_STATE_PREEMPTED);
+	uint64_t ips[HUD_STACK_DEPTH];
+	int n = 0;
+
+	if (!runnable && !ev->idle)
+		n = sleepstacks_get(s->sleeps, ev->tid, ev->seq, ips, HUD_STACK_DEPTH);
+	if (!n && ev->ip) {
+		ips[0] = ev->ip;
+		n = 1;
+	}
+	return n ? (int64_t)model_stack_of(s, ips, n, NULL) : -1;
+}
+
 static void process_batch(struct session *s)
 {
 	for (int i = 0; i < s->nbatch; i++) {
@@ -509,9 +528,7 @@ static void process_batch(struct session *s)
 		if (r->kind == HUD_EV_SAMPLE) {
 			on_sample(s, &r->smp, session_ts(s, r->smp.ts_ns));
 		} else if (r->off.worker_id != HUD_NOT_WORKER) {
-			const struct hud_stack *st = &r->off.stack;
-			int64_t stack = st->depth >= 1 && st->depth <= HUD_STACK_DEPTH ?
-				(int64_t)model_stack_of(s, st->ips, (int)st->depth, NULL) : -1;
+			int64_t stack = offcpu_stack(s, &r->off);
 			on_offcpu(s, &r->off, stack, session_ts(s, r->off.ts_ns));
 		}
 	}
@@ -522,8 +539,10 @@ static void register_workers(struct session *s)
 {
 	for (int i = 0; i < s->threads.n; i++) {
 		const struct thread_info *t = &s->threads.v[i];
-		if (t->worker_id != HUD_NOT_WORKER)
+		if (t->worker_id != HUD_NOT_WORKER) {
 			model_worker(s->model, t->worker_id, t->tid, t->comm);
+			sleepstacks_watch(s->sleeps, t->tid);
+		}
 	}
 }
 
@@ -610,9 +629,10 @@ static void refresh_workers(struct session *s)
 		int runnable = t.off_state == 0 || (t.off_state & HUD_STATE_PREEMPTED);
 		if (ts > since && ts - since >= thr) {
 			int64_t stack = -1;
-			struct hud_stack kst;
-			if (!runnable && loader_thread_stack(s->bpf, w->tid, &kst) == 0 && kst.depth && !kst.idle)
-				stack = model_stack_of(s, kst.ips, (int)kst.depth, NULL);
+			uint64_t ips[HUD_STACK_DEPTH];
+			int n = runnable || t.off_idle ? 0 : sleepstacks_get(s->sleeps, w->tid, t.switches, ips, HUD_STACK_DEPTH);
+			if (n > 0)
+				stack = model_stack_of(s, ips, n, NULL);
 			if (runnable) {
 				model_worker_state(m, w->id, WORKER_BLOCKED, since, r->active ? r->func : -1, BLOCK_SCHED_DELAY);
 				continue;
@@ -799,6 +819,12 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	s->text_hi = cfg.text_hi;
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)
 		goto out;
+	/* Sleeps shorter than the threshold are never reported: looking for
+	 * sleeping workers three times per threshold catches the others. */
+	uint64_t look = opts->threshold_ns / 3;
+	look = look < 200000 ? 200000 : look > 2000000 ? 2000000 : look;
+	if (!(s->sleeps = sleepstacks_start(s->bpf, opts->pid, s->text_lo, s->text_hi, look, err, errlen)))
+		goto out;
 	/* Register the threads already known, then attach. */
 	threads_free(&s->threads);
 	threads_init(&s->threads, opts->pid, opts->workers_prefix);
@@ -888,6 +914,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	m->info.duration_ns = now_ns() - s->start_ns;
 	rc = 0;
 out:
+	sleepstacks_stop(s->sleeps);
 	ringbuf_close(s->rb);
 	loader_close(s->bpf);
 	threads_free(&s->threads);

@@ -269,7 +269,25 @@ def hud_kernel_stats(pid):
             tot += val if isinstance(val, int) else int.from_bytes(bytes(int(x, 16) for x in val), "little")
         st[k] = tot
     return {"samples": st.get(0, 0), "offcpu": st.get(1, 0), "lost": st.get(2, 0),
-            "stack_fail": st.get(3, 0), "switches": st.get(4, 0)}
+            "stack_fail": st.get(3, 0)}
+
+
+def target_switches(pid):
+    """Context switches of all threads of pid so far (voluntary and not)."""
+    n = 0
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return 0
+    for t in tids:
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, t)) as f:
+                for l in f:
+                    if "ctxt_switches" in l:
+                        n += int(l.split()[1])
+        except OSError:
+            pass
+    return n
 
 
 def prog_names():
@@ -367,9 +385,11 @@ def kernel_cost(demo, hud, sample_rss):
                 v = prog_fds(owner[k].pid).get(i)
                 cur[k] = (v["rt"], v["cnt"])
             cur["stats"] = hud_kernel_stats(hud.pid)
+            cur["tsw"] = target_switches(demo.pid)
             return cur
         per = {k: [] for k in ids}
         hits = []
+        per_tsw = []    # hud's added ns per context switch of the target
         intervals = 8
         a = snap()
         for _ in range(intervals):
@@ -380,6 +400,11 @@ def kernel_cost(demo, hud, sample_rss):
                 drt, dcnt = b[k][0] - a[k][0], b[k][1] - a[k][1]
                 if dcnt > 0:
                     per[k].append((drt / dcnt, dcnt / 3.0))
+            dh, dn = b["hud_switch"], a["hud_switch"]
+            nb, na = b["noop_switch"], a["noop_switch"]
+            if b["tsw"] > a["tsw"] and nb[1] > na[1]:
+                added = (dh[0] - dn[0]) - (nb[0] - na[0]) * (dh[1] - dn[1]) / (nb[1] - na[1])
+                per_tsw.append(added / (b["tsw"] - a["tsw"]))
             if a["stats"] and b["stats"] and b["hud_sample"][1] > a["hud_sample"][1]:
                 hits.append((b["stats"]["samples"] - a["stats"]["samples"]) / (b["hud_sample"][1] - a["hud_sample"][1]))
             a = b
@@ -408,8 +433,10 @@ def kernel_cost(demo, hud, sample_rss):
     row(1, "sched_wakeup, hud - no-op sched_switch (%.0f ns/run)" % ns["hud_wakeup"],
         "%+.0f ns" % d_wakeup, "(reported)", None)
     NOTES.append("row 1: medians of %d intervals of 3 s, all programs attached at once; sched_switch ran %.0f times/s, "
-                 "the samplers %.0f times/s, %.0f%% of hud's sampler runs hit the target (the rest return at once)"
-                 % (intervals, rate["hud_switch"], rate["hud_sample"], 100 * med(hits)))
+                 "the samplers %.0f times/s, %.0f%% of hud's sampler runs hit the target (the rest return at once); "
+                 "hud's sched_switch adds %.0f ns per context switch of the target (its out and its in), "
+                 "its own stack reader's wakeups are runs too"
+                 % (intervals, rate["hud_switch"], rate["hud_sample"], 100 * med(hits), med(per_tsw) if per_tsw else -1))
 
 
 # ---- row 4: attach latency --------------------------------------------------------

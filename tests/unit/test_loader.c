@@ -1,8 +1,9 @@
 /* test_loader.c — the loader on the embedded BPF object, against the real
  * kernel (needs root): the object parses, every program passes the verifier,
  * the attached programs report this very process (CPU samples with user
- * stacks, an off-CPU stretch with its length), and closing leaves no hud
- * program or map behind. */
+ * stacks, an off-CPU stretch with its length and the stack it slept with,
+ * read while it slept), the worker table's probing, and closing leaves no
+ * hud program or map behind. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct seen {
 	int deepest, in_spin;
 	uint64_t max_off_ns;
 	uint32_t tid;
+	uint32_t long_seq;      /* switch-out of the longest off-CPU stretch */
 };
 
 static int on_record(void *ctx, const void *data, size_t len)
@@ -41,8 +43,10 @@ static int on_record(void *ctx, const void *data, size_t len)
 		}
 	} else if (e->kind == HUD_EV_OFFCPU && e->tid == s->tid) {
 		s->offcpu_long++;
-		if (e->duration_ns > s->max_off_ns)
+		if (e->duration_ns > s->max_off_ns) {
 			s->max_off_ns = e->duration_ns;
+			s->long_seq = e->seq;
+		}
 	}
 	return 0;
 }
@@ -61,6 +65,38 @@ __attribute__((noinline)) static void spin_ms(int ms)
 	uint64_t end = mono_ns() + (uint64_t)ms * 1000000ull;
 	while (mono_ns() < end)
 		sink += sink * 31 + 7;
+}
+
+__attribute__((noinline)) static void sleep_30ms(void)
+{
+	usleep(30000);
+	sink++;         /* not a tail call: this frame stays on the stack */
+}
+
+extern char __executable_start[], etext[];
+
+/* The worker table: tids that share home slots are all found, removing
+ * one keeps the ones probed past it, and a full probe window says so. */
+static void check_table(struct bpf_obj *o)
+{
+	uint32_t same[HUD_THREAD_PROBES + 1], n = 0;
+	struct hud_thread t;
+
+	for (uint32_t tid = 1000000; n < HUD_THREAD_PROBES + 1; tid++)
+		if (hud_thread_home(tid) == hud_thread_home(1000000))
+			same[n++] = tid;
+	for (uint32_t i = 0; i < HUD_THREAD_PROBES; i++)
+		CHECK(loader_thread_add(o, same[i], 100 + i) == 0, "add tid %u sharing a home slot", same[i]);
+	CHECK(loader_thread_add(o, same[HUD_THREAD_PROBES], 1) < 0 && errno == ENOSPC,
+	      "a ninth tid with the same home slot does not fit");
+	CHECK(loader_thread_remove(o, same[2]) == 0 && loader_thread_get(o, same[2], &t) < 0, "removed tid is gone");
+	CHECK(loader_thread_get(o, same[5], &t) == 0 && t.worker_id == 105, "a tid probed past a removed one is found");
+	CHECK(loader_thread_add(o, same[HUD_THREAD_PROBES], 7) == 0 &&
+	      loader_thread_get(o, same[HUD_THREAD_PROBES], &t) == 0 && t.worker_id == 7,
+	      "the removed slot is reused");
+	for (uint32_t i = 0; i <= HUD_THREAD_PROBES; i++)
+		loader_thread_remove(o, same[i]);
+	CHECK(loader_thread_get(o, same[0], &t) < 0 && loader_thread_get(o, same[7], &t) < 0, "all removed");
 }
 
 /* Counts loaded programs and maps whose name starts with "hud_". */
@@ -127,15 +163,19 @@ int main(void)
 	if (!o)
 		return check_done();
 	CHECK(loader_prog_count(o) == 3, "3 programs, got %d", loader_prog_count(o));
-	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "offstacks") >= 0 &&
-	      loader_map_fd(o, "threads") >= 0 && loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0,
-	      "all five maps created");
+	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "threads") >= 0 &&
+	      loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0, "all four maps created");
+	check_table(o);
 	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + 3,
 	      "the kernel lists all three programs");
 
-	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 5000000 };
+	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 5000000,
+				  .text_lo = (uint64_t)(uintptr_t)__executable_start, .text_hi = (uint64_t)(uintptr_t)etext };
 	CHECK(loader_configure(o, &cfg, err, sizeof(err)) == 0, "configure: %s", err);
 	CHECK(loader_thread_add(o, tid, 0) == 0, "register this thread as worker 0");
+	struct sleepstacks *ss = sleepstacks_start(o, getpid(), cfg.text_lo, cfg.text_hi, 1000000, err, sizeof(err));
+	CHECK(ss != NULL, "sleepstacks_start: %s", err);
+	sleepstacks_watch(ss, tid);
 	struct ringbuf *rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err));
 	CHECK(rb != NULL, "ringbuf_open: %s", err);
 	CHECK(loader_attach(o, 999, err, sizeof(err)) == 0, "attach: %s", err);
@@ -143,7 +183,7 @@ int main(void)
 	memset(&seen, 0, sizeof(seen));
 	seen.tid = tid;
 	spin_ms(300);
-	usleep(30000);          /* 30 ms asleep: one off-CPU stretch over 5 ms */
+	sleep_30ms();           /* 30 ms asleep: one off-CPU stretch over 5 ms */
 	spin_ms(20);
 	for (int i = 0; i < 5 && rb; i++)
 		ringbuf_poll(rb, 20, on_record, &seen);
@@ -152,6 +192,14 @@ int main(void)
 	CHECK(seen.max_off_ns >= 30000000ull && seen.max_off_ns < 200000000ull,
 	      "off-CPU length %.1f ms, slept 30 ms", (double)seen.max_off_ns / 1e6);
 	CHECK(seen.deepest >= 3 && seen.in_spin, "sampled user stacks (up to %d frames) pass through spin_ms", seen.deepest);
+	uint64_t ips[HUD_STACK_DEPTH];
+	int n = sleepstacks_get(ss, tid, seen.long_seq, ips, HUD_STACK_DEPTH), in_sleep = 0, in_main = 0;
+	for (int i = 0; i < n; i++) {
+		in_sleep |= ips[i] >= (uint64_t)(uintptr_t)sleep_30ms && ips[i] < (uint64_t)(uintptr_t)sleep_30ms + 64;
+		in_main |= ips[i] >= (uint64_t)(uintptr_t)main && ips[i] < (uint64_t)(uintptr_t)main + 4096;
+	}
+	CHECK(n >= 3 && in_sleep && in_main, "the stack read while it slept passes through sleep_30ms and main (%d frames)", n);
+	sleepstacks_stop(ss);
 
 	struct hud_thread t;
 	CHECK(loader_thread_get(o, tid, &t) == 0 && t.oncpu_ns >= 150000000ull,
