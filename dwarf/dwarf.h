@@ -8,8 +8,9 @@
  * - Strings returned in struct sym_frame are owned by the object that produced
  *   them and stay valid until it is closed. They are raw bytes from the target
  *   (untrusted): callers sanitise before printing.
- * - Single-threaded. Memory grows with the distinct addresses resolved and the
- *   compile units touched, never with the number of calls. */
+ * - Single-threaded. Memory grows with the distinct addresses resolved (names
+ *   and frames are kept), never with the number of calls; what is kept per
+ *   compile unit is bounded by a budget (sym_set_table_budget). */
 #ifndef HUD_DWARF_H
 #define HUD_DWARF_H
 
@@ -80,6 +81,22 @@ struct sym_file *sym_proc_main(struct sym_proc *p);
 int sym_proc_target_mismatch(struct sym_proc *p);
 
 void sym_proc_close(struct sym_proc *p);
+
+/* ---- Memory ------------------------------------------------------------ */
+
+/* What the DWARF readers of all open files keep per compile unit (line
+ * table, function and inline ranges, abbreviations) is bounded by a budget:
+ * past it, the least recently used units are dropped and rebuilt when an
+ * address needs them again, with the same answers. The unit being used is
+ * never dropped, so one unit larger than the budget still loads: after any
+ * resolve, sym_table_bytes() <= budget or sym_table_units() == 1. Strings in
+ * frames already returned stay valid. 0: no bound. */
+#define SYM_TABLE_BUDGET_DEFAULT ((size_t)8 << 20)
+
+void sym_set_table_budget(size_t bytes);
+/* Bytes held for units now, and how many units hold them. */
+size_t sym_table_bytes(void);
+size_t sym_table_units(void);
 
 /* ---- Command line ------------------------------------------------------ */
 

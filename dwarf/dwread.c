@@ -231,90 +231,127 @@ static int known_form(uint64_t form)
 
 void dw_abbrevs_free(struct dw_abbrevs *t)
 {
-	if (!t)
-		return;
-	free(t->v);
-	free(t->specs);
-	free(t->direct);
-	free(t);
+	free(t);        /* one allocation holds the table and its arrays */
 }
 
-struct dw_abbrevs *dw_abbrevs_load(const struct dw_secs *s, const struct dw_unit *u)
+/* One pass over the table at the unit's offset, up to and including the
+ * entry for stop (0: to the end). Without t it only counts (and checks the
+ * forms); with t, sized by a counting pass, it fills t's arrays. Returns 0,
+ * or -1 when damaged or using an unknown form. */
+static int abbrev_pass(const struct dw_secs *s, const struct dw_unit *u, uint64_t stop,
+		       struct dw_abbrevs *t, size_t *n, size_t *nspecs, uint64_t *maxcode,
+		       int *ascending)
 {
-	struct dw_abbrevs *t = calloc(1, sizeof(*t));
-	size_t vcap = 0, scap = 0;
-	uint64_t maxcode = 0;
-	if (!t || u->abbrev_off >= s->abbrev.n)
-		goto fail;
 	struct dw_cur c = { s->abbrev.p + u->abbrev_off, s->abbrev.p + s->abbrev.n, 0 };
+	uint64_t prev = 0;
+	*n = *nspecs = 0;
+	*maxcode = 0;
+	*ascending = 1;
 	for (;;) {
 		uint64_t code = dw_uleb(&c);
 		if (c.bad || code == 0)
 			break;
-		if (t->n == MAX_ABBREVS)
-			goto fail;
-		if (t->n == vcap) {
-			vcap = vcap ? vcap * 2 : 64;
-			struct dw_abbrev *n = realloc(t->v, vcap * sizeof(*n));
-			if (!n)
-				goto fail;
-			t->v = n;
-		}
-		struct dw_abbrev *a = &t->v[t->n++];
+		if (*n == MAX_ABBREVS)
+			return -1;
+		if (code <= prev)
+			*ascending = 0;
+		prev = code;
+		if (code > *maxcode)
+			*maxcode = code;
 		uint64_t tag = dw_uleb(&c);
-		a->code = code;
-		a->tag = tag > UINT16_MAX ? 0 : (uint16_t)tag;
-		a->children = dw_u8(&c) != 0;
-		a->first = (uint32_t)t->nspecs;
-		a->fixed = 0;
-		a->interesting = 0;
+		uint8_t children = dw_u8(&c) != 0;
+		struct dw_abbrev *a = t ? &t->v[*n] : NULL;
+		if (a) {
+			a->code = code;
+			a->tag = tag > UINT16_MAX ? 0 : (uint16_t)tag;
+			a->children = children;
+			a->first = (uint32_t)*nspecs;
+			a->fixed = 0;
+			a->interesting = 0;
+		}
+		(*n)++;
 		for (;;) {
 			uint64_t name = dw_uleb(&c), form = dw_uleb(&c);
 			if (c.bad)
-				goto fail;
+				return -1;
 			if (name == 0 && form == 0)
 				break;
 			int64_t ic = form == DW_FORM_implicit_const ? dw_sleb(&c) : 0;
 			if (!known_form(form))
-				goto fail;  /* unknown size: the unit cannot be walked */
-			if (t->nspecs == scap) {
-				scap = scap ? scap * 2 : 256;
-				struct dw_aspec *n = realloc(t->specs, scap * sizeof(*n));
-				if (!n)
-					goto fail;
-				t->specs = n;
+				return -1;  /* unknown size: the unit cannot be walked */
+			if (a) {
+				t->specs[*nspecs] = (struct dw_aspec){
+					.name = name > UINT16_MAX ? 0 : (uint16_t)name,
+					.form = (uint16_t)form, .implicit = ic };
+				int fs = form_fixed_size(form, u);
+				if (a->fixed >= 0)
+					a->fixed = fs < 0 ? -1 : a->fixed + fs;
+				if (name == DW_AT_sibling)
+					a->interesting = 1;
 			}
-			t->specs[t->nspecs++] = (struct dw_aspec){ .name = name > UINT16_MAX ? 0 : (uint16_t)name,
-								   .form = (uint16_t)form, .implicit = ic };
-			int fs = form_fixed_size(form, u);
-			if (a->fixed >= 0)
-				a->fixed = fs < 0 ? -1 : a->fixed + fs;
-			if (name == DW_AT_sibling)
-				a->interesting = 1;
+			(*nspecs)++;
 		}
-		a->nattr = (uint32_t)t->nspecs - a->first;
-		if (code > maxcode)
-			maxcode = code;
+		if (a)
+			a->nattr = (uint32_t)*nspecs - a->first;
+		if (code == stop)
+			break;
 	}
-	if (c.bad)
-		goto fail;
-	if (t->n)
-		qsort(t->v, t->n, sizeof(*t->v), abbrev_cmp);
+	return c.bad ? -1 : 0;
+}
+
+struct dw_abbrevs *dw_abbrevs_load_upto(const struct dw_secs *s, const struct dw_unit *u,
+					uint64_t stop)
+{
+	size_t n, nspecs;
+	uint64_t maxcode;
+	int ascending;
+	if (u->abbrev_off >= s->abbrev.n ||
+	    abbrev_pass(s, u, stop, NULL, &n, &nspecs, &maxcode, &ascending) != 0)
+		return NULL;
 	/* Producers number codes 1..n: a direct table makes each DIE's
 	 * abbreviation one index instead of a search. */
-	if (maxcode <= 4 * (uint64_t)t->n + 64) {
-		t->direct = calloc((size_t)maxcode + 1, sizeof(*t->direct));
-		if (!t->direct)
-			goto fail;
-		t->ndirect = (size_t)maxcode + 1;
+	size_t ndirect = maxcode <= 4 * (uint64_t)n + 64 ? (size_t)maxcode + 1 : 0;
+	size_t off_v = (sizeof(struct dw_abbrevs) + 15) & ~(size_t)15;
+	size_t off_specs = off_v + n * sizeof(struct dw_abbrev);
+	size_t off_direct = off_specs + nspecs * sizeof(struct dw_aspec);
+	size_t total = off_direct + ndirect * sizeof(uint32_t);
+	char *m = malloc(total);
+	if (!m)
+		return NULL;
+	struct dw_abbrevs *t = (struct dw_abbrevs *)(void *)m;
+	*t = (struct dw_abbrevs){
+		.v = (struct dw_abbrev *)(void *)(m + off_v), .n = n,
+		.specs = (struct dw_aspec *)(void *)(m + off_specs), .nspecs = nspecs,
+		.direct = ndirect ? (uint32_t *)(void *)(m + off_direct) : NULL, .ndirect = ndirect,
+	};
+	size_t n2, nspecs2;
+	if (abbrev_pass(s, u, stop, t, &n2, &nspecs2, &maxcode, &ascending) != 0 ||
+	    n2 != n || nspecs2 != nspecs) {
+		free(m);
+		return NULL;
+	}
+	if (!ascending)
+		qsort(t->v, t->n, sizeof(*t->v), abbrev_cmp);
+	if (ndirect) {
+		memset(t->direct, 0, ndirect * sizeof(*t->direct));
 		for (size_t i = 0; i < t->n; i++)
 			if (!t->direct[t->v[i].code])
 				t->direct[t->v[i].code] = (uint32_t)i + 1;
 	}
 	return t;
-fail:
-	dw_abbrevs_free(t);
-	return NULL;
+}
+
+struct dw_abbrevs *dw_abbrevs_load(const struct dw_secs *s, const struct dw_unit *u)
+{
+	return dw_abbrevs_load_upto(s, u, 0);
+}
+
+size_t dw_abbrevs_bytes(const struct dw_abbrevs *t)
+{
+	if (!t)
+		return 0;
+	return sizeof(*t) + t->n * sizeof(*t->v) + t->nspecs * sizeof(*t->specs) +
+	       t->ndirect * sizeof(*t->direct);
 }
 
 const struct dw_abbrev *dw_abbrev_find(const struct dw_abbrevs *t, uint64_t code)
