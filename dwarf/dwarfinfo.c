@@ -24,13 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <time.h>
 
 #include <libdwarf/dwarf.h>
 #include "dwarf/symint.h"
 
 #define MAX_DIE_NESTING  256    /* deeper DIE trees are not walked further */
 #define NAME_HOPS        16     /* abstract_origin chain bound, as the reference */
+#define RELEASE_MS       1000   /* mapped debug pages given back at most this often */
 
 /* How a function's raw name is found, decided while walking (the
  * reference's rule: the linkage name, else DW_AT_name when it comes before
@@ -147,6 +148,10 @@ struct sym_dw {
 	size_t stmpcap;
 	uint32_t *sdruns;
 	size_t sdrcap;
+	int pages_pending;      /* section pages touched since the last release */
+	uint64_t released_ms;   /* when they were last released (0: due now) */
+	size_t loaded_bytes;    /* unit bytes loaded since */
+	uint32_t resolves;      /* calls, to look at the clock every few */
 };
 
 /* ---- Memory: units in least-recently-used order ------------------------- */
@@ -998,6 +1003,43 @@ static void load_done(struct sym_dw *d, struct cu *cu)
 	units_trim(cu);
 	if (g_units.budget && scratch_bytes(d) > g_units.budget / 4)
 		scratch_free(d);
+	/* The walk read the unit's DIEs through the file mapping: under a
+	 * budget, those pages leave memory at once, the rest of what it touched
+	 * a little later (sections_release). */
+	if (g_units.budget && !cu->slow)
+		dw_sect_release(&d->s, &d->s.info, cu->u.hdr_off, cu->u.end - cu->u.hdr_off);
+	d->pages_pending = 1;
+	d->loaded_bytes += cu->bytes;
+	/* Within a long burst, too, once units worth half the budget loaded. */
+	if (g_units.budget && d->loaded_bytes > g_units.budget / 2)
+		d->released_ms = 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+	if (clock_gettime(CLOCK_MONOTONIC, &t) != 0)
+		return 0;
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Under a budget, gives back the pages of the mapped debug sections that
+ * loads and names touched (line programs, ranges, strings, other units'
+ * DIEs), at most once a second: after a burst of loads, not during it
+ * (dropping them after every load cost a tenth of a cold --resolve run in
+ * page faults), or at once when units worth half the budget were loaded
+ * since. */
+static void sections_release(struct sym_dw *d)
+{
+	if (!g_units.budget || !d->pages_pending)
+		return;
+	uint64_t now = now_ms();
+	if (now - d->released_ms < RELEASE_MS)
+		return;
+	dw_secs_release(&d->s);
+	d->pages_pending = 0;
+	d->released_ms = now;
+	d->loaded_bytes = 0;
 }
 
 /* Loads the unit through libdwarf. Returns 1, or -1 on failure. */
@@ -1314,6 +1356,10 @@ struct sym_dw *sym_dw_open(const char *path, Elf *elf, struct sym_strtab *st, ch
 			max = d->ur[i].hi;
 		d->ur[i].max_end = max;
 	}
+	/* Indexing touched every unit's header and DIE. */
+	if (d->fast && g_units.budget)
+		dw_secs_release(&d->s);
+	d->released_ms = now_ms();
 	return d;
 fail:
 	sym_dw_close(d);
@@ -1477,5 +1523,7 @@ int sym_dw_resolve(struct sym_dw *d, uint64_t addr, struct sym_frame *out, int m
 	 * nothing points into any unit. */
 	if (g_units.budget && g_units.bytes > g_units.budget)
 		units_trim(used);
+	if (d->pages_pending && (d->released_ms == 0 || (++d->resolves & 63) == 0))
+		sections_release(d);
 	return n;
 }

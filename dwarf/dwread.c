@@ -15,8 +15,11 @@
  * instead of reading out of bounds. */
 #include <gelf.h>
 #include <libelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <libdwarf/dwarf.h>
 #include "dwarf/symint.h"
@@ -138,9 +141,11 @@ static void set_sect(struct dw_sect *s, Elf_Scn *scn, int gnu_compressed)
 	if (gnu_compressed) {
 		if (elf_compress_gnu(scn, 0, 0) < 0)
 			return;
+		s->inflated = 1;
 	} else if (sh.sh_flags & SHF_COMPRESSED) {
 		if (elf_compress(scn, 0, 0) < 0)
 			return;
+		s->inflated = 1;
 	}
 	Elf_Data *d = elf_getdata(scn, NULL);
 	if (!d || !d->d_buf || d->d_size == 0)
@@ -148,6 +153,61 @@ static void set_sect(struct dw_sect *s, Elf_Scn *scn, int gnu_compressed)
 	s->p = d->d_buf;
 	s->n = d->d_size;
 	s->terminated = s->p[s->n - 1] == 0;
+}
+
+/* The file-backed mapping holding p, from /proc/self/maps: 1 with its
+ * bounds, 0 when p is in anonymous memory (a decompressed section, or
+ * libelf's copy when it could not map the file) or maps is unreadable. */
+static int file_mapping(const void *p, uintptr_t *lo, uintptr_t *hi)
+{
+	FILE *m = fopen("/proc/self/maps", "re");
+	if (!m)
+		return 0;
+	char line[4096 + 128];
+	int found = 0;
+	uintptr_t a = (uintptr_t)p;
+	while (fgets(line, sizeof(line), m)) {
+		unsigned long start, end, inode;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %lu", &start, &end, perms, &inode) != 4)
+			continue;
+		if (a >= start && a < end) {
+			/* Read-only: no page of it can differ from the file. */
+			found = inode != 0 && perms[1] == '-';
+			*lo = start;
+			*hi = end;
+			break;
+		}
+	}
+	fclose(m);
+	return found;
+}
+
+void dw_sect_release(const struct dw_secs *s, const struct dw_sect *t, uint64_t off, uint64_t n)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	if (!t->mapped || pg <= 0 || off >= t->n)
+		return;
+	if (n > t->n - off)
+		n = t->n - off;
+	/* Whole pages, clamped to the mapping: a page shared with a
+	 * neighbour is only read again from the page cache. */
+	uintptr_t lo = (uintptr_t)(t->p + off) & ~((uintptr_t)pg - 1);
+	uintptr_t hi = ((uintptr_t)(t->p + off) + n + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+	if (lo < s->map_lo)
+		lo = s->map_lo;
+	if (hi > s->map_hi)
+		hi = s->map_hi;
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+void dw_secs_release(const struct dw_secs *s)
+{
+	const struct dw_sect *all[] = { &s->info, &s->abbrev, &s->str, &s->line_str, &s->line,
+					&s->ranges, &s->rnglists, &s->addr, &s->str_offsets };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		dw_sect_release(s, all[i], 0, all[i]->n);
 }
 
 int dw_secs_load(Elf *elf, struct dw_secs *s)
@@ -188,6 +248,18 @@ int dw_secs_load(Elf *elf, struct dw_secs *s)
 			struct dw_sect *t = (struct dw_sect *)((char *)s + want[i].off);
 			if (strcmp(base, want[i].name) == 0 && !t->p)
 				set_sect(t, scn, gnu);
+		}
+	}
+	/* Sections libelf left in its read-only private mapping of the file
+	 * can be released from memory (dw_secs_release) and read again from
+	 * the page cache; decompressed ones live in the heap and cannot. */
+	struct dw_sect *all[] = { &s->info, &s->abbrev, &s->str, &s->line_str, &s->line,
+				  &s->ranges, &s->rnglists, &s->addr, &s->str_offsets };
+	if (s->info.p && !s->info.inflated && file_mapping(s->info.p, &s->map_lo, &s->map_hi)) {
+		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+			struct dw_sect *t = all[i];
+			t->mapped = t->p && !t->inflated && (uintptr_t)t->p >= s->map_lo &&
+				    (uintptr_t)t->p + t->n <= s->map_hi;
 		}
 	}
 	return s->info.p && s->abbrev.p ? 0 : -1;

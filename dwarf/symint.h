@@ -102,11 +102,14 @@ struct dw_sect {
 	const uint8_t *p;
 	uint64_t n;
 	int terminated;         /* last byte is NUL: every string in it ends */
+	uint8_t inflated;       /* decompressed by libelf into the heap */
+	uint8_t mapped;         /* in the file's read-only mapping: releasable */
 };
 
 struct dw_secs {
 	struct dw_sect info, abbrev, str, line_str, line, ranges, rnglists, addr, str_offsets;
 	int little, relocatable;
+	uintptr_t map_lo, map_hi;  /* the file mapping the sections are in */
 };
 
 /* A bounds-checked cursor: reading past end sets bad and yields zeros. */
@@ -126,6 +129,14 @@ const char *dw_str_at(const struct dw_sect *s, uint64_t off);
 /* Finds the DWARF sections of elf. Returns 0 when .debug_info and
  * .debug_abbrev are present, -1 otherwise. */
 int dw_secs_load(Elf *elf, struct dw_secs *s);
+
+/* Drops the pages of the sections that sit in the file's private read-only
+ * mapping from this process's memory (MADV_DONTNEED): they stay in the
+ * page cache and are faulted back, unchanged, when read again, so every
+ * pointer into them stays valid. Decompressed sections are left alone. */
+void dw_secs_release(const struct dw_secs *s);
+/* The same for bytes [off, off+n) of section t only. */
+void dw_sect_release(const struct dw_secs *s, const struct dw_sect *t, uint64_t off, uint64_t n);
 
 /* A unit header, and the bases its unit DIE sets. */
 struct dw_unit {
