@@ -220,6 +220,8 @@ static int input_fill(struct input *r)
  * read, or the unterminated rest at EOF; NULL when more must be read. */
 static char *input_line(struct input *r)
 {
+	if (!r->buf)
+		return NULL;
 	char *start = r->buf + r->pos;
 	char *nl = memchr(start, '\n', r->len - r->pos);
 	if (!nl) {
@@ -263,15 +265,18 @@ static void sort_addrs(uint64_t *v, size_t n, uint64_t *tmp)
  * each compile unit is then loaded about once per batch whatever the
  * symbolizer's memory budget, and lookups stay in cache. */
 static void answer_batch(struct sym_file *f, struct obuf *ob, const uint64_t *addrs, size_t n,
-			 uint64_t *sorted, uint64_t *tmp, int tty)
+			 int tty)
 {
 	struct sym_frame fr[SYM_MAX_FRAMES];
-	if (n > 1) {
+	/* Out of memory for the sorted copy: answered in input order. */
+	uint64_t *sorted = n > 1 ? malloc(2 * n * sizeof(*sorted)) : NULL;
+	if (sorted) {
 		memcpy(sorted, addrs, n * sizeof(*sorted));
-		sort_addrs(sorted, n, tmp);
+		sort_addrs(sorted, n, sorted + n);
 		for (size_t i = 0; i < n; i++)
 			if (i == 0 || sorted[i] != sorted[i - 1])
 				(void)sym_file_resolve(f, sorted[i], fr, SYM_MAX_FRAMES);
+		free(sorted);
 	}
 	for (size_t i = 0; i < n && !ob->failed; i++) {
 		put_addr(ob, addrs[i]);
@@ -289,6 +294,9 @@ static void answer_batch(struct sym_file *f, struct obuf *ob, const uint64_t *ad
 			ob_flush(ob);
 	}
 	ob_flush(ob);
+	/* Through stdio too: a caller waiting for these answers gets them. */
+	if (fflush(ob->out) != 0)
+		ob->failed = 1;
 }
 
 int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_t errlen)
@@ -296,16 +304,13 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 	struct input r = { .in = in, .fd = fileno(in) };
 	unsigned long lineno = 0;
 	int ret = -1;
-	size_t n = 0;
-	uint64_t *addrs = NULL, *sorted = NULL, *tmp = NULL;
+	size_t n = 0, cap = 4096;
+	uint64_t *addrs = malloc(cap * sizeof(*addrs));
 	struct obuf *ob = malloc(sizeof(*ob));
 	struct sym_file *f = NULL;
 	if (ob)
 		memset(ob, 0, offsetof(struct obuf, buf));
-	addrs = malloc(BATCH_MAX * sizeof(*addrs));
-	sorted = malloc(BATCH_MAX * sizeof(*sorted));
-	tmp = malloc(BATCH_MAX * sizeof(*tmp));
-	if (!ob || !addrs || !sorted || !tmp) {
+	if (!ob || !addrs) {
 		snprintf(err, errlen, "out of memory");
 		goto cleanup;
 	}
@@ -322,11 +327,11 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 			/* Answer what was asked before a read that may wait for
 			 * more: a caller taking turns with hud gets its answers. */
 			if (n > 0 && input_idle(&r)) {
-				answer_batch(f, ob, addrs, n, sorted, tmp, tty);
+				answer_batch(f, ob, addrs, n, tty);
 				n = 0;
 			}
 			if (input_fill(&r) != 0) {
-				answer_batch(f, ob, addrs, n, sorted, tmp, tty);
+				answer_batch(f, ob, addrs, n, tty);
 				snprintf(err, errlen, "reading addresses: %s", strerror(errno));
 				goto cleanup;
 			}
@@ -338,19 +343,29 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 		if (pr == 0)
 			continue;
 		if (pr < 0) {
-			answer_batch(f, ob, addrs, n, sorted, tmp, tty);
+			answer_batch(f, ob, addrs, n, tty);
 			snprintf(err, errlen, "line %lu: not a hexadecimal address", lineno);
 			goto cleanup;
 		}
+		if (n == cap) {
+			uint64_t *t = realloc(addrs, 2 * cap * sizeof(*t));
+			if (!t) {
+				answer_batch(f, ob, addrs, n, tty);
+				snprintf(err, errlen, "out of memory");
+				goto cleanup;
+			}
+			addrs = t;
+			cap *= 2;
+		}
 		addrs[n++] = addr;
 		if (n == BATCH_MAX || tty) {
-			answer_batch(f, ob, addrs, n, sorted, tmp, tty);
+			answer_batch(f, ob, addrs, n, tty);
 			n = 0;
 		}
 		if (ob->failed)
 			break;
 	}
-	answer_batch(f, ob, addrs, n, sorted, tmp, tty);
+	answer_batch(f, ob, addrs, n, tty);
 	if (ob->failed || fflush(out) != 0 || ferror(out)) {
 		snprintf(err, errlen, "writing results: %s", strerror(errno));
 		goto cleanup;
@@ -359,8 +374,6 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 cleanup:
 	free(r.buf);
 	free(addrs);
-	free(sorted);
-	free(tmp);
 	free(ob);
 	sym_file_close(f);
 	return ret;
