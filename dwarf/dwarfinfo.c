@@ -70,7 +70,7 @@ struct iaddr {                  /* an inlined_subroutine's range, while loading 
 struct cu {
 	Dwarf_Off off;          /* of the unit's DIE in .debug_info */
 	struct dw_unit u;       /* fast path: header and bases */
-	struct dw_abbrevs *ab;  /* fast path: parsed on first use */
+	struct dw_abbrevs *ab;  /* fast path: shared, owned by the reader (abbrevs_of) */
 	uint64_t stmt_list;
 	uint8_t has_stmt;
 	uint8_t slow;           /* read through libdwarf */
@@ -119,6 +119,14 @@ struct dem_slot {
 	const char *dem;
 };
 
+struct ab_slot {
+	uint64_t off;           /* in .debug_abbrev */
+	uint16_t version;       /* the unit fields that fix attribute sizes */
+	uint8_t addr_size, off_size;
+	uint8_t used;
+	struct dw_abbrevs *t;   /* NULL: it could not be parsed, not tried again */
+};
+
 struct sym_dw {
 	Dwarf_Debug dbg;        /* NULL until the fallback needs it */
 	int dbg_tried;
@@ -148,6 +156,12 @@ struct sym_dw {
 	size_t stmpcap;
 	uint32_t *sdruns;
 	size_t sdrcap;
+	/* Abbreviation tables by what they decode from: units of one
+	 * producer share a few (307 units, 40 tables on the demo app), so each
+	 * is parsed once and kept while the reader is open. Their size is a
+	 * small multiple of .debug_abbrev's, outside the units' budget. */
+	struct ab_slot *abs;
+	size_t nabs, abs_cap;
 	int pages_pending;      /* section pages touched since the last release */
 	uint64_t released_ms;   /* when they were last released (0: due now) */
 	size_t loaded_bytes;    /* unit bytes loaded since */
@@ -238,10 +252,10 @@ static size_t lines_bytes(const struct sym_lines *l)
  * unlists it when it holds nothing). */
 static void unit_account(struct cu *cu)
 {
-	size_t bytes = lines_bytes(&cu->lines) + dw_abbrevs_bytes(cu->ab);
+	size_t bytes = lines_bytes(&cu->lines);
 	if (cu->tables)
 		bytes += (size_t)((const char *)(cu->druns + cu->ndruns) - (const char *)cu->tables);
-	if (bytes == 0 && !cu->tables && !cu->ab && cu->lines_state == 0) {
+	if (bytes == 0 && !cu->tables && cu->lines_state == 0) {
 		lru_unlink(cu);
 		return;
 	}
@@ -257,8 +271,6 @@ static void unit_free(struct cu *cu);
 static void unit_evict(struct cu *cu)
 {
 	unit_free(cu);
-	dw_abbrevs_free(cu->ab);
-	cu->ab = NULL;
 	if (cu->state == 1)
 		cu->state = 0;
 	lru_unlink(cu);
@@ -729,15 +741,47 @@ static int unit_lines_fast(struct sym_dw *d, struct cu *cu)
 	return r;
 }
 
-/* Parses the unit's abbreviations when it has none; they count in its
- * memory. No eviction here: callers may hold pointers into other units. */
+/* The abbreviation table of unit u, parsed on first need and shared with
+ * every unit using the same one. NULL when it cannot be parsed (damaged,
+ * an unknown form) or out of memory. */
+static struct dw_abbrevs *abbrevs_of(struct sym_dw *d, const struct dw_unit *u)
+{
+	if ((d->nabs + 1) * 2 > d->abs_cap) {
+		size_t ncap = d->abs_cap ? d->abs_cap * 2 : 64;
+		struct ab_slot *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return NULL;
+		for (size_t i = 0; i < d->abs_cap; i++) {
+			if (!d->abs[i].used)
+				continue;
+			size_t j = (d->abs[i].off * 0x9e3779b97f4a7c15ull >> 20) & (ncap - 1);
+			while (n[j].used)
+				j = (j + 1) & (ncap - 1);
+			n[j] = d->abs[i];
+		}
+		free(d->abs);
+		d->abs = n;
+		d->abs_cap = ncap;
+	}
+	size_t j = (u->abbrev_off * 0x9e3779b97f4a7c15ull >> 20) & (d->abs_cap - 1);
+	for (; d->abs[j].used; j = (j + 1) & (d->abs_cap - 1)) {
+		struct ab_slot *a = &d->abs[j];
+		if (a->off == u->abbrev_off && a->version == u->version &&
+		    a->addr_size == u->addr_size && a->off_size == u->off_size)
+			return a->t;
+	}
+	struct dw_abbrevs *t = dw_abbrevs_load(&d->s, u);
+	d->abs[j] = (struct ab_slot){ .off = u->abbrev_off, .version = u->version,
+				      .addr_size = u->addr_size, .off_size = u->off_size,
+				      .used = 1, .t = t };
+	d->nabs++;
+	return t;
+}
+
 static int unit_abbrevs(struct sym_dw *d, struct cu *cu)
 {
-	if (!cu->ab) {
-		cu->ab = dw_abbrevs_load(&d->s, &cu->u);
-		if (cu->ab)
-			unit_account(cu);
-	}
+	if (!cu->ab)
+		cu->ab = abbrevs_of(d, &cu->u);
 	return cu->ab ? 0 : -1;
 }
 
@@ -1234,16 +1278,6 @@ static int index_one_slow(struct sym_dw *d, uint64_t die_off, uint16_t version, 
 	return ret;
 }
 
-/* The abbreviation code of the unit's own DIE; 0 when unreadable. */
-static uint64_t unit_die_code(const struct dw_secs *s, const struct dw_unit *u)
-{
-	if (u->die_off >= u->end || u->end > s->info.n)
-		return 0;
-	struct dw_cur c = { s->info.p + u->die_off, s->info.p + u->end, 0 };
-	uint64_t code = dw_uleb(&c);
-	return c.bad ? 0 : code;
-}
-
 /* The fast index: unit headers and unit DIEs straight from .debug_info.
  * Returns 0, or -1 when out of memory. A damaged header ends the walk (its
  * length cannot be trusted to find the next), keeping the units before. */
@@ -1261,31 +1295,24 @@ static int index_fast(struct sym_dw *d, size_t *cucap)
 		struct dw_abbrevs *ab = NULL;
 		struct dw_die die;
 		if (u.unit_type == DW_UT_skeleton || u.unit_type == DW_UT_split_compile ||
-		    !(ab = dw_abbrevs_load_upto(&d->s, &u, unit_die_code(&d->s, &u))) ||
+		    !(ab = abbrevs_of(d, &u)) ||
 		    dw_read_die(&d->s, &u, ab, u.die_off, 1, &die) != 0 || die.null || die.split) {
 			/* Split DWARF or a form hud does not know: libdwarf's. */
-			dw_abbrevs_free(ab);
 			if (index_one_slow(d, u.die_off, u.version, cucap) != 0)
 				return -1;
 			continue;
 		}
-		if (die.tag == DW_TAG_type_unit) {
-			dw_abbrevs_free(ab);
+		if (die.tag == DW_TAG_type_unit)
 			continue;
-		}
 		struct cu *n = grow(d->cus, cucap, d->ncus + 1, sizeof(*n));
-		if (!n) {
-			dw_abbrevs_free(ab);
+		if (!n)
 			return -1;
-		}
 		d->cus = n;
 		struct cu *cu = &d->cus[d->ncus];
 		memset(cu, 0, sizeof(*cu));
 		u.base = die.has_low ? die.low : 0;
 		cu->u = u;
-		/* Only the unit DIE's entry was parsed; the whole table is
-		 * parsed when the unit loads. */
-		dw_abbrevs_free(ab);
+		cu->ab = ab;
 		cu->off = u.die_off;
 		cu->base = u.base;
 		cu->comp_dir = die.comp_dir;
@@ -1377,6 +1404,9 @@ void sym_dw_close(struct sym_dw *d)
 	free(d->ur);
 	free(d->names);
 	free(d->dems);
+	for (size_t i = 0; i < d->abs_cap; i++)
+		dw_abbrevs_free(d->abs[i].t);
+	free(d->abs);
 	scratch_free(d);
 	if (d->dbg) {
 		Dwarf_Error err = NULL;

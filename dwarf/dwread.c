@@ -306,11 +306,10 @@ void dw_abbrevs_free(struct dw_abbrevs *t)
 	free(t);        /* one allocation holds the table and its arrays */
 }
 
-/* One pass over the table at the unit's offset, up to and including the
- * entry for stop (0: to the end). Without t it only counts (and checks the
- * forms); with t, sized by a counting pass, it fills t's arrays. Returns 0,
- * or -1 when damaged or using an unknown form. */
-static int abbrev_pass(const struct dw_secs *s, const struct dw_unit *u, uint64_t stop,
+/* One pass over the table at the unit's offset. Without t it only counts
+ * (and checks the forms); with t, sized by a counting pass, it fills t's
+ * arrays. Returns 0, or -1 when damaged or using an unknown form. */
+static int abbrev_pass(const struct dw_secs *s, const struct dw_unit *u,
 		       struct dw_abbrevs *t, size_t *n, size_t *nspecs, uint64_t *maxcode,
 		       int *ascending)
 {
@@ -365,20 +364,17 @@ static int abbrev_pass(const struct dw_secs *s, const struct dw_unit *u, uint64_
 		}
 		if (a)
 			a->nattr = (uint32_t)*nspecs - a->first;
-		if (code == stop)
-			break;
 	}
 	return c.bad ? -1 : 0;
 }
 
-struct dw_abbrevs *dw_abbrevs_load_upto(const struct dw_secs *s, const struct dw_unit *u,
-					uint64_t stop)
+struct dw_abbrevs *dw_abbrevs_load(const struct dw_secs *s, const struct dw_unit *u)
 {
 	size_t n, nspecs;
 	uint64_t maxcode;
 	int ascending;
 	if (u->abbrev_off >= s->abbrev.n ||
-	    abbrev_pass(s, u, stop, NULL, &n, &nspecs, &maxcode, &ascending) != 0)
+	    abbrev_pass(s, u, NULL, &n, &nspecs, &maxcode, &ascending) != 0)
 		return NULL;
 	/* Producers number codes 1..n: a direct table makes each DIE's
 	 * abbreviation one index instead of a search. */
@@ -397,7 +393,7 @@ struct dw_abbrevs *dw_abbrevs_load_upto(const struct dw_secs *s, const struct dw
 		.direct = ndirect ? (uint32_t *)(void *)(m + off_direct) : NULL, .ndirect = ndirect,
 	};
 	size_t n2, nspecs2;
-	if (abbrev_pass(s, u, stop, t, &n2, &nspecs2, &maxcode, &ascending) != 0 ||
+	if (abbrev_pass(s, u, t, &n2, &nspecs2, &maxcode, &ascending) != 0 ||
 	    n2 != n || nspecs2 != nspecs) {
 		free(m);
 		return NULL;
@@ -411,19 +407,6 @@ struct dw_abbrevs *dw_abbrevs_load_upto(const struct dw_secs *s, const struct dw
 				t->direct[t->v[i].code] = (uint32_t)i + 1;
 	}
 	return t;
-}
-
-struct dw_abbrevs *dw_abbrevs_load(const struct dw_secs *s, const struct dw_unit *u)
-{
-	return dw_abbrevs_load_upto(s, u, 0);
-}
-
-size_t dw_abbrevs_bytes(const struct dw_abbrevs *t)
-{
-	if (!t)
-		return 0;
-	return sizeof(*t) + t->n * sizeof(*t->v) + t->nspecs * sizeof(*t->specs) +
-	       t->ndirect * sizeof(*t->direct);
 }
 
 const struct dw_abbrev *dw_abbrev_find(const struct dw_abbrevs *t, uint64_t code)

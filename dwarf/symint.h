@@ -176,14 +176,8 @@ struct dw_abbrevs {
 /* Parses the unit's abbreviation table. NULL when damaged, out of memory,
  * or when it uses a form this reader does not know. */
 struct dw_abbrevs *dw_abbrevs_load(const struct dw_secs *s, const struct dw_unit *u);
-/* The table up to and including the entry for code: enough to read a DIE
- * using it (the unit DIE when indexing), without parsing the rest. */
-struct dw_abbrevs *dw_abbrevs_load_upto(const struct dw_secs *s, const struct dw_unit *u,
-					uint64_t code);
 const struct dw_abbrev *dw_abbrev_find(const struct dw_abbrevs *t, uint64_t code);
 void dw_abbrevs_free(struct dw_abbrevs *t);
-/* Bytes the table holds (0 for NULL). */
-size_t dw_abbrevs_bytes(const struct dw_abbrevs *t);
 
 /* What hud reads of one DIE. Strings point into the sections. */
 struct dw_die {
