@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dwarf/dwarf.h"
+#include "dwarf/symint.h"
 
 /* Parses "[ws][0x]HEX[ws]". Returns 1 with *addr, 0 for a blank line, -1
  * when the line is not a hex address. */
@@ -74,7 +74,7 @@ static void ob_put(struct obuf *b, const char *s, size_t n)
 		size_t k = sizeof(b->buf) - b->len;
 		if (k > n)
 			k = n;
-		memcpy(b->buf + b->len, s, k);
+		sym_copy(b->buf + b->len, s, k);
 		b->len += k;
 		s += k;
 		n -= k;
