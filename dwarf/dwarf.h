@@ -45,6 +45,12 @@ struct sym_file *sym_file_open(const char *path, char *err, size_t errlen);
  * returns how many; 0 when neither DWARF nor the symbol table knows it. */
 int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max);
 
+/* Gives back what the file's reader can read again: the pages of its
+ * mapped debug sections that lookups touched since the last call (they
+ * stay in the page cache). Call it when idle; under a budget, loading
+ * units gives most of them back anyway. */
+void sym_file_trim(struct sym_file *f);
+
 /* 1 when the file has DWARF line information, 0 otherwise. */
 int sym_file_has_debug(struct sym_file *f);
 
@@ -71,6 +77,9 @@ int sym_proc_resolve(struct sym_proc *p, uint64_t addr, struct sym_frame *out, i
 /* Share of resolved addresses in the main executable that had DWARF lines, in
  * percent (0-100); -1 before any was resolved. */
 int sym_proc_debug_percent(struct sym_proc *p);
+
+/* sym_file_trim for every file of the process. */
+void sym_proc_trim(struct sym_proc *p);
 
 /* The main executable's file (NULL if it could not be opened). */
 struct sym_file *sym_proc_main(struct sym_proc *p);

@@ -24,14 +24,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libdwarf/dwarf.h>
 #include "dwarf/symint.h"
 
 #define MAX_DIE_NESTING  256    /* deeper DIE trees are not walked further */
 #define NAME_HOPS        16     /* abstract_origin chain bound, as the reference */
-#define RELEASE_MS       1000   /* mapped debug pages given back at most this often */
 
 /* How a function's raw name is found, decided while walking (the
  * reference's rule: the linkage name, else DW_AT_name when it comes before
@@ -163,9 +161,7 @@ struct sym_dw {
 	struct ab_slot *abs;
 	size_t nabs, abs_cap;
 	int pages_pending;      /* section pages touched since the last release */
-	uint64_t released_ms;   /* when they were last released (0: due now) */
 	size_t loaded_bytes;    /* unit bytes loaded since */
-	uint32_t resolves;      /* calls, to look at the clock every few */
 };
 
 /* ---- Memory: units in least-recently-used order ------------------------- */
@@ -1049,41 +1045,26 @@ static void load_done(struct sym_dw *d, struct cu *cu)
 		scratch_free(d);
 	/* The walk read the unit's DIEs through the file mapping: under a
 	 * budget, those pages leave memory at once, the rest of what it touched
-	 * a little later (sections_release). */
+	 * a little later (sym_dw_trim). */
 	if (g_units.budget && !cu->slow)
 		dw_sect_release(&d->s, &d->s.info, cu->u.hdr_off, cu->u.end - cu->u.hdr_off);
 	d->pages_pending = 1;
 	d->loaded_bytes += cu->bytes;
-	/* Within a long burst, too, once units worth half the budget loaded. */
+	/* The rest when the caller says it is idle (sym_dw_trim), and within
+	 * a burst of loads each time units worth half the budget were loaded:
+	 * not after every load, which cost a tenth of a cold --resolve run in
+	 * page faults. */
 	if (g_units.budget && d->loaded_bytes > g_units.budget / 2)
-		d->released_ms = 0;
+		sym_dw_trim(d);
 }
 
-static uint64_t now_ms(void)
+void sym_dw_trim(struct sym_dw *d)
 {
-	struct timespec t;
-	if (clock_gettime(CLOCK_MONOTONIC, &t) != 0)
-		return 0;
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
-/* Under a budget, gives back the pages of the mapped debug sections that
- * loads and names touched (line programs, ranges, strings, other units'
- * DIEs), at most once a second: after a burst of loads, not during it
- * (dropping them after every load cost a tenth of a cold --resolve run in
- * page faults), or at once when units worth half the budget were loaded
- * since. */
-static void sections_release(struct sym_dw *d)
-{
-	if (!g_units.budget || !d->pages_pending)
-		return;
-	uint64_t now = now_ms();
-	if (now - d->released_ms < RELEASE_MS)
-		return;
-	dw_secs_release(&d->s);
-	d->pages_pending = 0;
-	d->released_ms = now;
-	d->loaded_bytes = 0;
+	if (d->pages_pending) {
+		dw_secs_release(&d->s);
+		d->pages_pending = 0;
+		d->loaded_bytes = 0;
+	}
 }
 
 /* Loads the unit through libdwarf. Returns 1, or -1 on failure. */
@@ -1386,7 +1367,6 @@ struct sym_dw *sym_dw_open(const char *path, Elf *elf, struct sym_strtab *st, ch
 	/* Indexing touched every unit's header and DIE. */
 	if (d->fast && g_units.budget)
 		dw_secs_release(&d->s);
-	d->released_ms = now_ms();
 	return d;
 fail:
 	sym_dw_close(d);
@@ -1553,7 +1533,7 @@ int sym_dw_resolve(struct sym_dw *d, uint64_t addr, struct sym_frame *out, int m
 	 * nothing points into any unit. */
 	if (g_units.budget && g_units.bytes > g_units.budget)
 		units_trim(used);
-	if (d->pages_pending && (d->released_ms == 0 || (++d->resolves & 63) == 0))
-		sections_release(d);
+	/* Names read DIEs and strings through the mapping too. */
+	d->pages_pending = 1;
 	return n;
 }

@@ -481,6 +481,12 @@ int sym_elf_build_id(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
+void sym_file_trim(struct sym_file *f)
+{
+	if (f->dw)
+		sym_dw_trim(f->dw);
+}
+
 int sym_file_has_debug(struct sym_file *f)
 {
 	struct sym_dw *d = dwarf_of(f);
