@@ -45,10 +45,11 @@ struct sym_file *sym_file_open(const char *path, char *err, size_t errlen);
  * returns how many; 0 when neither DWARF nor the symbol table knows it. */
 int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max);
 
-/* Gives back what the file's reader can read again: the pages of its
- * mapped debug sections that lookups touched since the last call (they
- * stay in the page cache). Call it when idle; under a budget, loading
- * units gives most of them back anyway. */
+/* Gives back what can be rebuilt: the per-address cache of frames (a
+ * caller that keeps the frames it got, as the live session does, never
+ * asks twice), the reader's scratch, and the pages of the mapped debug
+ * sections lookups read since the last call (they stay in the page cache).
+ * Strings of frames already returned stay valid. Call it when idle. */
 void sym_file_trim(struct sym_file *f);
 
 /* 1 when the file has DWARF line information, 0 otherwise. */

@@ -1061,6 +1061,7 @@ static void load_done(struct sym_dw *d, struct cu *cu)
 
 void sym_dw_trim(struct sym_dw *d)
 {
+	scratch_free(d);
 	if (d->pages_pending) {
 		dw_secs_release(&d->s);
 		d->pages_pending = 0;

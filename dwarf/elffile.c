@@ -485,6 +485,12 @@ void sym_file_trim(struct sym_file *f)
 {
 	if (f->dw)
 		sym_dw_trim(f->dw);
+	free(f->slots);
+	free(f->cframes);
+	f->slots = NULL;
+	f->cframes = NULL;
+	f->slot_cap = f->slot_count = 0;
+	f->ncframes = f->cframes_cap = 0;
 }
 
 int sym_file_has_debug(struct sym_file *f)

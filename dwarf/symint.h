@@ -282,8 +282,9 @@ int sym_dw_resolve(struct sym_dw *d, uint64_t vaddr, struct sym_frame *out, int 
 /* 1 when some compile unit has a line table. */
 int sym_dw_has_lines(struct sym_dw *d);
 
-/* Gives back the pages of the mapped debug sections read since the last
- * call (dw_secs_release). */
+/* Frees the scratch arrays units are collected in, and gives back the
+ * pages of the mapped debug sections read since the last call
+ * (dw_secs_release). */
 void sym_dw_trim(struct sym_dw *d);
 
 void sym_dw_close(struct sym_dw *d);
