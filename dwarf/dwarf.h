@@ -114,8 +114,13 @@ size_t sym_table_units(void);
  * a line in hex (0x optional), and writes what `addr2line -a -f -i -C -e
  * binary` writes: per address "0x%016x", then per frame, innermost first, the
  * function and "file:line" ("??" and "??:0" when unknown). Control bytes in
- * names are written as '?'. Returns 0, or -1 with err filled (unreadable
- * binary, a line that is not an address, a failed read or write). */
+ * names are written as '?'. Input is read through in's file descriptor when
+ * it has one (nothing may be buffered in in's stdio buffer), in batches:
+ * every address read before a read could block is answered, and out
+ * flushed, before that read; a terminal gets each answer at once. Returns
+ * 0, or -1 with err filled (unreadable binary, a line that is not an
+ * address, a failed read or write); answers before the failing line are
+ * written. */
 int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_t errlen);
 
 /* libdwarf's own version string, as the library linked in reports it

@@ -1,11 +1,13 @@
 /* dwarfinfo.c — addresses to inline chains from DWARF.
  *
  * Opening reads only the compile-unit headers and their address ranges into
- * one sorted array. The first address that falls in a unit loads that unit
- * once: its line table and one walk over its DIEs collecting subprogram and
+ * one sorted array. The first address that falls in a unit loads that unit:
+ * its line table and one walk over its DIEs collecting subprogram and
  * inlined_subroutine ranges into flat sorted arrays. A lookup is then a
  * handful of binary searches, except for names reached through
- * DW_AT_abstract_origin, read on first use and cached.
+ * DW_AT_abstract_origin, read on first use and cached. Loaded units are
+ * bounded by a budget shared by all readers: the least recently used are
+ * dropped and loaded again when needed (see "Memory" below).
  *
  * Two readers do the work. The fast path is hud's own (dwread.c for unit
  * headers, abbreviations, DIEs and ranges; dwline.c for line programs),
@@ -155,7 +157,7 @@ struct sym_dw {
 	uint32_t *sdruns;
 	size_t sdrcap;
 	/* Abbreviation tables by what they decode from: units of one
-	 * producer share a few (307 units, 40 tables on the demo app), so each
+	 * producer share a few (299 units, 57 tables on the demo app), so each
 	 * is parsed once and kept while the reader is open. Their size is a
 	 * small multiple of .debug_abbrev's, outside the units' budget. */
 	struct ab_slot *abs;
