@@ -25,7 +25,7 @@
  * is used. */
 #include <stdint.h>
 #include <string.h>
-#include "dwarf/dwarf.h"
+#include "dwarf/symint.h"
 
 /* rustc-demangle gives up past this nesting depth; using the same limit keeps
  * the same symbols demangleable and the C stack use bounded. */
@@ -58,7 +58,7 @@ static void out_put(struct dm_out *o, const char *s, size_t n)
 		n = room;
 		o->full = 1;
 	}
-	memcpy(o->buf + o->len, s, n);
+	sym_copy(o->buf + o->len, s, n);
 	o->len += n;
 	o->buf[o->len] = '\0';
 }

@@ -8,8 +8,9 @@
  * - Strings returned in struct sym_frame are owned by the object that produced
  *   them and stay valid until it is closed. They are raw bytes from the target
  *   (untrusted): callers sanitise before printing.
- * - Single-threaded. Memory grows with the distinct addresses resolved and the
- *   compile units touched, never with the number of calls. */
+ * - Single-threaded. Memory grows with the distinct addresses resolved (names
+ *   and frames are kept), never with the number of calls; what is kept per
+ *   compile unit is bounded by a budget (sym_set_table_budget). */
 #ifndef HUD_DWARF_H
 #define HUD_DWARF_H
 
@@ -44,6 +45,13 @@ struct sym_file *sym_file_open(const char *path, char *err, size_t errlen);
  * returns how many; 0 when neither DWARF nor the symbol table knows it. */
 int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max);
 
+/* Gives back what can be rebuilt: the per-address cache of frames (a
+ * caller that keeps the frames it got, as the live session does, never
+ * asks twice), the reader's scratch, and the pages of the mapped debug
+ * sections lookups read since the last call (they stay in the page cache).
+ * Strings of frames already returned stay valid. Call it when idle. */
+void sym_file_trim(struct sym_file *f);
+
 /* 1 when the file has DWARF line information, 0 otherwise. */
 int sym_file_has_debug(struct sym_file *f);
 
@@ -71,6 +79,9 @@ int sym_proc_resolve(struct sym_proc *p, uint64_t addr, struct sym_frame *out, i
  * percent (0-100); -1 before any was resolved. */
 int sym_proc_debug_percent(struct sym_proc *p);
 
+/* sym_file_trim for every file of the process. */
+void sym_proc_trim(struct sym_proc *p);
+
 /* The main executable's file (NULL if it could not be opened). */
 struct sym_file *sym_proc_main(struct sym_proc *p);
 
@@ -81,14 +92,35 @@ int sym_proc_target_mismatch(struct sym_proc *p);
 
 void sym_proc_close(struct sym_proc *p);
 
+/* ---- Memory ------------------------------------------------------------ */
+
+/* What the DWARF readers of all open files keep per compile unit (line
+ * table, function and inline ranges, abbreviations) is bounded by a budget:
+ * past it, the least recently used units are dropped and rebuilt when an
+ * address needs them again, with the same answers. The unit being used is
+ * never dropped, so one unit larger than the budget still loads: after any
+ * resolve, sym_table_bytes() <= budget or sym_table_units() == 1. Strings in
+ * frames already returned stay valid. 0: no bound. */
+#define SYM_TABLE_BUDGET_DEFAULT ((size_t)8 << 20)
+
+void sym_set_table_budget(size_t bytes);
+/* Bytes held for units now, and how many units hold them. */
+size_t sym_table_bytes(void);
+size_t sym_table_units(void);
+
 /* ---- Command line ------------------------------------------------------ */
 
 /* `hud --resolve BINARY`: reads file virtual addresses of binary from in, one
  * a line in hex (0x optional), and writes what `addr2line -a -f -i -C -e
  * binary` writes: per address "0x%016x", then per frame, innermost first, the
  * function and "file:line" ("??" and "??:0" when unknown). Control bytes in
- * names are written as '?'. Returns 0, or -1 with err filled (unreadable
- * binary, a line that is not an address, a failed read or write). */
+ * names are written as '?'. Input is read through in's file descriptor when
+ * it has one (nothing may be buffered in in's stdio buffer), in batches:
+ * every address read before a read could block is answered, and out
+ * flushed, before that read; a terminal gets each answer at once. Returns
+ * 0, or -1 with err filled (unreadable binary, a line that is not an
+ * address, a failed read or write); answers before the failing line are
+ * written. */
 int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_t errlen);
 
 /* libdwarf's own version string, as the library linked in reports it

@@ -1,11 +1,13 @@
 /* dwarfinfo.c — addresses to inline chains from DWARF.
  *
  * Opening reads only the compile-unit headers and their address ranges into
- * one sorted array. The first address that falls in a unit loads that unit
- * once: its line table and one walk over its DIEs collecting subprogram and
+ * one sorted array. The first address that falls in a unit loads that unit:
+ * its line table and one walk over its DIEs collecting subprogram and
  * inlined_subroutine ranges into flat sorted arrays. A lookup is then a
  * handful of binary searches, except for names reached through
- * DW_AT_abstract_origin, read on first use and cached.
+ * DW_AT_abstract_origin, read on first use and cached. Loaded units are
+ * bounded by a budget shared by all readers: the least recently used are
+ * dropped and loaded again when needed (see "Memory" below).
  *
  * Two readers do the work. The fast path is hud's own (dwread.c for unit
  * headers, abbreviations, DIEs and ranges; dwline.c for line programs),
@@ -24,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <libdwarf/dwarf.h>
 #include "dwarf/symint.h"
@@ -32,33 +33,44 @@
 #define MAX_DIE_NESTING  256    /* deeper DIE trees are not walked further */
 #define NAME_HOPS        16     /* abstract_origin chain bound, as the reference */
 
-/* A subprogram or an inlined_subroutine. */
-struct fnrec {
-	const char *linkage;    /* raw strings in libdwarf's section data */
+/* How a function's raw name is found, decided while walking (the
+ * reference's rule: the linkage name, else DW_AT_name when it comes before
+ * the abstract origin, else the origin's name, else DW_AT_name). origin 0:
+ * name is the answer; else the name of the DIE at origin, falling back to
+ * name. The strings live in the mapped sections (or libdwarf's copy of
+ * them), never in a unit's tables, so they outlive an evicted unit. */
+struct fname {
 	const char *name;
-	Dwarf_Off origin;       /* DW_AT_abstract_origin / DW_AT_specification */
-	const char *resolved;   /* the demangled, interned name once computed */
+	uint64_t origin;
+};
+
+struct subrec {                 /* a subprogram with code */
+	struct fname nm;
+	const char *resolved;   /* demangled and interned; NULL until computed */
+	uint32_t inl_first, inl_count;  /* its slice of the unit's inline ranges */
+	uint32_t drun_first, ndepth;    /* its depth runs: druns[drun_first .. +ndepth] */
+};
+
+struct inlrec {                 /* an inlined_subroutine */
+	struct fname nm;
+	const char *resolved;
 	uint32_t call_file, call_line;
-	uint32_t inl_first, inl_count;  /* a subprogram's slice of cu->iaddrs */
-	uint32_t drun_first;    /* its depth runs: cu->druns[drun_first .. +ndepth] */
-	uint32_t ndepth;
-	uint8_t has_origin, name_first, done;
 };
 
 struct faddr {                  /* a subprogram's range */
 	uint64_t lo, hi;
-	uint32_t fn, seq;
+	uint32_t fn, seq;       /* fn: index into subs */
 };
 
-struct iaddr {                  /* an inlined_subroutine's range */
+struct iaddr {                  /* an inlined_subroutine's range, while loading */
 	uint64_t lo, hi;
-	uint32_t owner, depth, fn, seq;
+	uint32_t owner, depth, fn, seq;  /* owner: into subs; fn: into inls */
 };
 
 struct cu {
 	Dwarf_Off off;          /* of the unit's DIE in .debug_info */
 	struct dw_unit u;       /* fast path: header and bases */
-	struct dw_abbrevs *ab;  /* fast path: parsed on first use */
+	struct dw_abbrevs *ab;  /* fast path: shared, owned by the reader (abbrevs_of) */
 	uint64_t stmt_list;
 	uint8_t has_stmt;
 	uint8_t slow;           /* read through libdwarf */
@@ -68,16 +80,25 @@ struct cu {
 	uint16_t lang;
 	int8_t state;           /* 0 not loaded, 1 loaded, -1 failed */
 	int8_t lines_state;
+	uint8_t listed;         /* in the LRU list of units holding memory */
 	struct sym_lines lines;
-	struct fnrec *fns;
-	size_t nfns;
+	/* The tables of a loaded unit, all in one block (tables). */
+	void *tables;
+	struct subrec *subs;
+	size_t nsubs;
+	struct inlrec *inls;
+	size_t ninls;
 	struct faddr *faddrs;   /* sorted by lo */
 	size_t nfaddrs;
-	struct iaddr *iaddrs;   /* sorted by (owner, depth, lo) */
-	uint64_t *ilo;          /* iaddrs[i].lo, dense for the searches */
+	/* Inline ranges, sorted by (owner, depth, lo), as parallel arrays:
+	 * the searches read only ilo. */
+	uint64_t *ilo, *ihi;
+	uint32_t *ifn;          /* into inls */
 	size_t niaddrs;
-	uint32_t *druns;        /* per function, where each depth starts in iaddrs */
+	uint32_t *druns;        /* per function, where each depth starts */
 	size_t ndruns;
+	size_t bytes;           /* held: tables, line table, abbreviations */
+	struct cu *newer, *older;  /* LRU neighbours while listed */
 };
 
 struct urange {
@@ -98,20 +119,13 @@ struct dem_slot {
 	const char *dem;
 };
 
-/* Loaded units' arrays are never freed before the reader closes, so they
- * are carved from large chunks: one allocation per chunk instead of per
- * array, and big chunks are offered to the kernel's transparent huge pages,
- * which cut page faults (a tenth of a cold run) several fold. Chunks start
- * small so that a small library costs little. */
-struct chunk {
-	struct chunk *next;
-	size_t used, size;
-	int mapped;
-	_Alignas(16) unsigned char data[];
+struct ab_slot {
+	uint64_t off;           /* in .debug_abbrev */
+	uint16_t version;       /* the unit fields that fix attribute sizes */
+	uint8_t addr_size, off_size;
+	uint8_t used;
+	struct dw_abbrevs *t;   /* NULL: it could not be parsed, not tried again */
 };
-
-#define CHUNK_FIRST   ((size_t)64 << 10)
-#define CHUNK_MAX     ((size_t)8 << 20)
 
 struct sym_dw {
 	Dwarf_Debug dbg;        /* NULL until the fallback needs it */
@@ -129,20 +143,148 @@ struct sym_dw {
 	size_t nnames, names_cap;
 	struct dem_slot *dems;     /* raw name -> demangled, interned */
 	size_t ndems, dems_cap;
-	/* Scratch arrays a unit is collected into, reused from unit to unit:
-	 * each unit then costs one exact allocation per array instead of a
-	 * chain of reallocs (which musl serves with mmap/mremap/munmap). */
-	struct fnrec *sfns;
+	/* Scratch arrays a unit is collected into, reused from unit to unit
+	 * while they stay small against the budget: each unit then costs one
+	 * exact allocation instead of a chain of reallocs (which musl serves
+	 * with mmap/mremap/munmap). */
+	struct subrec *ssubs;
+	struct inlrec *sinls;
 	struct faddr *sfaddrs;
 	struct iaddr *siaddrs;
-	size_t sfcap, sfacap, siacap;
+	size_t sscap, sicap, sfacap, siacap;
 	void *stmp;
 	size_t stmpcap;
 	uint32_t *sdruns;
 	size_t sdrcap;
-	struct chunk *arena;    /* where loaded units' arrays live */
-	size_t arena_bytes;
+	/* Abbreviation tables by what they decode from: units of one
+	 * producer share a few (299 units, 57 tables on the demo app), so each
+	 * is parsed once and kept while the reader is open. Their size is a
+	 * small multiple of .debug_abbrev's, outside the units' budget. */
+	struct ab_slot *abs;
+	size_t nabs, abs_cap;
+	int pages_pending;      /* section pages touched since the last release */
+	size_t loaded_bytes;    /* unit bytes loaded since */
 };
+
+/* ---- Memory: units in least-recently-used order ------------------------- */
+
+/* Every unit holding memory (tables, line table or abbreviations), of all
+ * open readers, is on one list, most recently used first. Past the budget
+ * the least recently used are dropped (unit_evict) and rebuilt when an
+ * address needs them again. Eviction happens only where nothing points into
+ * another unit's tables (unit_load, the end of sym_dw_resolve): frames
+ * handed out hold interned strings, never pointers into a unit. */
+static struct {
+	size_t budget;          /* 0: no bound */
+	size_t bytes;           /* held by listed units */
+	size_t units;           /* listed units */
+	struct cu *mru, *lru;
+} g_units = { SYM_TABLE_BUDGET_DEFAULT, 0, 0, NULL, NULL };
+
+void sym_set_table_budget(size_t bytes)
+{
+	g_units.budget = bytes;
+}
+
+size_t sym_table_bytes(void)
+{
+	return g_units.bytes;
+}
+
+size_t sym_table_units(void)
+{
+	return g_units.units;
+}
+
+static void lru_unlink(struct cu *cu)
+{
+	if (!cu->listed)
+		return;
+	if (cu->newer)
+		cu->newer->older = cu->older;
+	else
+		g_units.mru = cu->older;
+	if (cu->older)
+		cu->older->newer = cu->newer;
+	else
+		g_units.lru = cu->newer;
+	cu->newer = cu->older = NULL;
+	cu->listed = 0;
+	g_units.bytes -= cu->bytes;
+	g_units.units--;
+	cu->bytes = 0;
+}
+
+/* Makes cu the most recently used unit. */
+static void lru_touch(struct cu *cu)
+{
+	if (g_units.mru == cu)
+		return;
+	if (cu->listed) {
+		/* Unlink without touching the accounting. */
+		cu->newer->older = cu->older;
+		if (cu->older)
+			cu->older->newer = cu->newer;
+		else
+			g_units.lru = cu->newer;
+	} else {
+		cu->listed = 1;
+		g_units.units++;
+	}
+	cu->newer = NULL;
+	cu->older = g_units.mru;
+	if (g_units.mru)
+		g_units.mru->newer = cu;
+	g_units.mru = cu;
+	if (!g_units.lru)
+		g_units.lru = cu;
+}
+
+static size_t lines_bytes(const struct sym_lines *l)
+{
+	return l->nrows * sizeof(*l->rows) + l->nseqs * sizeof(*l->seqs) +
+	       l->nfiles * sizeof(*l->files);
+}
+
+/* Recounts what cu holds and lists it as the most recently used (or
+ * unlists it when it holds nothing). */
+static void unit_account(struct cu *cu)
+{
+	size_t bytes = lines_bytes(&cu->lines);
+	if (cu->tables)
+		bytes += (size_t)((const char *)(cu->druns + cu->ndruns) - (const char *)cu->tables);
+	if (bytes == 0 && !cu->tables && cu->lines_state == 0) {
+		lru_unlink(cu);
+		return;
+	}
+	lru_touch(cu);
+	g_units.bytes = g_units.bytes - cu->bytes + bytes;
+	cu->bytes = bytes;
+}
+
+static void unit_free(struct cu *cu);
+
+/* Drops everything cu holds; a loaded unit becomes unloaded, to be
+ * rebuilt on its next use. */
+static void unit_evict(struct cu *cu)
+{
+	unit_free(cu);
+	if (cu->state == 1)
+		cu->state = 0;
+	lru_unlink(cu);
+}
+
+/* Evicts least recently used units, keep aside, until the budget holds. */
+static void units_trim(const struct cu *keep)
+{
+	struct cu *c = g_units.lru;
+	while (g_units.budget && g_units.bytes > g_units.budget && c) {
+		struct cu *next = c->newer;
+		if (c != keep)
+			unit_evict(c);
+		c = next;
+	}
+}
 
 /* ---- libdwarf, the fallback ----------------------------------------------- */
 
@@ -300,31 +442,49 @@ static const char *demangled(struct sym_dw *d, const char *raw)
 	return dem;
 }
 
-static const char *fn_name(struct sym_dw *d, struct cu *cu, struct fnrec *f)
+/* Stands for "computed, no name" in a record's resolved name. */
+static const char NAMELESS[] = "??";
+
+/* The demangled name of a function record; *resolved caches it. */
+static const char *fn_name(struct sym_dw *d, const struct cu *cu, const struct fname *nm,
+			   const char **resolved)
 {
-	if (f->done)
-		return f->resolved;
-	const char *raw;
-	if (f->linkage)
-		raw = f->linkage;
-	else if (f->name && f->name_first)
-		raw = f->name;
-	else if (f->has_origin && (raw = name_entry(d, f->origin, NAME_HOPS)) != NULL)
-		;
-	else
-		raw = f->name;
+	if (*resolved)
+		return *resolved;
+	const char *raw = nm->name;
+	if (nm->origin) {
+		const char *o = name_entry(d, nm->origin, NAME_HOPS);
+		if (o)
+			raw = o;
+	}
+	const char *name = NULL;
 	if (raw)
-		f->resolved = demangles(cu->lang) ? demangled(d, raw) : sym_intern(d->st, raw, strlen(raw));
-	f->done = 1;
-	return f->resolved;
+		name = demangles(cu->lang) ? demangled(d, raw) : sym_intern(d->st, raw, strlen(raw));
+	*resolved = name ? name : NAMELESS;
+	return *resolved;
+}
+
+/* The reference's choice among a DIE's names, as a struct fname. */
+static struct fname fname_of(const char *linkage, const char *name, int name_first,
+			     int has_origin, uint64_t origin)
+{
+	if (linkage)
+		return (struct fname){ linkage, 0 };
+	if (name && name_first)
+		return (struct fname){ name, 0 };
+	if (has_origin)
+		return (struct fname){ name, origin };
+	return (struct fname){ name, 0 };
 }
 
 /* ---- Loading one unit --------------------------------------------------- */
 
+/* A walk collects into the reader's scratch arrays; indices are the
+ * counts here. */
 struct loader {
 	struct sym_dw *d;
 	struct cu *cu;
-	size_t fcap, facap, iacap;
+	size_t nsubs, ninls, nfaddrs, niaddrs;
 	uint32_t cur_fn, cur_depth;
 };
 
@@ -344,43 +504,53 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 static int add_faddr(void *ctx, uint64_t lo, uint64_t hi)
 {
 	struct loader *L = ctx;
-	struct cu *cu = L->cu;
-	struct faddr *n = grow(cu->faddrs, &L->facap, cu->nfaddrs + 1, sizeof(*n));
+	struct sym_dw *d = L->d;
+	struct faddr *n = grow(d->sfaddrs, &d->sfacap, L->nfaddrs + 1, sizeof(*n));
 	if (!n)
 		return -1;
-	cu->faddrs = n;
-	n[cu->nfaddrs] = (struct faddr){ .lo = lo, .hi = hi, .fn = (uint32_t)cu->nfns,
-					 .seq = (uint32_t)cu->nfaddrs };
-	cu->nfaddrs++;
+	d->sfaddrs = n;
+	n[L->nfaddrs] = (struct faddr){ .lo = lo, .hi = hi, .fn = (uint32_t)L->nsubs,
+					.seq = (uint32_t)L->nfaddrs };
+	L->nfaddrs++;
 	return 0;
 }
 
 static int add_iaddr(void *ctx, uint64_t lo, uint64_t hi)
 {
 	struct loader *L = ctx;
-	struct cu *cu = L->cu;
-	struct iaddr *n = grow(cu->iaddrs, &L->iacap, cu->niaddrs + 1, sizeof(*n));
+	struct sym_dw *d = L->d;
+	struct iaddr *n = grow(d->siaddrs, &d->siacap, L->niaddrs + 1, sizeof(*n));
 	if (!n)
 		return -1;
-	cu->iaddrs = n;
-	n[cu->niaddrs] = (struct iaddr){ .lo = lo, .hi = hi, .owner = L->cur_fn, .depth = L->cur_depth,
-					 .fn = (uint32_t)cu->nfns, .seq = (uint32_t)cu->niaddrs };
-	cu->niaddrs++;
+	d->siaddrs = n;
+	n[L->niaddrs] = (struct iaddr){ .lo = lo, .hi = hi, .owner = L->cur_fn, .depth = L->cur_depth,
+					.fn = (uint32_t)L->ninls, .seq = (uint32_t)L->niaddrs };
+	L->niaddrs++;
 	return 0;
 }
 
-static int push_fn(struct loader *L, const struct sym_attrs *a)
+static int push_sub(struct loader *L, struct fname nm)
 {
-	struct cu *cu = L->cu;
-	struct fnrec *n = grow(cu->fns, &L->fcap, cu->nfns + 1, sizeof(*n));
+	struct sym_dw *d = L->d;
+	struct subrec *n = grow(d->ssubs, &d->sscap, L->nsubs + 1, sizeof(*n));
 	if (!n)
 		return -1;
-	cu->fns = n;
-	n[cu->nfns++] = (struct fnrec){
-		.linkage = a->linkage, .name = a->name, .origin = a->origin,
-		.has_origin = (uint8_t)a->has_origin, .name_first = (uint8_t)a->name_first,
-		.call_file = a->call_file > UINT32_MAX ? 0 : (uint32_t)a->call_file,
-		.call_line = a->call_line > UINT32_MAX ? 0 : (uint32_t)a->call_line,
+	d->ssubs = n;
+	n[L->nsubs++] = (struct subrec){ .nm = nm };
+	return 0;
+}
+
+static int push_inl(struct loader *L, struct fname nm, uint64_t call_file, uint64_t call_line)
+{
+	struct sym_dw *d = L->d;
+	struct inlrec *n = grow(d->sinls, &d->sicap, L->ninls + 1, sizeof(*n));
+	if (!n)
+		return -1;
+	d->sinls = n;
+	n[L->ninls++] = (struct inlrec){
+		.nm = nm,
+		.call_file = call_file > UINT32_MAX ? 0 : (uint32_t)call_file,
+		.call_line = call_line > UINT32_MAX ? 0 : (uint32_t)call_line,
 	};
 	return 0;
 }
@@ -428,8 +598,8 @@ static int visit(struct loader *L, Dwarf_Die die, int64_t fn, uint32_t depth, in
 		ret = sym_for_each_range(dbg, die, L->cu->version, L->cu->base, &a, add_faddr, L, &added);
 		int64_t self = -1;
 		if (ret == 0 && added) {
-			self = (int64_t)L->cu->nfns;
-			ret = push_fn(L, &a);
+			self = (int64_t)L->nsubs;
+			ret = push_sub(L, fname_of(a.linkage, a.name, a.name_first, a.has_origin, a.origin));
 		}
 		sym_attrs_free(dbg, &a);
 		return ret ? ret : walk(L, die, self, 0, level + 1);
@@ -441,7 +611,8 @@ static int visit(struct loader *L, Dwarf_Die die, int64_t fn, uint32_t depth, in
 		L->cur_depth = depth;
 		ret = sym_for_each_range(dbg, die, L->cu->version, L->cu->base, &a, add_iaddr, L, &added);
 		if (ret == 0)
-			ret = push_fn(L, &a);
+			ret = push_inl(L, fname_of(a.linkage, a.name, a.name_first, a.has_origin, a.origin),
+				       a.call_file, a.call_line);
 		sym_attrs_free(dbg, &a);
 		return ret ? ret : walk(L, die, fn, depth + 1, level + 1);
 	}
@@ -521,18 +692,22 @@ static void fname(T *v, size_t n, T *tmp) \
 DEFINE_MSORT(sort_faddrs, struct faddr, FADDR_LESS)
 DEFINE_MSORT(sort_iaddrs, struct iaddr, IADDR_LESS)
 
+/* Frees the unit's tables and line table (not its abbreviations), and
+ * recounts it. */
 static void unit_free(struct cu *cu)
 {
 	sym_lines_free(&cu->lines);
-	/* The arrays live in the reader's arena, freed with it. */
-	cu->ilo = NULL;
-	cu->druns = NULL;
-	cu->ndruns = 0;
-	cu->fns = NULL;
+	free(cu->tables);
+	cu->tables = NULL;
+	cu->subs = NULL;
+	cu->inls = NULL;
 	cu->faddrs = NULL;
-	cu->iaddrs = NULL;
-	cu->nfns = cu->nfaddrs = cu->niaddrs = 0;
+	cu->ilo = cu->ihi = NULL;
+	cu->ifn = cu->druns = NULL;
+	cu->nsubs = cu->ninls = cu->nfaddrs = cu->niaddrs = cu->ndruns = 0;
 	cu->lines_state = 0;
+	if (cu->listed)
+		unit_account(cu);
 }
 
 /* The unit's line table through libdwarf; die is its unit DIE. */
@@ -564,10 +739,47 @@ static int unit_lines_fast(struct sym_dw *d, struct cu *cu)
 	return r;
 }
 
+/* The abbreviation table of unit u, parsed on first need and shared with
+ * every unit using the same one. NULL when it cannot be parsed (damaged,
+ * an unknown form) or out of memory. */
+static struct dw_abbrevs *abbrevs_of(struct sym_dw *d, const struct dw_unit *u)
+{
+	if ((d->nabs + 1) * 2 > d->abs_cap) {
+		size_t ncap = d->abs_cap ? d->abs_cap * 2 : 64;
+		struct ab_slot *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return NULL;
+		for (size_t i = 0; i < d->abs_cap; i++) {
+			if (!d->abs[i].used)
+				continue;
+			size_t j = (d->abs[i].off * 0x9e3779b97f4a7c15ull >> 20) & (ncap - 1);
+			while (n[j].used)
+				j = (j + 1) & (ncap - 1);
+			n[j] = d->abs[i];
+		}
+		free(d->abs);
+		d->abs = n;
+		d->abs_cap = ncap;
+	}
+	size_t j = (u->abbrev_off * 0x9e3779b97f4a7c15ull >> 20) & (d->abs_cap - 1);
+	for (; d->abs[j].used; j = (j + 1) & (d->abs_cap - 1)) {
+		struct ab_slot *a = &d->abs[j];
+		if (a->off == u->abbrev_off && a->version == u->version &&
+		    a->addr_size == u->addr_size && a->off_size == u->off_size)
+			return a->t;
+	}
+	struct dw_abbrevs *t = dw_abbrevs_load(&d->s, u);
+	d->abs[j] = (struct ab_slot){ .off = u->abbrev_off, .version = u->version,
+				      .addr_size = u->addr_size, .off_size = u->off_size,
+				      .used = 1, .t = t };
+	d->nabs++;
+	return t;
+}
+
 static int unit_abbrevs(struct sym_dw *d, struct cu *cu)
 {
 	if (!cu->ab)
-		cu->ab = dw_abbrevs_load(&d->s, &cu->u);
+		cu->ab = abbrevs_of(d, &cu->u);
 	return cu->ab ? 0 : -1;
 }
 
@@ -586,22 +798,6 @@ static struct cu *cu_of_offset(struct sym_dw *d, uint64_t off)
 		return NULL;
 	struct cu *cu = &d->cus[lo - 1];
 	return off >= cu->u.die_off && off < cu->u.end ? cu : NULL;
-}
-
-static int push_die_fn(struct loader *L, const struct dw_die *a)
-{
-	struct cu *cu = L->cu;
-	struct fnrec *n = grow(cu->fns, &L->fcap, cu->nfns + 1, sizeof(*n));
-	if (!n)
-		return -1;
-	cu->fns = n;
-	n[cu->nfns++] = (struct fnrec){
-		.linkage = a->linkage, .name = a->name, .origin = a->origin,
-		.has_origin = a->has_origin, .name_first = a->name_first,
-		.call_file = a->call_file > UINT32_MAX ? 0 : (uint32_t)a->call_file,
-		.call_line = a->call_line > UINT32_MAX ? 0 : (uint32_t)a->call_line,
-	};
-	return 0;
 }
 
 /* The fast reader's walk over a unit's DIE tree, in file order with an
@@ -686,8 +882,9 @@ static int walk_fast(struct sym_dw *d, struct cu *cu, struct loader *Lp)
 			ret = dw_for_each_range(s, u, &die, add_faddr, L, &added);
 			int64_t self = -1;
 			if (ret == 0 && added) {
-				self = (int64_t)cu->nfns;
-				ret = push_die_fn(L, &die);
+				self = (int64_t)L->nsubs;
+				ret = push_sub(L, fname_of(die.linkage, die.name, die.name_first,
+							   die.has_origin, die.origin));
 			}
 			child = (struct level){ self, 0 };
 		} else {
@@ -695,7 +892,9 @@ static int walk_fast(struct sym_dw *d, struct cu *cu, struct loader *Lp)
 			L->cur_depth = lv->depth;
 			ret = dw_for_each_range(s, u, &die, add_iaddr, L, &added);
 			if (ret == 0)
-				ret = push_die_fn(L, &die);
+				ret = push_inl(L, fname_of(die.linkage, die.name, die.name_first,
+							   die.has_origin, die.origin),
+					       die.call_file, die.call_line);
 			child = (struct level){ lv->fn, lv->depth + 1 };
 		}
 		if (ret)
@@ -710,163 +909,166 @@ static int walk_fast(struct sym_dw *d, struct cu *cu, struct loader *Lp)
 	return 0;   /* the unit ended without closing every level: keep what was read */
 }
 
-/* Points the unit's arrays at d's scratch for a walk to fill. */
 static void load_begin(struct sym_dw *d, struct cu *cu, struct loader *L)
 {
-	*L = (struct loader){ .d = d, .cu = cu, .fcap = d->sfcap, .facap = d->sfacap, .iacap = d->siacap };
-	cu->fns = d->sfns;
-	cu->faddrs = d->sfaddrs;
-	cu->iaddrs = d->siaddrs;
-	cu->nfns = cu->nfaddrs = cu->niaddrs = 0;
+	*L = (struct loader){ .d = d, .cu = cu };
 }
 
-/* n bytes, 16-aligned, from d's arena; NULL when out of memory. */
-static void *arena_alloc(struct sym_dw *d, size_t n)
+static size_t scratch_bytes(const struct sym_dw *d)
 {
-	n = (n + 15) & ~(size_t)15;
-	struct chunk *c = d->arena;
-	if (!c || c->size - c->used < n) {
-		size_t size = d->arena_bytes < CHUNK_FIRST ? CHUNK_FIRST : d->arena_bytes;
-		if (size > CHUNK_MAX)
-			size = CHUNK_MAX;
-		if (size < n)
-			size = n;
-		size_t total = sizeof(*c) + size;
-		int mapped = total >= ((size_t)2 << 20);
-		if (mapped) {
-			void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			c = m == MAP_FAILED ? NULL : m;
-#ifdef MADV_HUGEPAGE
-			if (c)
-				(void)madvise(c, total, MADV_HUGEPAGE);
-#endif
-		} else {
-			c = malloc(total);
-		}
-		if (!c)
-			return NULL;
-		c->size = size;
-		c->used = 0;
-		c->mapped = mapped;
-		c->next = d->arena;
-		d->arena = c;
-		d->arena_bytes += size;
-	}
-	void *p = c->data + c->used;
-	c->used += n;
-	return p;
+	return d->sscap * sizeof(*d->ssubs) + d->sicap * sizeof(*d->sinls) +
+	       d->sfacap * sizeof(*d->sfaddrs) + d->siacap * sizeof(*d->siaddrs) +
+	       d->stmpcap + d->sdrcap * sizeof(*d->sdruns);
 }
 
-static void arena_free(struct sym_dw *d)
+static void scratch_free(struct sym_dw *d)
 {
-	while (d->arena) {
-		struct chunk *c = d->arena;
-		d->arena = c->next;
-		if (c->mapped)
-			munmap(c, sizeof(*c) + c->size);
-		else
-			free(c);
-	}
+	free(d->ssubs);
+	free(d->sinls);
+	free(d->sfaddrs);
+	free(d->siaddrs);
+	free(d->stmp);
+	free(d->sdruns);
+	d->ssubs = NULL;
+	d->sinls = NULL;
+	d->sfaddrs = NULL;
+	d->siaddrs = NULL;
+	d->stmp = NULL;
+	d->sdruns = NULL;
+	d->sscap = d->sicap = d->sfacap = d->siacap = d->stmpcap = d->sdrcap = 0;
 }
 
-static void *dup_array(struct sym_dw *d, const void *p, size_t n, size_t elem, int *oom)
+/* Where each array of a unit's block starts. */
+struct layout {
+	size_t subs, inls, faddrs, ilo, ihi, ifn, druns, end;
+};
+
+static size_t align8(size_t n)
 {
-	if (n == 0)
-		return NULL;
-	void *q = arena_alloc(d, n * elem);
-	if (!q)
-		*oom = 1;
-	else
-		memcpy(q, p, n * elem);
-	return q;
+	return (n + 7) & ~(size_t)7;
 }
 
-/* Takes the scratch back from the unit; when ok, sorts what the walk
- * collected and gives the unit exact copies. Returns 0, or -1 (unit left
- * empty) when !ok or out of memory. */
+/* Sorts what the walk collected, links each subprogram to its inline
+ * ranges split by depth, and gives the unit its tables in one block.
+ * Returns 0, or -1 (unit left empty) when !ok or out of memory. */
 static int load_end(struct sym_dw *d, struct cu *cu, struct loader *L, int ok)
 {
-	d->sfns = cu->fns;
-	d->sfaddrs = cu->faddrs;
-	d->siaddrs = cu->iaddrs;
-	d->sfcap = L->fcap;
-	d->sfacap = L->facap;
-	d->siacap = L->iacap;
-	cu->fns = NULL;
-	cu->faddrs = NULL;
-	cu->iaddrs = NULL;
 	if (!ok)
-		goto fail;
-	size_t need = cu->nfaddrs * sizeof(struct faddr);
-	if (cu->niaddrs * sizeof(struct iaddr) > need)
-		need = cu->niaddrs * sizeof(struct iaddr);
+		return -1;
+	size_t need = L->nfaddrs * sizeof(struct faddr);
+	if (L->niaddrs * sizeof(struct iaddr) > need)
+		need = L->niaddrs * sizeof(struct iaddr);
 	if (need > d->stmpcap) {
 		void *t = realloc(d->stmp, need);
 		if (!t)
-			goto fail;
+			return -1;
 		d->stmp = t;
 		d->stmpcap = need;
 	}
-	sort_faddrs(d->sfaddrs, cu->nfaddrs, d->stmp);
-	sort_iaddrs(d->siaddrs, cu->niaddrs, d->stmp);
-	int oom = 0;
-	cu->fns = dup_array(d, d->sfns, cu->nfns, sizeof(*cu->fns), &oom);
-	cu->faddrs = dup_array(d, d->sfaddrs, cu->nfaddrs, sizeof(*cu->faddrs), &oom);
-	cu->iaddrs = dup_array(d, d->siaddrs, cu->niaddrs, sizeof(*cu->iaddrs), &oom);
-	if (!oom)
-		return 0;
-	cu->fns = NULL;
-	cu->faddrs = NULL;
-	cu->iaddrs = NULL;
-fail:
-	cu->nfns = cu->nfaddrs = cu->niaddrs = 0;
-	return -1;
-}
-
-/* Links each function of a loaded unit to its inline ranges, split by
- * depth. Returns 0, or -1 when out of memory. */
-static int unit_finish(struct sym_dw *d, struct cu *cu)
-{
-	if (cu->niaddrs) {
-		cu->ilo = arena_alloc(d, cu->niaddrs * sizeof(*cu->ilo));
-		if (!cu->ilo)
-			return -1;
-		for (size_t i = 0; i < cu->niaddrs; i++)
-			cu->ilo[i] = cu->iaddrs[i].lo;
-	}
-	for (size_t i = 0; i < cu->niaddrs;) {
+	sort_faddrs(d->sfaddrs, L->nfaddrs, d->stmp);
+	sort_iaddrs(d->siaddrs, L->niaddrs, d->stmp);
+	/* Depth runs: druns[d] is where depth d starts, druns[d+1] where it
+	 * ends, relative to the function's first inline range. Only the
+	 * depths a chain can reach are kept. */
+	const struct iaddr *ia = d->siaddrs;
+	size_t ndruns = 0;
+	for (size_t i = 0; i < L->niaddrs;) {
 		size_t j = i;
-		while (j < cu->niaddrs && cu->iaddrs[j].owner == cu->iaddrs[i].owner)
+		while (j < L->niaddrs && ia[j].owner == ia[i].owner)
 			j++;
-		struct fnrec *f = &cu->fns[cu->iaddrs[i].owner];
+		struct subrec *f = &d->ssubs[ia[i].owner];
 		f->inl_first = (uint32_t)i;
 		f->inl_count = (uint32_t)(j - i);
-		/* Depth runs: druns[d] is where depth d starts, druns[d+1]
-		 * where it ends. Only the depths a chain can reach are kept. */
-		uint32_t maxd = cu->iaddrs[j - 1].depth;
+		uint32_t maxd = ia[j - 1].depth;
 		uint32_t nd = maxd + 1 < SYM_MAX_FRAMES ? maxd + 1 : SYM_MAX_FRAMES;
-		uint32_t *r = grow(d->sdruns, &d->sdrcap, cu->ndruns + nd + 1, sizeof(*r));
+		uint32_t *r = grow(d->sdruns, &d->sdrcap, ndruns + nd + 1, sizeof(*r));
 		if (!r)
 			return -1;
 		d->sdruns = r;
-		f->drun_first = (uint32_t)cu->ndruns;
+		f->drun_first = (uint32_t)ndruns;
 		f->ndepth = nd;
 		size_t k = i;
 		for (uint32_t dd = 0; dd <= nd; dd++) {
-			while (k < j && cu->iaddrs[k].depth < dd)
+			while (k < j && ia[k].depth < dd)
 				k++;
-			r[cu->ndruns++] = (uint32_t)(k - i);
+			r[ndruns++] = (uint32_t)(k - i);
 		}
 		i = j;
 	}
-	if (cu->ndruns) {
-		int oom = 0;
-		cu->druns = dup_array(d, d->sdruns, cu->ndruns, sizeof(*cu->druns), &oom);
-		if (oom)
-			return -1;
+	struct layout lay;
+	lay.subs = 0;
+	lay.inls = align8(lay.subs + L->nsubs * sizeof(struct subrec));
+	lay.faddrs = align8(lay.inls + L->ninls * sizeof(struct inlrec));
+	lay.ilo = align8(lay.faddrs + L->nfaddrs * sizeof(struct faddr));
+	lay.ihi = lay.ilo + L->niaddrs * sizeof(uint64_t);
+	lay.ifn = lay.ihi + L->niaddrs * sizeof(uint64_t);
+	lay.druns = lay.ifn + L->niaddrs * sizeof(uint32_t);
+	lay.end = lay.druns + ndruns * sizeof(uint32_t);
+	char *t = malloc(lay.end ? lay.end : 1);
+	if (!t)
+		return -1;
+	cu->tables = t;
+	cu->subs = (struct subrec *)(void *)(t + lay.subs);
+	cu->inls = (struct inlrec *)(void *)(t + lay.inls);
+	cu->faddrs = (struct faddr *)(void *)(t + lay.faddrs);
+	cu->ilo = (uint64_t *)(void *)(t + lay.ilo);
+	cu->ihi = (uint64_t *)(void *)(t + lay.ihi);
+	cu->ifn = (uint32_t *)(void *)(t + lay.ifn);
+	cu->druns = (uint32_t *)(void *)(t + lay.druns);
+	cu->nsubs = L->nsubs;
+	cu->ninls = L->ninls;
+	cu->nfaddrs = L->nfaddrs;
+	cu->niaddrs = L->niaddrs;
+	cu->ndruns = ndruns;
+	if (L->nsubs)
+		memcpy(cu->subs, d->ssubs, L->nsubs * sizeof(struct subrec));
+	if (L->ninls)
+		memcpy(cu->inls, d->sinls, L->ninls * sizeof(struct inlrec));
+	if (L->nfaddrs)
+		memcpy(cu->faddrs, d->sfaddrs, L->nfaddrs * sizeof(struct faddr));
+	for (size_t i = 0; i < L->niaddrs; i++) {
+		cu->ilo[i] = ia[i].lo;
+		cu->ihi[i] = ia[i].hi;
+		cu->ifn[i] = ia[i].fn;
 	}
-	cu->state = 1;
+	if (ndruns)
+		memcpy(cu->druns, d->sdruns, ndruns * sizeof(uint32_t));
 	return 0;
+}
+
+/* After a load: the unit is the most recently used, others are evicted
+ * past the budget, and scratch grown past a quarter of the budget is
+ * given back. */
+static void load_done(struct sym_dw *d, struct cu *cu)
+{
+	unit_account(cu);
+	units_trim(cu);
+	if (g_units.budget && scratch_bytes(d) > g_units.budget / 4)
+		scratch_free(d);
+	/* The walk read the unit's DIEs through the file mapping: under a
+	 * budget, those pages leave memory at once, the rest of what it touched
+	 * a little later (sym_dw_trim). */
+	if (g_units.budget && !cu->slow)
+		dw_sect_release(&d->s, &d->s.info, cu->u.hdr_off, cu->u.end - cu->u.hdr_off);
+	d->pages_pending = 1;
+	d->loaded_bytes += cu->bytes;
+	/* The rest when the caller says it is idle (sym_dw_trim), and within
+	 * a burst of loads each time units worth an eighth of the budget were
+	 * loaded: not after every load, which cost a tenth of a cold --resolve
+	 * run in page faults (an eighth: peak 15 MB instead of 22 for 200
+	 * addresses of the demo app, no slower). */
+	if (g_units.budget && d->loaded_bytes > g_units.budget / 8)
+		sym_dw_trim(d);
+}
+
+void sym_dw_trim(struct sym_dw *d)
+{
+	scratch_free(d);
+	if (d->pages_pending) {
+		dw_secs_release(&d->s);
+		d->pages_pending = 0;
+		d->loaded_bytes = 0;
+	}
 }
 
 /* Loads the unit through libdwarf. Returns 1, or -1 on failure. */
@@ -886,13 +1088,11 @@ static int unit_load_slow(struct sym_dw *d, struct cu *cu)
 	dwarf_dealloc_die(die);
 	if (load_end(d, cu, &L, ok) != 0) {
 		unit_free(cu);
+		load_done(d, cu);
 		return -1;
 	}
-	if (unit_finish(d, cu) != 0) {
-		unit_free(cu);
-		cu->state = -1;
-		return -1;
-	}
+	cu->state = 1;
+	load_done(d, cu);
 	return 1;
 }
 
@@ -909,9 +1109,13 @@ static int unit_load(struct sym_dw *d, struct cu *cu)
 			load_begin(d, cu, &L);
 			int ok = walk_fast(d, cu, &L) == 0;
 			if (load_end(d, cu, &L, ok) == 0) {
-				if (unit_finish(d, cu) == 0)
-					return 1;
+				cu->state = 1;
+				load_done(d, cu);
+				return 1;
+			}
+			if (ok) {
 				unit_free(cu);
+				load_done(d, cu);
 				return -1;  /* out of memory: libdwarf would not fare better */
 			}
 		}
@@ -998,9 +1202,12 @@ static int index_unit(struct sym_dw *d, Dwarf_Die die, uint16_t version, size_t 
 	if (ret != 0)
 		return -1;
 	d->ncus++;
-	if (!added && unit_lines(d, cu, die) > 0 && ranges_from_lines(&c, cu) != 0)
-		return -1;
-	return 0;
+	int ret2 = 0;
+	if (!added && unit_lines(d, cu, die) > 0)
+		ret2 = ranges_from_lines(&c, cu);
+	/* The line table is loaded again with the unit, under the budget. */
+	unit_free(cu);
+	return ret2;
 }
 
 /* The libdwarf index of every unit, when the fast reader declines the file. */
@@ -1073,23 +1280,18 @@ static int index_fast(struct sym_dw *d, size_t *cucap)
 		struct dw_abbrevs *ab = NULL;
 		struct dw_die die;
 		if (u.unit_type == DW_UT_skeleton || u.unit_type == DW_UT_split_compile ||
-		    !(ab = dw_abbrevs_load(&d->s, &u)) ||
+		    !(ab = abbrevs_of(d, &u)) ||
 		    dw_read_die(&d->s, &u, ab, u.die_off, 1, &die) != 0 || die.null || die.split) {
 			/* Split DWARF or a form hud does not know: libdwarf's. */
-			dw_abbrevs_free(ab);
 			if (index_one_slow(d, u.die_off, u.version, cucap) != 0)
 				return -1;
 			continue;
 		}
-		if (die.tag == DW_TAG_type_unit) {
-			dw_abbrevs_free(ab);
+		if (die.tag == DW_TAG_type_unit)
 			continue;
-		}
 		struct cu *n = grow(d->cus, cucap, d->ncus + 1, sizeof(*n));
-		if (!n) {
-			dw_abbrevs_free(ab);
+		if (!n)
 			return -1;
-		}
 		d->cus = n;
 		struct cu *cu = &d->cus[d->ncus];
 		memset(cu, 0, sizeof(*cu));
@@ -1112,7 +1314,11 @@ static int index_fast(struct sym_dw *d, size_t *cucap)
 		if (dw_for_each_range(&d->s, &cu->u, &die, add_urange, &c, &added) != 0)
 			return -1;
 		d->ncus++;
-		if (!added && unit_lines_fast(d, cu) > 0 && ranges_from_lines(&c, cu) != 0)
+		int ret = 0;
+		if (!added && unit_lines_fast(d, cu) > 0)
+			ret = ranges_from_lines(&c, cu);
+		unit_free(cu);
+		if (ret != 0)
 			return -1;
 	}
 	return 0;
@@ -1162,6 +1368,9 @@ struct sym_dw *sym_dw_open(const char *path, Elf *elf, struct sym_strtab *st, ch
 			max = d->ur[i].hi;
 		d->ur[i].max_end = max;
 	}
+	/* Indexing touched every unit's header and DIE. */
+	if (d->fast && g_units.budget)
+		dw_secs_release(&d->s);
 	return d;
 fail:
 	sym_dw_close(d);
@@ -1172,21 +1381,17 @@ void sym_dw_close(struct sym_dw *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->ncus; i++) {
-		unit_free(&d->cus[i]);
-		dw_abbrevs_free(d->cus[i].ab);
-	}
+	for (size_t i = 0; i < d->ncus; i++)
+		unit_evict(&d->cus[i]);
 	free(d->cus);
 	free(d->path);
 	free(d->ur);
 	free(d->names);
 	free(d->dems);
-	free(d->sfns);
-	free(d->sfaddrs);
-	free(d->siaddrs);
-	free(d->stmp);
-	free(d->sdruns);
-	arena_free(d);
+	for (size_t i = 0; i < d->abs_cap; i++)
+		dw_abbrevs_free(d->abs[i].t);
+	free(d->abs);
+	scratch_free(d);
 	if (d->dbg) {
 		Dwarf_Error err = NULL;
 		if (dwarf_finish(d->dbg, &err) != DW_DLV_OK && err)
@@ -1222,15 +1427,16 @@ int sym_dw_has_lines(struct sym_dw *d)
  * below it, 0 when it contains it. */
 #define RANGE_CMP(r, addr) ((r).lo > (addr) ? 1 : (r).hi <= (addr) ? -1 : 0)
 
-static int frames_for_function(struct sym_dw *d, struct cu *cu, struct fnrec *f, uint64_t addr,
+static int frames_for_function(struct sym_dw *d, struct cu *cu, struct subrec *f, uint64_t addr,
 			       const char *file, uint32_t line, int has_loc,
 			       struct sym_frame *out, int max)
 {
 	/* Outermost first: the inline chain from the function inward. */
 	uint32_t chain[SYM_MAX_FRAMES];
 	int depth = 0;
-	const struct iaddr *ia = cu->iaddrs ? cu->iaddrs + f->inl_first : NULL;
-	const uint32_t *runs = cu->druns && ia ? cu->druns + f->drun_first : NULL;
+	const uint32_t *runs = cu->druns && f->inl_count ? cu->druns + f->drun_first : NULL;
+	const uint64_t *ilo = cu->ilo + f->inl_first, *ihi = cu->ihi + f->inl_first;
+	const uint32_t *ifn = cu->ifn + f->inl_first;
 	/* The reference searches the rest of the function's (depth, lo)-sorted
 	 * ranges after the last match with a binary search whose predicate
 	 * (depth < want, or depth == want and lo <= addr) is monotone: its
@@ -1239,7 +1445,6 @@ static int frames_for_function(struct sym_dw *d, struct cu *cu, struct fnrec *f,
 	 * probes. */
 	while (runs && (uint32_t)depth < f->ndepth && depth < SYM_MAX_FRAMES - 1) {
 		size_t lo = runs[depth], hi = runs[depth + 1];
-		const uint64_t *ilo = cu->ilo + f->inl_first;
 		while (lo < hi) {
 			size_t mid = lo + (hi - lo) / 2;
 			if (ilo[mid] <= addr)
@@ -1247,9 +1452,9 @@ static int frames_for_function(struct sym_dw *d, struct cu *cu, struct fnrec *f,
 			else
 				hi = mid;
 		}
-		if (lo == runs[depth] || ia[lo - 1].hi <= addr)
+		if (lo == runs[depth] || ihi[lo - 1] <= addr)
 			break;
-		chain[depth++] = ia[lo - 1].fn;
+		chain[depth++] = ifn[lo - 1];
 	}
 	/* Innermost first out. Each frame's location is the call site recorded
 	 * on the frame inside it; the innermost gets the line table's. */
@@ -1257,28 +1462,34 @@ static int frames_for_function(struct sym_dw *d, struct cu *cu, struct fnrec *f,
 	const char *cfile = has_loc ? file : NULL;
 	uint32_t cline = has_loc ? line : 0;
 	for (int i = depth; i >= 0 && nout < max; i--) {
-		struct fnrec *fr = i > 0 ? &cu->fns[chain[i - 1]] : f;
-		const char *name = fn_name(d, cu, fr);
+		const char *name;
+		if (i > 0) {
+			struct inlrec *in = &cu->inls[chain[i - 1]];
+			name = fn_name(d, cu, &in->nm, &in->resolved);
+		} else {
+			name = fn_name(d, cu, &f->nm, &f->resolved);
+		}
 		out[nout++] = (struct sym_frame){
-			.function = name ? name : "??",
+			.function = name,
 			.file = cfile ? cfile : "??",
 			.line = cline,
 			.flags = i > 0 ? SYM_FRAME_INLINED : 0,
 		};
 		if (i > 0) {
 			/* File 0 is "no file" to the reference, in every version. */
-			uint32_t cf = fr->call_file;
+			const struct inlrec *in = &cu->inls[chain[i - 1]];
+			uint32_t cf = in->call_file;
 			cfile = cf && cf < cu->lines.nfiles ? cu->lines.files[cf] : NULL;
-			cline = fr->call_line;
+			cline = in->call_line;
 		}
 	}
 	return nout;
 }
 
-int sym_dw_resolve(struct sym_dw *d, uint64_t addr, struct sym_frame *out, int max)
+/* The answer from the units holding addr; sym_dw_resolve trims after. */
+static int resolve_in_units(struct sym_dw *d, uint64_t addr, struct sym_frame *out, int max,
+			    struct cu **used)
 {
-	if (max < 1)
-		return 0;
 	/* Units whose ranges start at or below addr, latest first, stopping
 	 * once no earlier range can reach addr (max_end). */
 	size_t lo = 0, hi = d->nur;
@@ -1295,6 +1506,8 @@ int sym_dw_resolve(struct sym_dw *d, uint64_t addr, struct sym_frame *out, int m
 		struct cu *cu = &d->cus[d->ur[j].cu];
 		if (unit_load(d, cu) < 0)
 			continue;
+		lru_touch(cu);
+		*used = cu;
 		long k;
 #define FN_CMP RANGE_CMP(cu->faddrs[i_], addr)
 		RUST_BSEARCH(cu->nfaddrs, FN_CMP, k);
@@ -1303,7 +1516,7 @@ int sym_dw_resolve(struct sym_dw *d, uint64_t addr, struct sym_frame *out, int m
 		uint32_t line = 0;
 		int has_loc = sym_lines_find(&cu->lines, addr, &file, &line);
 		if (k >= 0)
-			return frames_for_function(d, cu, &cu->fns[cu->faddrs[k].fn], addr, file, line,
+			return frames_for_function(d, cu, &cu->subs[cu->faddrs[k].fn], addr, file, line,
 						   has_loc, out, max);
 		if (has_loc) {
 			out[0] = (struct sym_frame){ .function = NULL, .file = file ? file : "??",
@@ -1312,4 +1525,19 @@ int sym_dw_resolve(struct sym_dw *d, uint64_t addr, struct sym_frame *out, int m
 		}
 	}
 	return 0;
+}
+
+int sym_dw_resolve(struct sym_dw *d, uint64_t addr, struct sym_frame *out, int max)
+{
+	if (max < 1)
+		return 0;
+	struct cu *used = NULL;
+	int n = resolve_in_units(d, addr, out, max, &used);
+	/* Names may have parsed other units' abbreviations: trim now that
+	 * nothing points into any unit. */
+	if (g_units.budget && g_units.bytes > g_units.budget)
+		units_trim(used);
+	/* Names read DIEs and strings through the mapping too. */
+	d->pages_pending = 1;
+	return n;
 }

@@ -375,6 +375,13 @@ int dw_lines_load(const struct dw_secs *s, const struct dw_unit *u, uint64_t off
 		goto cleanup;
 	/* Rows after the last end_sequence belong to no sequence: dropped. */
 	out->nrows = r.seq_first;
+	/* The rows grew by doubling: give the slack back, it counts against
+	 * the symbolizer's budget for as long as the unit stays loaded. */
+	if (out->nrows && out->nrows < r.rcap) {
+		struct sym_row *t = realloc(out->rows, out->nrows * sizeof(*t));
+		if (t)
+			out->rows = t;
+	}
 	if (out->nseqs)
 		qsort(out->seqs, out->nseqs, sizeof(*out->seqs), seq_cmp);
 

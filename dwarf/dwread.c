@@ -15,8 +15,11 @@
  * instead of reading out of bounds. */
 #include <gelf.h>
 #include <libelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <libdwarf/dwarf.h>
 #include "dwarf/symint.h"
@@ -138,9 +141,11 @@ static void set_sect(struct dw_sect *s, Elf_Scn *scn, int gnu_compressed)
 	if (gnu_compressed) {
 		if (elf_compress_gnu(scn, 0, 0) < 0)
 			return;
+		s->inflated = 1;
 	} else if (sh.sh_flags & SHF_COMPRESSED) {
 		if (elf_compress(scn, 0, 0) < 0)
 			return;
+		s->inflated = 1;
 	}
 	Elf_Data *d = elf_getdata(scn, NULL);
 	if (!d || !d->d_buf || d->d_size == 0)
@@ -148,6 +153,61 @@ static void set_sect(struct dw_sect *s, Elf_Scn *scn, int gnu_compressed)
 	s->p = d->d_buf;
 	s->n = d->d_size;
 	s->terminated = s->p[s->n - 1] == 0;
+}
+
+/* The file-backed mapping holding p, from /proc/self/maps: 1 with its
+ * bounds, 0 when p is in anonymous memory (a decompressed section, or
+ * libelf's copy when it could not map the file) or maps is unreadable. */
+static int file_mapping(const void *p, uintptr_t *lo, uintptr_t *hi)
+{
+	FILE *m = fopen("/proc/self/maps", "re");
+	if (!m)
+		return 0;
+	char line[4096 + 128];
+	int found = 0;
+	uintptr_t a = (uintptr_t)p;
+	while (fgets(line, sizeof(line), m)) {
+		unsigned long start, end, inode;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %lu", &start, &end, perms, &inode) != 4)
+			continue;
+		if (a >= start && a < end) {
+			/* Read-only: no page of it can differ from the file. */
+			found = inode != 0 && perms[1] == '-';
+			*lo = start;
+			*hi = end;
+			break;
+		}
+	}
+	fclose(m);
+	return found;
+}
+
+void dw_sect_release(const struct dw_secs *s, const struct dw_sect *t, uint64_t off, uint64_t n)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	if (!t->mapped || pg <= 0 || off >= t->n)
+		return;
+	if (n > t->n - off)
+		n = t->n - off;
+	/* Whole pages, clamped to the mapping: a page shared with a
+	 * neighbour is only read again from the page cache. */
+	uintptr_t lo = (uintptr_t)(t->p + off) & ~((uintptr_t)pg - 1);
+	uintptr_t hi = ((uintptr_t)(t->p + off) + n + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+	if (lo < s->map_lo)
+		lo = s->map_lo;
+	if (hi > s->map_hi)
+		hi = s->map_hi;
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+void dw_secs_release(const struct dw_secs *s)
+{
+	const struct dw_sect *all[] = { &s->info, &s->abbrev, &s->str, &s->line_str, &s->line,
+					&s->ranges, &s->rnglists, &s->addr, &s->str_offsets };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		dw_sect_release(s, all[i], 0, all[i]->n);
 }
 
 int dw_secs_load(Elf *elf, struct dw_secs *s)
@@ -188,6 +248,18 @@ int dw_secs_load(Elf *elf, struct dw_secs *s)
 			struct dw_sect *t = (struct dw_sect *)((char *)s + want[i].off);
 			if (strcmp(base, want[i].name) == 0 && !t->p)
 				set_sect(t, scn, gnu);
+		}
+	}
+	/* Sections libelf left in its read-only private mapping of the file
+	 * can be released from memory (dw_secs_release) and read again from
+	 * the page cache; decompressed ones live in the heap and cannot. */
+	struct dw_sect *all[] = { &s->info, &s->abbrev, &s->str, &s->line_str, &s->line,
+				  &s->ranges, &s->rnglists, &s->addr, &s->str_offsets };
+	if (s->info.p && !s->info.inflated && file_mapping(s->info.p, &s->map_lo, &s->map_hi)) {
+		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+			struct dw_sect *t = all[i];
+			t->mapped = t->p && !t->inflated && (uintptr_t)t->p >= s->map_lo &&
+				    (uintptr_t)t->p + t->n <= s->map_hi;
 		}
 	}
 	return s->info.p && s->abbrev.p ? 0 : -1;
@@ -231,90 +303,110 @@ static int known_form(uint64_t form)
 
 void dw_abbrevs_free(struct dw_abbrevs *t)
 {
-	if (!t)
-		return;
-	free(t->v);
-	free(t->specs);
-	free(t->direct);
-	free(t);
+	free(t);        /* one allocation holds the table and its arrays */
 }
 
-struct dw_abbrevs *dw_abbrevs_load(const struct dw_secs *s, const struct dw_unit *u)
+/* One pass over the table at the unit's offset. Without t it only counts
+ * (and checks the forms); with t, sized by a counting pass, it fills t's
+ * arrays. Returns 0, or -1 when damaged or using an unknown form. */
+static int abbrev_pass(const struct dw_secs *s, const struct dw_unit *u,
+		       struct dw_abbrevs *t, size_t *n, size_t *nspecs, uint64_t *maxcode,
+		       int *ascending)
 {
-	struct dw_abbrevs *t = calloc(1, sizeof(*t));
-	size_t vcap = 0, scap = 0;
-	uint64_t maxcode = 0;
-	if (!t || u->abbrev_off >= s->abbrev.n)
-		goto fail;
 	struct dw_cur c = { s->abbrev.p + u->abbrev_off, s->abbrev.p + s->abbrev.n, 0 };
+	uint64_t prev = 0;
+	*n = *nspecs = 0;
+	*maxcode = 0;
+	*ascending = 1;
 	for (;;) {
 		uint64_t code = dw_uleb(&c);
 		if (c.bad || code == 0)
 			break;
-		if (t->n == MAX_ABBREVS)
-			goto fail;
-		if (t->n == vcap) {
-			vcap = vcap ? vcap * 2 : 64;
-			struct dw_abbrev *n = realloc(t->v, vcap * sizeof(*n));
-			if (!n)
-				goto fail;
-			t->v = n;
-		}
-		struct dw_abbrev *a = &t->v[t->n++];
+		if (*n == MAX_ABBREVS)
+			return -1;
+		if (code <= prev)
+			*ascending = 0;
+		prev = code;
+		if (code > *maxcode)
+			*maxcode = code;
 		uint64_t tag = dw_uleb(&c);
-		a->code = code;
-		a->tag = tag > UINT16_MAX ? 0 : (uint16_t)tag;
-		a->children = dw_u8(&c) != 0;
-		a->first = (uint32_t)t->nspecs;
-		a->fixed = 0;
-		a->interesting = 0;
+		uint8_t children = dw_u8(&c) != 0;
+		struct dw_abbrev *a = t ? &t->v[*n] : NULL;
+		if (a) {
+			a->code = code;
+			a->tag = tag > UINT16_MAX ? 0 : (uint16_t)tag;
+			a->children = children;
+			a->first = (uint32_t)*nspecs;
+			a->fixed = 0;
+			a->interesting = 0;
+		}
+		(*n)++;
 		for (;;) {
 			uint64_t name = dw_uleb(&c), form = dw_uleb(&c);
 			if (c.bad)
-				goto fail;
+				return -1;
 			if (name == 0 && form == 0)
 				break;
 			int64_t ic = form == DW_FORM_implicit_const ? dw_sleb(&c) : 0;
 			if (!known_form(form))
-				goto fail;  /* unknown size: the unit cannot be walked */
-			if (t->nspecs == scap) {
-				scap = scap ? scap * 2 : 256;
-				struct dw_aspec *n = realloc(t->specs, scap * sizeof(*n));
-				if (!n)
-					goto fail;
-				t->specs = n;
+				return -1;  /* unknown size: the unit cannot be walked */
+			if (a) {
+				t->specs[*nspecs] = (struct dw_aspec){
+					.name = name > UINT16_MAX ? 0 : (uint16_t)name,
+					.form = (uint16_t)form, .implicit = ic };
+				int fs = form_fixed_size(form, u);
+				if (a->fixed >= 0)
+					a->fixed = fs < 0 ? -1 : a->fixed + fs;
+				if (name == DW_AT_sibling)
+					a->interesting = 1;
 			}
-			t->specs[t->nspecs++] = (struct dw_aspec){ .name = name > UINT16_MAX ? 0 : (uint16_t)name,
-								   .form = (uint16_t)form, .implicit = ic };
-			int fs = form_fixed_size(form, u);
-			if (a->fixed >= 0)
-				a->fixed = fs < 0 ? -1 : a->fixed + fs;
-			if (name == DW_AT_sibling)
-				a->interesting = 1;
+			(*nspecs)++;
 		}
-		a->nattr = (uint32_t)t->nspecs - a->first;
-		if (code > maxcode)
-			maxcode = code;
+		if (a)
+			a->nattr = (uint32_t)*nspecs - a->first;
 	}
-	if (c.bad)
-		goto fail;
-	if (t->n)
-		qsort(t->v, t->n, sizeof(*t->v), abbrev_cmp);
+	return c.bad ? -1 : 0;
+}
+
+struct dw_abbrevs *dw_abbrevs_load(const struct dw_secs *s, const struct dw_unit *u)
+{
+	size_t n, nspecs;
+	uint64_t maxcode;
+	int ascending;
+	if (u->abbrev_off >= s->abbrev.n ||
+	    abbrev_pass(s, u, NULL, &n, &nspecs, &maxcode, &ascending) != 0)
+		return NULL;
 	/* Producers number codes 1..n: a direct table makes each DIE's
 	 * abbreviation one index instead of a search. */
-	if (maxcode <= 4 * (uint64_t)t->n + 64) {
-		t->direct = calloc((size_t)maxcode + 1, sizeof(*t->direct));
-		if (!t->direct)
-			goto fail;
-		t->ndirect = (size_t)maxcode + 1;
+	size_t ndirect = maxcode <= 4 * (uint64_t)n + 64 ? (size_t)maxcode + 1 : 0;
+	size_t off_v = (sizeof(struct dw_abbrevs) + 15) & ~(size_t)15;
+	size_t off_specs = off_v + n * sizeof(struct dw_abbrev);
+	size_t off_direct = off_specs + nspecs * sizeof(struct dw_aspec);
+	size_t total = off_direct + ndirect * sizeof(uint32_t);
+	char *m = malloc(total);
+	if (!m)
+		return NULL;
+	struct dw_abbrevs *t = (struct dw_abbrevs *)(void *)m;
+	*t = (struct dw_abbrevs){
+		.v = (struct dw_abbrev *)(void *)(m + off_v), .n = n,
+		.specs = (struct dw_aspec *)(void *)(m + off_specs), .nspecs = nspecs,
+		.direct = ndirect ? (uint32_t *)(void *)(m + off_direct) : NULL, .ndirect = ndirect,
+	};
+	size_t n2, nspecs2;
+	if (abbrev_pass(s, u, t, &n2, &nspecs2, &maxcode, &ascending) != 0 ||
+	    n2 != n || nspecs2 != nspecs) {
+		free(m);
+		return NULL;
+	}
+	if (!ascending)
+		qsort(t->v, t->n, sizeof(*t->v), abbrev_cmp);
+	if (ndirect) {
+		memset(t->direct, 0, ndirect * sizeof(*t->direct));
 		for (size_t i = 0; i < t->n; i++)
 			if (!t->direct[t->v[i].code])
 				t->direct[t->v[i].code] = (uint32_t)i + 1;
 	}
 	return t;
-fail:
-	dw_abbrevs_free(t);
-	return NULL;
 }
 
 const struct dw_abbrev *dw_abbrev_find(const struct dw_abbrevs *t, uint64_t code)

@@ -481,6 +481,18 @@ int sym_elf_build_id(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
+void sym_file_trim(struct sym_file *f)
+{
+	if (f->dw)
+		sym_dw_trim(f->dw);
+	free(f->slots);
+	free(f->cframes);
+	f->slots = NULL;
+	f->cframes = NULL;
+	f->slot_cap = f->slot_count = 0;
+	f->ncframes = f->cframes_cap = 0;
+}
+
 int sym_file_has_debug(struct sym_file *f)
 {
 	struct sym_dw *d = dwarf_of(f);
@@ -557,6 +569,18 @@ static int resolve_uncached(struct sym_file *f, uint64_t vaddr, struct sym_frame
 	return 1;
 }
 
+/* A few frames, member by member: memcpy's start-up cost (musl) was more
+ * than the copy. */
+static void copy_frames(struct sym_frame *dst, const struct sym_frame *src, int n)
+{
+	for (int i = 0; i < n; i++) {
+		dst[i].function = src[i].function;
+		dst[i].file = src[i].file;
+		dst[i].line = src[i].line;
+		dst[i].flags = src[i].flags;
+	}
+}
+
 static int cache_grow(struct sym_file *f)
 {
 	size_t ncap = f->slot_cap ? f->slot_cap * 2 : 4096;
@@ -590,7 +614,7 @@ int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, 
 			if (f->slots[i].addr != vaddr)
 				continue;
 			int n = f->slots[i].n < max ? f->slots[i].n : max;
-			memcpy(out, f->cframes + f->slots[i].first, (size_t)n * sizeof(*out));
+			copy_frames(out, f->cframes + f->slots[i].first, n);
 			return n;
 		}
 	}
@@ -609,7 +633,7 @@ int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, 
 			}
 		}
 		if (f->cframes && f->ncframes + (size_t)n <= f->cframes_cap && f->ncframes + (size_t)n < UINT32_MAX) {
-			memcpy(f->cframes + f->ncframes, tmp, (size_t)n * sizeof(*tmp));
+			copy_frames(f->cframes + f->ncframes, tmp, n);
 			f->slots[i] = (struct cache_slot){ .addr = vaddr, .first = (uint32_t)f->ncframes,
 							   .n = (uint16_t)n, .used = 1 };
 			f->ncframes += (size_t)n;
@@ -618,6 +642,6 @@ int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, 
 	}
 	if (n > max)
 		n = max;
-	memcpy(out, tmp, (size_t)n * sizeof(*out));
+	copy_frames(out, tmp, n);
 	return n;
 }

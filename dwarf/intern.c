@@ -98,7 +98,7 @@ static char *arena_copy(struct sym_strtab *t, const char *s, size_t len)
 		}
 	}
 	char *p = b->data + b->used;
-	memcpy(p, s, len);
+	sym_copy(p, s, len);
 	p[len] = '\0';
 	b->used += len + 1;
 	return p;

@@ -192,6 +192,13 @@ void sym_proc_close(struct sym_proc *p)
 	free(p);
 }
 
+void sym_proc_trim(struct sym_proc *p)
+{
+	for (size_t i = 0; i < p->nfiles; i++)
+		if (p->files[i].f)
+			sym_file_trim(p->files[i].f);
+}
+
 struct sym_file *sym_proc_main(struct sym_proc *p)
 {
 	return p->files[0].f;

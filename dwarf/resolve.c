@@ -3,13 +3,14 @@
  * compared line for line with binutils and the Rust addr2line crate. */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "dwarf/dwarf.h"
+#include "dwarf/symint.h"
 
 /* Parses "[ws][0x]HEX[ws]". Returns 1 with *addr, 0 for a blank line, -1
  * when the line is not a hex address. */
@@ -73,7 +74,7 @@ static void ob_put(struct obuf *b, const char *s, size_t n)
 		size_t k = sizeof(b->buf) - b->len;
 		if (k > n)
 			k = n;
-		memcpy(b->buf + b->len, s, k);
+		sym_copy(b->buf + b->len, s, k);
 		b->len += k;
 		s += k;
 		n -= k;
@@ -159,70 +160,220 @@ static void put_line(struct obuf *b, uint32_t v)
 	ob_put(b, t + i, sizeof(t) - (size_t)i);
 }
 
-int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_t errlen)
+/* Input is read in large blocks straight from the descriptor (stdio's
+ * buffer would hide whether the next read can block), or through stdio
+ * for a stream without one. */
+struct input {
+	FILE *in;
+	int fd;
+	char *buf;
+	size_t len, pos, cap;
+	int eof;
+};
+
+/* 1 when a read of r could block: a pipe or terminal with nothing ready. */
+static int input_idle(const struct input *r)
+{
+	if (r->fd < 0)
+		return 0;
+	struct pollfd p = { .fd = r->fd, .events = POLLIN };
+	return poll(&p, 1, 0) == 0;
+}
+
+/* Reads more input. Returns 0, or -1 on a read error (errno set). */
+static int input_fill(struct input *r)
+{
+	if (r->pos > 0) {
+		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+		r->len -= r->pos;
+		r->pos = 0;
+	}
+	if (r->len == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : (size_t)1 << 16;
+		char *n = realloc(r->buf, ncap + 1);
+		if (!n) {
+			errno = ENOMEM;
+			return -1;
+		}
+		r->buf = n;
+		r->cap = ncap;
+	}
+	ssize_t n;
+	if (r->fd >= 0) {
+		do
+			n = read(r->fd, r->buf + r->len, r->cap - r->len);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -1;
+	} else {
+		n = (ssize_t)fread(r->buf + r->len, 1, r->cap - r->len, r->in);
+		if (n == 0 && ferror(r->in))
+			return -1;
+	}
+	if (n == 0)
+		r->eof = 1;
+	r->len += (size_t)n;
+	return 0;
+}
+
+/* The next complete line (NUL-terminated, newline dropped) from what was
+ * read, or the unterminated rest at EOF; NULL when more must be read. */
+static char *input_line(struct input *r)
+{
+	if (!r->buf)
+		return NULL;
+	char *start = r->buf + r->pos;
+	char *nl = memchr(start, '\n', r->len - r->pos);
+	if (!nl) {
+		if (!r->eof || r->pos == r->len)
+			return NULL;
+		nl = r->buf + r->len;   /* buf has room for the NUL */
+	}
+	*nl = '\0';
+	r->pos = (size_t)(nl - r->buf) + (nl < r->buf + r->len);
+	return start;
+}
+
+/* Ascending; a merge sort, as musl's qsort is slow on plain keys. tmp holds
+ * n elements. */
+static void sort_addrs(uint64_t *v, size_t n, uint64_t *tmp)
+{
+	uint64_t *src = v, *dst = tmp;
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t a = lo, b = mid, o = lo;
+			while (a < mid && b < hi)
+				dst[o++] = src[b] < src[a] ? src[b++] : src[a++];
+			while (a < mid)
+				dst[o++] = src[a++];
+			while (b < hi)
+				dst[o++] = src[b++];
+		}
+		uint64_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+}
+
+#define BATCH_MAX  ((size_t)1 << 20)   /* addresses answered together */
+
+/* Answers a batch of addresses in input order. They are first resolved in
+ * address order, which fills sym_file's per-address cache unit by unit:
+ * each compile unit is then loaded about once per batch whatever the
+ * symbolizer's memory budget, and lookups stay in cache. */
+static void answer_batch(struct sym_file *f, struct obuf *ob, const uint64_t *addrs, size_t n,
+			 int tty)
 {
 	struct sym_frame fr[SYM_MAX_FRAMES];
-	char *line = NULL;
-	size_t cap = 0;
+	/* Out of memory for the sorted copy: answered in input order. */
+	uint64_t *sorted = n > 1 ? malloc(2 * n * sizeof(*sorted)) : NULL;
+	if (sorted) {
+		memcpy(sorted, addrs, n * sizeof(*sorted));
+		sort_addrs(sorted, n, sorted + n);
+		for (size_t i = 0; i < n; i++)
+			if (i == 0 || sorted[i] != sorted[i - 1])
+				(void)sym_file_resolve(f, sorted[i], fr, SYM_MAX_FRAMES);
+		free(sorted);
+	}
+	for (size_t i = 0; i < n && !ob->failed; i++) {
+		put_addr(ob, addrs[i]);
+		int k = sym_file_resolve(f, addrs[i], fr, SYM_MAX_FRAMES);
+		if (k == 0)
+			ob_put(ob, "??\n??:0\n", 8);
+		for (int j = 0; j < k; j++) {
+			put_clean(ob, fr[j].function);
+			ob_put(ob, "\n", 1);
+			put_clean(ob, fr[j].file);
+			put_line(ob, fr[j].line);
+		}
+		/* A terminal gets each answer as it comes. */
+		if (ob->len > sizeof(ob->buf) / 2 || tty)
+			ob_flush(ob);
+	}
+	ob_flush(ob);
+	/* Through stdio too: a caller waiting for these answers gets them. */
+	if (fflush(ob->out) != 0)
+		ob->failed = 1;
+}
+
+int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_t errlen)
+{
+	struct input r = { .in = in, .fd = fileno(in) };
 	unsigned long lineno = 0;
 	int ret = -1;
+	size_t n = 0, cap = 4096;
+	uint64_t *addrs = malloc(cap * sizeof(*addrs));
 	struct obuf *ob = malloc(sizeof(*ob));
-	if (!ob) {
+	struct sym_file *f = NULL;
+	if (ob)
+		memset(ob, 0, offsetof(struct obuf, buf));
+	if (!ob || !addrs) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		goto cleanup;
 	}
-	memset(ob, 0, offsetof(struct obuf, buf));
 	ob->out = out;
-	int tty = isatty(fileno(out));
-	struct sym_file *f = sym_file_open(binary, err, errlen);
-	if (!f) {
-		free(ob);
-		return -1;
-	}
+	int tty = isatty(fileno(out)) || (r.fd >= 0 && isatty(r.fd));
+	f = sym_file_open(binary, err, errlen);
+	if (!f)
+		goto cleanup;
 	for (;;) {
-		errno = 0;
-		ssize_t len = getline(&line, &cap, in);
-		if (len < 0) {
-			if (errno && !feof(in)) {
+		char *line = input_line(&r);
+		if (!line) {
+			if (r.eof)
+				break;
+			/* Answer what was asked before a read that may wait for
+			 * more: a caller taking turns with hud gets its answers. */
+			if (n > 0 && input_idle(&r)) {
+				answer_batch(f, ob, addrs, n, tty);
+				n = 0;
+			}
+			if (input_fill(&r) != 0) {
+				answer_batch(f, ob, addrs, n, tty);
 				snprintf(err, errlen, "reading addresses: %s", strerror(errno));
 				goto cleanup;
 			}
-			break;
+			continue;
 		}
 		lineno++;
 		uint64_t addr;
-		int r = parse_addr(line, &addr);
-		if (r == 0)
+		int pr = parse_addr(line, &addr);
+		if (pr == 0)
 			continue;
-		if (r < 0) {
+		if (pr < 0) {
+			answer_batch(f, ob, addrs, n, tty);
 			snprintf(err, errlen, "line %lu: not a hexadecimal address", lineno);
 			goto cleanup;
 		}
-		put_addr(ob, addr);
-		int n = sym_file_resolve(f, addr, fr, SYM_MAX_FRAMES);
-		if (n == 0)
-			ob_put(ob, "??\n??:0\n", 8);
-		for (int i = 0; i < n; i++) {
-			put_clean(ob, fr[i].function);
-			ob_put(ob, "\n", 1);
-			put_clean(ob, fr[i].file);
-			put_line(ob, fr[i].line);
+		if (n == cap) {
+			uint64_t *t = realloc(addrs, 2 * cap * sizeof(*t));
+			if (!t) {
+				answer_batch(f, ob, addrs, n, tty);
+				snprintf(err, errlen, "out of memory");
+				goto cleanup;
+			}
+			addrs = t;
+			cap *= 2;
 		}
-		/* A terminal gets each answer as it comes, as stdio's line
-		 * buffering gave it before. */
-		if (ob->len > sizeof(ob->buf) / 2 || tty)
-			ob_flush(ob);
+		addrs[n++] = addr;
+		if (n == BATCH_MAX || tty) {
+			answer_batch(f, ob, addrs, n, tty);
+			n = 0;
+		}
 		if (ob->failed)
 			break;
 	}
-	ob_flush(ob);
+	answer_batch(f, ob, addrs, n, tty);
 	if (ob->failed || fflush(out) != 0 || ferror(out)) {
 		snprintf(err, errlen, "writing results: %s", strerror(errno));
 		goto cleanup;
 	}
 	ret = 0;
 cleanup:
-	free(line);
+	free(r.buf);
+	free(addrs);
 	free(ob);
 	sym_file_close(f);
 	return ret;

@@ -8,6 +8,50 @@
 #include <stdint.h>
 #include "dwarf/dwarf.h"
 
+/* ---- Short copies ------------------------------------------------------- */
+
+#include <string.h>
+
+/* memcpy for the many short pieces the symbolizer copies (names into the
+ * output and the demangler's buffer, interned strings): musl's memcpy
+ * starts with `rep movsq`, a few dozen cycles each time, and a cold
+ * --resolve made 640,000 copies of at most 64 bytes. Up to 32 bytes this
+ * moves two overlapping words (or bytes) from each end, reading and writing
+ * only [0, n); longer ones go to memcpy. */
+static inline void sym_copy(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+	uint64_t a, b, c, e;
+	uint32_t x, y;
+	if (n > 32) {
+		memcpy(d, s, n);
+	} else if (n >= 16) {
+		__builtin_memcpy(&a, s, 8);
+		__builtin_memcpy(&b, s + 8, 8);
+		__builtin_memcpy(&c, s + n - 16, 8);
+		__builtin_memcpy(&e, s + n - 8, 8);
+		__builtin_memcpy(d, &a, 8);
+		__builtin_memcpy(d + 8, &b, 8);
+		__builtin_memcpy(d + n - 16, &c, 8);
+		__builtin_memcpy(d + n - 8, &e, 8);
+	} else if (n >= 8) {
+		__builtin_memcpy(&a, s, 8);
+		__builtin_memcpy(&b, s + n - 8, 8);
+		__builtin_memcpy(d, &a, 8);
+		__builtin_memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		__builtin_memcpy(&x, s, 4);
+		__builtin_memcpy(&y, s + n - 4, 4);
+		__builtin_memcpy(d, &x, 4);
+		__builtin_memcpy(d + n - 4, &y, 4);
+	} else if (n > 0) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	}
+}
+
 /* ---- String interner (intern.c) ----------------------------------------- */
 
 /* Equal strings share one copy, so frames can hold plain pointers that stay
@@ -102,11 +146,14 @@ struct dw_sect {
 	const uint8_t *p;
 	uint64_t n;
 	int terminated;         /* last byte is NUL: every string in it ends */
+	uint8_t inflated;       /* decompressed by libelf into the heap */
+	uint8_t mapped;         /* in the file's read-only mapping: releasable */
 };
 
 struct dw_secs {
 	struct dw_sect info, abbrev, str, line_str, line, ranges, rnglists, addr, str_offsets;
 	int little, relocatable;
+	uintptr_t map_lo, map_hi;  /* the file mapping the sections are in */
 };
 
 /* A bounds-checked cursor: reading past end sets bad and yields zeros. */
@@ -126,6 +173,14 @@ const char *dw_str_at(const struct dw_sect *s, uint64_t off);
 /* Finds the DWARF sections of elf. Returns 0 when .debug_info and
  * .debug_abbrev are present, -1 otherwise. */
 int dw_secs_load(Elf *elf, struct dw_secs *s);
+
+/* Drops the pages of the sections that sit in the file's private read-only
+ * mapping from this process's memory (MADV_DONTNEED): they stay in the
+ * page cache and are faulted back, unchanged, when read again, so every
+ * pointer into them stays valid. Decompressed sections are left alone. */
+void dw_secs_release(const struct dw_secs *s);
+/* The same for bytes [off, off+n) of section t only. */
+void dw_sect_release(const struct dw_secs *s, const struct dw_sect *t, uint64_t off, uint64_t n);
 
 /* A unit header, and the bases its unit DIE sets. */
 struct dw_unit {
@@ -226,6 +281,11 @@ int sym_dw_resolve(struct sym_dw *d, uint64_t vaddr, struct sym_frame *out, int 
 
 /* 1 when some compile unit has a line table. */
 int sym_dw_has_lines(struct sym_dw *d);
+
+/* Frees the scratch arrays units are collected in, and gives back the
+ * pages of the mapped debug sections read since the last call
+ * (dw_secs_release). */
+void sym_dw_trim(struct sym_dw *d);
 
 void sym_dw_close(struct sym_dw *d);
 

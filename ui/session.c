@@ -894,6 +894,8 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		}
 		if (now >= next_scan) {
 			next_scan = now + 500000000ull;
+			/* The symbolizer's mapped debug pages read since. */
+			sym_proc_trim(s->sym);
 			if (threads_scan(&s->threads, s->bpf) < 0) {
 				snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "target exited");
 				break;
