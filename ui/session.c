@@ -802,6 +802,10 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	}
 	s->named = threads_worker_count(&s->threads) > 0;
 
+	/* The session asks for each address once (its frames are cached by
+	 * address): a smaller table budget than --resolve's costs a reload at
+	 * most per new address, and keeps a long session small. */
+	sym_set_table_budget(4u << 20);
 	s->sym = sym_proc_open(opts->pid, opts->target, err, errlen);
 	if (!s->sym)
 		goto out;
