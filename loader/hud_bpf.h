@@ -91,6 +91,19 @@ struct hud_thread {
 	hud_u64 idle_sites[HUD_IDLE_SITES];     /* user space; 0 = none */
 };
 
+/* "sleeps" (ring buffer): a worker went to sleep at a site that is not one
+ * of its idle parks. User space reads the sleeping thread's stack from
+ * /proc/PID/mem at once, while it still sleeps (the kernel side reads no
+ * user memory at a switch: each read costs ~180 ns), and keeps it under
+ * (tid, seq) for the off-CPU record that may follow when the thread wakes.
+ * Submitted with flags 0: the reader is woken when it had caught up. */
+struct hud_sleep {
+	hud_u32 tid;
+	hud_u32 seq;            /* hud_thread.switches of this switch-out */
+	hud_u64 ip, sp, bp;     /* user registers saved at kernel entry */
+};
+#define HUD_SLEEPS_BYTES    (64u << 10)
+
 /* Event kinds in the ring buffer. */
 #define HUD_EV_SAMPLE  1u   /* struct hud_sample: the sampler fired on a thread of the target */
 #define HUD_EV_OFFCPU  2u   /* struct hud_event: a worker came back after > threshold off CPU */
@@ -141,6 +154,7 @@ struct hud_event {
 #define HUD_STAT_OFFCPU      1  /* off-CPU events emitted */
 #define HUD_STAT_LOST        2  /* events dropped: ring buffer full */
 #define HUD_STAT_STACK_FAIL  3  /* user stack captures that failed */
-#define HUD_STAT_COUNT       4
+#define HUD_STAT_SLEEPS_LOST 4  /* sleeps that did not fit in "sleeps" */
+#define HUD_STAT_COUNT       5
 
 #endif

@@ -147,26 +147,25 @@ int ustack_walk(int memfd, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t text_
 int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, uint64_t *ips, int max);
 
 /* The stacks of workers asleep outside their idle parks, read while they
- * sleep by a thread of hud's own: every interval_ns it looks at the kernel
- * side's table for the watched workers, and walks the stack of each one
- * that went to sleep since its last look (registers from the table); the
- * stack counts if the worker is still asleep at the same switch-out after
- * the walk. A sleep shorter than about interval_ns may be missed, so the
- * interval is a fraction of the reporting threshold. sleepstacks_get gives
- * the stack of the sleep that began at switch-out seq of tid (hud_event.seq,
- * hud_thread.switches), 0 frames when it was not read. Thread-safe. */
+ * sleep by a thread of hud's own, from the registers the kernel side reports
+ * to the "sleeps" ring buffer; a stack counts if the worker is still asleep
+ * at the same switch-out after the walk. The reader is woken per sleep, or
+ * polls every interval_ns when sleeps come often (see sleepstacks.c).
+ * sleepstacks_get gives the stack of the sleep that began at switch-out seq
+ * of tid (hud_event.seq, hud_thread.switches), 0 frames when it was not
+ * read. Thread-safe. */
 struct sleepstacks;
 
 struct sleepstacks_stats {
 	uint64_t read;          /* stacks read and kept */
-	uint64_t woke;          /* the thread woke while its stack was read */
+	uint64_t woke;          /* the thread woke before or while its stack was read */
 	uint64_t failed;        /* nothing readable at its stack pointer */
 	uint64_t missing;       /* asked for and not found */
+	uint64_t mode_changes;  /* between being woken and polling */
 };
 
 struct sleepstacks *sleepstacks_start(const struct bpf_obj *o, int pid, uint64_t text_lo, uint64_t text_hi,
 				      uint64_t interval_ns, char *err, size_t errlen);
-void sleepstacks_watch(struct sleepstacks *ss, uint32_t tid);
 int sleepstacks_get(struct sleepstacks *ss, uint32_t tid, uint32_t seq, uint64_t *ips, int max);
 void sleepstacks_stats(struct sleepstacks *ss, struct sleepstacks_stats *out);
 void sleepstacks_stop(struct sleepstacks *ss);
@@ -185,6 +184,13 @@ typedef int (*ringbuf_fn)(void *ctx, const void *data, size_t len);
  * record to fn. Returns the number of records consumed, -1 on error (EINTR
  * is not an error: it returns what was consumed). */
 int ringbuf_poll(struct ringbuf *rb, int timeout_ms, ringbuf_fn fn, void *ctx);
+
+/* A program submitting with flags 0 wakes the consumer only when it had
+ * caught up (the consumer position is the new record's). With hold on,
+ * the last record handed out stays in the ring (its space is not given
+ * back, it is not handed out again), so the kernel side stops waking hud
+ * while hud polls on its own; off gives it back. */
+void ringbuf_hold(struct ringbuf *rb, int on);
 
 /* The epoll fd, to be waited on together with other fds. */
 int ringbuf_epoll_fd(const struct ringbuf *rb);

@@ -20,6 +20,8 @@ struct ringbuf {
 	unsigned long *consumer_pos;    /* shared with the kernel */
 	const unsigned long *producer_pos;
 	const unsigned char *data;
+	unsigned long seen;             /* records before this were handed out */
+	int hold;                       /* keep the last one in the ring (ringbuf_hold) */
 };
 
 struct ringbuf *ringbuf_open(int map_fd, char *err, size_t errlen)
@@ -83,6 +85,9 @@ static int drain(struct ringbuf *rb, ringbuf_fn fn, void *ctx)
 	unsigned long cons = __atomic_load_n(rb->consumer_pos, __ATOMIC_ACQUIRE);
 	int count = 0;
 
+	/* Under hold, the last record handed out is still in the ring. */
+	if (rb->seen > cons)
+		cons = rb->seen;
 	for (;;) {
 		unsigned long prod = __atomic_load_n(rb->producer_pos, __ATOMIC_ACQUIRE);
 		if (cons >= prod)
@@ -93,19 +98,28 @@ static int drain(struct ringbuf *rb, ringbuf_fn fn, void *ctx)
 			if (len & BPF_RINGBUF_BUSY_BIT)
 				goto out;
 			uint32_t body = len & ~(uint32_t)(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+			unsigned long start = cons;
 			cons += (BPF_RINGBUF_HDR_SZ + body + 7) & ~7ul;
 			int stop = 0;
 			if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
 				count++;
 				stop = fn(ctx, (const unsigned char *)hdr + BPF_RINGBUF_HDR_SZ, body);
 			}
-			__atomic_store_n(rb->consumer_pos, cons, __ATOMIC_RELEASE);
+			rb->seen = cons;
+			__atomic_store_n(rb->consumer_pos, rb->hold ? start : cons, __ATOMIC_RELEASE);
 			if (stop)
 				goto out;
 		}
 	}
 out:
 	return count;
+}
+
+void ringbuf_hold(struct ringbuf *rb, int on)
+{
+	rb->hold = on;
+	if (!on && rb->seen > __atomic_load_n(rb->consumer_pos, __ATOMIC_ACQUIRE))
+		__atomic_store_n(rb->consumer_pos, rb->seen, __ATOMIC_RELEASE);
 }
 
 int ringbuf_poll(struct ringbuf *rb, int timeout_ms, ringbuf_fn fn, void *ctx)

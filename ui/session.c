@@ -541,7 +541,6 @@ static void register_workers(struct session *s)
 		const struct thread_info *t = &s->threads.v[i];
 		if (t->worker_id != HUD_NOT_WORKER) {
 			model_worker(s->model, t->worker_id, t->tid, t->comm);
-			sleepstacks_watch(s->sleeps, t->tid);
 		}
 	}
 }
@@ -823,9 +822,9 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	s->text_hi = cfg.text_hi;
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)
 		goto out;
-	/* Sleeps shorter than the threshold are never reported: looking for
-	 * sleeping workers twice per threshold catches the others (each look
-	 * costs hud a wakeup: ~0.5% of a core at the default 5 ms). */
+	/* When sleeps come so often that the reader polls: sleeps shorter than
+	 * the threshold are never reported, and looking twice per threshold
+	 * catches the others. */
 	uint64_t look = opts->threshold_ns / 2;
 	look = look < 500000 ? 500000 : look > 5000000 ? 5000000 : look;
 	if (!(s->sleeps = sleepstacks_start(s->bpf, opts->pid, s->text_lo, s->text_hi, look, err, errlen)))
@@ -921,6 +920,13 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	m->info.duration_ns = now_ns() - s->start_ns;
 	rc = 0;
 out:
+	if (getenv("HUD_BENCH_FIRST_EVENT") && s->sleeps) {
+		struct sleepstacks_stats st;
+		sleepstacks_stats(s->sleeps, &st);
+		fprintf(stderr, "hud: sleeping stacks read %llu, woke first %llu, unreadable %llu, asked for and missing %llu, "
+			"reader mode changes %llu\n", (unsigned long long)st.read, (unsigned long long)st.woke,
+			(unsigned long long)st.failed, (unsigned long long)st.missing, (unsigned long long)st.mode_changes);
+	}
 	sleepstacks_stop(s->sleeps);
 	ringbuf_close(s->rb);
 	loader_close(s->bpf);

@@ -163,8 +163,8 @@ int main(void)
 	if (!o)
 		return check_done();
 	CHECK(loader_prog_count(o) == 3, "3 programs, got %d", loader_prog_count(o));
-	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "threads") >= 0 &&
-	      loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0, "all four maps created");
+	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "threads") >= 0 && loader_map_fd(o, "sleeps") >= 0 &&
+	      loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0, "all five maps created");
 	check_table(o);
 	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + 3,
 	      "the kernel lists all three programs");
@@ -175,7 +175,6 @@ int main(void)
 	CHECK(loader_thread_add(o, tid, 0) == 0, "register this thread as worker 0");
 	struct sleepstacks *ss = sleepstacks_start(o, getpid(), cfg.text_lo, cfg.text_hi, 1000000, err, sizeof(err));
 	CHECK(ss != NULL, "sleepstacks_start: %s", err);
-	sleepstacks_watch(ss, tid);
 	struct ringbuf *rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err));
 	CHECK(rb != NULL, "ringbuf_open: %s", err);
 	CHECK(loader_attach(o, 999, err, sizeof(err)) == 0, "attach: %s", err);
