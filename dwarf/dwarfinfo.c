@@ -1277,10 +1277,15 @@ static int index_fast(struct sym_dw *d, size_t *cucap)
 		/* Type units carry no code. */
 		if (u.unit_type == DW_UT_type || u.unit_type == DW_UT_split_type)
 			continue;
-		struct dw_abbrevs *ab = NULL;
+		/* Only the unit DIE's abbreviation is decoded here: the unit's
+		 * whole table is parsed when the unit is loaded. */
+		const struct dw_abbrevs *ab = NULL;
+		struct dw_abbrev1 one;
 		struct dw_die die;
-		if (u.unit_type == DW_UT_skeleton || u.unit_type == DW_UT_split_compile ||
-		    !(ab = abbrevs_of(d, &u)) ||
+		struct dw_cur dc = { d->s.info.p + u.die_off, d->s.info.p + d->s.info.n, 0 };
+		uint64_t code = u.die_off < d->s.info.n ? dw_uleb(&dc) : 0;
+		if (u.unit_type == DW_UT_skeleton || u.unit_type == DW_UT_split_compile || dc.bad || !code ||
+		    !(ab = dw_abbrev_one(&d->s, &u, code, &one)) ||
 		    dw_read_die(&d->s, &u, ab, u.die_off, 1, &die) != 0 || die.null || die.split) {
 			/* Split DWARF or a form hud does not know: libdwarf's. */
 			if (index_one_slow(d, u.die_off, u.version, cucap) != 0)
@@ -1297,7 +1302,7 @@ static int index_fast(struct sym_dw *d, size_t *cucap)
 		memset(cu, 0, sizeof(*cu));
 		u.base = die.has_low ? die.low : 0;
 		cu->u = u;
-		cu->ab = ab;
+		cu->ab = NULL;          /* unit_abbrevs, when the unit loads */
 		cu->off = u.die_off;
 		cu->base = u.base;
 		cu->comp_dir = die.comp_dir;

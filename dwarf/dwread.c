@@ -427,6 +427,50 @@ const struct dw_abbrev *dw_abbrev_find(const struct dw_abbrevs *t, uint64_t code
 	return lo < t->n && t->v[lo].code == code ? &t->v[lo] : NULL;
 }
 
+const struct dw_abbrevs *dw_abbrev_one(const struct dw_secs *s, const struct dw_unit *u, uint64_t code,
+				       struct dw_abbrev1 *out)
+{
+	if (u->abbrev_off >= s->abbrev.n)
+		return NULL;
+	struct dw_cur c = { s->abbrev.p + u->abbrev_off, s->abbrev.p + s->abbrev.n, 0 };
+	for (size_t entries = 0; entries < MAX_ABBREVS; entries++) {
+		uint64_t have = dw_uleb(&c);
+		if (c.bad || have == 0)
+			return NULL;
+		uint64_t tag = dw_uleb(&c);
+		uint8_t children = dw_u8(&c) != 0;
+		int mine = have == code;
+		struct dw_abbrev *a = &out->a;
+		if (mine)
+			*a = (struct dw_abbrev){ .code = code, .tag = tag > UINT16_MAX ? 0 : (uint16_t)tag,
+						 .children = children };
+		for (;;) {
+			uint64_t name = dw_uleb(&c), form = dw_uleb(&c);
+			if (c.bad)
+				return NULL;
+			if (name == 0 && form == 0)
+				break;
+			int64_t ic = form == DW_FORM_implicit_const ? dw_sleb(&c) : 0;
+			if (!mine)
+				continue;
+			if (!known_form(form) || a->nattr == DW_ONE_SPECS)
+				return NULL;
+			out->specs[a->nattr++] = (struct dw_aspec){
+				.name = name > UINT16_MAX ? 0 : (uint16_t)name, .form = (uint16_t)form, .implicit = ic };
+			int fs = form_fixed_size(form, u);
+			if (a->fixed >= 0)
+				a->fixed = fs < 0 ? -1 : a->fixed + fs;
+			if (name == DW_AT_sibling)
+				a->interesting = 1;
+		}
+		if (mine) {
+			out->t = (struct dw_abbrevs){ .v = a, .n = 1, .specs = out->specs, .nspecs = a->nattr };
+			return &out->t;
+		}
+	}
+	return NULL;
+}
+
 /* ---- Units -------------------------------------------------------------- */
 
 int dw_unit_header(const struct dw_secs *s, uint64_t off, struct dw_unit *u)

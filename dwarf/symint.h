@@ -223,6 +223,21 @@ struct dw_abbrevs *dw_abbrevs_load(const struct dw_secs *s, const struct dw_unit
 const struct dw_abbrev *dw_abbrev_find(const struct dw_abbrevs *t, uint64_t code);
 void dw_abbrevs_free(struct dw_abbrevs *t);
 
+/* A table holding only the unit's entry for code, built in out without
+ * allocating: enough to read one DIE, such as a unit's first when the units
+ * are indexed (a file with thousands of units, like libc's, would otherwise
+ * parse every table up front). NULL when the code is not in the table, the
+ * table is damaged, or the entry has more than DW_ONE_SPECS attributes or a
+ * form this reader does not know. */
+#define DW_ONE_SPECS 64
+struct dw_abbrev1 {
+	struct dw_abbrevs t;
+	struct dw_abbrev a;
+	struct dw_aspec specs[DW_ONE_SPECS];
+};
+const struct dw_abbrevs *dw_abbrev_one(const struct dw_secs *s, const struct dw_unit *u, uint64_t code,
+				       struct dw_abbrev1 *out);
+
 /* What hud reads of one DIE. Strings point into the sections. */
 struct dw_die {
 	uint64_t next;          /* offset after its attributes */
