@@ -225,6 +225,19 @@ static int attach_sampler(struct bpf_obj *o, int freq, char *err, size_t errlen)
 		snprintf(err, errlen, "hud: cannot read /sys/devices/system/cpu/online; is /sys mounted?");
 		return -1;
 	}
+	/* The kernel refuses a frequency above its limit with a bare EINVAL. */
+	FILE *f = fopen("/proc/sys/kernel/perf_event_max_sample_rate", "re");
+	long max = 0;
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	if (max > 0 && freq > max) {
+		snprintf(err, errlen, "hud: --freq %d is above kernel.perf_event_max_sample_rate (%ld); use a lower "
+			 "--freq, or raise the limit with sysctl", freq, max);
+		return -1;
+	}
 	memset(&attr, 0, sizeof(attr));
 	/* The software clock works where hardware counters are absent (VMs). */
 	attr.type = PERF_TYPE_SOFTWARE;

@@ -54,12 +54,13 @@ static void usage(FILE *f)
 	      "                         strftime patterns (%Y%m%d-%H%M) allowed; repeatable\n"
 	      "  -d, --duration SECS    stop after SECS seconds (default: until Ctrl-C or exit)\n"
 	      "      --threshold MS     report blocking longer than MS milliseconds (default 5)\n"
-	      "      --freq HZ          CPU samples per second and CPU (default 99)\n"
+	      "      --freq HZ          CPU samples per second and CPU (default 99, at most 50000)\n"
 	      "      --workers PREFIX   worker threads are those whose name starts with PREFIX\n"
 	      "                         (default: Tokio's tokio-runtime-w / tokio-rt-worker)\n"
 	      "      --window SECS      utilisation window of the workers (default 10)\n"
 	      "      --ringbuf-kb KB    size of the kernel-to-hud ring buffer, a power of two\n"
-	      "                         (default 4096); more if the summary shows lost events\n"
+	      "                         (default 2048, more at a high --freq: ~0.2 s of samples);\n"
+	      "                         more if the summary shows lost events\n"
 	      "      --replay FILE      show a trace written by --export FILE.json (no root needed)\n"
 	      "      --diff BEFORE AFTER  compare the culprits of two traces; exit 1 on a regression\n"
 	      "      --tolerance PCT    --diff: allowed growth of total blocking time (default 10)\n"
@@ -278,8 +279,8 @@ static int parse(int argc, char **argv, struct options *o)
 				return say("hud: --threshold takes milliseconds (0.01 to 60000), not '%s'\n", optarg), -1;
 			break;
 		case 'f':
-			if (parse_number(optarg, 1, 10000, &v) < 0)
-				return say("hud: --freq takes samples per second (1 to 10000), not '%s'\n", optarg), -1;
+			if (parse_number(optarg, 1, 50000, &v) < 0)
+				return say("hud: --freq takes samples per second (1 to 50000), not '%s'\n", optarg), -1;
 			o->freq = (int)v;
 			break;
 		case 'B':
@@ -580,8 +581,19 @@ int main(int argc, char **argv)
 	loader_features(&kf);
 	if (loader_check_features(&kf, err, sizeof(err)) < 0)
 		return fail(err);
-	if (o.ringbuf_kb)
+	if (o.ringbuf_kb) {
 		loader_set_ringbuf_bytes((uint32_t)o.ringbuf_kb * 1024u);
+	} else {
+		/* Room for ~0.2 s of samples from every CPU (~800 bytes each), so
+		 * a busy first second (every stack new to the symbolizer) loses
+		 * nothing; at the default 99 Hz that is the 2 MiB minimum. */
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		uint64_t want = (uint64_t)o.freq * (uint64_t)(cpus > 0 ? cpus : 1) * 800u / 5u;
+		uint32_t bytes = HUD_RINGBUF_BYTES;
+		while (bytes < want && bytes < (64u << 20))
+			bytes <<= 1;
+		loader_set_ringbuf_bytes(bytes);
+	}
 
 	struct model *m = model_new();
 	m->info.pid = o.pid;

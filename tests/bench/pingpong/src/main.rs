@@ -6,7 +6,10 @@
 //! workers park and unpark all the time (tens of thousands of context
 //! switches a second on two cores). A reporter thread prints, every REPORT ms,
 //! "ELAPSED_NS ROUND_TRIPS" (both cumulative), so a caller measures the
-//! throughput of any window from two lines.
+//! throughput of any window from two lines. With --block-us N, the pong
+//! task also blocks its worker for N microseconds in application code
+//! (std::thread::sleep) before each reply: sleeps a profiler must report,
+//! where parking is what it must not.
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -14,7 +17,8 @@ use tokio::sync::mpsc;
 
 static TRIPS: AtomicU64 = AtomicU64::new(0);
 
-const USAGE: &str = "usage: hud-pingpong [--pairs N] [--workers N] [--duration SECS] [--report MS] [--spin N]";
+const USAGE: &str =
+    "usage: hud-pingpong [--pairs N] [--workers N] [--duration SECS] [--report MS] [--spin N] [--block-us N]";
 
 fn arg(args: &[String], name: &str, default: u64) -> u64 {
     match args.iter().position(|a| a == name) {
@@ -50,8 +54,11 @@ async fn ping(tx: mpsc::Sender<u64>, mut rx: mpsc::Receiver<u64>, spin: u64) {
     }
 }
 
-async fn pong(tx: mpsc::Sender<u64>, mut rx: mpsc::Receiver<u64>, spin: u64) {
+async fn pong(tx: mpsc::Sender<u64>, mut rx: mpsc::Receiver<u64>, spin: u64, block_us: u64) {
     while let Some(t) = rx.recv().await {
+        if block_us > 0 {
+            std::thread::sleep(Duration::from_micros(block_us));
+        }
         if tx.send(work(t, spin)).await.is_err() {
             return;
         }
@@ -69,6 +76,7 @@ fn main() {
     let duration = arg(&args, "--duration", 0);
     let report = arg(&args, "--report", 50);
     let spin = arg(&args, "--spin", 1000);
+    let block_us = arg(&args, "--block-us", 0);
 
     // Two runtimes: a wake from a thread outside a runtime goes through its
     // injection queue and unparks one of its workers. Within one runtime
@@ -85,7 +93,7 @@ fn main() {
         let (tx_a, rx_a) = mpsc::channel(1);
         let (tx_b, rx_b) = mpsc::channel(1);
         rt_a.spawn(ping(tx_a, rx_b, spin));
-        rt_b.spawn(pong(tx_b, rx_a, spin));
+        rt_b.spawn(pong(tx_b, rx_a, spin, block_us));
     }
     let start = Instant::now();
     let out = std::io::stdout();
