@@ -16,8 +16,9 @@
  *   records the user stack of whatever thread of the target is running.
  *
  * Threads that are not the target's workers cost one array lookup each for
- * prev and next (see "threads" in hud_bpf.h). No global variables (the loader only handles maps); every function
- * is inlined (no BPF-to-BPF calls to relocate). */
+ * prev and next (see "threads" in hud_bpf.h). No global variables (the
+ * loader only handles maps); every function is inlined (no BPF-to-BPF calls
+ * to relocate). */
 #include <linux/bpf.h>
 #include <linux/bpf_perf_event.h>
 #include "loader/hud_bpf.h"
@@ -154,13 +155,15 @@ INLINE hud_u64 step_over_library(const struct walk *w, hud_u64 *ret, hud_u64 *wi
 	return 0;
 }
 
-/* A walk in two steps, so it can stop after a few frames and go on later:
- * walk_begin() takes the pc (and steps over libc), walk_more() follows frame
- * records until max frames (and, when fhash is not NULL, hashes the four
- * words below each frame pointer). w->n counts the frames so far; w->bp is
- * where the next record is, 0 when the walk is over. */
-INLINE void walk_begin(struct walk *w, hud_u64 *ips, hud_u32 *fhash)
+/* The user stack from w's registers: the pc, then (stepping over libc)
+ * the return address of each frame record, innermost first, into ips; for
+ * each frame, fhash gets a hash of the four words below its frame pointer
+ * (0 for the frame stepped over in libc). Returns the number of frames. */
+INLINE hud_u32 walk_user_stack(struct walk *w, hud_u64 *ips, hud_u32 *fhash)
 {
+	hud_u64 bp = w->bp;
+	hud_u32 i;
+
 	ips[0] = w->ip;
 	w->n = 1;
 	if (w->text_hi && !in_text(w, w->ip)) {
@@ -168,43 +171,27 @@ INLINE void walk_begin(struct walk *w, hud_u64 *ips, hud_u32 *fhash)
 		/* The window is read into the tail of ips, which the walk
 		 * only reaches after it is done with it (the BPF stack is too
 		 * small to hold it). */
-		hud_u64 fp = step_over_library(w, &ret, ips + HUD_STACK_DEPTH - HUD_STACK_WINDOW);
+		bp = step_over_library(w, &ret, ips + HUD_STACK_DEPTH - HUD_STACK_WINDOW);
 		if (ret) {
 			ips[1] = ret;
 			w->n = 2;
-			if (fhash)
-				fhash[0] = 0;
+			fhash[0] = 0;
 		}
-		w->bp = fp;
 	}
-}
-
-INLINE hud_u32 walk_more(struct walk *w, hud_u64 *ips, hud_u32 *fhash, hud_u32 max)
-{
-	hud_u64 bp = w->bp;
-	hud_u32 i;
-
-	for (i = w->n - 1; i < HUD_STACK_DEPTH - 1 && i + 1 < max && bp; i++) {
+	for (i = w->n - 1; i < HUD_STACK_DEPTH - 1 && bp; i++) {
 		hud_u64 x[6];
-		if (bp < 32 || (bp & 7) || bpf_probe_read_user(x, sizeof(x), (void *)(bp - 32))) {
-			bp = 0;
+		if (bp < 32 || (bp & 7) || bpf_probe_read_user(x, sizeof(x), (void *)(bp - 32)))
 			break;
-		}
-		if (fhash) {
-			hud_u64 h = x[0] ^ (x[1] * 0x9e3779b97f4a7c15ull) ^ (x[2] * 0xc2b2ae3d27d4eb4full) ^
-				    (x[3] * 0x165667b19e3779f9ull);
-			fhash[i] = (hud_u32)(h ^ (h >> 32));
-		}
-		if (!x[5]) {
-			bp = 0;
+		hud_u64 h = x[0] ^ (x[1] * 0x9e3779b97f4a7c15ull) ^ (x[2] * 0xc2b2ae3d27d4eb4full) ^
+			    (x[3] * 0x165667b19e3779f9ull);
+		fhash[i] = (hud_u32)(h ^ (h >> 32));
+		if (!x[5])
 			break;
-		}
 		ips[i + 1] = x[5];
 		w->n = i + 2;
 		/* The stack grows down: a caller's frame is always above. */
 		bp = x[4] > bp ? x[4] : 0;
 	}
-	w->bp = bp;
 	return w->n;
 }
 
@@ -295,9 +282,7 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 		t->off_ts = now;
 		t->off_state = (hud_u32)ctx->prev_state;
 		t->switches++;
-		/* 0 is TASK_RUNNING (a yield); the preempted bit marks involuntary
-		 * switches: either way the thread never slept. */
-		int runnable = t->off_state == 0 || (t->off_state & HUD_STATE_PREEMPTED);
+		int runnable = hud_state_runnable(t->off_state);
 		if (!runnable)
 			t->vol_switches++;
 		switch_out_site(t, prev, runnable);
@@ -311,7 +296,7 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 	if (t->off_ts && now > t->off_ts) {
 		struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
 		hud_u64 off = now - t->off_ts, wait = 0;
-		if (t->off_state == 0 || (t->off_state & HUD_STATE_PREEMPTED))
+		if (hud_state_runnable(t->off_state))
 			wait = off;                     /* runnable all along */
 		else if (t->wake_ts > t->off_ts && now > t->wake_ts)
 			wait = now - t->wake_ts;        /* woken, then queued */
@@ -381,7 +366,6 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	struct hud_thread *t;
 	struct hud_sample *e;
 	struct walk w = { 0 };
-	int ok;
 
 	if (!cfg || cfg->tgid != tgid || tid == 0)
 		return 0;
@@ -415,7 +399,6 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 		/* Keeps clang from sharing these loads with the other branch's
 		 * (a load through a moved context pointer is refused). */
 		asm volatile("" ::: "memory");
-		ok = w.ip != 0;
 	} else {
 		struct pt_regs *regs = user_regs();
 		if (regs) {
@@ -423,11 +406,8 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 			w.sp = regs->rsp;
 			w.bp = regs->rbp;
 		}
-		ok = w.ip != 0;
 	}
-	if (ok)
-		walk_begin(&w, e->ips, e->fhash);
-	e->depth = ok ? walk_more(&w, e->ips, e->fhash, HUD_STACK_DEPTH) : 0;
+	e->depth = w.ip ? walk_user_stack(&w, e->ips, e->fhash) : 0;
 	if (!e->depth)
 		stat_add(HUD_STAT_STACK_FAIL, 1);
 	bpf_ringbuf_submit(e, wakeup_flags());

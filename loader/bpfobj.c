@@ -297,8 +297,6 @@ void loader_set_ringbuf_bytes(uint32_t bytes)
 	ringbuf_bytes = bytes;
 }
 
-/* Parses the embedded object, then creates its maps and loads each program
- * after patching the new map fds into its map references. */
 /* Maps the "threads" table into hud: user space reads the kernel side's
  * per-thread state in place and writes its own fields (tid, worker id, idle
  * sites) the same way, without a system call and without overwriting what
@@ -325,6 +323,8 @@ static int threads_map(struct bpf_obj *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* Parses the embedded object, then creates its maps and loads each program
+ * after patching the new map fds into its map references. */
 struct bpf_obj *loader_open(char *err, size_t errlen)
 {
 	struct bpf_obj *o = calloc(1, sizeof(*o));

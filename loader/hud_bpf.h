@@ -111,6 +111,13 @@ struct hud_sleep {
 /* prev_state bits as sched_switch reports them. */
 #define HUD_STATE_PREEMPTED 0x100u  /* TASK_REPORT_MAX: preempted while running */
 
+/* 0 is TASK_RUNNING (a yield); the preempted bit marks an involuntary
+ * switch: either way the thread left the CPU without going to sleep. */
+static inline int hud_state_runnable(hud_u32 state)
+{
+	return state == 0 || (state & HUD_STATE_PREEMPTED);
+}
+
 /* A CPU sample: the sampler walks the user stack itself (frame pointers),
  * so besides each frame's return address it records a hash of the four
  * words just below each frame pointer: the callee-saved registers that

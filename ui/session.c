@@ -431,7 +431,7 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 
 static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t stack, uint64_t ts)
 {
-	int runnable = ev->state == 0 || (ev->state & HUD_STATE_PREEMPTED);
+	int runnable = hud_state_runnable(ev->state);
 	struct poll_run *r = run_of(s, ev->worker_id);
 
 	if (!threads_is_worker(&s->threads, ev->tid))
@@ -508,7 +508,7 @@ static int collect(void *ctx, const void *data, size_t len)
  * when there is none. */
 static int64_t offcpu_stack(struct session *s, const struct hud_event *ev)
 {
-	int runnable = ev->state == 0 || (ev->state & HUD_STATE_PREEMPTED);
+	int runnable = hud_state_runnable(ev->state);
 	uint64_t ips[HUD_STACK_DEPTH];
 	int n = 0;
 
@@ -539,9 +539,8 @@ static void register_workers(struct session *s)
 {
 	for (int i = 0; i < s->threads.n; i++) {
 		const struct thread_info *t = &s->threads.v[i];
-		if (t->worker_id != HUD_NOT_WORKER) {
+		if (t->worker_id != HUD_NOT_WORKER)
 			model_worker(s->model, t->worker_id, t->tid, t->comm);
-		}
 	}
 }
 
@@ -625,7 +624,7 @@ static void refresh_workers(struct session *s)
 			continue;
 		}
 		uint64_t since = session_ts(s, t.off_ts);
-		int runnable = t.off_state == 0 || (t.off_state & HUD_STATE_PREEMPTED);
+		int runnable = hud_state_runnable(t.off_state);
 		if (ts > since && ts - since >= thr) {
 			int64_t stack = -1;
 			uint64_t ips[HUD_STACK_DEPTH];
