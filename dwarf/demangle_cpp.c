@@ -192,6 +192,20 @@ static long number(struct cp *c, int *neg)
 	return v;
 }
 
+/* The index of an unnamed type or lambda, [<number>] _: 1 without a
+ * number, else number + 2 (the ABI counts from the second one); -1 (and
+ * c->fail) when the closing '_' is missing. */
+static long unnamed_index(struct cp *c)
+{
+	int neg;
+	long n = is_digit(peek(c)) ? number(c, &neg) + 2 : 1;
+	if (!eat(c, '_')) {
+		c->fail = 1;
+		return -1;
+	}
+	return n;
+}
+
 /* <seq-id> _ in base 36; "_" alone is 0, "0_" is 1. Returns -1 on failure. */
 static long seq_id(struct cp *c)
 {
@@ -295,12 +309,9 @@ static void unqualified(struct cp *c, struct str *out, const struct str *enclosi
 		ni->ctor_dtor_conv = 1;
 	} else if (ch == 'U' && peek2(c) == 't') {
 		c->s += 2;
-		int neg;
-		long n = is_digit(peek(c)) ? number(c, &neg) + 2 : 1;
-		if (!eat(c, '_')) {
-			c->fail = 1;
+		long n = unnamed_index(c);
+		if (n < 0)
 			return;
-		}
 		char buf[48];
 		snprintf(buf, sizeof(buf), "{unnamed type#%ld}", n);
 		s_add(c, out, buf);
@@ -327,12 +338,9 @@ static void unqualified(struct cp *c, struct str *out, const struct str *enclosi
 			c->fail = 1;
 			return;
 		}
-		int neg;
-		long n = is_digit(peek(c)) ? number(c, &neg) + 2 : 1;
-		if (!eat(c, '_')) {
-			c->fail = 1;
+		long n = unnamed_index(c);
+		if (n < 0)
 			return;
-		}
 		char buf[48];
 		snprintf(buf, sizeof(buf), ")#%ld}", n);
 		s_add(c, out, buf);
