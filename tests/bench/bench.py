@@ -219,41 +219,33 @@ def wait_hud(p, timeout=20):
 
 # ---- BPF programs' run time (bpf_stats) --------------------------------------------
 
-def prog_fds(pid):
-    """prog_id -> {type, run_time_ns, run_cnt} for the BPF programs pid holds."""
-    res = {}
+def bpf_fdinfo(pid, kind):
+    """The fdinfo fields (dicts) of the BPF objects of kind ("prog" or "map")
+    that pid holds open."""
+    res = []
     d = "/proc/%d/fd" % pid
     for fd in os.listdir(d):
         try:
-            if os.readlink(os.path.join(d, fd)) != "anon_inode:bpf-prog":
+            if os.readlink(os.path.join(d, fd)) != "anon_inode:bpf-" + kind:
                 continue
             with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
-                kv = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+                res.append({k.strip(): v.strip() for k, v in
+                            (l.split(":", 1) for l in f.read().splitlines() if ":" in l)})
         except OSError:
             continue
-        kv = {k.strip(): v.strip() for k, v in kv.items()}
-        if "prog_id" in kv:
-            res[int(kv["prog_id"])] = {"type": int(kv.get("prog_type", 0)),
-                                       "rt": int(kv.get("run_time_ns", 0)),
-                                       "cnt": int(kv.get("run_cnt", 0))}
     return res
 
 
+def prog_fds(pid):
+    """prog_id -> {type, run_time_ns, run_cnt} for the BPF programs pid holds."""
+    return {int(kv["prog_id"]): {"type": int(kv.get("prog_type", 0)),
+                                 "rt": int(kv.get("run_time_ns", 0)),
+                                 "cnt": int(kv.get("run_cnt", 0))}
+            for kv in bpf_fdinfo(pid, "prog") if "prog_id" in kv}
+
+
 def map_ids(pid, map_type):
-    ids = []
-    d = "/proc/%d/fd" % pid
-    for fd in os.listdir(d):
-        try:
-            if os.readlink(os.path.join(d, fd)) != "anon_inode:bpf-map":
-                continue
-            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
-                kv = {k.strip(): v.strip() for k, v in
-                      (l.split(":", 1) for l in f.read().splitlines() if ":" in l)}
-        except OSError:
-            continue
-        if int(kv.get("map_type", -1)) == map_type:
-            ids.append(int(kv["map_id"]))
-    return ids
+    return [int(kv["map_id"]) for kv in bpf_fdinfo(pid, "map") if int(kv.get("map_type", -1)) == map_type]
 
 
 def hud_kernel_stats(pid):
