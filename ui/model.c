@@ -464,8 +464,17 @@ void model_block(struct model *m, const struct block_event *e)
 			f->first_ns = e->start_ns;
 		f->block_count[e->kind]++;
 		f->block_ns[e->kind] += e->duration_ns;
-		if (e->duration_ns > f->block_max_ns)
+		if (e->duration_ns > f->block_max_ns) {
+			/* The line its longest block was at: a function first
+			 * seen calling from elsewhere (the work it does holding
+			 * a lock) shows where it blocks. */
+			const struct stack *st = e->stack < m->nstacks ? &m->stacks[e->stack] : NULL;
+			const struct frame *fr = st && st->culprit >= 0 ?
+						 model_stack_frame(m, e->stack, (uint32_t)st->culprit) : NULL;
+			if (fr && fr->func_index == (uint32_t)e->culprit_func)
+				f->line = fr->line;
 			f->block_max_ns = e->duration_ns;
+		}
 		if (e->start_ns + e->duration_ns > f->last_ns)
 			f->last_ns = e->start_ns + e->duration_ns;
 		if (e->worker_id >= f->nworker_blocks && e->worker_id < 4096) {

@@ -89,7 +89,8 @@ struct stack {
 /* Aggregates per function (name + file), for hotspots. */
 struct func_stat {
 	uint32_t function, file;
-	uint32_t line;          /* line of the first culprit frame seen */
+	uint32_t line;          /* line of its longest block's culprit frame, else
+				 * of the first frame of it seen */
 	uint32_t flags;
 	uint64_t samples;       /* worker samples with this function innermost-app */
 	uint64_t block_count[BLOCK_KINDS];

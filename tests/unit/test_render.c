@@ -507,6 +507,51 @@ static void test_ascii_color_width(void)
 	model_free(m);
 }
 
+/* A function that blocks at one line but was first seen calling from
+ * another (a CPU sample inside the callee it runs while holding a lock):
+ * its Hotspots row names the line where it blocks, the demo's
+ * update_shared_state (lock at :53, the held work at :54). */
+static void test_blocking_line(void)
+{
+	struct model *m = model_new();
+	m->info.freq = 99;
+	m->info.threshold_ns = 5 * MS;
+	struct frame_in held[] = {
+		{ "app::mutex::rebalance_ledger", "/src/app/src/mutex.rs", 66, 0, 1 },
+		{ "app::mutex::update_shared_state", "/src/app/src/mutex.rs", 54, 0, 1 },
+		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1 },
+	};
+	struct frame_in waiting[] = {
+		{ "syscall", "??", 0, FRAME_NODEBUG, 0 },
+		{ "std::sys::sync::mutex::futex::Mutex::lock_contended", "/rustc/abc/library/std/src/sys/sync/mutex/futex.rs",
+		  62, 0, 1 },
+		{ "app::mutex::update_shared_state", "/src/app/src/mutex.rs", 53, 0, 1 },
+		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1 },
+	};
+	uint32_t s_held = model_stack(m, held, 3);
+	uint32_t s_wait = model_stack(m, waiting, 4);
+	model_worker(m, 0, 100, "tokio-runtime-w");
+	model_worker(m, 1, 101, "tokio-runtime-w");
+	for (int i = 0; i < 5; i++)
+		model_sample(m, 0, 100, 0, (uint64_t)i * 10 * MS, s_held);
+	for (int i = 0; i < 5; i++)
+		block(m, s_wait, BLOCK_OFF_CPU, 1, (uint64_t)i * 20 * MS, (10 + (uint64_t)i) * MS);
+	m->info.now_ns = 200 * MS;
+	struct view v;
+	render_view_init(&v, 1);
+	struct screen *s;
+	char *t = draw(m, &v, 120, 40, 1, &s);
+	char row[2048];
+	int y = row_of(s, "update_shared_state");
+	if (y >= 0)
+		screen_row(s, y, row, sizeof(row));
+	CHECK(y >= 0 && strstr(row, "mutex.rs:53"), "the blocking culprit shows the line it blocks at: %s",
+	      y >= 0 ? row : t);
+	free(t);
+	screen_free(s);
+	model_free(m);
+}
+
 static void test_health(void)
 {
 	struct model *m = model_new();
@@ -530,5 +575,6 @@ int main(void)
 	test_hostile();
 	test_ascii_color_width();
 	test_health();
+	test_blocking_line();
 	return check_done();
 }
