@@ -5,11 +5,13 @@
  * Three programs:
  * - sched_switch (tracepoint): follows the target's workers on and off CPU.
  *   When a worker leaves, its user registers say where (its site) and
- *   whether that is one of its idle parks; a sleep elsewhere goes to
+ *   whether user space knows that site: one of its idle parks, or a place
+ *   whose stack it already read (checked by one read of the return
+ *   addresses just above the stack pointer). A sleep anywhere else goes to
  *   "sleeps", and user space reads the sleeping worker's stack from
- *   /proc/PID/mem while it sleeps. When a worker comes back after more than
- *   the threshold, one HUD_EV_OFFCPU record. Nothing here reads user
- *   memory: it runs at every context switch of the machine.
+ *   /proc/PID/mem while it sleeps. When a worker comes back after more
+ *   than the threshold, one HUD_EV_OFFCPU record. It runs at every context
+ *   switch of the machine, so it reads no other user memory.
  * - sched_wakeup (tracepoint): when a thread of the target is woken, the
  *   start of its wait in the run queue.
  * - sample (perf event, software cpu-clock, one per CPU): at --freq Hz,
@@ -56,6 +58,12 @@ struct hud_map_def events SEC("maps") = {
 struct hud_map_def sleeps SEC("maps") = {
 	.type = BPF_MAP_TYPE_RINGBUF, .key_size = 0,
 	.value_size = 0, .max_entries = HUD_SLEEPS_BYTES,
+};
+/* Room for the words a known site's check reads (per CPU: the stack is too
+ * small). */
+struct hud_map_def scratch SEC("maps") = {
+	.type = BPF_MAP_TYPE_PERCPU_ARRAY, .key_size = 4,
+	.value_size = HUD_SITE_SPAN, .max_entries = 1,
 };
 struct hud_map_def stats SEC("maps") = {
 	.type = BPF_MAP_TYPE_PERCPU_ARRAY, .key_size = 4,
@@ -207,12 +215,28 @@ INLINE hud_u64 site_of(hud_u64 nr, hud_u64 ip, hud_u64 sp, hud_u64 bp)
 	hud_u64 h = (nr + 1) * 0x9e3779b97f4a7c15ull;
 	h = (h ^ ip) * 0xff51afd7ed558ccdull;
 	h = (h ^ sp) * 0xc4ceb9fe1a85ec53ull;
-	h = (h ^ bp) * 0xff51afd7ed558ccdull;
-	return h ? h : 1;
+	h = ((h ^ bp) * 0xff51afd7ed558ccdull) & ~(hud_u64)HUD_SITE_IDLE;
+	return (hud_u32)h ? h : h | 2;
+}
+
+/* Whether the return addresses above sp are the ones user space saw at
+ * this known site (see HUD_SITES): one read of user memory. */
+INLINE int site_check_holds(const struct hud_site_check *c, hud_u64 sp)
+{
+	hud_u32 zero = 0;
+	hud_u64 *w = bpf_map_lookup_elem(&scratch, &zero), mask = c->mask, h = 0;
+
+	if (!w || bpf_probe_read_user(w, HUD_SITE_SPAN, (void *)sp))
+		return 0;
+	for (hud_u32 i = 0; i < HUD_SITE_SPAN / 8; i++)
+		if (mask & (1ull << i))
+			h = hud_site_mix(h, w[i]);
+	return h == c->hash;
 }
 
 /* A worker leaving the CPU: where it was (user registers, site), and
- * whether that is one of its idle parks; a sleep elsewhere is passed on to
+ * whether user space knows that site (HUD_SITES); a sleep elsewhere, or at
+ * a known site with other return addresses above it, is passed on to
  * "sleeps", so user space reads its stack while it sleeps. */
 INLINE void switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable)
 {
@@ -230,11 +254,18 @@ INLINE void switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable)
 	t->off_site = site;
 	if (runnable)
 		return;
-	for (hud_u32 i = 0; i < HUD_IDLE_SITES; i++)
-		if (t->idle_sites[i] == site) {
+	for (hud_u32 i = 0; i < HUD_SITES; i++) {
+		hud_u32 k = t->site_keys[i];
+		if ((k & ~HUD_SITE_IDLE) != (hud_u32)site)
+			continue;
+		if (k & HUD_SITE_IDLE) {
 			t->off_idle = 1;
 			return;
 		}
+		if (site_check_holds(&t->site_checks[i], t->off_sp))
+			return;
+		break;
+	}
 	struct hud_sleep *e = bpf_ringbuf_reserve(&sleeps, sizeof(*e), 0);
 	if (!e) {
 		stat_add(HUD_STAT_SLEEPS_LOST, 1);
@@ -245,6 +276,7 @@ INLINE void switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable)
 	e->ip = t->off_ip;
 	e->sp = t->off_sp;
 	e->bp = t->off_bp;
+	e->site = site;
 	/* Flags 0: a wakeup (~7 us here) only when the reader had caught up;
 	 * while sleeps come often, the reader polls and holds one record back,
 	 * and none is sent. */

@@ -490,27 +490,68 @@ int loader_thread_add(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id)
 	return -1;
 }
 
-int loader_idle_site_add(const struct bpf_obj *o, uint32_t tid, uint64_t site)
+int loader_site_add(const struct bpf_obj *o, uint32_t tid, struct hud_site site)
 {
 	struct hud_thread *t = thread_entry(o, tid);
-	int free_at = -1;
+	uint32_t key = (uint32_t)site.site & ~HUD_SITE_IDLE, want = key | (site.idle ? HUD_SITE_IDLE : 0);
+	int at = -1;
 
-	if (!t || !site) {
+	if (!t || !key) {
 		errno = ENOENT;
 		return -1;
 	}
-	for (int i = 0; i < HUD_IDLE_SITES; i++) {
-		uint64_t v = __atomic_load_n(&t->idle_sites[i], __ATOMIC_RELAXED);
-		if (v == site)
-			return 0;
-		if (!v && free_at < 0)
-			free_at = i;
+	/* The site itself if it is there (its kind may change), else a free
+	 * entry, else (full) one chosen by the site, where an idle park only
+	 * gives way to another idle park. */
+	for (int i = 0; i < HUD_SITES; i++) {
+		uint32_t v = __atomic_load_n(&t->site_keys[i], __ATOMIC_RELAXED);
+		if ((v & ~HUD_SITE_IDLE) == key) {
+			at = i;
+			break;
+		}
+		if (!v && at < 0)
+			at = i;
 	}
-	/* Full: the newest replaces one chosen by the site itself. */
-	if (free_at < 0)
-		free_at = (int)(site % HUD_IDLE_SITES);
-	__atomic_store_n(&t->idle_sites[free_at], site, __ATOMIC_RELEASE);
+	for (int i = 0; at < 0 && i < HUD_SITES; i++) {
+		int k = (int)(((key >> 1) + (uint32_t)i) % HUD_SITES);
+		if (site.idle || !(__atomic_load_n(&t->site_keys[k], __ATOMIC_RELAXED) & HUD_SITE_IDLE))
+			at = k;
+	}
+	if (at < 0) {
+		errno = ENOSPC;
+		return -1;
+	}
+	/* The check first: an old key with a new check only fails it (the
+	 * sleep is reported), never the other way round. */
+	__atomic_store_n(&t->site_checks[at].mask, site.check.mask, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->site_checks[at].hash, site.check.hash, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->site_keys[at], want, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* Clears t's known (not idle) entry of site, or all of them for site 0,
+ * unless someone changed it meanwhile (an idle park written then stays). */
+static void sites_clear_known(struct hud_thread *t, uint64_t site)
+{
+	for (int i = 0; i < HUD_SITES; i++) {
+		uint32_t v = __atomic_load_n(&t->site_keys[i], __ATOMIC_RELAXED);
+		if (v && !(v & HUD_SITE_IDLE) && (!site || v == (uint32_t)site))
+			__atomic_compare_exchange_n(&t->site_keys[i], &v, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	}
+}
+
+void loader_site_forget(const struct bpf_obj *o, uint32_t tid, uint64_t site)
+{
+	struct hud_thread *t = thread_entry(o, tid);
+
+	if (t && (uint32_t)site)
+		sites_clear_known(t, site);
+}
+
+void loader_sites_forget_all(const struct bpf_obj *o)
+{
+	for (uint32_t k = 0; o && o->threads && k < HUD_THREAD_SLOTS; k++)
+		sites_clear_known(&o->threads[k], 0);
 }
 
 int loader_thread_get(const struct bpf_obj *o, uint32_t tid, struct hud_thread *out)

@@ -1,5 +1,6 @@
 /* hud_bpf.h — the only contract between the kernel side (bpf.c) and user space
- * (loader/, ui/). Fixed-width types, limits and record layouts; no functions.
+ * (loader/, ui/). Fixed-width types, limits, record layouts, and the few
+ * small functions both sides must compute alike.
  * Every struct here is read by both sides, so fields are naturally aligned and
  * padded by hand: the BPF target and x86-64 must agree byte for byte. */
 #ifndef HUD_BPF_H
@@ -43,23 +44,57 @@ struct hud_config {
 };
 
 /* A switch-out's site: the system call and the user registers that
- * locate the blocked call (pc, stack pointer, frame pointer), hashed. A
- * thread's stack is its own, so a site names one place in one thread: a
- * worker parking idle comes back to the same few sites over and over. User
- * space puts the sites it found to be Tokio parking an idle worker into the
- * thread's idle_sites, and the kernel side then marks sleeps there idle. */
-#define HUD_IDLE_SITES      4
+ * locate the blocked call (pc, stack pointer, frame pointer), hashed (bit 0
+ * always clear, the low 32 bits never 0). A thread's stack is its own, so a site names one
+ * place in one thread: a worker comes back to the same few sites over and
+ * over, parking idle or blocking at the same call. User space writes the
+ * sites it knows into the thread's site_keys[] (the site's low 32 bits),
+ * and the kernel side compares them at each switch-out:
+ * - key | HUD_SITE_IDLE: Tokio parks the idle worker there; a sleep there
+ *   is marked idle.
+ * - key alone: a place whose stack user space read (loader/sleepstacks.c).
+ *   One site can stand for more than one stack (a function that blocks at
+ *   two of its lines leaves the same registers at both), so site_checks[]
+ *   says which words of the HUD_SITE_SPAN bytes above the stack pointer are
+ *   return addresses (mask, bit i for the word at sp + 8i) and their hash
+ *   (hud_site_mix over them, lowest first). The kernel side reads those
+ *   bytes once: when the hash agrees, the sleep is not passed on to
+ *   "sleeps" (user space holds its stack); otherwise it is.
+ * A sleep at any other site is passed on to "sleeps". The keys share a
+ * cache line with the registers, which every switch-out writes anyway. */
+#define HUD_SITES           8
+#define HUD_SITE_IDLE       1u
+#define HUD_SITE_SPAN       512
+
+struct hud_site_check {
+	hud_u64 mask;
+	hud_u64 hash;
+};
+
+/* A site as user space hands it to the loader (loader_site_add). */
+struct hud_site {
+	hud_u64 site;           /* hud_event.site */
+	hud_u32 idle;           /* 1: an idle park (no check) */
+	hud_u32 pad0;
+	struct hud_site_check check;
+};
+
+static inline hud_u64 hud_site_mix(hud_u64 h, hud_u64 word)
+{
+	return (h ^ word) * 0x9e3779b97f4a7c15ull + 1;
+}
 
 /* "threads" (array of HUD_THREAD_SLOTS, mmapable): the workers of the
  * target, an open-addressed table tid -> hud_thread. A tid's slots are
  * HUD_THREAD_PROBES consecutive ones from hud_thread_home(tid); tid 0 marks
  * an empty slot (a probe ends there), HUD_TID_GONE a removed one (a probe
- * goes on). User space is the only writer of tid, worker_id and idle_sites,
+ * goes on). User space is the only writer of tid, worker_id and sites,
  * and writes them in place through its mapping; the kernel side keeps the
  * rest. An array lookup is a few instructions where a hash map lookup costs
  * ~90 ns on this kind of VM, and it runs at every context switch. Entries
- * are 128 bytes (two cache lines), what a switch touches in the first; the
- * table (1024 entries, 128 KB) holds up to ~500 workers. */
+ * are 256 bytes (four cache lines): every switch touches the first, a
+ * worker's switch-out the second, a sleep at a known site the others; the
+ * table (1024 entries, 256 KB) holds up to ~500 workers. */
 #define HUD_THREAD_SLOT_BITS 10
 #define HUD_THREAD_SLOTS    (1u << HUD_THREAD_SLOT_BITS)
 #define HUD_THREAD_PROBES   8
@@ -81,18 +116,19 @@ struct hud_thread {
 	hud_u64 wake_ts;        /* when it was last woken while off CPU, 0 if not since */
 	hud_u32 switches;       /* times it left the CPU: the sequence number of a switch-out */
 	hud_u32 vol_switches;   /* ... of which it went to sleep (not preempted) */
-	hud_u32 off_idle;       /* 1: it last left at one of its idle_sites */
+	hud_u32 off_idle;       /* 1: it last left at one of its idle sites */
 	hud_u32 pad0;
-	/* second cache line: where it last left, and its idle sites */
+	/* second cache line: where it last left, and the sites user space knows */
 	hud_u64 off_ip;         /* user registers saved at kernel entry */
 	hud_u64 off_sp;
 	hud_u64 off_bp;
 	hud_u64 off_site;       /* their site */
-	hud_u64 idle_sites[HUD_IDLE_SITES];     /* user space; 0 = none */
+	hud_u32 site_keys[HUD_SITES];   /* user space: see HUD_SITES; 0 = none */
+	struct hud_site_check site_checks[HUD_SITES];   /* user space */
 };
 
-/* "sleeps" (ring buffer): a worker went to sleep at a site that is not one
- * of its idle parks. User space reads the sleeping thread's stack from
+/* "sleeps" (ring buffer): a worker went to sleep at a site user space does
+ * not know (not in its sites[]). User space reads the sleeping thread's stack from
  * /proc/PID/mem at once, while it still sleeps (the kernel side reads no
  * user memory at a switch: each read costs ~180 ns), and keeps it under
  * (tid, seq) for the off-CPU record that may follow when the thread wakes.
@@ -101,6 +137,7 @@ struct hud_sleep {
 	hud_u32 tid;
 	hud_u32 seq;            /* hud_thread.switches of this switch-out */
 	hud_u64 ip, sp, bp;     /* user registers saved at kernel entry */
+	hud_u64 site;           /* their site */
 };
 #define HUD_SLEEPS_BYTES    (64u << 10)
 
@@ -153,7 +190,7 @@ struct hud_event {
 	hud_u32 seq;            /* hud_thread.switches of the switch-out */
 	hud_u32 idle;           /* 1: it left at one of its idle sites */
 	hud_u64 ip;             /* the pc when it left: the whole stack of a preempted worker */
-	hud_u64 site;           /* where it left (see idle_sites) */
+	hud_u64 site;           /* where it left (see HUD_SITES) */
 };
 
 /* "stats" (per-CPU array): counters, summed by user space. */

@@ -126,10 +126,15 @@ int loader_thread_add(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id)
 int loader_thread_get(const struct bpf_obj *o, uint32_t tid, struct hud_thread *out);
 int loader_thread_remove(const struct bpf_obj *o, uint32_t tid);
 
-/* Marks a switch-out site of this thread (hud_event.site) as the thread
- * parking idle: the kernel side stops reporting sleeps there. A thread keeps
- * HUD_IDLE_SITES of them. */
-int loader_idle_site_add(const struct bpf_obj *o, uint32_t tid, uint64_t site);
+/* Tells the kernel side a switch-out site of this thread (hud_event.site)
+ * is known (struct hud_site: an idle park, or a place whose stack user
+ * space read, with the check of its return addresses). A thread keeps
+ * HUD_SITES of them; -1 with ENOSPC when they are all idle parks and this
+ * one is not. forget drops a known site that is not an idle park;
+ * forget_all all of them, of every thread. */
+int loader_site_add(const struct bpf_obj *o, uint32_t tid, struct hud_site site);
+void loader_site_forget(const struct bpf_obj *o, uint32_t tid, uint64_t site);
+void loader_sites_forget_all(const struct bpf_obj *o);
 
 /* ---- Stacks of sleeping threads ---------------------------------------------- */
 
@@ -137,10 +142,11 @@ int loader_idle_site_add(const struct bpf_obj *o, uint32_t tid, uint64_t site);
  * asleep, from its user registers (bp may be 0: then libc's saved words near
  * sp are searched for the frame record), read through memfd (/proc/PID/mem);
  * text_lo/text_hi are the main executable's code. Returns the number of
- * frames, 0 when nothing could be read. Not synchronised with the thread:
- * the caller checks it stayed asleep. */
+ * frames, 0 when nothing could be read; slots (NULL for none) gets the
+ * address each return address was read from (slots[0] = 0: the pc). Not
+ * synchronised with the thread: the caller checks it stayed asleep. */
 int ustack_walk(int memfd, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t text_lo, uint64_t text_hi,
-		uint64_t *ips, int max);
+		uint64_t *ips, uint64_t *slots, int max);
 
 /* The same for a thread asleep in a system call since before hud attached,
  * registers from /proc/PID/task/TID/syscall. 0 when it is not in one. */
@@ -150,10 +156,12 @@ int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, u
  * sleep by a thread of hud's own, from the registers the kernel side reports
  * to the "sleeps" ring buffer; a stack counts if the worker is still asleep
  * at the same switch-out after the walk. The reader is woken per sleep, or
- * polls every interval_ns when sleeps come often (see sleepstacks.c).
- * sleepstacks_get gives the stack of the sleep that began at switch-out seq
- * of tid (hud_event.seq, hud_thread.switches), 0 frames when it was not
- * read. Thread-safe. */
+ * polls every interval_ns when sleeps come often (see sleepstacks.c); the
+ * stack of a site where it read the same stack twice is kept, and the kernel
+ * side stops reporting sleeps there. sleepstacks_get gives the stack of the
+ * sleep that began at switch-out seq of tid (hud_event.seq,
+ * hud_thread.switches), else the kept stack of its site (hud_event.site,
+ * hud_thread.off_site; 0 for none), 0 frames when neither. Thread-safe. */
 struct sleepstacks;
 
 struct sleepstacks_stats {
@@ -162,11 +170,15 @@ struct sleepstacks_stats {
 	uint64_t failed;        /* nothing readable at its stack pointer */
 	uint64_t missing;       /* asked for and not found */
 	uint64_t mode_changes;  /* between being woken and polling */
+	uint64_t from_site;     /* stacks given from a known site's */
+	uint64_t rechecked;     /* of read: sleeps at a known site, read to check it */
+	uint64_t mixed;         /* sites found to stand for two stacks */
+	uint64_t sites;         /* sites whose stack is kept */
 };
 
 struct sleepstacks *sleepstacks_start(const struct bpf_obj *o, int pid, uint64_t text_lo, uint64_t text_hi,
 				      uint64_t interval_ns, char *err, size_t errlen);
-int sleepstacks_get(struct sleepstacks *ss, uint32_t tid, uint32_t seq, uint64_t *ips, int max);
+int sleepstacks_get(struct sleepstacks *ss, uint32_t tid, uint32_t seq, uint64_t site, uint64_t *ips, int max);
 void sleepstacks_stats(struct sleepstacks *ss, struct sleepstacks_stats *out);
 void sleepstacks_stop(struct sleepstacks *ss);
 

@@ -1,13 +1,29 @@
 /* sleepstacks.c — the stacks of workers that went to sleep, read while they
- * sleep. The kernel side reads no user memory at a context switch (each read
- * costs ~180 ns there, at every switch of the machine); it reports each
- * worker sleep outside an idle park to the "sleeps" ring buffer (registers
- * and the switch-out's number), and a thread of hud's own walks the
- * sleeping thread's stack through /proc/PID/mem at once. A stack counts only
- * when the worker is still off CPU at the same switch-out after the walk:
- * then the stack could not have changed while it was read. Stacks are kept
- * in a ring, newest last, until the off-CPU record of that sleep asks for
- * them (sleepstacks_get).
+ * sleep. The kernel side does not walk stacks at a context switch (each read
+ * of user memory costs ~180 ns there, at every switch of the machine); it
+ * reports a worker sleep at a site user space does not know to the "sleeps"
+ * ring buffer (registers and the switch-out's number), and a thread of
+ * hud's own walks the sleeping thread's stack through /proc/PID/mem at
+ * once. A stack counts only when the worker is still off CPU at the same
+ * switch-out and site after the walk: then the stack could not have changed
+ * while it was read. Stacks are kept in a ring, newest last, until the
+ * off-CPU record of that sleep asks for them (sleepstacks_get).
+ *
+ * A worker blocks at the same few sites over and over (a site is the
+ * registers of its switch-out, hashed: see HUD_SITES). Once a site was read
+ * SITE_READS times with the same stack, its stack is kept and the kernel
+ * side told (loader_site_add): sleeps there are no longer reported, which
+ * saves the kernel side a wakeup (~7 us) per sleep, and an off-CPU record
+ * at that site gets the kept stack. One site can stand for two stacks,
+ * though: a function that blocks at two of its lines, or two functions of
+ * the same frame size called from one frame, leave the same registers. So
+ * the kernel side checks the return addresses in the HUD_SITE_SPAN bytes
+ * above the stack pointer against the kept stack's (one read) and reports
+ * the sleep when they differ; differences further up are caught by reading
+ * the stacks of workers asleep at a kept site each time the reader is up
+ * (at least every 100 ms), and by the kernel side forgetting every kept
+ * site every FORGET_NS, so the next sleep at each is read again. A site
+ * read with two different stacks is never kept again.
  *
  * Waking hud costs the kernel side ~7 us per record and hud ~30 us on this
  * VM, so when sleeps come often (more than HOLD_RATE a second) the reader
@@ -27,6 +43,26 @@
 #define RING      1024  /* stacks kept */
 #define HOLD_RATE 300   /* sleeps a second above which the reader polls */
 #define FREE_RATE 100   /* ... and below which it is woken again */
+#define SITES_MAX 4096  /* sites whose stack is kept */
+#define SITE_READS 3    /* the same stack this often before a site is kept */
+#define FORGET_NS 30000000000ull
+
+struct site_stack {
+	struct hud_site kernel; /* what the kernel side is told */
+	uint64_t site;
+	uint64_t ip, sp, bp;    /* the registers it stands for */
+	uint32_t tid;
+	uint32_t seq;           /* the switch-out it was last read at */
+	uint16_t reads;         /* times read, the same stack each time */
+	uint8_t mixed;          /* read with two different stacks: never kept */
+	uint8_t depth;
+	uint64_t ips[];
+};
+
+static int site_kept(const struct site_stack *x)
+{
+	return x && !x->mixed && x->reads >= SITE_READS;
+}
 
 struct kept {
 	uint32_t tid, seq;
@@ -45,9 +81,12 @@ struct sleepstacks {
 	int stop;                       /* atomic */
 	uint64_t window_start, window_count;
 	int holding;
-	pthread_mutex_t lock;           /* ring, next, stats */
+	uint64_t forgot_at;
+	pthread_mutex_t lock;           /* ring, next, sites, stats */
 	struct kept ring[RING];
 	uint32_t next;
+	struct site_stack **sites;      /* open addressing by site, sites_cap a power of 2 */
+	uint32_t nsites, sites_cap;
 	struct sleepstacks_stats stats;
 };
 
@@ -58,29 +97,124 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Still asleep at this switch-out (not back on CPU since)? */
-static int asleep_at(const struct sleepstacks *ss, uint32_t tid, uint32_t seq)
+/* Still asleep at this switch-out (not back on CPU since), at this site? */
+static int asleep_at(const struct sleepstacks *ss, const struct hud_sleep *e)
 {
 	struct hud_thread t;
-	return loader_thread_get(ss->o, tid, &t) == 0 && !__atomic_load_n(&t.on_cpu, __ATOMIC_ACQUIRE) &&
-	       t.switches == seq;
+	return loader_thread_get(ss->o, e->tid, &t) == 0 && !__atomic_load_n(&t.on_cpu, __ATOMIC_ACQUIRE) &&
+	       t.switches == e->seq && t.off_site == e->site;
 }
 
-static int on_sleep(void *ctx, const void *data, size_t len)
+/* The slot of (tid, site) in the table, or of the empty slot where it
+ * would go. Lock held. */
+static struct site_stack **site_slot(struct sleepstacks *ss, uint32_t tid, uint64_t site)
 {
-	struct sleepstacks *ss = ctx;
-	struct hud_sleep e;
-	uint64_t ips[HUD_STACK_DEPTH];
-	int n = 0, still;
+	uint32_t mask = ss->sites_cap - 1;
 
-	if (len < sizeof(e))
+	for (uint32_t i = (uint32_t)(site >> 1) & mask;; i = (i + 1) & mask) {
+		struct site_stack *x = ss->sites[i];
+		if (!x || (x->site == site && x->tid == tid))
+			return &ss->sites[i];
+	}
+}
+
+static int sites_grow(struct sleepstacks *ss)
+{
+	uint32_t cap = ss->sites_cap ? ss->sites_cap * 2 : 64;
+	struct site_stack **old = ss->sites, **neu = calloc(cap, sizeof(*neu));
+	uint32_t oldcap = ss->sites_cap;
+
+	if (!neu)
+		return -1;
+	ss->sites = neu;
+	ss->sites_cap = cap;
+	for (uint32_t i = 0; i < oldcap; i++)
+		if (old[i])
+			*site_slot(ss, old[i]->tid, old[i]->site) = old[i];
+	free(old);
+	return 0;
+}
+
+/* The kernel side's check of a site (see HUD_SITES): which words of the
+ * span above sp are the return addresses of this stack, and their hash. */
+static struct hud_site site_check(uint64_t site, uint64_t sp, const uint64_t *ips, const uint64_t *slots, int n)
+{
+	struct hud_site k = { .site = site };
+	uint64_t words[HUD_SITE_SPAN / 8];
+
+	for (int i = 1; i < n; i++) {
+		uint64_t off = slots[i] - sp;
+		if (slots[i] >= sp && off < HUD_SITE_SPAN && !(off & 7)) {
+			k.check.mask |= 1ull << (off / 8);
+			words[off / 8] = ips[i];
+		}
+	}
+	for (int j = 0; j < HUD_SITE_SPAN / 8; j++)
+		if (k.check.mask & (1ull << j))
+			k.check.hash = hud_site_mix(k.check.hash, words[j]);
+	return k;
+}
+
+/* A stack read at a site (the sleep e): 1 when the site's stack is kept
+ * (read SITE_READS times, the same each time), -1 when it was just found
+ * to hide two stacks, else 0; *kernel what to tell the kernel side. Lock
+ * held. */
+static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, const uint64_t *ips, const uint64_t *slots,
+		     int n, struct hud_site *kernel)
+{
+	struct site_stack **at, *x;
+
+	if (!e->site)
 		return 0;
-	memcpy(&e, data, sizeof(e));
-	ss->window_count++;
+	if (ss->sites_cap == 0 || (ss->nsites + 1) * 2 > ss->sites_cap) {
+		if (ss->nsites >= SITES_MAX || sites_grow(ss) < 0)
+			return 0;
+	}
+	at = site_slot(ss, e->tid, e->site);
+	if ((x = *at)) {
+		x->seq = e->seq;
+		if (x->mixed)
+			return 0;
+		if (x->depth != n || memcmp(x->ips, ips, (size_t)n * sizeof(ips[0]))) {
+			x->mixed = 1;
+			ss->stats.mixed++;
+			return -1;
+		}
+		if (x->reads < UINT16_MAX)
+			x->reads++;
+		*kernel = x->kernel;
+		return site_kept(x);
+	}
+	if (!(x = malloc(sizeof(*x) + (size_t)n * sizeof(ips[0]))))
+		return 0;
+	x->kernel = site_check(e->site, e->sp, ips, slots, n);
+	x->site = e->site;
+	x->ip = e->ip;
+	x->sp = e->sp;
+	x->bp = e->bp;
+	x->tid = e->tid;
+	x->seq = e->seq;
+	x->reads = 1;
+	x->mixed = 0;
+	x->depth = (uint8_t)n;
+	memcpy(x->ips, ips, (size_t)n * sizeof(ips[0]));
+	*at = x;
+	ss->nsites++;
+	return 0;
+}
+
+/* Reads the stack of the sleep e while it lasts, keeps it under (tid,
+ * seq), and learns its site from it. */
+static void read_sleeper(struct sleepstacks *ss, const struct hud_sleep *e)
+{
+	uint64_t ips[HUD_STACK_DEPTH], slots[HUD_STACK_DEPTH];
+	struct hud_site kernel;
+	int n = 0, still, site = 0;
+
 	/* A sleep that already ended is not walked. */
-	if ((still = asleep_at(ss, e.tid, e.seq))) {
-		n = ustack_walk(ss->memfd, e.ip, e.sp, e.bp, ss->text_lo, ss->text_hi, ips, HUD_STACK_DEPTH);
-		still = asleep_at(ss, e.tid, e.seq);
+	if ((still = asleep_at(ss, e))) {
+		n = ustack_walk(ss->memfd, e->ip, e->sp, e->bp, ss->text_lo, ss->text_hi, ips, slots, HUD_STACK_DEPTH);
+		still = asleep_at(ss, e);
 	}
 	pthread_mutex_lock(&ss->lock);
 	if (!still) {
@@ -89,13 +223,62 @@ static int on_sleep(void *ctx, const void *data, size_t len)
 		ss->stats.failed++;
 	} else {
 		struct kept *k = &ss->ring[ss->next++ % RING];
-		k->tid = e.tid;
-		k->seq = e.seq;
+		k->tid = e->tid;
+		k->seq = e->seq;
 		k->depth = (uint32_t)n;
 		memcpy(k->ips, ips, (size_t)n * sizeof(ips[0]));
 		ss->stats.read++;
+		site = site_note(ss, e, ips, slots, n, &kernel);
 	}
 	pthread_mutex_unlock(&ss->lock);
+	if (site > 0)
+		loader_site_add(ss->o, e->tid, kernel);
+	else if (site < 0)
+		loader_site_forget(ss->o, e->tid, e->site);
+}
+
+/* Workers asleep at a kept site right now (the kernel side did not report
+ * them): their stacks are read too, which checks the site's. */
+static void read_kept_sleepers(struct sleepstacks *ss)
+{
+	for (uint32_t k = 0; k < HUD_THREAD_SLOTS; k++) {
+		const struct hud_thread *t = &ss->o->threads[k];
+		struct hud_sleep e = { .tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE) };
+		if (!e.tid || e.tid == HUD_TID_GONE || __atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&t->off_idle, __ATOMIC_RELAXED))
+			continue;
+		e.seq = __atomic_load_n(&t->switches, __ATOMIC_ACQUIRE);
+		e.site = __atomic_load_n(&t->off_site, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&ss->lock);
+		const struct site_stack *x = ss->sites_cap && e.site ? *site_slot(ss, e.tid, e.site) : NULL;
+		int check = site_kept(x) && x->seq != e.seq;
+		if (check) {
+			/* The site's own registers: the table's may be from a
+			 * later switch-out already. */
+			e.ip = x->ip;
+			e.sp = x->sp;
+			e.bp = x->bp;
+		}
+		pthread_mutex_unlock(&ss->lock);
+		if (check) {
+			read_sleeper(ss, &e);
+			pthread_mutex_lock(&ss->lock);
+			ss->stats.rechecked++;
+			pthread_mutex_unlock(&ss->lock);
+		}
+	}
+}
+
+static int on_sleep(void *ctx, const void *data, size_t len)
+{
+	struct sleepstacks *ss = ctx;
+	struct hud_sleep e;
+
+	if (len < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	ss->window_count++;
+	read_sleeper(ss, &e);
 	return 0;
 }
 
@@ -103,7 +286,7 @@ static void *reader(void *arg)
 {
 	struct sleepstacks *ss = arg;
 
-	ss->window_start = mono_ns();
+	ss->window_start = ss->forgot_at = mono_ns();
 	while (!__atomic_load_n(&ss->stop, __ATOMIC_ACQUIRE)) {
 		if (ss->holding) {
 			nanosleep(&ss->interval, NULL);
@@ -111,8 +294,13 @@ static void *reader(void *arg)
 		} else if (ringbuf_poll(ss->rb, 100, on_sleep, ss) < 0) {
 			break;
 		}
-		/* Every 100 ms: poll or be woken, by the rate of sleeps. */
+		read_kept_sleepers(ss);
 		uint64_t now = mono_ns();
+		if (now - ss->forgot_at >= FORGET_NS) {
+			loader_sites_forget_all(ss->o);
+			ss->forgot_at = now;
+		}
+		/* Every 100 ms: poll or be woken, by the rate of sleeps. */
 		if (now - ss->window_start >= 100000000ull) {
 			uint64_t rate = ss->window_count * 1000000000ull / (now - ss->window_start);
 			int hold = ss->holding ? rate >= FREE_RATE : rate > HOLD_RATE;
@@ -178,7 +366,7 @@ struct sleepstacks *sleepstacks_start(const struct bpf_obj *o, int pid, uint64_t
 	return ss;
 }
 
-int sleepstacks_get(struct sleepstacks *ss, uint32_t tid, uint32_t seq, uint64_t *ips, int max)
+int sleepstacks_get(struct sleepstacks *ss, uint32_t tid, uint32_t seq, uint64_t site, uint64_t *ips, int max)
 {
 	int n = 0;
 
@@ -191,6 +379,14 @@ int sleepstacks_get(struct sleepstacks *ss, uint32_t tid, uint32_t seq, uint64_t
 			n = (int)k->depth < max ? (int)k->depth : max;
 			memcpy(ips, k->ips, (size_t)n * sizeof(ips[0]));
 			break;
+		}
+	}
+	if (!n && site && ss->sites_cap) {
+		const struct site_stack *x = *site_slot(ss, tid, site);
+		if (site_kept(x)) {
+			n = x->depth < max ? x->depth : max;
+			memcpy(ips, x->ips, (size_t)n * sizeof(ips[0]));
+			ss->stats.from_site++;
 		}
 	}
 	if (!n)
@@ -206,6 +402,7 @@ void sleepstacks_stats(struct sleepstacks *ss, struct sleepstacks_stats *out)
 		return;
 	pthread_mutex_lock(&ss->lock);
 	*out = ss->stats;
+	out->sites = ss->nsites;
 	pthread_mutex_unlock(&ss->lock);
 }
 
@@ -219,5 +416,8 @@ void sleepstacks_stop(struct sleepstacks *ss)
 	ringbuf_close(ss->rb);
 	close(ss->memfd);
 	pthread_mutex_destroy(&ss->lock);
+	for (uint32_t i = 0; i < ss->sites_cap; i++)
+		free(ss->sites[i]);
+	free(ss->sites);
 	free(ss);
 }

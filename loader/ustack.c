@@ -50,6 +50,31 @@ static int peek(struct mem *m, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
+/* Whether the instruction just before addr is a call, so that addr can be a
+ * return address: a stale function pointer left in libc's frames (a
+ * callback passed earlier) points into the executable too, at a function's
+ * start. The call forms: E8 rel32; FF /2 through a register, memory, SIB,
+ * disp8, disp32 or rip-relative. */
+static int after_call(const struct mem *m, uint64_t addr)
+{
+	unsigned char b[8];
+
+	if (addr < 8 || pread(m->fd, b, sizeof(b), (off_t)(addr - 8)) != (ssize_t)sizeof(b))
+		return 0;
+	const unsigned char *e = b + 8;         /* e[-k]: k bytes before addr */
+	if (e[-5] == 0xe8)
+		return 1;                       /* call rel32 */
+	if (e[-2] == 0xff && ((e[-1] & 0xf8) == 0xd0 || ((e[-1] & 0xf8) == 0x10 && e[-1] != 0x14 && e[-1] != 0x15)))
+		return 1;                       /* call reg, call [reg] */
+	if (e[-3] == 0xff && ((e[-2] & 0xf8) == 0x50 || e[-2] == 0x14))
+		return 1;                       /* call [reg+disp8], call [SIB] */
+	if (e[-4] == 0xff && e[-3] == 0x54)
+		return 1;                       /* call [SIB+disp8] */
+	if (e[-6] == 0xff && ((e[-5] & 0xf8) == 0x90 || e[-5] == 0x15))
+		return 1;                       /* call [reg+disp32], call [rip+disp32] */
+	return e[-7] == 0xff && (e[-6] == 0x94 || e[-6] == 0x14);       /* call [SIB+disp32] */
+}
+
 /* A frame record at fp: [fp] the caller's frame pointer (above fp), [fp+8]
  * a return address into the executable. */
 static int is_record(struct mem *m, uint64_t fp, uint64_t above)
@@ -59,29 +84,33 @@ static int is_record(struct mem *m, uint64_t fp, uint64_t above)
 	       in_text(m, rec[1]) && rec[0] > fp;
 }
 
-static int walk(struct mem *m, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *ips, int max)
+static int walk(struct mem *m, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *ips, uint64_t *slots, int max)
 {
 	uint64_t win[WINDOW], fp = 0;
 	int n = 0, k;
 
 	if (max < 2 || !ip)
 		return 0;
+	slots[n] = 0;
 	ips[n++] = ip;
 	if (in_text(m, ip) && bp) {
 		fp = bp;
 	} else {
 		/* Without a frame pointer in libc, the return address into the
-		 * executable is the first such word near the stack pointer, and
-		 * the caller's frame record is rbp when it still holds one, else
-		 * among the words libc saved there. */
+		 * executable is the first such word near the stack pointer that
+		 * follows a call instruction, and the caller's frame record is
+		 * rbp when it still holds one, else among the words libc saved
+		 * there. */
 		if (peek(m, sp, win, sizeof(win)) < 0)
 			return n;
-		for (k = 0; k < WINDOW && !in_text(m, win[k]); k++)
+		for (k = 0; k < WINDOW && !(in_text(m, win[k]) && after_call(m, win[k])); k++)
 			;
 		if (k == WINDOW)
 			return n;
-		if (!in_text(m, ip))
+		if (!in_text(m, ip)) {
+			slots[n] = sp + 8 * (uint64_t)k;
 			ips[n++] = win[k];
+		}
 		if (bp && is_record(m, bp, sp))
 			fp = bp;
 		for (int i = 0; i < WINDOW && !fp; i++)
@@ -92,6 +121,7 @@ static int walk(struct mem *m, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *
 		uint64_t rec[2];
 		if (peek(m, fp, rec, sizeof(rec)) < 0 || !rec[1])
 			break;
+		slots[n] = fp + 8;
 		ips[n++] = rec[1];
 		if (rec[0] <= fp)
 			break;
@@ -101,9 +131,10 @@ static int walk(struct mem *m, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *
 }
 
 int ustack_walk(int memfd, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t text_lo, uint64_t text_hi,
-		uint64_t *ips, int max)
+		uint64_t *ips, uint64_t *slots, int max)
 {
 	static __thread struct mem m;
+	uint64_t unused[HUD_STACK_DEPTH];
 
 	if (!text_hi || memfd < 0)
 		return 0;
@@ -111,7 +142,11 @@ int ustack_walk(int memfd, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t text_
 	m.lo = text_lo;
 	m.hi = text_hi;
 	m.len = 0;
-	return walk(&m, ip, sp, bp, ips, max);
+	if (!slots) {
+		slots = unused;
+		max = max < HUD_STACK_DEPTH ? max : HUD_STACK_DEPTH;
+	}
+	return walk(&m, ip, sp, bp, ips, slots, max);
 }
 
 int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, uint64_t *ips, int max)
@@ -133,7 +168,7 @@ int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, u
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return max > 0 && v[8] ? (ips[0] = v[8], 1) : 0;
 	/* No frame pointer register here: the window finds the record. */
-	n = ustack_walk(fd, v[8], v[7], 0, text_lo, text_hi, ips, max);
+	n = ustack_walk(fd, v[8], v[7], 0, text_lo, text_hi, ips, NULL, max);
 	close(fd);
 	return n;
 }

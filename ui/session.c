@@ -464,7 +464,7 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 		 * site from its registers and does not report it. */
 		s->idle_events++;
 		if (ev->site && model_stack_parked(s->model, (uint32_t)stack))
-			loader_idle_site_add(s->bpf, ev->tid, ev->site);
+			loader_site_add(s->bpf, ev->tid, (struct hud_site){ .site = ev->site, .idle = 1 });
 	}
 	if (wait >= s->opts->threshold_ns)
 		block(s, BLOCK_SCHED_DELAY, ev->worker_id, ev->tid, ts + sleep, wait, (uint32_t)stack);
@@ -513,7 +513,7 @@ static int64_t offcpu_stack(struct session *s, const struct hud_event *ev)
 	int n = 0;
 
 	if (!runnable && !ev->idle)
-		n = sleepstacks_get(s->sleeps, ev->tid, ev->seq, ips, HUD_STACK_DEPTH);
+		n = sleepstacks_get(s->sleeps, ev->tid, ev->seq, ev->site, ips, HUD_STACK_DEPTH);
 	if (!n && ev->ip) {
 		ips[0] = ev->ip;
 		n = 1;
@@ -628,7 +628,9 @@ static void refresh_workers(struct session *s)
 		if (ts > since && ts - since >= thr) {
 			int64_t stack = -1;
 			uint64_t ips[HUD_STACK_DEPTH];
-			int n = runnable || t.off_idle ? 0 : sleepstacks_get(s->sleeps, w->tid, t.switches, ips, HUD_STACK_DEPTH);
+			int n = 0;
+			if (!runnable && !t.off_idle)
+				n = sleepstacks_get(s->sleeps, w->tid, t.switches, t.off_site, ips, HUD_STACK_DEPTH);
 			if (n > 0)
 				stack = model_stack_of(s, ips, n, NULL);
 			if (runnable) {
@@ -923,8 +925,10 @@ out:
 		struct sleepstacks_stats st;
 		sleepstacks_stats(s->sleeps, &st);
 		fprintf(stderr, "hud: sleeping stacks read %llu, woke first %llu, unreadable %llu, asked for and missing %llu, "
-			"reader mode changes %llu\n", (unsigned long long)st.read, (unsigned long long)st.woke,
-			(unsigned long long)st.failed, (unsigned long long)st.missing, (unsigned long long)st.mode_changes);
+			"reader mode changes %llu, from known sites %llu, rechecked %llu, sites kept %llu, mixed %llu\n",
+			(unsigned long long)st.read, (unsigned long long)st.woke, (unsigned long long)st.failed,
+			(unsigned long long)st.missing, (unsigned long long)st.mode_changes, (unsigned long long)st.from_site,
+			(unsigned long long)st.rechecked, (unsigned long long)st.sites, (unsigned long long)st.mixed);
 	}
 	sleepstacks_stop(s->sleeps);
 	ringbuf_close(s->rb);

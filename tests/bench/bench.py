@@ -244,13 +244,14 @@ def prog_fds(pid):
             for kv in bpf_fdinfo(pid, "prog") if "prog_id" in kv}
 
 
-def map_ids(pid, map_type):
-    return [int(kv["map_id"]) for kv in bpf_fdinfo(pid, "map") if int(kv.get("map_type", -1)) == map_type]
+def map_ids(pid, map_type, value_size=None):
+    return [int(kv["map_id"]) for kv in bpf_fdinfo(pid, "map") if int(kv.get("map_type", -1)) == map_type and
+            (value_size is None or int(kv.get("value_size", -1)) == value_size)]
 
 
 def hud_kernel_stats(pid):
     """hud's per-CPU "stats" counters, summed (bpftool map dump)."""
-    ids = map_ids(pid, 6)  # BPF_MAP_TYPE_PERCPU_ARRAY: only "stats"
+    ids = map_ids(pid, 6, 8)  # BPF_MAP_TYPE_PERCPU_ARRAY of counters: "stats" ("scratch" holds 512 bytes)
     if not ids:
         return None
     out = json.loads(subprocess.check_output(["bpftool", "-j", "map", "dump", "id", str(ids[0])]))

@@ -2,8 +2,9 @@
  * kernel (needs root): the object parses, every program passes the verifier,
  * the attached programs report this very process (CPU samples with user
  * stacks, an off-CPU stretch with its length and the stack it slept with,
- * read while it slept), the worker table's probing, and closing leaves no
- * hud program or map behind. */
+ * read while it slept), sleeps at a known site (kept once read three times
+ * alike, and a site standing for two stacks gives each sleep its own), the
+ * worker table's probing, and closing leaves no hud program or map behind. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@ struct seen {
 	uint64_t max_off_ns;
 	uint32_t tid;
 	uint32_t long_seq;      /* switch-out of the longest off-CPU stretch */
+	int nlong;              /* off-CPU stretches over 8 ms, in order: */
+	struct { uint32_t seq; uint64_t site; } longs[64];
 };
 
 static int on_record(void *ctx, const void *data, size_t len)
@@ -43,6 +46,10 @@ static int on_record(void *ctx, const void *data, size_t len)
 		}
 	} else if (e->kind == HUD_EV_OFFCPU && e->tid == s->tid) {
 		s->offcpu_long++;
+		if (e->duration_ns >= 8000000ull && s->nlong < 64) {
+			s->longs[s->nlong].seq = e->seq;
+			s->longs[s->nlong++].site = e->site;
+		}
 		if (e->duration_ns > s->max_off_ns) {
 			s->max_off_ns = e->duration_ns;
 			s->long_seq = e->seq;
@@ -73,7 +80,103 @@ __attribute__((noinline)) static void sleep_30ms(void)
 	sink++;         /* not a tail call: this frame stays on the stack */
 }
 
+/* One function, and one that blocks at two of its lines (at the same
+ * registers, so the same site, with two stacks). */
+__attribute__((noinline)) static void sleep_here(void)
+{
+	volatile char own_frame[48];    /* a stack depth of its own */
+
+	own_frame[0] = 1;
+	usleep(12000);
+	sink += own_frame[0];
+}
+
+__attribute__((noinline)) static void sleep_two_lines(int which)
+{
+	if (which) {
+		usleep(12000);
+		sink += 1;
+	} else {
+		sink += 3;
+		usleep(12000);
+		sink += 2;
+	}
+}
+
 extern char __executable_start[], etext[];
+
+int main(void);
+static volatile int eight = 8;
+
+/* The frame of ips inside the len bytes of code from fn, or -1. */
+static int stack_has(const uint64_t *ips, int n, uintptr_t fn, uint64_t len)
+{
+	for (int i = 0; i < n; i++)
+		if (ips[i] >= (uint64_t)fn && ips[i] < (uint64_t)fn + len)
+			return i;
+	return -1;
+}
+
+/* Reads the records so far without sleeping 8 ms or more itself. */
+static void sleeps_collect(struct ringbuf *rb, struct seen *seen)
+{
+	for (int i = 0; i < 5 && rb; i++) {
+		ringbuf_poll(rb, 0, on_record, seen);
+		usleep(2000);
+	}
+}
+
+/* Sleeping again and again at one place: after SITE_READS reads the kernel
+ * side knows the site, stops reporting sleeps there, and each sleep still
+ * gets its stack; a function blocking at two lines gets the right one of
+ * its two stacks every time, whether or not that shares a site. */
+static void check_sites(struct bpf_obj *o, struct sleepstacks *ss, struct ringbuf *rb, struct seen *seen)
+{
+	uint64_t ips[HUD_STACK_DEPTH];
+	struct hud_thread t;
+	int right = 0, known = 0;
+	uintptr_t here = (uintptr_t)sleep_here, two = (uintptr_t)sleep_two_lines;
+	uint64_t here_len = two > here && two - here < 256 ? two - here : 64;
+
+	sleeps_collect(rb, seen);
+	seen->nlong = 0;
+	for (int i = 0; i < eight; i++)        /* one call site: not unrolled */
+		sleep_here();
+	sleeps_collect(rb, seen);
+	CHECK(seen->nlong == 8, "8 sleeps of 12 ms reported off CPU, got %d", seen->nlong);
+	for (int i = 0; i < seen->nlong; i++) {
+		int n = sleepstacks_get(ss, seen->tid, seen->longs[i].seq, seen->longs[i].site, ips, HUD_STACK_DEPTH);
+		right += stack_has(ips, n, here, here_len) >= 0 && stack_has(ips, n, (uintptr_t)main, 4096) >= 0;
+	}
+	CHECK(right == seen->nlong, "each sleep's stack passes through sleep_here and main (%d of %d)", right, seen->nlong);
+	CHECK(seen->nlong > 0 && loader_thread_get(o, seen->tid, &t) == 0, "the worker is in the table");
+	for (int i = 0; i < HUD_SITES && seen->nlong > 0; i++)
+		known |= t.site_keys[i] == (uint32_t)seen->longs[seen->nlong - 1].site;
+	CHECK(known, "the kernel side knows the site after %d identical reads", seen->nlong);
+
+	seen->nlong = 0;
+	for (int i = 0; i < eight; i++)
+		sleep_two_lines(i & 1);
+	sleeps_collect(rb, seen);
+	CHECK(seen->nlong == 8, "8 more sleeps reported, got %d", seen->nlong);
+	uint64_t ret[2] = { 0, 0 };
+	right = 0;
+	int same = 1;
+	for (int i = 0; i < seen->nlong; i++) {
+		int n = sleepstacks_get(ss, seen->tid, seen->longs[i].seq, seen->longs[i].site, ips, HUD_STACK_DEPTH);
+		int at = stack_has(ips, n, two, 128);
+		if (at < 0 || stack_has(ips, n, here, here_len) >= 0)
+			continue;
+		right++;
+		/* The return address into sleep_two_lines: one per line. */
+		if (!ret[i & 1])
+			ret[i & 1] = ips[at];
+		same &= ret[i & 1] == ips[at];
+	}
+	CHECK(right == seen->nlong, "each passes through sleep_two_lines, none through sleep_here (%d of %d)", right,
+	      seen->nlong);
+	CHECK(same && ret[0] && ret[1] && ret[0] != ret[1], "the two lines' sleeps have their own return addresses");
+}
 
 /* The worker table: tids that share home slots are all found, removing
  * one keeps the ones probed past it, and a full probe window says so. */
@@ -192,12 +295,13 @@ int main(void)
 	      "off-CPU length %.1f ms, slept 30 ms", (double)seen.max_off_ns / 1e6);
 	CHECK(seen.deepest >= 3 && seen.in_spin, "sampled user stacks (up to %d frames) pass through spin_ms", seen.deepest);
 	uint64_t ips[HUD_STACK_DEPTH];
-	int n = sleepstacks_get(ss, tid, seen.long_seq, ips, HUD_STACK_DEPTH), in_sleep = 0, in_main = 0;
+	int n = sleepstacks_get(ss, tid, seen.long_seq, 0, ips, HUD_STACK_DEPTH), in_sleep = 0, in_main = 0;
 	for (int i = 0; i < n; i++) {
 		in_sleep |= ips[i] >= (uint64_t)(uintptr_t)sleep_30ms && ips[i] < (uint64_t)(uintptr_t)sleep_30ms + 64;
 		in_main |= ips[i] >= (uint64_t)(uintptr_t)main && ips[i] < (uint64_t)(uintptr_t)main + 4096;
 	}
 	CHECK(n >= 3 && in_sleep && in_main, "the stack read while it slept passes through sleep_30ms and main (%d frames)", n);
+	check_sites(o, ss, rb, &seen);
 	sleepstacks_stop(ss);
 
 	struct hud_thread t;
