@@ -237,8 +237,9 @@ INLINE int site_check_holds(const struct hud_site_check *c, hud_u64 sp)
 /* A worker leaving the CPU: where it was (user registers, site), and
  * whether user space knows that site (HUD_SITES); a sleep elsewhere, or at
  * a known site with other return addresses above it, is passed on to
- * "sleeps", so user space reads its stack while it sleeps. */
-INLINE void switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable)
+ * "sleeps", so user space reads its stack while it sleeps. Returns 1 when
+ * it parks idle. */
+INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable)
 {
 	struct pt_regs *regs = user_regs();
 	hud_u64 site;
@@ -246,30 +247,30 @@ INLINE void switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable)
 	t->off_idle = 0;
 	t->off_ip = 0;
 	if (!regs)
-		return;
+		return 0;
 	t->off_ip = regs->rip;
 	t->off_sp = regs->rsp;
 	t->off_bp = regs->rbp;
 	site = site_of(regs->orig_rax, t->off_ip, t->off_sp, t->off_bp);
 	t->off_site = site;
 	if (runnable)
-		return;
+		return 0;
 	for (hud_u32 i = 0; i < HUD_SITES; i++) {
 		hud_u32 k = t->site_keys[i];
 		if ((k & ~HUD_SITE_IDLE) != (hud_u32)site)
 			continue;
 		if (k & HUD_SITE_IDLE) {
 			t->off_idle = 1;
-			return;
+			return 1;
 		}
 		if (site_check_holds(&t->site_checks[i], t->off_sp))
-			return;
+			return 0;
 		break;
 	}
 	struct hud_sleep *e = bpf_ringbuf_reserve(&sleeps, sizeof(*e), 0);
 	if (!e) {
 		stat_add(HUD_STAT_SLEEPS_LOST, 1);
-		return;
+		return 0;
 	}
 	e->tid = tid;
 	e->seq = t->switches;
@@ -281,6 +282,7 @@ INLINE void switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable)
 	 * while sleeps come often, the reader polls and holds one record back,
 	 * and none is sent. */
 	bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
 /* ---- sched_switch ---------------------------------------------------------- */
@@ -298,6 +300,40 @@ struct sched_switch_args {
 	hud_s32 next_prio;
 };
 
+/* An off-CPU record for a worker back on CPU: it left at ts, for duration,
+ * of which wait runnable but not running. */
+INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64 duration, hud_u64 wait)
+{
+	struct hud_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		stat_add(HUD_STAT_LOST, 1);
+		return;
+	}
+	e->kind = HUD_EV_OFFCPU;
+	e->tid = tid;
+	e->worker_id = t->worker_id;
+	e->cpu = bpf_get_smp_processor_id();
+	e->ts_ns = ts;
+	e->duration_ns = duration;
+	e->pad1 = 0;
+	e->state = t->off_state;
+	e->vol_switches = t->vol_switches;
+	e->pad0 = 0;
+	e->wait_ns = wait;
+	e->seq = t->switches;
+	e->idle = t->off_idle;
+	e->ip = t->off_ip;
+	e->site = t->off_site;
+	bpf_ringbuf_submit(e, wakeup_flags());
+	stat_add(HUD_STAT_OFFCPU, 1);
+}
+
+/* Most switches of a worker are idle parks and their returns, so those are
+ * kept cheapest: a park reads no clock (its length is of no interest, and
+ * the time a thread spends on CPU is the kernel's own schedstat, which user
+ * space reads); its return reads one, for the run-queue wait after its
+ * wakeup. */
 SEC("tracepoint/sched/sched_switch")
 int hud_sched_switch(struct sched_switch_args *ctx)
 {
@@ -307,17 +343,16 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 
 	t = thread_of(prev);
 	if (t) {
-		now = bpf_ktime_get_ns();
-		if (t->on_cpu && now > t->on_ts)
-			t->oncpu_ns += now - t->on_ts;
 		t->on_cpu = 0;
-		t->off_ts = now;
 		t->off_state = (hud_u32)ctx->prev_state;
 		t->switches++;
 		int runnable = hud_state_runnable(t->off_state);
 		if (!runnable)
 			t->vol_switches++;
-		switch_out_site(t, prev, runnable);
+		if (!switch_out_site(t, prev, runnable)) {
+			now = bpf_ktime_get_ns();
+			t->off_ts = now;
+		}
 	}
 
 	t = thread_of(next);
@@ -325,39 +360,20 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 		return 0;
 	if (!now)
 		now = bpf_ktime_get_ns();
-	if (t->off_ts && now > t->off_ts) {
-		struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
+	struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
+	hud_u64 thr = cfg ? cfg->threshold_ns : ~0ull;
+	if (t->off_idle) {
+		/* An idle park only matters when the wakeup then waited long
+		 * for a CPU: reported from the wakeup on. */
+		if (t->wake_ts && now > t->wake_ts && now - t->wake_ts >= thr)
+			offcpu_record(t, next, t->wake_ts, now - t->wake_ts, now - t->wake_ts);
+	} else if (t->off_ts && now > t->off_ts && now - t->off_ts >= thr) {
 		hud_u64 off = now - t->off_ts, wait = 0;
 		if (hud_state_runnable(t->off_state))
 			wait = off;                     /* runnable all along */
 		else if (t->wake_ts > t->off_ts && now > t->wake_ts)
 			wait = now - t->wake_ts;        /* woken, then queued */
-		/* An idle park only matters when the wakeup then waited long
-		 * for a CPU. */
-		if (cfg && off >= cfg->threshold_ns && (!t->off_idle || wait >= cfg->threshold_ns)) {
-			struct hud_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-			if (!e) {
-				stat_add(HUD_STAT_LOST, 1);
-			} else {
-				e->kind = HUD_EV_OFFCPU;
-				e->tid = next;
-				e->worker_id = t->worker_id;
-				e->cpu = bpf_get_smp_processor_id();
-				e->ts_ns = t->off_ts;
-				e->duration_ns = off;
-				e->pad1 = 0;
-				e->state = t->off_state;
-				e->vol_switches = t->vol_switches;
-				e->pad0 = 0;
-				e->wait_ns = wait;
-				e->seq = t->switches;
-				e->idle = t->off_idle;
-				e->ip = t->off_ip;
-				e->site = t->off_site;
-				bpf_ringbuf_submit(e, wakeup_flags());
-				stat_add(HUD_STAT_OFFCPU, 1);
-			}
-		}
+		offcpu_record(t, next, t->off_ts, off, wait);
 	}
 	t->on_cpu = 1;
 	t->on_ts = now;

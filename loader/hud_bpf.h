@@ -111,8 +111,8 @@ struct hud_thread {
 	hud_u32 on_cpu;         /* 1 while running */
 	hud_u32 off_state;      /* prev_state when it last left (0 or 0x100: runnable) */
 	hud_u64 on_ts;          /* when it last went on CPU (ns, CLOCK_MONOTONIC) */
-	hud_u64 off_ts;         /* when it last left the CPU */
-	hud_u64 oncpu_ns;       /* total time on CPU since registration */
+	hud_u64 off_ts;         /* when it last left the CPU, other than to park idle */
+	hud_u64 pad1;
 	hud_u64 wake_ts;        /* when it was last woken while off CPU, 0 if not since */
 	hud_u32 switches;       /* times it left the CPU: the sequence number of a switch-out */
 	hud_u32 vol_switches;   /* ... of which it went to sleep (not preempted) */
@@ -143,7 +143,8 @@ struct hud_sleep {
 
 /* Event kinds in the ring buffer. */
 #define HUD_EV_SAMPLE  1u   /* struct hud_sample: the sampler fired on a thread of the target */
-#define HUD_EV_OFFCPU  2u   /* struct hud_event: a worker came back after > threshold off CPU */
+#define HUD_EV_OFFCPU  2u   /* struct hud_event: a worker came back after > threshold off CPU
+			     * (after an idle park: after > threshold in the run queue) */
 
 /* prev_state bits as sched_switch reports them. */
 #define HUD_STATE_PREEMPTED 0x100u  /* TASK_REPORT_MAX: preempted while running */
@@ -179,8 +180,8 @@ struct hud_event {
 	hud_u32 tid;
 	hud_u32 worker_id;      /* HUD_NOT_WORKER for other threads of the target */
 	hud_u32 cpu;
-	hud_u64 ts_ns;          /* SAMPLE: when; OFFCPU: when it left the CPU */
-	hud_u64 duration_ns;    /* OFFCPU: how long it was off CPU; SAMPLE: 0 */
+	hud_u64 ts_ns;          /* SAMPLE: when; OFFCPU: when it left the CPU (idle: its wakeup) */
+	hud_u64 duration_ns;    /* OFFCPU: how long it was off CPU (idle: since its wakeup) */
 	hud_u32 pad1;
 	hud_u32 state;          /* OFFCPU: prev_state when it left; SAMPLE: 0 */
 	hud_u32 vol_switches;   /* the thread's sleep count at this moment */

@@ -13,8 +13,10 @@
  *   function, with no sleep in between, for longer than the threshold (one
  *   long poll). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,18 @@ struct poll_run {
 	int32_t func;           /* leading culprit so far (for the live view) */
 };
 
+/* What the session keeps per worker id between refreshes. */
+struct worker_live {
+	uint64_t oncpu_ns;      /* its time on CPU as last read (schedstat); 0 = none yet */
+	int sched_fd;           /* /proc/PID/task/TID/schedstat of sched_tid, or -1 */
+	uint32_t sched_tid;
+	uint32_t idle_seq;      /* the switch-out it last parked idle at, as seen */
+	uint64_t idle_since;    /* when that was first seen (session time) */
+	int64_t open_stack;     /* stack of an off-CPU block going on, -1 */
+	int64_t pre_stack;      /* stack read from /proc (asleep since before attach) */
+	int pre_tried;
+};
+
 struct session {
 	const struct session_opts *opts;
 	struct bpf_obj *bpf;
@@ -87,12 +101,9 @@ struct session {
 	uint32_t npool, pool_cap;
 	struct poll_run *runs;
 	uint32_t nruns;
-	uint64_t *last_oncpu;   /* per worker id: kernel on-CPU total last seen */
-	int64_t *open_stack;    /* per worker id: stack of an off-CPU block going on, -1 */
-	int64_t *pre_stack;     /* per worker id: stack read from /proc (asleep since before attach) */
-	uint8_t *pre_tried;
+	struct worker_live *live;       /* per worker id */
+	uint32_t nlive;
 	uint64_t text_lo, text_hi;
-	uint32_t nlast;
 	uint64_t start_ns;
 	uint64_t idle_events;
 	int named;              /* workers were found by thread name */
@@ -546,18 +557,52 @@ static void register_workers(struct session *s)
 
 /* The stack of a worker that has not left the CPU since hud attached (so
  * the kernel side never saw its stack), read once from /proc; -1 if none. */
-static int64_t pre_attach_stack(struct session *s, const struct worker_stat *w)
+static int64_t pre_attach_stack(struct session *s, const struct worker_stat *w, struct worker_live *l)
 {
-	if (w->id < s->nlast && s->pre_tried[w->id])
-		return s->pre_stack[w->id];
+	if (l->pre_tried)
+		return l->pre_stack;
 	uint64_t ips[HUD_STACK_DEPTH];
 	int n = ustack_sleeping(s->opts->pid, w->tid, s->text_lo, s->text_hi, ips, HUD_STACK_DEPTH);
-	int64_t stack = n > 0 ? (int64_t)model_stack_of(s, ips, n, NULL) : -1;
-	if (w->id < s->nlast) {
-		s->pre_tried[w->id] = 1;
-		s->pre_stack[w->id] = stack;
+	l->pre_tried = 1;
+	l->pre_stack = n > 0 ? (int64_t)model_stack_of(s, ips, n, NULL) : -1;
+	return l->pre_stack;
+}
+
+static struct worker_live *live_of(struct session *s, uint32_t id)
+{
+	if (id >= s->nlive) {
+		uint32_t n = id + 16;
+		s->live = xrealloc(s->live, n * sizeof(*s->live));
+		for (uint32_t k = s->nlive; k < n; k++)
+			s->live[k] = (struct worker_live){ .sched_fd = -1, .open_stack = -1, .pre_stack = -1 };
+		s->nlive = n;
 	}
-	return stack;
+	return &s->live[id];
+}
+
+/* The thread's time on CPU so far, from the kernel's own accounting
+ * (/proc/PID/task/TID/schedstat, kept open); 0 when it cannot be read. */
+static uint64_t oncpu_of(struct session *s, struct worker_live *l, uint32_t tid)
+{
+	char buf[96];
+
+	if (l->sched_fd >= 0 && l->sched_tid != tid) {
+		close(l->sched_fd);
+		l->sched_fd = -1;
+	}
+	if (l->sched_fd < 0) {
+		snprintf(buf, sizeof(buf), "/proc/%d/task/%u/schedstat", s->opts->pid, tid);
+		l->sched_fd = open(buf, O_RDONLY | O_CLOEXEC);
+		l->sched_tid = tid;
+		l->oncpu_ns = 0;
+		if (l->sched_fd < 0)
+			return 0;
+	}
+	ssize_t n = pread(l->sched_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return strtoull(buf, NULL, 10);
 }
 
 /* Brings the workers up to date from the kernel side's thread table: on-CPU
@@ -579,30 +624,16 @@ static void refresh_workers(struct session *s)
 		struct hud_thread t;
 		if (loader_thread_get(s->bpf, w->tid, &t) < 0)
 			continue;
-		uint64_t total = t.oncpu_ns;
-		if (t.on_cpu && now > t.on_ts)
-			total += now - t.on_ts;
-		if (w->id >= s->nlast) {
-			uint32_t n = w->id + 16;
-			s->last_oncpu = xrealloc(s->last_oncpu, n * sizeof(uint64_t));
-			memset(s->last_oncpu + s->nlast, 0, (n - s->nlast) * sizeof(uint64_t));
-			s->open_stack = xrealloc(s->open_stack, n * sizeof(int64_t));
-			s->pre_stack = xrealloc(s->pre_stack, n * sizeof(int64_t));
-			s->pre_tried = xrealloc(s->pre_tried, n);
-			for (uint32_t k = s->nlast; k < n; k++) {
-				s->open_stack[k] = -1;
-				s->pre_stack[k] = -1;
-				s->pre_tried[k] = 0;
-			}
-			s->nlast = n;
-		}
-		if (total > s->last_oncpu[w->id])
-			model_worker_busy(m, w->id, ts, total - s->last_oncpu[w->id]);
-		s->last_oncpu[w->id] = total;
+		struct worker_live *l = live_of(s, w->id);
+		uint64_t total = oncpu_of(s, l, w->tid);
+		if (total > l->oncpu_ns && l->oncpu_ns)
+			model_worker_busy(m, w->id, ts, total - l->oncpu_ns);
+		if (total)
+			l->oncpu_ns = total;
 
 		const struct poll_run *r = run_of(s, w->id);
 		uint64_t thr = s->opts->threshold_ns;
-		s->open_stack[w->id] = -1;
+		l->open_stack = -1;
 		if (t.on_cpu) {
 			if (r->active && ts > r->first_ns && ts - r->first_ns >= thr && r->vol_switches == t.vol_switches)
 				model_worker_state(m, w->id, WORKER_BLOCKED, r->first_ns, r->func, BLOCK_CPU);
@@ -610,17 +641,27 @@ static void refresh_workers(struct session *s)
 				model_worker_state(m, w->id, WORKER_RUNNING, session_ts(s, t.on_ts), -1, BLOCK_CPU);
 			continue;
 		}
-		if (!t.off_ts) {
+		if (!t.switches) {
 			/* Off CPU since before hud attached: its stack is read from
 			 * /proc (once), a deadlock that began earlier included. */
-			int64_t stack = pre_attach_stack(s, w);
+			int64_t stack = pre_attach_stack(s, w, l);
 			if (stack >= 0 && model_stack_in_app(m, (uint32_t)stack)) {
 				int32_t func = model_stack_func(m, (uint32_t)stack, m->stacks[stack].culprit);
 				model_worker_state(m, w->id, WORKER_BLOCKED, 0, func, BLOCK_OFF_CPU);
-				s->open_stack[w->id] = stack;
+				l->open_stack = stack;
 			} else {
 				model_worker_state(m, w->id, WORKER_IDLE, 0, -1, BLOCK_OFF_CPU);
 			}
+			continue;
+		}
+		if (t.off_idle) {
+			/* The kernel side takes no time at an idle park: idle
+			 * since this park was first seen here. */
+			if (l->idle_seq != t.switches || !l->idle_since) {
+				l->idle_seq = t.switches;
+				l->idle_since = ts;
+			}
+			model_worker_state(m, w->id, WORKER_IDLE, l->idle_since, -1, BLOCK_OFF_CPU);
 			continue;
 		}
 		uint64_t since = session_ts(s, t.off_ts);
@@ -629,7 +670,7 @@ static void refresh_workers(struct session *s)
 			int64_t stack = -1;
 			uint64_t ips[HUD_STACK_DEPTH];
 			int n = 0;
-			if (!runnable && !t.off_idle)
+			if (!runnable)
 				n = sleepstacks_get(s->sleeps, w->tid, t.switches, t.off_site, ips, HUD_STACK_DEPTH);
 			if (n > 0)
 				stack = model_stack_of(s, ips, n, NULL);
@@ -640,7 +681,7 @@ static void refresh_workers(struct session *s)
 			if (stack >= 0 && model_stack_in_app(m, (uint32_t)stack)) {
 				int32_t func = model_stack_func(m, (uint32_t)stack, m->stacks[stack].culprit);
 				model_worker_state(m, w->id, WORKER_BLOCKED, since, func, BLOCK_OFF_CPU);
-				s->open_stack[w->id] = stack;
+				l->open_stack = stack;
 				continue;
 			}
 		}
@@ -658,10 +699,10 @@ static void report_open_blocks(struct session *s)
 		const struct worker_stat *w = &m->workers[i];
 		struct poll_run *r = run_of(s, w->id);
 		uint64_t now = m->info.now_ns;
-		if (w->state == WORKER_BLOCKED && w->state_kind == BLOCK_OFF_CPU && w->id < s->nlast &&
-		    s->open_stack[w->id] >= 0) {
+		if (w->state == WORKER_BLOCKED && w->state_kind == BLOCK_OFF_CPU && w->id < s->nlive &&
+		    s->live[w->id].open_stack >= 0) {
 			block_open(s, BLOCK_OFF_CPU, w->id, w->tid, w->state_since_ns,
-				   now > w->state_since_ns ? now - w->state_since_ns : 0, (uint32_t)s->open_stack[w->id], 1);
+				   now > w->state_since_ns ? now - w->state_since_ns : 0, (uint32_t)s->live[w->id].open_stack, 1);
 		} else if (w->state == WORKER_BLOCKED && w->state_kind == BLOCK_CPU && r->active &&
 			   r->samples >= 1 && now > r->first_ns) {
 			block_open(s, BLOCK_CPU, w->id, r->tid, r->first_ns, now - r->first_ns, run_stack(r), 1);
@@ -940,10 +981,10 @@ out:
 	free(s->raw);
 	free(s->pool);
 	free(s->runs);
-	free(s->last_oncpu);
-	free(s->open_stack);
-	free(s->pre_stack);
-	free(s->pre_tried);
+	for (uint32_t i = 0; i < s->nlive; i++)
+		if (s->live[i].sched_fd >= 0)
+			close(s->live[i].sched_fd);
+	free(s->live);
 	free(s);
 	return rc;
 }

@@ -305,8 +305,8 @@ int main(void)
 	sleepstacks_stop(ss);
 
 	struct hud_thread t;
-	CHECK(loader_thread_get(o, tid, &t) == 0 && t.oncpu_ns >= 150000000ull,
-	      "kernel-side on-CPU time %.0f ms >= 150 ms (spun 300 ms, on a busy machine less)", (double)t.oncpu_ns / 1e6);
+	CHECK(loader_thread_get(o, tid, &t) == 0 && t.vol_switches >= 17 && t.switches >= t.vol_switches,
+	      "the kernel side counted its 17 sleeps and more (%u sleeps, %u switch-outs)", t.vol_switches, t.switches);
 	uint64_t st[HUD_STAT_COUNT];
 	CHECK(loader_stats(o, st) == 0 && st[HUD_STAT_SAMPLES] >= (uint64_t)seen.samples_mine,
 	      "sample counter agrees with the ring buffer");
