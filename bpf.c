@@ -59,11 +59,13 @@ struct hud_map_def sleeps SEC("maps") = {
 	.type = BPF_MAP_TYPE_RINGBUF, .key_size = 0,
 	.value_size = 0, .max_entries = HUD_SLEEPS_BYTES,
 };
-/* Room for the words a known site's check reads (per CPU: the stack is too
- * small). */
+/* Room per CPU (the BPF stack is too small): entry 0 for the words a known
+ * site's check reads, entry 1 for the stack the sampler walks. */
+#define WALK_CHUNK 256
+#define SCRATCH_BYTES (HUD_SITE_SPAN > WALK_CHUNK ? HUD_SITE_SPAN + 64 : WALK_CHUNK + 64)
 struct hud_map_def scratch SEC("maps") = {
 	.type = BPF_MAP_TYPE_PERCPU_ARRAY, .key_size = 4,
-	.value_size = HUD_SITE_SPAN, .max_entries = 1,
+	.value_size = SCRATCH_BYTES, .max_entries = 2,
 };
 struct hud_map_def stats SEC("maps") = {
 	.type = BPF_MAP_TYPE_PERCPU_ARRAY, .key_size = 4,
@@ -166,10 +168,15 @@ INLINE hud_u64 step_over_library(const struct walk *w, hud_u64 *ret, hud_u64 *wi
 /* The user stack from w's registers: the pc, then (stepping over libc)
  * the return address of each frame record, innermost first, into ips; for
  * each frame, fhash gets a hash of the four words below its frame pointer
- * (0 for the frame stepped over in libc). Returns the number of frames. */
+ * (0 for the frame stepped over in libc). Returns the number of frames.
+ * Frame records are close together, so the stack is read WALK_CHUNK bytes
+ * at a time: each read of user memory costs ~180 ns here, whatever its
+ * size up to a few KB, and one usually holds several frames. */
 INLINE hud_u32 walk_user_stack(struct walk *w, hud_u64 *ips, hud_u32 *fhash)
 {
-	hud_u64 bp = w->bp;
+	hud_u32 one = 1;
+	hud_u64 *chunk = bpf_map_lookup_elem(&scratch, &one);
+	hud_u64 bp = w->bp, base = 0, have = 0;
 	hud_u32 i;
 
 	ips[0] = w->ip;
@@ -186,10 +193,24 @@ INLINE hud_u32 walk_user_stack(struct walk *w, hud_u64 *ips, hud_u32 *fhash)
 			fhash[0] = 0;
 		}
 	}
-	for (i = w->n - 1; i < HUD_STACK_DEPTH - 1 && bp; i++) {
-		hud_u64 x[6];
-		if (bp < 32 || (bp & 7) || bpf_probe_read_user(x, sizeof(x), (void *)(bp - 32)))
+	for (i = w->n - 1; i < HUD_STACK_DEPTH - 1 && bp && chunk; i++) {
+		/* The frame's words: four spills below bp, the caller's bp,
+		 * the return address. */
+		hud_u64 lo = bp - 32;
+		if (bp < 32 || (bp & 7))
 			break;
+		if (!have || lo < base || lo + 48 > base + have) {
+			/* Near the top of the stack a whole chunk may not be
+			 * mapped: then just this frame. */
+			if (!bpf_probe_read_user(chunk, WALK_CHUNK, (void *)lo))
+				have = WALK_CHUNK;
+			else if (!bpf_probe_read_user(chunk, 48, (void *)lo))
+				have = 48;
+			else
+				break;
+			base = lo;
+		}
+		const hud_u64 *x = (const hud_u64 *)((const char *)chunk + ((lo - base) & (WALK_CHUNK - 8)));
 		hud_u64 h = x[0] ^ (x[1] * 0x9e3779b97f4a7c15ull) ^ (x[2] * 0xc2b2ae3d27d4eb4full) ^
 			    (x[3] * 0x165667b19e3779f9ull);
 		fhash[i] = (hud_u32)(h ^ (h >> 32));
