@@ -721,8 +721,13 @@ static void refresh_counters(struct session *s)
 	uint64_t st[HUD_STAT_COUNT];
 
 	if (loader_stats(s->bpf, st) == 0) {
+		struct sleepstacks_stats ss;
+		sleepstacks_stats(s->sleeps, &ss);
 		s->model->info.lost = st[HUD_STAT_LOST];
-		s->model->info.stack_failures = st[HUD_STAT_STACK_FAIL];
+		/* Samples whose stack could not be walked, and sleeps whose
+		 * stack was not read: the "sleeps" ring was full, or nothing
+		 * was readable at the stack pointer. */
+		s->model->info.stack_failures = st[HUD_STAT_STACK_FAIL] + st[HUD_STAT_SLEEPS_LOST] + ss.failed;
 	}
 	s->model->info.debug_percent = sym_proc_debug_percent(s->sym);
 }

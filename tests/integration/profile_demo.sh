@@ -6,8 +6,11 @@
 start_demo --scenario cpu,sleep,healthy || { not_ok "demo app starts"; finish; exit 1; }
 trace=$WORK/trace.json
 before=$(hud_prog_count)
+oncpu() { for f in /proc/"$DEMO_PID"/task/*/schedstat; do t=${f%/schedstat}; echo "${t##*/} $(cut -d' ' -f1 "$f")"; done; }
+oncpu > "$WORK/oncpu.before"
 "$HUD" --pid "$DEMO_PID" --headless --duration 8 --export "$trace" > "$WORK/summary.txt" 2> "$WORK/stderr.txt"
 rc=$?
+oncpu > "$WORK/oncpu.after"
 check "hud exits 0 after --duration" test $rc = 0
 check "the export is valid JSON" jq -e . "$trace"
 cpu_loc=$(culprit_line cpu compute_checksum)          # e.g. .../src/cpu.rs:45
@@ -45,6 +48,16 @@ check "otherData has version, target, pid, threshold and counts" jq -e --argjson
 	'.otherData | .hud_version and (.pid == $pid) and (.threshold_ms == 5) and (.target|test("hud-demo")) and has("samples") and has("lost_events") and has("blocking_events")' "$trace"
 check "the summary names the culprit with file:line" grep -q "compute_checksum (.*$cpu_rel:$cpu_line)" "$WORK/summary.txt"
 check "the summary lists the workers" grep -qE '^  [0-9]+ +[0-9]+ ' "$WORK/summary.txt"
+# Each worker's cpu% is its time on CPU over the run, as the kernel counts it
+# (the test's own reads of schedstat around the run, ~8 s).
+cpu_off=$(awk -v dur=8 'FILENAME ~ /before/ { b[$1] = $2; next }
+	FILENAME ~ /after/ { a[$1] = $2; next }
+	/^Workers/ { w = 1; next }
+	w && $1 ~ /^[0-9]+$/ && $3 ~ /%$/ { got = $3 + 0; want = (a[$2] - b[$2]) / dur / 1e7; d = got - want;
+		if (d < 0) d = -d; if (d > 4) bad++; n++ }
+	END { print (n >= 4 && !bad) ? "ok" : n " workers, " bad + 0 " off by more than 4 points" }' \
+	"$WORK/oncpu.before" "$WORK/oncpu.after" "$WORK/summary.txt")
+check "each worker's cpu% matches its time on CPU ($cpu_off)" test "$cpu_off" = ok
 check "no hud program stays loaded" test "$(hud_prog_count)" = "$before"
 check "no temporary file is left beside the export" test -z "$(ls -A "$WORK" | grep '\.hud-')"
 finish
