@@ -48,8 +48,7 @@
 #define FORGET_NS 30000000000ull
 
 struct site_stack {
-	struct hud_site kernel; /* what the kernel side is told */
-	uint64_t site;
+	struct hud_site kernel; /* what the kernel side is told: the site, its check */
 	uint64_t ip, sp, bp;    /* the registers it stands for */
 	uint32_t tid;
 	uint32_t seq;           /* the switch-out it was last read at */
@@ -113,7 +112,7 @@ static struct site_stack **site_slot(struct sleepstacks *ss, uint32_t tid, uint6
 
 	for (uint32_t i = (uint32_t)(site >> 1) & mask;; i = (i + 1) & mask) {
 		struct site_stack *x = ss->sites[i];
-		if (!x || (x->site == site && x->tid == tid))
+		if (!x || (x->kernel.site == site && x->tid == tid))
 			return &ss->sites[i];
 	}
 }
@@ -130,7 +129,7 @@ static int sites_grow(struct sleepstacks *ss)
 	ss->sites_cap = cap;
 	for (uint32_t i = 0; i < oldcap; i++)
 		if (old[i])
-			*site_slot(ss, old[i]->tid, old[i]->site) = old[i];
+			*site_slot(ss, old[i]->tid, old[i]->kernel.site) = old[i];
 	free(old);
 	return 0;
 }
@@ -164,12 +163,8 @@ static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, const ui
 {
 	struct site_stack **at, *x;
 
-	if (!e->site)
+	if (!e->site || (!ss->sites_cap && sites_grow(ss) < 0))
 		return 0;
-	if (ss->sites_cap == 0 || (ss->nsites + 1) * 2 > ss->sites_cap) {
-		if (ss->nsites >= SITES_MAX || sites_grow(ss) < 0)
-			return 0;
-	}
 	at = site_slot(ss, e->tid, e->site);
 	if ((x = *at)) {
 		x->seq = e->seq;
@@ -185,10 +180,17 @@ static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, const ui
 		*kernel = x->kernel;
 		return site_kept(x);
 	}
+	/* A new site: the table stays at most half full. */
+	if (ss->nsites >= SITES_MAX)
+		return 0;
+	if ((ss->nsites + 1) * 2 > ss->sites_cap) {
+		if (sites_grow(ss) < 0)
+			return 0;
+		at = site_slot(ss, e->tid, e->site);
+	}
 	if (!(x = malloc(sizeof(*x) + (size_t)n * sizeof(ips[0]))))
 		return 0;
 	x->kernel = site_check(e->site, e->sp, ips, slots, n);
-	x->site = e->site;
 	x->ip = e->ip;
 	x->sp = e->sp;
 	x->bp = e->bp;

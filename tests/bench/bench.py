@@ -61,7 +61,8 @@ def log(msg):
 
 
 def row(num, measure, figure, goal, ok):
-    ROWS.append((num, measure, figure, goal, "-" if ok is None else ("PASS" if ok else "MISS")))
+    """ok: True (PASS), False (MISS), None (no goal), or a verdict of its own ("NOISE")."""
+    ROWS.append((num, measure, figure, goal, "-" if ok is None else ok if isinstance(ok, str) else ("PASS" if ok else "MISS")))
 
 
 def med(xs):
@@ -511,8 +512,12 @@ def bench_slowdown():
     RESULTS["slowdown"] = {"baseline_rates": base, "ratios": ratios, "noise": noise, "cs_per_s": cs,
                            "slowdown_pct": slow}
     spread = lambda xs: "%.1f..%.1f" % (100 * (1 - max(xs)), 100 * (1 - min(xs)))
+    # A 1% goal cannot be judged when windows with nothing attached already
+    # differ by more than twice that from their neighbours.
+    resolvable = noise and max(abs(1 - x) for x in noise) <= 0.02
     row(2, "hud-pingpong %.0f trips/s, %.0f k context switches/s: slowdown with hud" % (med([b for b, _ in base]), cs / 1000),
-        "%.1f%% (rounds %s)" % (slow["hud"], spread(ratios["hud"])), "< 1%", slow["hud"] < 1.0)
+        "%.1f%% (rounds %s)" % (slow["hud"], spread(ratios["hud"])), "< 1%",
+        (slow["hud"] < 1.0) if resolvable else "NOISE")
     row(2, "peer: perf record -g -F 99", "%.1f%% (rounds %s)" % (slow["perf"], spread(ratios["perf"])), "(~2% here)", None)
     row(2, "peer: bpftrace off-CPU tracker", "%.1f%% (rounds %s)" % (slow["bpftrace"], spread(ratios["bpftrace"])), "(~3% here)", None)
     NOTES.append("row 2: each window is %.0f s between two windows with nothing attached; the ratio to their mean, "
@@ -660,7 +665,9 @@ def print_table():
     for n in NOTES:
         print("note: " + n)
     misses = sum(1 for r in ROWS if r[4] == "MISS")
-    print("%d goals met, %d missed; %.0f s" % (sum(1 for r in ROWS if r[4] == "PASS"), misses, time.monotonic() - T0))
+    print("%d goals met, %d missed, %d not resolvable (NOISE: the machine's own variation exceeds the goal); %.0f s"
+          % (sum(1 for r in ROWS if r[4] == "PASS"), misses, sum(1 for r in ROWS if r[4] == "NOISE"),
+             time.monotonic() - T0))
     with open(os.path.join(WORK, "table.md"), "w") as f:
         f.write("Machine: %s\n\n| # | measure | figure | goal | result |\n|---|---|---|---|---|\n" % machine())
         for r in ROWS:
