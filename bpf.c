@@ -170,8 +170,9 @@ INLINE hud_u64 step_over_library(const struct walk *w, hud_u64 *ret, hud_u64 *wi
  * each frame, fhash gets a hash of the four words below its frame pointer
  * (0 for the frame stepped over in libc). Returns the number of frames.
  * Frame records are close together, so the stack is read WALK_CHUNK bytes
- * at a time: each read of user memory costs ~180 ns here, whatever its
- * size up to a few KB, and one usually holds several frames. */
+ * at a time: each read of user memory costs ~180 ns here, and 256 bytes
+ * usually hold several frame records (1 KB, whose copy touches more cache
+ * lines, measured no faster than 48 bytes a frame). */
 INLINE hud_u32 walk_user_stack(struct walk *w, hud_u64 *ips, hud_u32 *fhash)
 {
 	hud_u32 one = 1;
