@@ -19,11 +19,12 @@
  * the same frame size called from one frame, leave the same registers. So
  * the kernel side checks the return addresses in the HUD_SITE_SPAN bytes
  * above the stack pointer against the kept stack's (one read) and reports
- * the sleep when they differ; differences further up are caught by reading
- * the stacks of workers asleep at a kept site each time the reader is up
- * (at least every 100 ms), and by the kernel side forgetting every kept
- * site every FORGET_NS, so the next sleep at each is read again. A site
- * read with two different stacks is never kept again.
+ * the sleep when they differ (a stack with no return address in that span,
+ * all big frames, is checked only as follows); differences further up are
+ * caught by reading the stacks of workers asleep at a kept site each time
+ * the reader is up (at least every 100 ms), and by the kernel side
+ * forgetting every kept site every FORGET_NS, so the next sleep at each is
+ * read again. A site read with two different stacks is never kept again.
  *
  * Waking hud costs the kernel side ~7 us per record and hud ~30 us on this
  * VM, so when sleeps come often (more than HOLD_RATE a second) the reader
