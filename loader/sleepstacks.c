@@ -339,8 +339,11 @@ struct sleepstacks *sleepstacks_start(const struct bpf_obj *o, int pid, uint64_t
 	ss->interval.tv_nsec = (long)(interval_ns % 1000000000u);
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	if ((ss->memfd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "hud: cannot read the target's memory (%s: %s); reading another user's "
-			 "process needs CAP_SYS_PTRACE: run hud with sudo", path, strerror(errno));
+		if (errno == ENOENT || errno == ESRCH)
+			snprintf(err, errlen, "hud: process %d exited before hud could attach", pid);
+		else
+			snprintf(err, errlen, "hud: cannot read the target's memory (%s: %s); reading another "
+				 "user's process needs CAP_SYS_PTRACE: run hud with sudo", path, strerror(errno));
 		free(ss);
 		return NULL;
 	}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "loader/loader_int.h"
@@ -276,6 +277,15 @@ int main(void)
 				  .text_lo = (uint64_t)(uintptr_t)__executable_start, .text_hi = (uint64_t)(uintptr_t)etext };
 	CHECK(loader_configure(o, &cfg, err, sizeof(err)) == 0, "configure: %s", err);
 	CHECK(loader_thread_add(o, tid, 0) == 0, "register this thread as worker 0");
+	/* A target gone before the reader starts: said as such, not as a
+	 * missing privilege. */
+	pid_t gone = fork();
+	if (gone == 0)
+		_exit(0);
+	waitpid(gone, NULL, 0);
+	struct sleepstacks *none = sleepstacks_start(o, gone, cfg.text_lo, cfg.text_hi, 1000000, err, sizeof(err));
+	CHECK(!none && strstr(err, "exited before hud could attach"), "a vanished target is said to have exited: %s", err);
+	sleepstacks_stop(none);
 	struct sleepstacks *ss = sleepstacks_start(o, getpid(), cfg.text_lo, cfg.text_hi, 1000000, err, sizeof(err));
 	CHECK(ss != NULL, "sleepstacks_start: %s", err);
 	struct ringbuf *rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err));
