@@ -5,6 +5,7 @@
 #define HUD_CHECK_H
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int check_passed, check_failed;
 
@@ -17,6 +18,16 @@ static int check_passed, check_failed;
 
 #define CHECK_STR(got, want) do { const char *g_ = (got), *w_ = (want); \
 	CHECK(g_ && strcmp(g_, w_) == 0, "got \"%s\", want \"%s\"", g_ ? g_ : "(null)", w_); } while (0)
+
+/* The path of the test's own executable into buf (checked); 0 when it
+ * cannot be read. */
+static inline int check_self_exe(char *buf, size_t size)
+{
+	ssize_t len = readlink("/proc/self/exe", buf, size - 1);
+	CHECK(len > 0, "readlink /proc/self/exe");
+	buf[len > 0 ? len : 0] = '\0';
+	return len > 0;
+}
 
 static inline int check_done(void)
 {

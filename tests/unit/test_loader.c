@@ -27,6 +27,15 @@ struct seen {
 	struct { uint32_t seq; uint64_t site; } longs[64];
 };
 
+/* The frame of ips inside the len bytes of code from fn, or -1. */
+static int stack_has(const uint64_t *ips, int n, uintptr_t fn, uint64_t len)
+{
+	for (int i = 0; i < n; i++)
+		if (ips[i] >= (uint64_t)fn && ips[i] < (uint64_t)fn + len)
+			return i;
+	return -1;
+}
+
 static int on_record(void *ctx, const void *data, size_t len)
 {
 	struct seen *s = ctx;
@@ -41,9 +50,8 @@ static int on_record(void *ctx, const void *data, size_t len)
 			s->samples_mine++;
 			if (smp->depth > (uint32_t)s->deepest)
 				s->deepest = (int)smp->depth;
-			for (uint32_t i = 0; i < smp->depth && i < HUD_STACK_DEPTH; i++)
-				s->in_spin |= smp->ips[i] >= (uint64_t)(uintptr_t)spin_ms &&
-					      smp->ips[i] < (uint64_t)(uintptr_t)spin_ms + 256;
+			int depth = smp->depth < HUD_STACK_DEPTH ? (int)smp->depth : HUD_STACK_DEPTH;
+			s->in_spin |= stack_has(smp->ips, depth, (uintptr_t)spin_ms, 256) >= 0;
 		}
 	} else if (e->kind == HUD_EV_OFFCPU && e->tid == s->tid) {
 		s->offcpu_long++;
@@ -108,15 +116,6 @@ extern char __executable_start[], etext[];
 
 int main(void);
 static volatile int eight = 8;
-
-/* The frame of ips inside the len bytes of code from fn, or -1. */
-static int stack_has(const uint64_t *ips, int n, uintptr_t fn, uint64_t len)
-{
-	for (int i = 0; i < n; i++)
-		if (ips[i] >= (uint64_t)fn && ips[i] < (uint64_t)fn + len)
-			return i;
-	return -1;
-}
 
 /* Reads the records so far without sleeping 8 ms or more itself. */
 static void sleeps_collect(struct ringbuf *rb, struct seen *seen)
@@ -305,11 +304,8 @@ int main(void)
 	      "off-CPU length %.1f ms, slept 30 ms", (double)seen.max_off_ns / 1e6);
 	CHECK(seen.deepest >= 3 && seen.in_spin, "sampled user stacks (up to %d frames) pass through spin_ms", seen.deepest);
 	uint64_t ips[HUD_STACK_DEPTH];
-	int n = sleepstacks_get(ss, tid, seen.long_seq, 0, ips, HUD_STACK_DEPTH), in_sleep = 0, in_main = 0;
-	for (int i = 0; i < n; i++) {
-		in_sleep |= ips[i] >= (uint64_t)(uintptr_t)sleep_30ms && ips[i] < (uint64_t)(uintptr_t)sleep_30ms + 64;
-		in_main |= ips[i] >= (uint64_t)(uintptr_t)main && ips[i] < (uint64_t)(uintptr_t)main + 4096;
-	}
+	int n = sleepstacks_get(ss, tid, seen.long_seq, 0, ips, HUD_STACK_DEPTH);
+	int in_sleep = stack_has(ips, n, (uintptr_t)sleep_30ms, 64) >= 0, in_main = stack_has(ips, n, (uintptr_t)main, 4096) >= 0;
 	CHECK(n >= 3 && in_sleep && in_main, "the stack read while it slept passes through sleep_30ms and main (%d frames)", n);
 	check_sites(o, ss, rb, &seen);
 	sleepstacks_stop(ss);

@@ -262,11 +262,8 @@ static void test_stream(const char *bin)
 int main(int argc, char **argv)
 {
 	char self[4096];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	CHECK(len > 0, "readlink /proc/self/exe");
-	if (len <= 0)
+	if (!check_self_exe(self, sizeof(self)))
 		return check_done();
-	self[len] = '\0';
 	const char *bin = argc > 1 ? argv[1] : self;
 
 	test_against_addr2line(bin);
