@@ -207,8 +207,8 @@ static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, const ui
 }
 
 /* Reads the stack of the sleep e while it lasts, keeps it under (tid,
- * seq), and learns its site from it. */
-static void read_sleeper(struct sleepstacks *ss, const struct hud_sleep *e)
+ * seq), and learns its site from it; recheck: e sleeps at a kept site. */
+static void read_sleeper(struct sleepstacks *ss, const struct hud_sleep *e, int recheck)
 {
 	uint64_t ips[HUD_STACK_DEPTH], slots[HUD_STACK_DEPTH];
 	struct hud_site kernel;
@@ -231,6 +231,7 @@ static void read_sleeper(struct sleepstacks *ss, const struct hud_sleep *e)
 		k->depth = (uint32_t)n;
 		memcpy(k->ips, ips, (size_t)n * sizeof(ips[0]));
 		ss->stats.read++;
+		ss->stats.rechecked += recheck != 0;
 		site = site_note(ss, e, ips, slots, n, &kernel);
 	}
 	pthread_mutex_unlock(&ss->lock);
@@ -263,12 +264,8 @@ static void read_kept_sleepers(struct sleepstacks *ss)
 			e.bp = x->bp;
 		}
 		pthread_mutex_unlock(&ss->lock);
-		if (check) {
-			read_sleeper(ss, &e);
-			pthread_mutex_lock(&ss->lock);
-			ss->stats.rechecked++;
-			pthread_mutex_unlock(&ss->lock);
-		}
+		if (check)
+			read_sleeper(ss, &e, 1);
 	}
 }
 
@@ -281,7 +278,7 @@ static int on_sleep(void *ctx, const void *data, size_t len)
 		return 0;
 	memcpy(&e, data, sizeof(e));
 	ss->window_count++;
-	read_sleeper(ss, &e);
+	read_sleeper(ss, &e, 0);
 	return 0;
 }
 
