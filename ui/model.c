@@ -264,7 +264,9 @@ uint32_t model_stack(struct model *m, const struct frame_in *frames, int n)
 	uint32_t *slot = index_slot(m, m->stack_index, m->stack_index_cap, hash, stack_eq, &k);
 	if (*slot)
 		return *slot - 1;
-	while (m->nstack_frames + count > m->stack_frames_cap) {
+	/* Allocated with the first stack, even an empty one: stack_eq and the
+	 * copy below then never offset a null pointer. */
+	while (!m->stack_frames || m->nstack_frames + count > m->stack_frames_cap) {
 		m->stack_frames_cap = m->stack_frames_cap ? m->stack_frames_cap * 2 : 1024;
 		m->stack_frames = xrealloc(m->stack_frames, m->stack_frames_cap * sizeof(uint32_t));
 	}

@@ -566,8 +566,23 @@ static void test_health(void)
 	model_free(m);
 }
 
+/* A replayed file may name a stack with no frames, also as its first:
+ * the model keeps it as a stack of depth 0, with no pointer arithmetic
+ * on an array not allocated yet (the fuzzer found it: regress_empty_stack
+ * in the replay corpus). */
+static void test_empty_stack(void)
+{
+	struct model *m = model_new();
+	struct frame_in none[1];
+
+	uint32_t a = model_stack(m, none, 0), b = model_stack(m, none, 0);
+	CHECK(a == b && m->nstacks == 1 && m->stacks[a].depth == 0, "an empty stack is one stack of depth 0");
+	model_free(m);
+}
+
 int main(void)
 {
+	test_empty_stack();
 	test_panels();
 	test_sort_group_filter_select();
 	test_sizes();
