@@ -61,6 +61,8 @@ start_hud() {
 # restored WHAT: the pane is back on the normal screen, cursor on, cooked mode.
 restored() {
 	wait_screen "HUD-EXIT=" 40 || true
+	# stty prints its line just after: "icanon" or "-icanon", either way
+	wait_screen "(^| )-?icanon " 20 || true
 	check "$1: hud ended" grep -q "HUD-EXIT=" "$WORK/screen.txt"
 	check "$1: the alternate screen is gone" test "$(pane_flag alternate_on)" = 0
 	check "$1: the cursor is visible" test "$(pane_flag cursor_flag)" = 1
