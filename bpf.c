@@ -3,7 +3,7 @@
  * and embedded in build/hud; loader/ loads it with raw bpf() calls, no libbpf.
  *
  * Three programs:
- * - sched_switch (tracepoint): follows the target's workers on and off CPU.
+ * - sched_switch (BTF-typed tracepoint, tp_btf): follows the target's workers on and off CPU.
  *   When a worker leaves, its user registers say where (its site) and
  *   whether user space knows that site: one of its idle parks, or a place
  *   whose stack it already read (checked by one read of the return
@@ -12,13 +12,17 @@
  *   /proc/PID/mem while it sleeps. When a worker comes back after more
  *   than the threshold, one HUD_EV_OFFCPU record. It runs at every context
  *   switch of the machine, so it reads no other user memory.
- * - sched_wakeup (tracepoint): when a thread of the target is woken, the
+ * - sched_wakeup (tp_btf): when a thread of the target is woken, the
  *   start of its wait in the run queue.
  * - sample (perf event, software cpu-clock, one per CPU): at --freq Hz,
  *   records the user stack of whatever thread of the target is running.
  *
- * Threads that are not the target's workers cost one array lookup each for
- * prev and next (see "threads" in hud_bpf.h). No global variables (the
+ * The two scheduler programs are BTF-typed tracepoints: the kernel calls
+ * them with its own task_structs, builds no trace record for them, and
+ * they read the few fields they need at offsets the loader takes from the
+ * kernel's BTF (HUD_KOFF_*). Threads that are not the target's workers
+ * cost one array lookup each for prev and next (see "threads" in
+ * hud_bpf.h). No global variables (the
  * loader only handles maps); every function is inlined (no BPF-to-BPF calls
  * to relocate). */
 #include <linux/bpf.h>
@@ -232,6 +236,14 @@ INLINE struct pt_regs *user_regs(void)
 	return bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
+/* A u32 field of a task_struct, at a HUD_KOFF_* placeholder offset that
+ * the loader replaces with the running kernel's. Written as one load so
+ * that the compiler cannot fold the offset into another. */
+#define TASK_U32(task, koff) ({ \
+	hud_u32 v_; \
+	asm volatile("%0 = *(u32 *)(%1 + %2)" : "=r"(v_) : "r"(task), "i"(koff)); \
+	v_; })
+
 INLINE hud_u64 site_of(hud_u64 nr, hud_u64 ip, hud_u64 sp, hud_u64 bp)
 {
 	hud_u64 h = (nr + 1) * 0x9e3779b97f4a7c15ull;
@@ -261,9 +273,9 @@ INLINE int site_check_holds(const struct hud_site_check *c, hud_u64 sp)
  * a known site with other return addresses above it, is passed on to
  * "sleeps", so user space reads its stack while it sleeps. Returns 1 when
  * it parks idle. */
-INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable)
+INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable, void *task)
 {
-	struct pt_regs *regs = user_regs();
+	struct pt_regs *regs = bpf_task_pt_regs(task);
 	hud_u64 site;
 
 	t->off_idle = 0;
@@ -309,18 +321,28 @@ INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable)
 
 /* ---- sched_switch ---------------------------------------------------------- */
 
-/* Record layout of sched/sched_switch (tracefs format file; the loader checks
- * these offsets against the running kernel before loading). */
-struct sched_switch_args {
-	hud_u64 common;
-	char prev_comm[16];
-	hud_s32 prev_pid;
-	hud_s32 prev_prio;
-	long prev_state;
-	char next_comm[16];
-	hud_s32 next_pid;
-	hud_s32 next_prio;
-};
+/* The leaving thread's state as the classic sched_switch tracepoint
+ * reports it (prev_state): HUD_STATE_PREEMPTED when it was preempted, 0
+ * when it yielded, else the highest of its TASK_REPORT bits (1 sleeping, 2
+ * uninterruptible, ...), 0x80 for TASK_IDLE. Read from the task itself, so
+ * a wakeup racing with the switch can show as TASK_WAKING: still a sleep. */
+INLINE hud_u32 reported_state(hud_u64 preempt, hud_u32 s)
+{
+	if (preempt & 0xff)
+		return HUD_STATE_PREEMPTED;
+	if (s == 0x402)                 /* TASK_IDLE */
+		return 0x80;
+	if (s & 0x1000)                 /* TASK_RTLOCK_WAIT */
+		return 2;
+	if ((s & 0x7f) == 0)
+		return s & 0x200 ? 1 : 0;       /* TASK_WAKING: it was asleep */
+	s &= 0x7f;
+	hud_u32 top = 1;
+	for (int b = 1; b < 7; b++)
+		if (s >> b)
+			top = 1u << b;
+	return top;
+}
 
 /* An off-CPU record for a worker back on CPU: it left at ts, for duration,
  * of which wait runnable but not running. */
@@ -356,22 +378,25 @@ INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64
  * the time a thread spends on CPU is the kernel's own schedstat, which user
  * space reads); its return reads one, for the run-queue wait after its
  * wakeup. */
-SEC("tracepoint/sched/sched_switch")
-int hud_sched_switch(struct sched_switch_args *ctx)
+/* sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next, ...) */
+SEC("tp_btf/sched_switch")
+int hud_sched_switch(hud_u64 *ctx)
 {
-	hud_u32 prev = (hud_u32)ctx->prev_pid, next = (hud_u32)ctx->next_pid, zero = 0;
+	void *prev_task = (void *)ctx[1], *next_task = (void *)ctx[2];
+	hud_u32 prev = TASK_U32(prev_task, HUD_KOFF_TASK_PID), next = TASK_U32(next_task, HUD_KOFF_TASK_PID);
+	hud_u32 zero = 0;
 	struct hud_thread *t;
 	hud_u64 now = 0;
 
 	t = thread_of(prev);
 	if (t) {
 		t->on_cpu = 0;
-		t->off_state = (hud_u32)ctx->prev_state;
+		t->off_state = reported_state(ctx[0], TASK_U32(prev_task, HUD_KOFF_TASK_STATE));
 		t->switches++;
 		int runnable = hud_state_runnable(t->off_state);
 		if (!runnable)
 			t->vol_switches++;
-		if (!switch_out_site(t, prev, runnable)) {
+		if (!switch_out_site(t, prev, runnable, prev_task)) {
 			now = bpf_ktime_get_ns();
 			t->off_ts = now;
 		}
@@ -405,20 +430,12 @@ int hud_sched_switch(struct sched_switch_args *ctx)
 
 /* ---- sched_wakeup ------------------------------------------------------------ */
 
-/* Record layout of sched/sched_wakeup (checked by the loader). */
-struct sched_wakeup_args {
-	hud_u64 common;
-	char comm[16];
-	hud_s32 pid;
-	hud_s32 prio;
-	hud_s32 target_cpu;
-};
-
 /* When a thread of the target is woken: the start of its run-queue wait. */
-SEC("tracepoint/sched/sched_wakeup")
-int hud_sched_wakeup(struct sched_wakeup_args *ctx)
+/* sched_wakeup(struct task_struct *p) */
+SEC("tp_btf/sched_wakeup")
+int hud_sched_wakeup(hud_u64 *ctx)
 {
-	struct hud_thread *t = thread_of((hud_u32)ctx->pid);
+	struct hud_thread *t = thread_of(TASK_U32((void *)ctx[0], HUD_KOFF_TASK_PID));
 
 	if (t && !t->on_cpu)
 		t->wake_ts = bpf_ktime_get_ns();

@@ -1,19 +1,15 @@
-/* attach.c — hooks the loaded programs to the kernel: the sched_switch
- * tracepoint (through a tracepoint perf event, as the tracefs id names it)
- * and one software cpu-clock perf event per online CPU for the sampler. The
- * perf event fds are the attachments: closing them (or hud dying) detaches. */
+/* attach.c — hooks the loaded programs to the kernel: the sched_switch and
+ * sched_wakeup tracepoints (BTF-typed, through BPF_RAW_TRACEPOINT_OPEN: no
+ * tracefs) and one software cpu-clock perf event per online CPU for the
+ * sampler. The fds are the attachments: closing them (or hud dying)
+ * detaches. */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <unistd.h>
 #include "loader/loader_int.h"
-
-#define TRACEFS "/sys/kernel/tracing"
-#define SWITCH_EVENT "events/sched/sched_switch"
 
 static int read_file(const char *path, char *buf, size_t len)
 {
@@ -27,96 +23,6 @@ static int read_file(const char *path, char *buf, size_t len)
 	close(fd);
 	buf[got] = 0;
 	return n < 0 ? -1 : (int)got;
-}
-
-/* Finds tracefs: already mounted at one of its usual places, or mounted by hud
- * in a mount namespace of its own, so the host's mounts stay as they were and
- * the mount goes away with hud. */
-static int tracefs_dir(char *dir, size_t len, char *err, size_t errlen)
-{
-	static const char *const places[] = { TRACEFS, "/sys/kernel/debug/tracing" };
-	char path[256];
-
-	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s/id", places[i], SWITCH_EVENT);
-		if (access(path, R_OK) == 0) {
-			snprintf(dir, len, "%s", places[i]);
-			return 0;
-		}
-		/* Mounted, but tracefs is root's alone (mode 0700): CAP_BPF and
-		 * CAP_PERFMON do not open it, and mounting another is no help. */
-		if (errno == EACCES) {
-			snprintf(err, errlen, "hud: cannot read tracefs at %s (permission denied: it is readable by root "
-				 "only); run hud as root, or also grant it CAP_DAC_OVERRIDE", places[i]);
-			return -1;
-		}
-	}
-	if (unshare(CLONE_NEWNS) < 0) {
-		if (errno == EPERM)
-			snprintf(err, errlen, "hud: tracefs is not mounted, and mounting it in a mount namespace of hud's "
-				 "own (unshare) needs CAP_SYS_ADMIN; run hud as root, or mount it first with "
-				 "`mount -t tracefs nodev " TRACEFS "`");
-		else
-			loader_fail(err, errlen, errno, "hud: tracefs is not mounted and hud cannot make a mount namespace "
-				    "to mount it (unshare); mount it with `mount -t tracefs nodev " TRACEFS "`");
-		return -1;
-	}
-	/* Private propagation: nothing mounted here reaches the host. In a
-	 * chroot "/" is no mount point (EINVAL); the /sys mount tracefs goes
-	 * under is then the one made private. */
-	if ((mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 &&
-	     (errno != EINVAL || mount(NULL, "/sys", NULL, MS_REC | MS_PRIVATE, NULL) < 0)) ||
-	    mount("nodev", TRACEFS, "tracefs", 0, NULL) < 0) {
-		loader_fail(err, errlen, errno, "hud: tracefs is not mounted and mounting it at " TRACEFS " failed; "
-			    "mount it with `mount -t tracefs nodev " TRACEFS "`");
-		return -1;
-	}
-	snprintf(path, sizeof(path), TRACEFS "/%s/id", SWITCH_EVENT);
-	if (access(path, R_OK) < 0 && errno == EACCES) {
-		snprintf(err, errlen, "hud: cannot read tracefs at " TRACEFS " (permission denied: it is readable by "
-			 "root only); run hud as root, or also grant it CAP_DAC_OVERRIDE");
-		return -1;
-	}
-	if (access(path, R_OK) < 0) {
-		snprintf(err, errlen, "hud: this kernel has no sched/sched_switch tracepoint (CONFIG_TRACEPOINTS); "
-			 "hud needs it to follow workers on and off CPU");
-		return -1;
-	}
-	snprintf(dir, len, "%s", TRACEFS);
-	return 0;
-}
-
-/* The programs read their tracepoint's record at fixed offsets; check the
- * running kernel's layout (the event's tracefs format file) before trusting
- * them. */
-static const struct layout {
-	const char *event;      /* category/name */
-	const char *field;      /* " name;" as the format file writes it */
-	int offset;
-} layouts[] = {
-	{ "sched/sched_switch", " prev_pid;", 24 },
-	{ "sched/sched_switch", " prev_state;", 32 },
-	{ "sched/sched_switch", " next_pid;", 56 },
-	{ "sched/sched_wakeup", " pid;", 24 },
-};
-
-static int check_layout(const char *event, const char *format, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
-		if (strcmp(layouts[i].event, event) != 0)
-			continue;
-		const char *p = strstr(format, layouts[i].field);
-		int off = -1;
-		if (p && (p = strstr(p, "offset:")))
-			off = atoi(p + 7);
-		if (off != layouts[i].offset) {
-			snprintf(err, errlen, "hud: this kernel's %s record has%s at offset %d, hud expects %d; "
-				 "hud does not support this kernel's layout", event, layouts[i].field, off,
-				 layouts[i].offset);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 static int perf_keep(struct bpf_obj *o, int fd)
@@ -161,50 +67,33 @@ static int perf_attach(struct bpf_obj *o, struct perf_event_attr *attr, int cpu,
 	return 0;
 }
 
-/* Attaches one tracepoint program: its section is "tracepoint/CAT/NAME". */
-static int attach_tracepoint(struct bpf_obj *o, const struct loaded_prog *p, const char *dir,
-			     char *err, size_t errlen)
+/* Attaches a BTF-typed tracepoint program (section "tp_btf/NAME"): the
+ * kernel knows its target from the type it was loaded against, and the
+ * program runs straight from the tracepoint, with no record built for it
+ * (tracefs is not involved). */
+static int attach_tp_btf(struct bpf_obj *o, const struct loaded_prog *p, char *err, size_t errlen)
 {
-	const char *event = p->section + strlen("tracepoint/");
-	char path[256], buf[4096], what[96];
-	struct perf_event_attr attr;
+	union bpf_attr a;
 
-	snprintf(path, sizeof(path), "%s/events/%s/format", dir, event);
-	if (read_file(path, buf, sizeof(buf)) < 0) {
-		loader_fail(err, errlen, errno, "hud: this kernel has no %s tracepoint (cannot read %s)", event, path);
+	memset(&a, 0, sizeof(a));
+	a.raw_tracepoint.prog_fd = (uint32_t)p->fd;
+	int fd = (int)sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &a);
+	if (fd < 0) {
+		loader_fail(err, errlen, errno, "hud: attaching the BPF program to the %s tracepoint failed",
+			    p->section + strlen("tp_btf/"));
 		return -1;
 	}
-	if (check_layout(event, buf, err, errlen) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/events/%s/id", dir, event);
-	if (read_file(path, buf, sizeof(buf)) < 0) {
-		loader_fail(err, errlen, errno, "hud: cannot read %s", path);
+	if (perf_keep(o, fd) < 0) {
+		snprintf(err, errlen, "hud: out of memory");
 		return -1;
 	}
-	memset(&attr, 0, sizeof(attr));
-	attr.type = PERF_TYPE_TRACEPOINT;
-	attr.size = sizeof(attr);
-	attr.config = strtoull(buf, NULL, 10);
-	attr.sample_period = 1;
-	attr.sample_type = PERF_SAMPLE_RAW;
-	snprintf(what, sizeof(what), "%s tracepoint", event);
-	/* One event on CPU 0 is enough: a tracepoint program runs for the
-	 * tracepoint on every CPU (a second attach would fail with EEXIST). */
-	return perf_attach(o, &attr, 0, p->fd, what, err, errlen);
+	return 0;
 }
 
 static int attach_tracepoints(struct bpf_obj *o, char *err, size_t errlen)
 {
-	char dir[128];
-	int have_dir = 0;
-
 	for (int i = 0; i < o->nprogs; i++) {
-		if (o->progs[i].type != BPF_PROG_TYPE_TRACEPOINT)
-			continue;
-		if (!have_dir && tracefs_dir(dir, sizeof(dir), err, errlen) < 0)
-			return -1;
-		have_dir = 1;
-		if (attach_tracepoint(o, &o->progs[i], dir, err, errlen) < 0)
+		if (o->progs[i].type == BPF_PROG_TYPE_TRACING && attach_tp_btf(o, &o->progs[i], err, errlen) < 0)
 			return -1;
 	}
 	return 0;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <gelf.h>
+#include "loader/kbtf.h"
 #include "loader/loader_int.h"
 
 /* The object, linked in by loader/embed.S from build/bpf.o. */
@@ -26,6 +27,8 @@ static uint32_t prog_type_of(const char *section)
 {
 	if (strncmp(section, "tracepoint/", 11) == 0)
 		return BPF_PROG_TYPE_TRACEPOINT;
+	if (strncmp(section, "tp_btf/", 7) == 0)
+		return BPF_PROG_TYPE_TRACING;
 	if (strcmp(section, "perf_event") == 0)
 		return BPF_PROG_TYPE_PERF_EVENT;
 	return BPF_PROG_TYPE_UNSPEC;
@@ -71,21 +74,62 @@ static void log_tail(char *dst, size_t dstlen, const char *log)
 	dst[n] = 0;
 }
 
+/* The kernel's BTF, read once for the tp_btf programs: the attach target of
+ * "tp_btf/NAME" is the type btf_trace_NAME, and their HUD_KOFF_* loads get
+ * the running kernel's offsets. */
+static int kernel_types(struct kbtf *k, long koff[HUD_KOFF_COUNT], char *err, size_t errlen)
+{
+	if (k->data)
+		return 0;
+	if (kbtf_open(k, "/sys/kernel/btf/vmlinux", err, errlen) < 0)
+		return -1;
+	koff[HUD_KOFF_TASK_PID - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "pid");
+	koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "__state");
+	if (koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] < 0)
+		koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "state");
+	for (int i = 0; i < HUD_KOFF_COUNT; i++)
+		if (koff[i] < 0 || koff[i] >= HUD_KOFF_BASE) {
+			snprintf(err, errlen, "hud: this kernel's task_struct has no field hud reads (its BTF "
+				 "names no pid or __state); report the kernel version (uname -r)");
+			return -1;
+		}
+	return 0;
+}
+
+/* Writes the kernel's offsets into the loads at HUD_KOFF_* placeholders;
+ * -1 for a placeholder the loader does not know. */
+static int patch_kernel_offsets(struct bpf_insn *insns, size_t n, const long koff[HUD_KOFF_COUNT])
+{
+	for (size_t i = 0; i < n; i++) {
+		struct bpf_insn *x = &insns[i];
+		if (BPF_CLASS(x->code) != BPF_LDX || BPF_MODE(x->code) != BPF_MEM || x->off < HUD_KOFF_BASE)
+			continue;
+		if (x->off >= HUD_KOFF_BASE + HUD_KOFF_COUNT)
+			return -1;
+		x->off = (int16_t)koff[x->off - HUD_KOFF_BASE];
+	}
+	return 0;
+}
+
 static int prog_load(struct loaded_prog *p, const struct bpf_insn *insns, size_t ninsns,
-		     const char *license, char *err, size_t errlen)
+		     const char *license, uint32_t attach_btf_id, char *err, size_t errlen)
 {
 	union bpf_attr a;
 	static char log[1 << 20];
 
 	memset(&a, 0, sizeof(a));
 	a.prog_type = p->type;
+	if (p->type == BPF_PROG_TYPE_TRACING) {
+		a.expected_attach_type = BPF_TRACE_RAW_TP;
+		a.attach_btf_id = attach_btf_id;
+	}
 	a.insns = (uint64_t)(uintptr_t)insns;
 	a.insn_cnt = (uint32_t)ninsns;
 	a.license = (uint64_t)(uintptr_t)license;
 	/* hud_ + the event's name: hud_sched_switch, hud_sched_wakeup, hud_sample */
 	const char *slash = strrchr(p->section, '/');
 	snprintf(a.prog_name, sizeof(a.prog_name), "hud_%.11s",
-		 p->type == BPF_PROG_TYPE_TRACEPOINT && slash ? slash + 1 : "sample");
+		 p->type != BPF_PROG_TYPE_PERF_EVENT && slash ? slash + 1 : "sample");
 	p->fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
 	if (p->fd >= 0)
 		return 0;
@@ -329,9 +373,12 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 {
 	struct bpf_obj *o = calloc(1, sizeof(*o));
 	struct bpf_parsed parsed;
+	struct kbtf kt;
+	long koff[HUD_KOFF_COUNT] = { 0 };
 	size_t len;
 	const unsigned char *obj = loader_object(&len);
 
+	memset(&kt, 0, sizeof(kt));
 	memset(&parsed, 0, sizeof(parsed));
 	if (!o) {
 		snprintf(err, errlen, "hud: out of memory");
@@ -371,13 +418,32 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 		struct loaded_prog *p = &o->progs[o->nprogs++];
 		snprintf(p->section, sizeof(p->section), "%s", pp->section);
 		p->type = pp->type;
-		if (prog_load(p, insns, pp->ninsns, parsed.license, err, errlen) < 0)
+		uint32_t target = 0;
+		if (p->type == BPF_PROG_TYPE_TRACING) {
+			char name[96];
+			if (kernel_types(&kt, koff, err, errlen) < 0)
+				goto fail;
+			snprintf(name, sizeof(name), "btf_trace_%s", pp->section + strlen("tp_btf/"));
+			target = kbtf_find(&kt, KBTF_KIND_TYPEDEF, name);
+			if (!target) {
+				snprintf(err, errlen, "hud: this kernel has no %s tracepoint (its BTF names no %s)",
+					 pp->section + strlen("tp_btf/"), name);
+				goto fail;
+			}
+			if (patch_kernel_offsets(insns, pp->ninsns, koff) < 0) {
+				snprintf(err, errlen, "hud: internal error: %s reads an unknown kernel field", pp->section);
+				goto fail;
+			}
+		}
+		if (prog_load(p, insns, pp->ninsns, parsed.license, target, err, errlen) < 0)
 			goto fail;
 	}
+	kbtf_close(&kt);
 	loader_parsed_free(&parsed);
 	return o;
 
 fail:
+	kbtf_close(&kt);
 	loader_parsed_free(&parsed);
 	loader_close(o);
 	return NULL;

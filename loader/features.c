@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include "loader/kbtf.h"
 #include "loader/loader_int.h"
 
 static int exists(const char *path)
@@ -47,24 +48,20 @@ static int have_ringbuf(void)
 	return found;
 }
 
-/* The events themselves when tracefs is mounted; otherwise its mount
- * point, which the kernel creates when it has tracing (hud mounts tracefs
- * there in a namespace of its own). */
+/* The two tracepoints, as the kernel's BTF names them (hud attaches to
+ * them by their btf_trace_* types; tracefs is not needed). Unknown when
+ * the BTF cannot be read: that is reported as missing BTF. */
 static int have_tracepoints(void)
 {
-	static const char *const dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
-	char a[128], b[128];
+	struct kbtf k;
+	char err[256];
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(a, sizeof(a), "%s/events/sched/sched_switch/id", dirs[i]);
-		snprintf(b, sizeof(b), "%s/events/sched/sched_wakeup/id", dirs[i]);
-		if (exists(a) && exists(b))
-			return FEATURE_YES;
-		snprintf(a, sizeof(a), "%s/events", dirs[i]);
-		if (exists(a))
-			return FEATURE_NO;      /* tracefs is there, the events are not */
-	}
-	return exists("/sys/kernel/tracing") ? FEATURE_YES : FEATURE_NO;
+	if (kbtf_open(&k, "/sys/kernel/btf/vmlinux", err, sizeof(err)) < 0)
+		return FEATURE_UNKNOWN;
+	int yes = kbtf_find(&k, KBTF_KIND_TYPEDEF, "btf_trace_sched_switch") &&
+		  kbtf_find(&k, KBTF_KIND_TYPEDEF, "btf_trace_sched_wakeup");
+	kbtf_close(&k);
+	return yes ? FEATURE_YES : FEATURE_NO;
 }
 
 void loader_features(struct loader_features *f)
@@ -91,7 +88,7 @@ int loader_check_features(const struct loader_features *f, char *err, size_t err
 	else if (f->perf_events == FEATURE_NO)
 		missing = "perf events (CONFIG_PERF_EVENTS: no /proc/sys/kernel/perf_event_paranoid)";
 	else if (f->tracepoints == FEATURE_NO)
-		missing = "the sched_switch and sched_wakeup tracepoints (CONFIG_TRACEPOINTS, CONFIG_FTRACE)";
+		missing = "the sched_switch and sched_wakeup tracepoints (CONFIG_TRACEPOINTS)";
 	else if (f->btf == FEATURE_NO)
 		missing = "BTF (CONFIG_DEBUG_INFO_BTF: no /sys/kernel/btf/vmlinux)";
 	if (!missing)

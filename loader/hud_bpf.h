@@ -24,6 +24,18 @@ typedef uint64_t hud_u64;
 #define HUD_RINGBUF_BYTES   (2u << 20)  /* 2 MiB: ~2,600 samples of slack */
 #define HUD_NOT_WORKER      0xffffffffu /* hud_thread.worker_id of a non-worker */
 
+/* Kernel struct offsets. The sched_switch and sched_wakeup programs are
+ * BTF-typed tracepoints (tp_btf): the kernel hands them the task_structs
+ * themselves, and they read a few fields straight from them. Where those
+ * fields lie depends on the kernel, so bpf.c loads them at these
+ * placeholder offsets (never a real one: task_struct is far smaller), and
+ * the loader writes the running kernel's offsets, from its BTF, into each
+ * such load before the verifier sees it. */
+#define HUD_KOFF_BASE        0x7f00
+#define HUD_KOFF_TASK_PID    0x7f00     /* task_struct.pid */
+#define HUD_KOFF_TASK_STATE  0x7f01     /* task_struct.__state ("state" before 5.14) */
+#define HUD_KOFF_COUNT       2
+
 /* Map definitions in the object's "maps" section: one per map symbol.
  * Kept in the old bpf_map_def shape so the loader needs no BTF. */
 struct hud_map_def {

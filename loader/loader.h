@@ -2,8 +2,8 @@
  *
  * Parses the BPF object embedded in the binary (libelf), creates its maps,
  * relocates map references, loads the programs with raw bpf(), attaches them
- * (sched/sched_switch tracepoint, one cpu-clock perf event per CPU), and reads
- * what they produce (ring buffer, stack map, counters, thread table). Also
+ * (BTF-typed sched_switch and sched_wakeup tracepoints, one cpu-clock perf
+ * event per CPU), and reads what they produce (ring buffer, stack map, counters, thread table). Also
  * finds the target's threads in /proc and registers them.
  *
  * Contract: library code. Functions returning int give 0 (or a count) on
@@ -76,8 +76,8 @@ void loader_set_ringbuf_bytes(uint32_t bytes);
 /* Writes the one-entry "config" map. */
 int loader_configure(struct bpf_obj *o, const struct hud_config *cfg, char *err, size_t errlen);
 
-/* Attaches sched_switch (mounting tracefs first if needed) and one software
- * cpu-clock perf event per online CPU sampling at freq Hz. */
+/* Attaches the tracepoint programs (BPF_RAW_TRACEPOINT_OPEN) and one
+ * software cpu-clock perf event per online CPU sampling at freq Hz. */
 int loader_attach(struct bpf_obj *o, int freq, char *err, size_t errlen);
 
 /* Detaches, closes every program, map and perf event fd. NULL is fine. */

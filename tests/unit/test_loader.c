@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "loader/kbtf.h"
 #include "loader/loader_int.h"
 #include "tests/unit/check.h"
 
@@ -249,12 +250,44 @@ static int count_hud_objects(int get_next, int get_fd)
 	return n;
 }
 
+/* The kernel's BTF as the loader reads it: the offsets it writes into the
+ * tracepoint programs, and a damaged file refused with a sentence. */
+__attribute__((noinline)) static void check_kernel_types(void)
+{
+	struct kbtf k;
+	char err[512] = "";
+
+	CHECK(kbtf_open(&k, "/sys/kernel/btf/vmlinux", err, sizeof(err)) == 0, "reads the kernel's BTF: %s", err);
+	long pid = kbtf_member_offset(&k, "task_struct", "pid"), tgid = kbtf_member_offset(&k, "task_struct", "tgid");
+	CHECK(pid > 0 && tgid == pid + 4, "task_struct.pid at %ld, tgid right after it at %ld", pid, tgid);
+	long se = kbtf_member_offset(&k, "task_struct", "se"), vr = kbtf_member_offset(&k, "task_struct", "se.vruntime");
+	CHECK(se > 0 && vr > se, "a nested member (se.vruntime at %ld) lies inside its struct (se at %ld)", vr, se);
+	CHECK(kbtf_member_offset(&k, "task_struct", "no_such_field") == -1 &&
+	      kbtf_member_offset(&k, "no_such_struct", "pid") == -1, "unknown names give -1");
+	CHECK(kbtf_find(&k, KBTF_KIND_TYPEDEF, "btf_trace_sched_switch") != 0, "the sched_switch attach type is there");
+	/* Cut short: the types it names run past the end. */
+	char path[] = "/tmp/hud-kbtf-XXXXXX";
+	int fd = mkstemp(path);
+	size_t cut = k.len > 40000 ? 40000 : k.len / 2;
+	CHECK(fd >= 0 && write(fd, k.data, cut) == (ssize_t)cut, "wrote a truncated copy");
+	kbtf_close(&k);
+	if (fd >= 0)
+		close(fd);
+	err[0] = 0;
+	CHECK(kbtf_open(&k, path, err, sizeof(err)) < 0 && strstr(err, "not in a form hud reads"),
+	      "a truncated BTF file is refused in one sentence: %s", err);
+	kbtf_close(&k);
+	unlink(path);
+}
+
 int main(void)
 {
 	char err[2048] = "";
 	struct seen seen;
 	uint32_t tid = (uint32_t)syscall(SYS_gettid);
 	int progs_before = count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID);
+
+	check_kernel_types();
 	int maps_before = count_hud_objects(BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_FD_BY_ID);
 
 	if (geteuid() != 0) {
@@ -320,10 +353,17 @@ int main(void)
 
 	ringbuf_close(rb);
 	loader_close(o);
-	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before,
-	      "no hud program left after close");
-	/* The kernel frees maps from a work queue after the last reference. */
-	int maps_after = 0;
+	/* The kernel frees a detached tracepoint link's program after an RCU
+	 * grace period, and maps from a work queue after the last reference. */
+	int progs_after = 0, maps_after = 0;
+	for (int i = 0; i < 50; i++) {
+		progs_after = count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID);
+		if (progs_after <= progs_before)
+			break;
+		usleep(20000);
+	}
+	CHECK(progs_after <= progs_before, "no hud program left after close (%d before, %d after)", progs_before,
+	      progs_after);
 	for (int i = 0; i < 50; i++) {
 		maps_after = count_hud_objects(BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_FD_BY_ID);
 		if (maps_after <= maps_before)
