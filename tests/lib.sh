@@ -43,6 +43,19 @@ hud_prog_count() {
 	comm -23 <(printf '%s\n' $ids | sed '/^$/d') <(printf '%s\n' $held | sed '/^$/d') | wc -l
 }
 
+# hud_prog_count_settled N: hud_prog_count, once it is N or after 5 s. The
+# kernel frees a detached tracepoint program after an RCU grace period, a
+# moment after hud has exited.
+hud_prog_count_settled() {
+	local i n
+	for i in $(seq 50); do
+		n=$(hud_prog_count)
+		[ "$n" = "$1" ] && break
+		sleep 0.1
+	done
+	echo "$n"
+}
+
 # hud_map_count: the same for BPF maps (fdinfo lists map_id for map fds).
 hud_map_count() {
 	local ids held

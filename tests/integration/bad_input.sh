@@ -46,5 +46,5 @@ check "no debug info: still exits 0" test $rc = 0
 check "no debug info: warns and says how to fix it" grep -q "no debug info.*debug = true" "$WORK/err.txt"
 check "no debug info: the culprit is named from the symbol table" grep -q "compute_checksum" "$WORK/out.txt"
 stop_demos
-check "nothing stays attached after all of these" test "$(hud_prog_count)" = "$before"
+check "nothing stays attached after all of these" test "$(hud_prog_count_settled "$before")" = "$before"
 finish

@@ -58,6 +58,6 @@ cpu_off=$(awk -v dur=8 'FILENAME ~ /before/ { b[$1] = $2; next }
 	END { print (n >= 4 && !bad) ? "ok" : n " workers, " bad + 0 " off by more than 4 points" }' \
 	"$WORK/oncpu.before" "$WORK/oncpu.after" "$WORK/summary.txt")
 check "each worker's cpu% matches its time on CPU ($cpu_off)" test "$cpu_off" = ok
-check "no hud program stays loaded" test "$(hud_prog_count)" = "$before"
+check "no hud program stays loaded" test "$(hud_prog_count_settled "$before")" = "$before"
 check "no temporary file is left beside the export" test -z "$(ls -A "$WORK" | grep '\.hud-')"
 finish

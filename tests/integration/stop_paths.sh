@@ -24,5 +24,5 @@ check "target exit: hud exits 0 on its own" test $rc = 0
 check "target exit: the export says why it stopped" jq -e '.otherData.stop_reason == "target exited"' "$WORK/exit.json"
 check "target exit: the export has the cpu culprit" jq -e \
 	'[.traceEvents[] | select(.ph=="B" and (.name|test("compute_checksum$")))] | length > 0' "$WORK/exit.json"
-check "nothing stays attached" test "$(hud_prog_count)" = "$before"
+check "nothing stays attached" test "$(hud_prog_count_settled "$before")" = "$before"
 finish
