@@ -2,9 +2,8 @@
  *   clang -O2 -target bpf -c bpf.c
  * and embedded in build/hud; loader/ loads it with raw bpf() calls, no libbpf.
  *
- * Two programs:
- * - sched_switch (BTF-typed tracepoint, tp_btf): follows the target's
- *   workers on and off CPU.
+ * Three programs:
+ * - sched_switch (BTF-typed tracepoint, tp_btf): follows the target's workers on and off CPU.
  *   When a worker leaves, its user registers say where (its site) and
  *   whether user space knows that site: one of its idle parks, or a place
  *   whose stack it already read (checked by one read of the return
@@ -12,15 +11,16 @@
  *   "sleeps", and user space reads the sleeping worker's stack from
  *   /proc/PID/mem while it sleeps. When a worker comes back after more
  *   than the threshold, one HUD_EV_OFFCPU record. It runs at every context
- *   switch of the machine, so it reads no other user memory. How long a
- *   worker then waited in the run queue is the scheduler's own figure
- *   (sched_info.last_queued), so no program runs at wakeups.
+ *   switch of the machine, so it reads no other user memory.
+ * - sched_wakeup (tp_btf): when a thread of the target is woken, the
+ *   start of its wait in the run queue.
  * - sample (perf event, software cpu-clock, one per CPU): at --freq Hz,
  *   records the user stack of whatever thread of the target is running.
  *
- * sched_switch is a BTF-typed tracepoint: the kernel calls it with its own
- * task_structs, builds no trace record for it, and it reads the few fields
- * it needs at offsets the loader takes from the kernel's BTF (HUD_KOFF_*). Threads that are not the target's workers
+ * The two scheduler programs are BTF-typed tracepoints: the kernel calls
+ * them with its own task_structs, builds no trace record for them, and
+ * they read the few fields they need at offsets the loader takes from the
+ * kernel's BTF (HUD_KOFF_*). Threads that are not the target's workers
  * cost one array lookup each for prev and next (see "threads" in
  * hud_bpf.h). No global variables (the
  * loader only handles maps); every function is inlined (no BPF-to-BPF calls
@@ -243,30 +243,6 @@ INLINE struct pt_regs *user_regs(void)
 	hud_u32 v_; \
 	asm volatile("%0 = *(u32 *)(%1 + %2)" : "=r"(v_) : "r"(task), "i"(koff)); \
 	v_; })
-/* The same for a u64 field, or a pointer (the verifier knows its type). */
-#define KERNEL_U64(ptr, koff) ({ \
-	hud_u64 v_; \
-	asm volatile("%0 = *(u64 *)(%1 + %2)" : "=r"(v_) : "r"(ptr), "i"(koff)); \
-	v_; })
-
-/* How long the task coming on CPU waited in its run queue: since the
- * scheduler queued it (woken, or preempted), by the scheduler's own clock:
- * its sched_info.last_queued against its run queue's clock, which
- * __schedule updated just before this tracepoint. 0 if it was not queued. */
-INLINE hud_u64 queued_for(void *task)
-{
-	hud_u64 since = KERNEL_U64(task, HUD_KOFF_TASK_QUEUED);
-	if (!since)
-		return 0;
-	hud_u64 cfs_rq = KERNEL_U64(task, HUD_KOFF_TASK_CFS_RQ);
-	if (!cfs_rq)
-		return 0;
-	hud_u64 rq = KERNEL_U64(cfs_rq, HUD_KOFF_CFS_RQ_RQ);
-	if (!rq)
-		return 0;
-	hud_u64 now = KERNEL_U64(rq, HUD_KOFF_RQ_CLOCK);
-	return now > since ? now - since : 0;
-}
 
 INLINE hud_u64 site_of(hud_u64 nr, hud_u64 ip, hud_u64 sp, hud_u64 bp)
 {
@@ -400,8 +376,8 @@ INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64
 /* Most switches of a worker are idle parks and their returns, so those are
  * kept cheapest: a park reads no clock (its length is of no interest, and
  * the time a thread spends on CPU is the kernel's own schedstat, which user
- * space reads); its return reads one, and the scheduler's record of when
- * it was queued, for the run-queue wait after its wakeup. */
+ * space reads); its return reads one, for the run-queue wait after its
+ * wakeup. */
 /* sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next, ...) */
 SEC("tp_btf/sched_switch")
 int hud_sched_switch(hud_u64 *ctx)
@@ -436,19 +412,33 @@ int hud_sched_switch(hud_u64 *ctx)
 	if (t->off_idle) {
 		/* An idle park only matters when the wakeup then waited long
 		 * for a CPU: reported from the wakeup on. */
-		hud_u64 wait = queued_for(next_task);
-		if (wait >= thr && now > wait)
-			offcpu_record(t, next, now - wait, wait, wait);
+		if (t->wake_ts && now > t->wake_ts && now - t->wake_ts >= thr)
+			offcpu_record(t, next, t->wake_ts, now - t->wake_ts, now - t->wake_ts);
 	} else if (t->off_ts && now > t->off_ts && now - t->off_ts >= thr) {
-		hud_u64 off = now - t->off_ts, wait = off;      /* runnable all along */
-		if (!hud_state_runnable(t->off_state)) {
-			wait = queued_for(next_task);           /* woken, then queued */
-			wait = wait < off ? wait : off;
-		}
+		hud_u64 off = now - t->off_ts, wait = 0;
+		if (hud_state_runnable(t->off_state))
+			wait = off;                     /* runnable all along */
+		else if (t->wake_ts > t->off_ts && now > t->wake_ts)
+			wait = now - t->wake_ts;        /* woken, then queued */
 		offcpu_record(t, next, t->off_ts, off, wait);
 	}
 	t->on_cpu = 1;
 	t->on_ts = now;
+	t->wake_ts = 0;
+	return 0;
+}
+
+/* ---- sched_wakeup ------------------------------------------------------------ */
+
+/* When a thread of the target is woken: the start of its run-queue wait. */
+/* sched_wakeup(struct task_struct *p) */
+SEC("tp_btf/sched_wakeup")
+int hud_sched_wakeup(hud_u64 *ctx)
+{
+	struct hud_thread *t = thread_of(TASK_U32((void *)ctx[0], HUD_KOFF_TASK_PID));
+
+	if (t && !t->on_cpu)
+		t->wake_ts = bpf_ktime_get_ns();
 	return 0;
 }
 

@@ -1,5 +1,6 @@
-/* attach.c — hooks the loaded programs to the kernel: the sched_switch
- * tracepoint (BTF-typed, through BPF_RAW_TRACEPOINT_OPEN: no tracefs) and one software cpu-clock perf event per online CPU for the
+/* attach.c — hooks the loaded programs to the kernel: the sched_switch and
+ * sched_wakeup tracepoints (BTF-typed, through BPF_RAW_TRACEPOINT_OPEN: no
+ * tracefs) and one software cpu-clock perf event per online CPU for the
  * sampler. The fds are the attachments: closing them (or hud dying)
  * detaches. */
 #include <errno.h>

@@ -83,39 +83,16 @@ static int kernel_types(struct kbtf *k, long koff[HUD_KOFF_COUNT], char *err, si
 		return 0;
 	if (kbtf_open(k, "/sys/kernel/btf/vmlinux", err, errlen) < 0)
 		return -1;
-	static const struct {
-		uint32_t koff;
-		const char *type, *path, *config;
-	} fields[] = {
-		{ HUD_KOFF_TASK_PID, "task_struct", "pid", NULL },
-		{ HUD_KOFF_TASK_STATE, "task_struct", "__state", NULL },
-		{ HUD_KOFF_TASK_STATE, "task_struct", "state", NULL },          /* before 5.14 */
-		{ HUD_KOFF_TASK_QUEUED, "task_struct", "sched_info.last_queued", "CONFIG_SCHED_INFO" },
-		{ HUD_KOFF_TASK_CFS_RQ, "task_struct", "se.cfs_rq", "CONFIG_FAIR_GROUP_SCHED" },
-		{ HUD_KOFF_CFS_RQ_RQ, "cfs_rq", "rq", "CONFIG_FAIR_GROUP_SCHED" },
-		{ HUD_KOFF_RQ_CLOCK, "rq", "clock", NULL },
-	};
+	koff[HUD_KOFF_TASK_PID - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "pid");
+	koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "__state");
+	if (koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] < 0)
+		koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "state");
 	for (int i = 0; i < HUD_KOFF_COUNT; i++)
-		koff[i] = -1;
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		long *at = &koff[fields[i].koff - HUD_KOFF_BASE];
-		if (*at < 0)
-			*at = kbtf_member_offset(k, fields[i].type, fields[i].path);
-	}
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		long at = koff[fields[i].koff - HUD_KOFF_BASE];
-		if (at >= 0 && at < HUD_KOFF_BASE)
-			continue;
-		if (fields[i].config)
-			snprintf(err, errlen, "hud: this kernel has no %s.%s (built without %s); hud needs a kernel "
-				 "built with it", fields[i].type, fields[i].path, fields[i].config);
-		else if (fields[i].koff == HUD_KOFF_TASK_STATE && strcmp(fields[i].path, "__state") == 0)
-			continue;       /* "state" is tried next */
-		else
-			snprintf(err, errlen, "hud: this kernel's %s has no field %s that hud reads; report the "
-				 "kernel version (uname -r)", fields[i].type, fields[i].path);
-		return -1;
-	}
+		if (koff[i] < 0 || koff[i] >= HUD_KOFF_BASE) {
+			snprintf(err, errlen, "hud: this kernel's task_struct has no field hud reads (its BTF "
+				 "names no pid or __state); report the kernel version (uname -r)");
+			return -1;
+		}
 	return 0;
 }
 
@@ -149,7 +126,7 @@ static int prog_load(struct loaded_prog *p, const struct bpf_insn *insns, size_t
 	a.insns = (uint64_t)(uintptr_t)insns;
 	a.insn_cnt = (uint32_t)ninsns;
 	a.license = (uint64_t)(uintptr_t)license;
-	/* hud_ + the event's name: hud_sched_switch, hud_sample */
+	/* hud_ + the event's name: hud_sched_switch, hud_sched_wakeup, hud_sample */
 	const char *slash = strrchr(p->section, '/');
 	snprintf(a.prog_name, sizeof(a.prog_name), "hud_%.11s",
 		 p->type != BPF_PROG_TYPE_PERF_EVENT && slash ? slash + 1 : "sample");

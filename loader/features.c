@@ -1,7 +1,7 @@
 /* features.c — what the running kernel offers hud, checked before anything
  * is loaded so that a missing feature is named, not inferred from an errno
  * deep inside the loader: the BPF ring buffer map, perf events, the
- * sched_switch tracepoint and BTF (bpf_get_current_task_btf
+ * sched_switch/sched_wakeup tracepoints and BTF (bpf_get_current_task_btf
  * and bpf_task_pt_regs need the kernel's own BTF, Linux 5.15+). */
 #include <errno.h>
 #include <stdio.h>
@@ -48,9 +48,9 @@ static int have_ringbuf(void)
 	return found;
 }
 
-/* The sched_switch tracepoint, as the kernel's BTF names it (hud attaches
- * to it by its btf_trace_* type; tracefs is not needed). Unknown when the
- * BTF cannot be read: that is reported as missing BTF. */
+/* The two tracepoints, as the kernel's BTF names them (hud attaches to
+ * them by their btf_trace_* types; tracefs is not needed). Unknown when
+ * the BTF cannot be read: that is reported as missing BTF. */
 static int have_tracepoints(void)
 {
 	struct kbtf k;
@@ -58,7 +58,8 @@ static int have_tracepoints(void)
 
 	if (kbtf_open(&k, "/sys/kernel/btf/vmlinux", err, sizeof(err)) < 0)
 		return FEATURE_UNKNOWN;
-	int yes = kbtf_find(&k, KBTF_KIND_TYPEDEF, "btf_trace_sched_switch") != 0;
+	int yes = kbtf_find(&k, KBTF_KIND_TYPEDEF, "btf_trace_sched_switch") &&
+		  kbtf_find(&k, KBTF_KIND_TYPEDEF, "btf_trace_sched_wakeup");
 	kbtf_close(&k);
 	return yes ? FEATURE_YES : FEATURE_NO;
 }
@@ -87,7 +88,7 @@ int loader_check_features(const struct loader_features *f, char *err, size_t err
 	else if (f->perf_events == FEATURE_NO)
 		missing = "perf events (CONFIG_PERF_EVENTS: no /proc/sys/kernel/perf_event_paranoid)";
 	else if (f->tracepoints == FEATURE_NO)
-		missing = "the sched_switch tracepoint (CONFIG_TRACEPOINTS)";
+		missing = "the sched_switch and sched_wakeup tracepoints (CONFIG_TRACEPOINTS)";
 	else if (f->btf == FEATURE_NO)
 		missing = "BTF (CONFIG_DEBUG_INFO_BTF: no /sys/kernel/btf/vmlinux)";
 	if (!missing)

@@ -24,21 +24,17 @@ typedef uint64_t hud_u64;
 #define HUD_RINGBUF_BYTES   (2u << 20)  /* 2 MiB: ~2,600 samples of slack */
 #define HUD_NOT_WORKER      0xffffffffu /* hud_thread.worker_id of a non-worker */
 
-/* Kernel struct offsets. The sched_switch program is a BTF-typed
- * tracepoint (tp_btf): the kernel hands it the task_structs themselves, and
- * it reads a few fields straight from them and from their run queue. Where
- * those fields lie depends on the kernel, so bpf.c loads them at these
+/* Kernel struct offsets. The sched_switch and sched_wakeup programs are
+ * BTF-typed tracepoints (tp_btf): the kernel hands them the task_structs
+ * themselves, and they read a few fields straight from them. Where those
+ * fields lie depends on the kernel, so bpf.c loads them at these
  * placeholder offsets (never a real one: task_struct is far smaller), and
  * the loader writes the running kernel's offsets, from its BTF, into each
  * such load before the verifier sees it. */
 #define HUD_KOFF_BASE        0x7f00
 #define HUD_KOFF_TASK_PID    0x7f00     /* task_struct.pid */
 #define HUD_KOFF_TASK_STATE  0x7f01     /* task_struct.__state ("state" before 5.14) */
-#define HUD_KOFF_TASK_QUEUED 0x7f02     /* task_struct.sched_info.last_queued (CONFIG_SCHED_INFO) */
-#define HUD_KOFF_TASK_CFS_RQ 0x7f03     /* task_struct.se.cfs_rq (CONFIG_FAIR_GROUP_SCHED) */
-#define HUD_KOFF_CFS_RQ_RQ   0x7f04     /* cfs_rq.rq */
-#define HUD_KOFF_RQ_CLOCK    0x7f05     /* rq.clock */
-#define HUD_KOFF_COUNT       6
+#define HUD_KOFF_COUNT       2
 
 /* Map definitions in the object's "maps" section: one per map symbol.
  * Kept in the old bpf_map_def shape so the loader needs no BTF. */
@@ -129,7 +125,7 @@ struct hud_thread {
 	hud_u64 on_ts;          /* when it last went on CPU (ns, CLOCK_MONOTONIC) */
 	hud_u64 off_ts;         /* when it last left the CPU, other than to park idle */
 	hud_u64 pad1;
-	hud_u64 pad2;
+	hud_u64 wake_ts;        /* when it was last woken while off CPU, 0 if not since */
 	hud_u32 switches;       /* times it left the CPU: the sequence number of a switch-out */
 	hud_u32 vol_switches;   /* ... of which it went to sleep (not preempted) */
 	hud_u32 off_idle;       /* 1: it last left at one of its idle sites */

@@ -2,8 +2,8 @@
  *
  * Parses the BPF object embedded in the binary (libelf), creates its maps,
  * relocates map references, loads the programs with raw bpf(), attaches them
- * (the BTF-typed sched_switch tracepoint, one cpu-clock perf event per
- * CPU), and reads what they produce (ring buffer, stack map, counters, thread table). Also
+ * (BTF-typed sched_switch and sched_wakeup tracepoints, one cpu-clock perf
+ * event per CPU), and reads what they produce (ring buffer, stack map, counters, thread table). Also
  * finds the target's threads in /proc and registers them.
  *
  * Contract: library code. Functions returning int give 0 (or a count) on
@@ -106,7 +106,7 @@ struct loader_features {
 	char release[65];       /* uname -r */
 	int ringbuf;            /* BPF_MAP_TYPE_RINGBUF (5.8) */
 	int perf_events;        /* /proc/sys/kernel/perf_event_paranoid exists */
-	int tracepoints;        /* sched/sched_switch (in the kernel's BTF) */
+	int tracepoints;        /* sched/sched_switch and sched/sched_wakeup */
 	int btf;                /* /sys/kernel/btf/vmlinux (bpf_task_pt_regs, 5.15) */
 };
 

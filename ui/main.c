@@ -87,7 +87,7 @@ static void print_version(void)
 
 	loader_features(&f);
 	printf("hud %s\n"
-	       "kernel %s: BPF ring buffer %s; perf events %s; tracepoint sched_switch %s; BTF %s\n"
+	       "kernel %s: BPF ring buffer %s; perf events %s; tracepoints (sched_switch, sched_wakeup) %s; BTF %s\n"
 	       "built with libdwarf %s, %s\n",
 	       HUD_VERSION, f.release, feature_word(f.ringbuf), feature_word(f.perf_events),
 	       feature_word(f.tracepoints), feature_word(f.btf), sym_libdwarf_version(), HUD_BUILD_LIBS);

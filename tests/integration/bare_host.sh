@@ -34,7 +34,7 @@ rc=$?
 check "--version: exits 0" test $rc = 0
 check "--version: the version" grep -q "^hud [0-9]" "$WORK/version.txt"
 check "--version: the kernel release" grep -q "^kernel $(uname -r):" "$WORK/version.txt"
-for f in "BPF ring buffer yes" "perf events yes" "tracepoint sched_switch yes" "BTF yes"; do
+for f in "BPF ring buffer yes" "perf events yes" "tracepoints (sched_switch, sched_wakeup) yes" "BTF yes"; do
 	check "--version: $f" grep -qF "$f" "$WORK/version.txt"
 done
 check "--version: libdwarf's version" grep -Eq "libdwarf [0-9]{8}" "$WORK/version.txt"

@@ -298,12 +298,12 @@ int main(void)
 	CHECK(o != NULL, "loader_open: %s", err);
 	if (!o)
 		return check_done();
-	CHECK(loader_prog_count(o) == 2, "2 programs (sched_switch, the sampler), got %d", loader_prog_count(o));
+	CHECK(loader_prog_count(o) == 3, "3 programs, got %d", loader_prog_count(o));
 	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "threads") >= 0 && loader_map_fd(o, "sleeps") >= 0 &&
 	      loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0, "all five maps created");
 	check_table(o);
-	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + 2,
-	      "the kernel lists both programs");
+	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + 3,
+	      "the kernel lists all three programs");
 
 	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 5000000,
 				  .text_lo = (uint64_t)(uintptr_t)__executable_start, .text_hi = (uint64_t)(uintptr_t)etext };
