@@ -6,6 +6,8 @@
  * alike, and a site standing for two stacks gives each sleep its own), the
  * worker table's probing, and closing leaves no hud program or map behind. */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -26,6 +28,8 @@ struct seen {
 	uint32_t long_seq;      /* switch-out of the longest off-CPU stretch */
 	int nlong;              /* off-CPU stretches over 8 ms, in order: */
 	struct { uint32_t seq; uint64_t site; } longs[64];
+	uint64_t idle_wait_ns;  /* the longest run-queue wait after an idle park */
+	uint64_t idle_off_ns;   /* ... and that record's duration */
 };
 
 /* The frame of ips inside the len bytes of code from fn, or -1. */
@@ -53,6 +57,11 @@ static int on_record(void *ctx, const void *data, size_t len)
 				s->deepest = (int)smp->depth;
 			int depth = smp->depth < HUD_STACK_DEPTH ? (int)smp->depth : HUD_STACK_DEPTH;
 			s->in_spin |= stack_has(smp->ips, depth, (uintptr_t)spin_ms, 256) >= 0;
+		}
+	} else if (e->kind == HUD_EV_OFFCPU && e->tid == s->tid && e->idle) {
+		if (e->wait_ns > s->idle_wait_ns) {
+			s->idle_wait_ns = e->wait_ns;
+			s->idle_off_ns = e->duration_ns;
 		}
 	} else if (e->kind == HUD_EV_OFFCPU && e->tid == s->tid) {
 		s->offcpu_long++;
@@ -177,6 +186,63 @@ static void check_sites(struct bpf_obj *o, struct sleepstacks *ss, struct ringbu
 	CHECK(right == seen->nlong, "each passes through sleep_two_lines, none through sleep_here (%d of %d)", right,
 	      seen->nlong);
 	CHECK(same && ret[0] && ret[1] && ret[0] != ret[1], "the two lines' sleeps have their own return addresses");
+}
+
+__attribute__((noinline)) static void park_like(void)
+{
+	usleep(12000);
+	sink++;
+}
+
+/* Spins on CPU 0 at a real-time priority for 40 ms, 3 ms after it starts. */
+static void *rt_hog(void *arg)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+	cpu_set_t one;
+
+	(void)arg;
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(one), &one) != 0 ||
+	    pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0)
+		return NULL;
+	usleep(3000);
+	spin_ms(40);
+	return NULL;
+}
+
+/* A sleep at a site user space marked idle is not reported for itself,
+ * but when its wakeup then waits long for a CPU, that wait is: this thread
+ * parks (12 ms) on CPU 0 while a real-time thread takes CPU 0 from 3 ms to
+ * 43 ms, so it waits ~30 ms in the run queue after its wakeup. */
+static void check_idle_wait(struct bpf_obj *o, struct ringbuf *rb, struct seen *seen)
+{
+	cpu_set_t all, one;
+	pthread_t hog;
+
+	CHECK(sched_getaffinity(0, sizeof(all), &all) == 0, "read this thread's CPUs");
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "run this thread on CPU 0");
+	sleeps_collect(rb, seen);
+	seen->nlong = 0;
+	seen->idle_wait_ns = 0;
+	for (int i = 0; i < 2; i++) {   /* one call site, twice */
+		int hogging = 0;
+		if (i == 1 && seen->nlong > 0) {
+			struct hud_site idle = { .site = seen->longs[seen->nlong - 1].site, .idle = 1 };
+			CHECK(loader_site_add(o, seen->tid, idle) == 0, "mark the park's site idle");
+			hogging = pthread_create(&hog, NULL, rt_hog, NULL) == 0;
+		}
+		park_like();
+		if (hogging)
+			pthread_join(hog, NULL);
+		sleeps_collect(rb, seen);
+	}
+	sched_setaffinity(0, sizeof(all), &all);
+	CHECK(seen->idle_wait_ns >= 15000000ull && seen->idle_wait_ns < 200000000ull,
+	      "the wait after the idle park is reported (%.1f ms, ~30 ms expected)", (double)seen->idle_wait_ns / 1e6);
+	CHECK(seen->idle_off_ns == seen->idle_wait_ns, "an idle park's record covers its wait only");
 }
 
 /* The worker table: tids that share home slots are all found, removing
@@ -341,6 +407,7 @@ int main(void)
 	int in_sleep = stack_has(ips, n, (uintptr_t)sleep_30ms, 64) >= 0, in_main = stack_has(ips, n, (uintptr_t)main, 4096) >= 0;
 	CHECK(n >= 3 && in_sleep && in_main, "the stack read while it slept passes through sleep_30ms and main (%d frames)", n);
 	check_sites(o, ss, rb, &seen);
+	check_idle_wait(o, rb, &seen);
 	sleepstacks_stop(ss);
 
 	struct hud_thread t;
