@@ -117,7 +117,9 @@ int kbtf_open(struct kbtf *k, const char *path, char *err, size_t errlen)
 	memcpy(&type_len, d + 12, 4);
 	memcpy(&str_off, d + 16, 4);
 	memcpy(&str_len, d + 20, 4);
-	if (hdr_len < 24 || hdr_len > k->len ||
+	/* Records are read in place as 32-bit words: the type section must
+	 * start 4-byte aligned. */
+	if (hdr_len < 24 || hdr_len > k->len || ((hdr_len + type_off) & 3) ||
 	    (uint64_t)type_off + type_len > k->len - hdr_len || (uint64_t)str_off + str_len > k->len - hdr_len)
 		goto bad;
 	k->types = d + hdr_len + type_off;
