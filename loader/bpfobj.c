@@ -25,8 +25,6 @@ const unsigned char *loader_object(size_t *len)
 /* What a section name says about the program in it. */
 static uint32_t prog_type_of(const char *section)
 {
-	if (strncmp(section, "tracepoint/", 11) == 0)
-		return BPF_PROG_TYPE_TRACEPOINT;
 	if (strncmp(section, "tp_btf/", 7) == 0)
 		return BPF_PROG_TYPE_TRACING;
 	if (strcmp(section, "perf_event") == 0)
