@@ -72,15 +72,15 @@ static void log_tail(char *dst, size_t dstlen, const char *log)
 	dst[n] = 0;
 }
 
-/* The kernel's BTF, read once for the tp_btf programs: the attach target of
+/* The kernel's BTF, for the tp_btf programs: the attach target of
  * "tp_btf/NAME" is the type btf_trace_NAME, and their HUD_KOFF_* loads get
- * the running kernel's offsets. */
-static int kernel_types(struct kbtf *k, long koff[HUD_KOFF_COUNT], char *err, size_t errlen)
+ * the running kernel's offsets (worked out at the first program). */
+static const struct kbtf *kernel_types(long koff[HUD_KOFF_COUNT], char *err, size_t errlen)
 {
-	if (k->data)
-		return 0;
-	if (kbtf_open(k, "/sys/kernel/btf/vmlinux", err, errlen) < 0)
-		return -1;
+	const struct kbtf *k = kbtf_kernel(err, errlen);
+
+	if (!k || koff[HUD_KOFF_TASK_PID - HUD_KOFF_BASE] > 0)
+		return k;       /* offsets already worked out for an earlier program */
 	koff[HUD_KOFF_TASK_PID - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "pid");
 	koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "__state");
 	if (koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] < 0)
@@ -89,9 +89,9 @@ static int kernel_types(struct kbtf *k, long koff[HUD_KOFF_COUNT], char *err, si
 		if (koff[i] < 0 || koff[i] >= HUD_KOFF_BASE) {
 			snprintf(err, errlen, "hud: this kernel's task_struct has no field hud reads (its BTF "
 				 "names no pid or __state); report the kernel version (uname -r)");
-			return -1;
+			return NULL;
 		}
-	return 0;
+	return k;
 }
 
 /* Writes the kernel's offsets into the loads at HUD_KOFF_* placeholders;
@@ -371,12 +371,10 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 {
 	struct bpf_obj *o = calloc(1, sizeof(*o));
 	struct bpf_parsed parsed;
-	struct kbtf kt;
 	long koff[HUD_KOFF_COUNT] = { 0 };
 	size_t len;
 	const unsigned char *obj = loader_object(&len);
 
-	memset(&kt, 0, sizeof(kt));
 	memset(&parsed, 0, sizeof(parsed));
 	if (!o) {
 		snprintf(err, errlen, "hud: out of memory");
@@ -419,10 +417,11 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 		uint32_t target = 0;
 		if (p->type == BPF_PROG_TYPE_TRACING) {
 			char name[96];
-			if (kernel_types(&kt, koff, err, errlen) < 0)
+			const struct kbtf *kt = kernel_types(koff, err, errlen);
+			if (!kt)
 				goto fail;
 			snprintf(name, sizeof(name), "btf_trace_%s", pp->section + strlen("tp_btf/"));
-			target = kbtf_find(&kt, KBTF_KIND_TYPEDEF, name);
+			target = kbtf_find(kt, KBTF_KIND_TYPEDEF, name);
 			if (!target) {
 				snprintf(err, errlen, "hud: this kernel has no %s tracepoint (its BTF names no %s)",
 					 pp->section + strlen("tp_btf/"), name);
@@ -436,12 +435,12 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 		if (prog_load(p, insns, pp->ninsns, parsed.license, target, err, errlen) < 0)
 			goto fail;
 	}
-	kbtf_close(&kt);
+	kbtf_kernel_release();
 	loader_parsed_free(&parsed);
 	return o;
 
 fail:
-	kbtf_close(&kt);
+	kbtf_kernel_release();
 	loader_parsed_free(&parsed);
 	loader_close(o);
 	return NULL;

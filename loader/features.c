@@ -53,15 +53,13 @@ static int have_ringbuf(void)
  * the BTF cannot be read: that is reported as missing BTF. */
 static int have_tracepoints(void)
 {
-	struct kbtf k;
 	char err[256];
+	const struct kbtf *k = kbtf_kernel(err, sizeof(err));   /* kept for the loader */
 
-	if (kbtf_open(&k, "/sys/kernel/btf/vmlinux", err, sizeof(err)) < 0)
+	if (!k)
 		return FEATURE_UNKNOWN;
-	int yes = kbtf_find(&k, KBTF_KIND_TYPEDEF, "btf_trace_sched_switch") &&
-		  kbtf_find(&k, KBTF_KIND_TYPEDEF, "btf_trace_sched_wakeup");
-	kbtf_close(&k);
-	return yes ? FEATURE_YES : FEATURE_NO;
+	return kbtf_find(k, KBTF_KIND_TYPEDEF, "btf_trace_sched_switch") &&
+	       kbtf_find(k, KBTF_KIND_TYPEDEF, "btf_trace_sched_wakeup") ? FEATURE_YES : FEATURE_NO;
 }
 
 void loader_features(struct loader_features *f)

@@ -168,6 +168,20 @@ void kbtf_close(struct kbtf *k)
 	memset(k, 0, sizeof(*k));
 }
 
+static struct kbtf kernel;
+
+const struct kbtf *kbtf_kernel(char *err, size_t errlen)
+{
+	if (!kernel.data && kbtf_open(&kernel, "/sys/kernel/btf/vmlinux", err, errlen) < 0)
+		return NULL;
+	return &kernel;
+}
+
+void kbtf_kernel_release(void)
+{
+	kbtf_close(&kernel);
+}
+
 uint32_t kbtf_find(const struct kbtf *k, uint32_t kind, const char *name)
 {
 	for (uint32_t id = 1; id < k->ntypes; id++) {

@@ -31,6 +31,13 @@ struct kbtf {
 int kbtf_open(struct kbtf *k, const char *path, char *err, size_t errlen);
 void kbtf_close(struct kbtf *k);
 
+/* The running kernel's BTF (/sys/kernel/btf/vmlinux), read at the first
+ * call and shared by the next ones (the feature check, then the loader)
+ * until kbtf_kernel_release frees it; NULL with err when it cannot be read.
+ * For hud's start-up, on one thread. */
+const struct kbtf *kbtf_kernel(char *err, size_t errlen);
+void kbtf_kernel_release(void);
+
 /* The id of the type of that kind and name, or 0. */
 uint32_t kbtf_find(const struct kbtf *k, uint32_t kind, const char *name);
 
