@@ -3,7 +3,8 @@
  * and embedded in build/hud; loader/ loads it with raw bpf() calls, no libbpf.
  *
  * Three programs:
- * - sched_switch (BTF-typed tracepoint, tp_btf): follows the target's workers on and off CPU.
+ * - sched_switch (BTF-typed tracepoint, tp_btf): follows the target's
+ *   workers on and off CPU.
  *   When a worker leaves, its user registers say where (its site) and
  *   whether user space knows that site: one of its idle parks, or a place
  *   whose stack it already read (checked by one read of the return

@@ -3,8 +3,9 @@
  * Parses the BPF object embedded in the binary (libelf), creates its maps,
  * relocates map references, loads the programs with raw bpf(), attaches them
  * (BTF-typed sched_switch and sched_wakeup tracepoints, one cpu-clock perf
- * event per CPU), and reads what they produce (ring buffer, stack map, counters, thread table). Also
- * finds the target's threads in /proc and registers them.
+ * event per CPU), and reads what they produce (ring buffer, stack map,
+ * counters, thread table). Also finds the target's threads in /proc and
+ * registers them.
  *
  * Contract: library code. Functions returning int give 0 (or a count) on
  * success and -1 on failure with one sentence in the caller's err buffer,

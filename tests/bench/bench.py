@@ -315,14 +315,14 @@ class SwitchNoop:
         attr = bytearray(128)
         # prog_type TRACING, insn_cnt, insns, license; prog_name; expected
         # attach type BPF_TRACE_RAW_TP; attach_btf_id
-        struct_pack_into = __import__("struct").pack_into
-        struct_pack_into("<IIQQ", attr, 0, 26, 2, ctypes.addressof(insns), ctypes.addressof(lic))
+        from struct import pack_into
+        pack_into("<IIQQ", attr, 0, 26, 2, ctypes.addressof(insns), ctypes.addressof(lic))
         attr[48:48 + 11] = b"noop_switch"
-        struct_pack_into("<I", attr, 68, 23)
-        struct_pack_into("<I", attr, 108, btf_type_id("btf_trace_sched_switch"))
+        pack_into("<I", attr, 68, 23)
+        pack_into("<I", attr, 108, btf_type_id("btf_trace_sched_switch"))
         prog = self.bpf(self.PROG_LOAD, attr)
         attr = bytearray(128)
-        struct_pack_into("<QI", attr, 0, 0, prog)
+        pack_into("<QI", attr, 0, 0, prog)
         self.bpf(self.RAW_TRACEPOINT_OPEN, attr)
 
     def bpf(self, cmd, attr):

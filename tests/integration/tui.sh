@@ -197,6 +197,5 @@ check "SIGSEGV: hud still dies of its signal" grep -q "HUD-EXIT=139" "$WORK/scre
 
 tm kill-session -t "$S" 2>/dev/null
 # The kernel frees a dead process's programs a moment after its files close.
-for _ in $(seq 20); do [ "$(hud_prog_count)" = "$before" ] && break; sleep 0.25; done
-check "no hud program stays loaded" test "$(hud_prog_count)" = "$before"
+check "no hud program stays loaded" test "$(hud_prog_count_settled "$before")" = "$before"
 finish

@@ -425,18 +425,13 @@ int main(void)
 	int progs_after = 0, maps_after = 0;
 	for (int i = 0; i < 50; i++) {
 		progs_after = count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID);
-		if (progs_after <= progs_before)
+		maps_after = count_hud_objects(BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_FD_BY_ID);
+		if (progs_after <= progs_before && maps_after <= maps_before)
 			break;
 		usleep(20000);
 	}
 	CHECK(progs_after <= progs_before, "no hud program left after close (%d before, %d after)", progs_before,
 	      progs_after);
-	for (int i = 0; i < 50; i++) {
-		maps_after = count_hud_objects(BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_FD_BY_ID);
-		if (maps_after <= maps_before)
-			break;
-		usleep(20000);
-	}
 	CHECK(maps_after <= maps_before, "no hud map left after close (%d before, %d after)", maps_before, maps_after);
 	return check_done();
 }
