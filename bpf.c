@@ -44,6 +44,8 @@ static hud_u64 (*bpf_ringbuf_query)(void *rb, hud_u64 flags) = (void *)BPF_FUNC_
 static long (*bpf_probe_read_user)(void *dst, hud_u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user;
 static void *(*bpf_get_current_task_btf)(void) = (void *)BPF_FUNC_get_current_task_btf;
 static struct pt_regs *(*bpf_task_pt_regs)(void *task) = (void *)BPF_FUNC_task_pt_regs;
+/* Made a kernel function call (kfunc) by the loader: see HUD_KC_* in hud_bpf.h. */
+static struct pt_regs *(*bpf_rdonly_cast)(hud_u64 addr, hud_u64 btf_id) = (void *)HUD_KFUNC_RDONLY_CAST;
 
 char _license[] SEC("license") = "Dual MIT/GPL";
 
@@ -65,7 +67,8 @@ struct hud_map_def sleeps SEC("maps") = {
 	.value_size = 0, .max_entries = HUD_SLEEPS_BYTES,
 };
 /* Room per CPU (the BPF stack is too small): entry 0 for the words a known
- * site's check reads, entry 1 for the stack the sampler walks. */
+ * site's check reads (and switch_regs' one word), entry 1 for the stack the
+ * sampler walks. */
 #define WALK_CHUNK 256
 #define SCRATCH_BYTES (HUD_SITE_SPAN > WALK_CHUNK ? HUD_SITE_SPAN + 64 : WALK_CHUNK + 64)
 struct hud_map_def scratch SEC("maps") = {
@@ -237,13 +240,48 @@ INLINE struct pt_regs *user_regs(void)
 	return bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-/* A u32 field of a task_struct, at a HUD_KOFF_* placeholder offset that
- * the loader replaces with the running kernel's. Written as one load so
- * that the compiler cannot fold the offset into another. */
+/* A u32 (u64) field of a task_struct, at a HUD_KOFF_* placeholder offset
+ * that the loader replaces with the running kernel's. Written as one load
+ * so that the compiler cannot fold the offset into another. */
 #define TASK_U32(task, koff) ({ \
 	hud_u32 v_; \
 	asm volatile("%0 = *(u32 *)(%1 + %2)" : "=r"(v_) : "r"(task), "i"(koff)); \
 	v_; })
+#define TASK_U64(task, koff) ({ \
+	hud_u64 v_; \
+	asm volatile("%0 = *(u64 *)(%1 + %2)" : "=r"(v_) : "r"(task), "i"(koff)); \
+	v_; })
+/* A HUD_KC_* kernel constant, as one "r = imm" the loader rewrites. */
+#define KCONST(kc) ({ \
+	hud_u64 v_; \
+	asm volatile("%0 = %1" : "=r"(v_) : "i"(kc)); \
+	v_; })
+
+/* The user registers of task, the thread of entry t, which is leaving the
+ * CPU. Read in place where the kernel allows it (HUD_KC_REGS_CAST): at
+ * t->regs_delta past the start of its kernel stack, learned from
+ * bpf_task_pt_regs at the thread's first switch-out; each helper call
+ * costs ~50 ns here, and this runs at every switch-out of a worker. */
+INLINE struct pt_regs *switch_regs(struct hud_thread *t, void *task)
+{
+	if (KCONST(HUD_KC_REGS_CAST)) {
+		hud_u64 stack = TASK_U64(task, HUD_KOFF_TASK_STACK), delta = t->regs_delta;
+		if (delta)
+			return bpf_rdonly_cast(stack + delta, KCONST(HUD_KC_PT_REGS_ID));
+		struct pt_regs *regs = bpf_task_pt_regs(task);
+		hud_u32 zero = 0;
+		volatile hud_u64 *w = bpf_map_lookup_elem(&scratch, &zero);
+		if (regs && w) {
+			/* The address as a number: stored, then read back. */
+			*w = (hud_u64)regs;
+			hud_u64 at = *w;
+			if (at > stack && at - stack < (1u << 20))
+				t->regs_delta = at - stack;
+		}
+		return regs;
+	}
+	return bpf_task_pt_regs(task);
+}
 
 INLINE hud_u64 site_of(hud_u64 nr, hud_u64 ip, hud_u64 sp, hud_u64 bp)
 {
@@ -276,7 +314,7 @@ INLINE int site_check_holds(const struct hud_site_check *c, hud_u64 sp)
  * it parks idle. */
 INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable, void *task)
 {
-	struct pt_regs *regs = bpf_task_pt_regs(task);
+	struct pt_regs *regs = switch_regs(t, task);
 	hud_u64 site;
 
 	t->off_idle = 0;

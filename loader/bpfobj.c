@@ -72,41 +72,85 @@ static void log_tail(char *dst, size_t dstlen, const char *log)
 	dst[n] = 0;
 }
 
+/* What the tp_btf programs need from the running kernel, out of its BTF:
+ * the offsets of their HUD_KOFF_* loads, the values of their HUD_KC_*
+ * constants, and the id of bpf_rdonly_cast (0: not there, or not used). */
+struct kernel_facts {
+	int known;
+	long koff[HUD_KOFF_COUNT];
+	long kc[HUD_KC_COUNT];
+	uint32_t rdonly_cast;
+};
+
 /* The kernel's BTF, for the tp_btf programs: the attach target of
- * "tp_btf/NAME" is the type btf_trace_NAME, and their HUD_KOFF_* loads get
- * the running kernel's offsets (worked out at the first program). */
-static const struct kbtf *kernel_types(long koff[HUD_KOFF_COUNT], char *err, size_t errlen)
+ * "tp_btf/NAME" is the type btf_trace_NAME, and kf is worked out at the
+ * first program. */
+static const struct kbtf *kernel_types(struct kernel_facts *kf, char *err, size_t errlen)
 {
 	const struct kbtf *k = kbtf_kernel(err, errlen);
 
-	if (!k || koff[HUD_KOFF_TASK_PID - HUD_KOFF_BASE] > 0)
-		return k;       /* offsets already worked out for an earlier program */
-	koff[HUD_KOFF_TASK_PID - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "pid");
-	koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "__state");
-	if (koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] < 0)
-		koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "state");
+	if (!k || kf->known)
+		return k;
+	kf->koff[HUD_KOFF_TASK_PID - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "pid");
+	kf->koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "__state");
+	if (kf->koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] < 0)
+		kf->koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "state");
+	kf->koff[HUD_KOFF_TASK_STACK - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "stack");
 	for (int i = 0; i < HUD_KOFF_COUNT; i++)
-		if (koff[i] < 0 || koff[i] >= HUD_KOFF_BASE) {
+		if (kf->koff[i] < 0 || kf->koff[i] >= HUD_KOFF_BASE) {
 			snprintf(err, errlen, "hud: this kernel's task_struct has no field hud reads (its BTF "
-				 "names no pid or __state); report the kernel version (uname -r)");
+				 "names no pid, __state or stack); report the kernel version (uname -r)");
 			return NULL;
 		}
+	/* Registers read in place: only with all three. */
+	kf->rdonly_cast = kbtf_find(k, KBTF_KIND_FUNC, "bpf_rdonly_cast");
+	kf->kc[HUD_KC_PT_REGS_ID - HUD_KC_BASE] = kbtf_find(k, KBTF_KIND_STRUCT, "pt_regs");
+	if (!kf->kc[HUD_KC_PT_REGS_ID - HUD_KC_BASE])
+		kf->rdonly_cast = 0;
+	kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] = kf->rdonly_cast != 0;
+	kf->known = 1;
 	return k;
 }
 
-/* Writes the kernel's offsets into the loads at HUD_KOFF_* placeholders;
- * -1 for a placeholder the loader does not know. */
-static int patch_kernel_offsets(struct bpf_insn *insns, size_t n, const long koff[HUD_KOFF_COUNT])
+/* Writes kf into a copy of a program's instructions: the kernel's offsets
+ * into the loads at HUD_KOFF_* placeholders, its constants into the moves
+ * of HUD_KC_* ones, and the kfunc calls (see hud_bpf.h). NULL for a
+ * placeholder the loader does not know, or no memory (errno). */
+struct bpf_insn *loader_patch_kernel(const struct bpf_insn *in, size_t n, const long koff[HUD_KOFF_COUNT],
+				     const long kc[HUD_KC_COUNT], uint32_t rdonly_cast)
 {
+	struct bpf_insn *insns = malloc(n * sizeof(*insns) + 1);
+
+	if (!insns)
+		return NULL;
+	memcpy(insns, in, n * sizeof(*insns));
 	for (size_t i = 0; i < n; i++) {
 		struct bpf_insn *x = &insns[i];
-		if (BPF_CLASS(x->code) != BPF_LDX || BPF_MODE(x->code) != BPF_MEM || x->off < HUD_KOFF_BASE)
-			continue;
-		if (x->off >= HUD_KOFF_BASE + HUD_KOFF_COUNT)
-			return -1;
-		x->off = (int16_t)koff[x->off - HUD_KOFF_BASE];
+		if (BPF_CLASS(x->code) == BPF_LDX && BPF_MODE(x->code) == BPF_MEM && x->off >= HUD_KOFF_BASE) {
+			if (x->off >= HUD_KOFF_BASE + HUD_KOFF_COUNT)
+				goto unknown;
+			x->off = (int16_t)koff[x->off - HUD_KOFF_BASE];
+		} else if (x->code == (BPF_ALU64 | BPF_MOV | BPF_K) && (uint32_t)x->imm >= HUD_KC_BASE &&
+			   (uint32_t)x->imm < HUD_KC_BASE + 0x100) {
+			if ((uint32_t)x->imm >= HUD_KC_BASE + HUD_KC_COUNT)
+				goto unknown;
+			x->imm = (int32_t)kc[(uint32_t)x->imm - HUD_KC_BASE];
+		} else if (x->code == (BPF_JMP | BPF_CALL) && x->src_reg == 0 && x->imm == HUD_KFUNC_RDONLY_CAST) {
+			if (rdonly_cast) {
+				x->src_reg = BPF_PSEUDO_KFUNC_CALL;
+				x->off = 0;
+				x->imm = (int32_t)rdonly_cast;
+			} else {
+				*x = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 };
+			}
+		}
 	}
-	return 0;
+	return insns;
+
+unknown:
+	free(insns);
+	errno = EINVAL;
+	return NULL;
 }
 
 static int prog_load(struct loaded_prog *p, const struct bpf_insn *insns, size_t ninsns,
@@ -365,13 +409,38 @@ static int threads_map(struct bpf_obj *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* Loads a tp_btf program with kf written in. Reading registers in place
+ * is an optimisation: where the kernel refuses the program with it, the
+ * program (and the next ones) are loaded without. */
+static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const struct bpf_parsed_prog *pp,
+			     struct kernel_facts *kf, const char *license, uint32_t target, char *err, size_t errlen)
+{
+	for (;;) {
+		struct bpf_insn *insns = loader_patch_kernel((const struct bpf_insn *)pp->insns, pp->ninsns,
+							     kf->koff, kf->kc, kf->rdonly_cast);
+		if (!insns) {
+			snprintf(err, errlen, errno == ENOMEM ? "hud: out of memory" :
+				 "hud: internal error: %s reads an unknown kernel field", pp->section);
+			return -1;
+		}
+		int rc = prog_load(p, insns, pp->ninsns, license, target, err, errlen);
+		free(insns);
+		if (rc == 0 || !kf->rdonly_cast) {
+			o->regs_in_place = rc == 0 && kf->rdonly_cast;
+			return rc;
+		}
+		kf->rdonly_cast = 0;
+		kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] = 0;
+	}
+}
+
 /* Parses the embedded object, then creates its maps and loads each program
  * after patching the new map fds into its map references. */
 struct bpf_obj *loader_open(char *err, size_t errlen)
 {
 	struct bpf_obj *o = calloc(1, sizeof(*o));
 	struct bpf_parsed parsed;
-	long koff[HUD_KOFF_COUNT] = { 0 };
+	struct kernel_facts kf = { 0 };
 	size_t len;
 	const unsigned char *obj = loader_object(&len);
 
@@ -417,7 +486,7 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 		uint32_t target = 0;
 		if (p->type == BPF_PROG_TYPE_TRACING) {
 			char name[96];
-			const struct kbtf *kt = kernel_types(koff, err, errlen);
+			const struct kbtf *kt = kernel_types(&kf, err, errlen);
 			if (!kt)
 				goto fail;
 			snprintf(name, sizeof(name), "btf_trace_%s", pp->section + strlen("tp_btf/"));
@@ -427,10 +496,9 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 					 pp->section + strlen("tp_btf/"), name);
 				goto fail;
 			}
-			if (patch_kernel_offsets(insns, pp->ninsns, koff) < 0) {
-				snprintf(err, errlen, "hud: internal error: %s reads an unknown kernel field", pp->section);
+			if (prog_load_patched(o, p, pp, &kf, parsed.license, target, err, errlen) < 0)
 				goto fail;
-			}
+			continue;
 		}
 		if (prog_load(p, insns, pp->ninsns, parsed.license, target, err, errlen) < 0)
 			goto fail;
@@ -452,6 +520,11 @@ int loader_map_fd(const struct bpf_obj *o, const char *name)
 		if (strcmp(o->maps[i].name, name) == 0)
 			return o->maps[i].fd;
 	return -1;
+}
+
+int loader_regs_in_place(const struct bpf_obj *o)
+{
+	return o->regs_in_place;
 }
 
 int loader_prog_count(const struct bpf_obj *o)

@@ -34,7 +34,29 @@ typedef uint64_t hud_u64;
 #define HUD_KOFF_BASE        0x7f00
 #define HUD_KOFF_TASK_PID    0x7f00     /* task_struct.pid */
 #define HUD_KOFF_TASK_STATE  0x7f01     /* task_struct.__state ("state" before 5.14) */
-#define HUD_KOFF_COUNT       2
+#define HUD_KOFF_TASK_STACK  0x7f02     /* task_struct.stack (the kernel stack) */
+#define HUD_KOFF_COUNT       3
+
+/* Kernel constants, the same way: bpf.c moves HUD_KC_* into a register
+ * (one "r = imm" instruction each) and the loader writes the running
+ * kernel's value into the instruction.
+ * - HUD_KC_REGS_CAST: 1 when the programs may read a task's user registers
+ *   in place (below), else 0; the verifier then drops the other branch.
+ * - HUD_KC_PT_REGS_ID: the BTF id of struct pt_regs.
+ * A call of helper number HUD_KFUNC_RDONLY_CAST is the kernel function
+ * bpf_rdonly_cast (Linux 6.2+; the verifier inlines it: a plain move),
+ * which the loader turns into a kfunc call, or into "r0 = 0" where the
+ * kernel lacks it (HUD_KC_REGS_CAST is then 0 and the call unreachable).
+ * Why: on this kind of VM every helper call costs ~50 ns (the return
+ * thunks of the speculation mitigations), and bpf_task_pt_regs ran at
+ * every switch-out of a worker. The user registers lie at a fixed distance
+ * from the start of the task's kernel stack; each thread's entry learns
+ * that distance once from bpf_task_pt_regs (hud_thread.regs_delta). */
+#define HUD_KC_BASE            0x48554400      /* "HUD\0": no real constant of bpf.c */
+#define HUD_KC_REGS_CAST       0x48554400
+#define HUD_KC_PT_REGS_ID      0x48554401
+#define HUD_KC_COUNT           2
+#define HUD_KFUNC_RDONLY_CAST  0x7f10
 
 /* Map definitions in the object's "maps" section: one per map symbol.
  * Kept in the old bpf_map_def shape so the loader needs no BTF. */
@@ -124,7 +146,7 @@ struct hud_thread {
 	hud_u32 off_state;      /* prev_state when it last left (0 or 0x100: runnable) */
 	hud_u64 on_ts;          /* when it last went on CPU (ns, CLOCK_MONOTONIC) */
 	hud_u64 off_ts;         /* when it last left the CPU, other than to park idle */
-	hud_u64 pad1;
+	hud_u64 regs_delta;     /* its user registers' offset from its kernel stack (see HUD_KC_*), 0 until known */
 	hud_u64 wake_ts;        /* when it was last woken while off CPU, 0 if not since */
 	hud_u32 switches;       /* times it left the CPU: the sequence number of a switch-out */
 	hud_u32 vol_switches;   /* ... of which it went to sleep (not preempted) */

@@ -18,6 +18,7 @@
 #define KBTF_KIND_STRUCT  4
 #define KBTF_KIND_UNION   5
 #define KBTF_KIND_TYPEDEF 8
+#define KBTF_KIND_FUNC    12
 
 struct kbtf {
 	unsigned char *data;    /* the whole file */

@@ -35,6 +35,7 @@ struct bpf_obj {
 	int ncpus_possible;     /* per-CPU map values come in this many slots */
 	struct hud_thread *threads;     /* the "threads" map, mapped (HUD_THREAD_SLOTS entries) */
 	size_t threads_len;
+	int regs_in_place;      /* the scheduler programs read user registers in place (HUD_KC_REGS_CAST) */
 };
 
 long sys_bpf(int cmd, union bpf_attr *attr);
@@ -46,5 +47,7 @@ int loader_map_update(int fd, const void *key, const void *value, uint64_t flags
 int loader_map_delete(int fd, const void *key);
 int loader_cpu_list(const char *path, unsigned char *present, int max);
 const struct loaded_prog *loader_prog_by_type(const struct bpf_obj *o, uint32_t type);
+struct bpf_insn *loader_patch_kernel(const struct bpf_insn *in, size_t n, const long koff[HUD_KOFF_COUNT],
+				     const long kc[HUD_KC_COUNT], uint32_t rdonly_cast);
 
 #endif

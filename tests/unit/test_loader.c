@@ -346,6 +346,41 @@ __attribute__((noinline)) static void check_kernel_types(void)
 	unlink(path);
 }
 
+/* The loader's rewriting of a program's placeholders (HUD_KOFF_*, HUD_KC_*,
+ * HUD_KFUNC_RDONLY_CAST in hud_bpf.h), with and without the kernel
+ * function, on a copy: the embedded program stays as it was. */
+__attribute__((noinline)) static void check_patch(void)
+{
+	const struct bpf_insn prog[] = {
+		{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = 1, .src_reg = 2, .off = HUD_KOFF_TASK_PID },
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 1, .src_reg = 2, .off = HUD_KOFF_TASK_STACK },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 3, .imm = (int32_t)HUD_KC_REGS_CAST },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 2, .imm = (int32_t)HUD_KC_PT_REGS_ID },
+		{ .code = BPF_JMP | BPF_CALL, .imm = HUD_KFUNC_RDONLY_CAST },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_ktime_get_ns },
+		{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = 1, .src_reg = 2, .off = 24 },
+	};
+	const size_t n = sizeof(prog) / sizeof(prog[0]);
+	long koff[HUD_KOFF_COUNT] = { 2400, 24, 32 }, kc[HUD_KC_COUNT] = { 1, 4321 };
+	struct bpf_insn *p = loader_patch_kernel(prog, n, koff, kc, 777);
+
+	CHECK(p && p[0].off == 2400 && p[1].off == 32 && p[6].off == 24, "field offsets written, real ones kept");
+	CHECK(p && p[2].imm == 1 && p[3].imm == 4321, "constants written");
+	CHECK(p && p[4].src_reg == BPF_PSEUDO_KFUNC_CALL && p[4].imm == 777 && p[4].off == 0,
+	      "the cast is a call of the kernel function's BTF id");
+	CHECK(p && p[5].src_reg == 0 && p[5].imm == BPF_FUNC_ktime_get_ns, "a helper call is left alone");
+	free(p);
+	kc[0] = 0;
+	p = loader_patch_kernel(prog, n, koff, kc, 0);
+	CHECK(p && p[2].imm == 0 && p[4].code == (BPF_ALU64 | BPF_MOV | BPF_K) && p[4].dst_reg == 0 && p[4].imm == 0,
+	      "without the kernel function: the cast becomes r0 = 0 (never reached)");
+	free(p);
+	CHECK(prog[0].off == HUD_KOFF_TASK_PID && prog[4].imm == HUD_KFUNC_RDONLY_CAST, "the original is untouched");
+	struct bpf_insn odd[] = { { .code = BPF_ALU64 | BPF_MOV | BPF_K, .imm = (int32_t)(HUD_KC_BASE + HUD_KC_COUNT) } };
+	errno = 0;
+	CHECK(loader_patch_kernel(odd, 1, koff, kc, 0) == NULL && errno == EINVAL, "an unknown constant is refused");
+}
+
 int main(void)
 {
 	char err[2048] = "";
@@ -354,6 +389,7 @@ int main(void)
 	int progs_before = count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID);
 
 	check_kernel_types();
+	check_patch();
 	int maps_before = count_hud_objects(BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_FD_BY_ID);
 
 	if (geteuid() != 0) {
@@ -365,6 +401,14 @@ int main(void)
 	if (!o)
 		return check_done();
 	CHECK(loader_prog_count(o) == 3, "3 programs, got %d", loader_prog_count(o));
+	{
+		struct kbtf k;
+		int cast = kbtf_open(&k, "/sys/kernel/btf/vmlinux", err, sizeof(err)) == 0 &&
+			   kbtf_find(&k, KBTF_KIND_FUNC, "bpf_rdonly_cast") != 0;
+		kbtf_close(&k);
+		CHECK(loader_regs_in_place(o) == cast, "user registers read in place exactly where the kernel has "
+		      "bpf_rdonly_cast (%d, %d)", loader_regs_in_place(o), cast);
+	}
 	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "threads") >= 0 && loader_map_fd(o, "sleeps") >= 0 &&
 	      loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0, "all five maps created");
 	check_table(o);
@@ -413,6 +457,8 @@ int main(void)
 	struct hud_thread t;
 	CHECK(loader_thread_get(o, tid, &t) == 0 && t.vol_switches >= 17 && t.switches >= t.vol_switches,
 	      "the kernel side counted its 17 sleeps and more (%u sleeps, %u switch-outs)", t.vol_switches, t.switches);
+	CHECK(!loader_regs_in_place(o) || (t.regs_delta > 0 && t.regs_delta < (1u << 20)),
+	      "the registers' place on the kernel stack was learned (%llu)", (unsigned long long)t.regs_delta);
 	uint64_t st[HUD_STAT_COUNT];
 	CHECK(loader_stats(o, st) == 0 && st[HUD_STAT_SAMPLES] >= (uint64_t)seen.samples_mine,
 	      "sample counter agrees with the ring buffer");
