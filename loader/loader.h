@@ -90,10 +90,14 @@ int loader_map_fd(const struct bpf_obj *o, const char *name);
 /* Sums the per-CPU counters into out[HUD_STAT_COUNT]. */
 int loader_stats(const struct bpf_obj *o, uint64_t out[HUD_STAT_COUNT]);
 
-/* 1 when the scheduler programs read user registers in place, 0 when
- * through the bpf_task_pt_regs helper (kernels before 6.2; see HUD_KC_* in
- * hud_bpf.h). For tests and the benchmark. */
-int loader_regs_in_place(const struct bpf_obj *o);
+/* The shortcuts the scheduler programs take on this kernel (see HUD_KC_*
+ * in hud_bpf.h): LOADER_REGS_IN_PLACE, user registers read in place, not
+ * through the bpf_task_pt_regs helper (Linux 6.2+); LOADER_RQ_CLOCK, the
+ * time from the run queue clock, not bpf_ktime_get_ns (group scheduling).
+ * For `--check-kernel` and the tests. */
+#define LOADER_REGS_IN_PLACE 1
+#define LOADER_RQ_CLOCK      2
+int loader_shortcuts(const struct bpf_obj *o);
 
 /* Number of programs in the object and their section names (tests). */
 int loader_prog_count(const struct bpf_obj *o);

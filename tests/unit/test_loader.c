@@ -28,6 +28,7 @@ struct seen {
 	uint32_t long_seq;      /* switch-out of the longest off-CPU stretch */
 	int nlong;              /* off-CPU stretches over 8 ms, in order: */
 	struct { uint32_t seq; uint64_t site; } longs[64];
+	uint64_t max_off_ts;    /* when the longest off-CPU stretch began */
 	uint64_t idle_wait_ns;  /* the longest run-queue wait after an idle park */
 	uint64_t idle_off_ns;   /* ... and that record's duration */
 };
@@ -71,6 +72,7 @@ static int on_record(void *ctx, const void *data, size_t len)
 		}
 		if (e->duration_ns > s->max_off_ns) {
 			s->max_off_ns = e->duration_ns;
+			s->max_off_ts = e->ts_ns;
 			s->long_seq = e->seq;
 		}
 	}
@@ -140,7 +142,7 @@ static void sleeps_collect(struct ringbuf *rb, struct seen *seen)
  * side knows the site, stops reporting sleeps there, and each sleep still
  * gets its stack; a function blocking at two lines gets the right one of
  * its two stacks every time, whether or not that shares a site. */
-static void check_sites(struct bpf_obj *o, struct sleepstacks *ss, struct ringbuf *rb, struct seen *seen)
+__attribute__((noinline)) static void check_sites(struct bpf_obj *o, struct sleepstacks *ss, struct ringbuf *rb, struct seen *seen)
 {
 	uint64_t ips[HUD_STACK_DEPTH];
 	struct hud_thread t;
@@ -215,7 +217,7 @@ static void *rt_hog(void *arg)
  * but when its wakeup then waits long for a CPU, that wait is: this thread
  * parks (12 ms) on CPU 0 while a real-time thread takes CPU 0 from 3 ms to
  * 43 ms, so it waits ~30 ms in the run queue after its wakeup. */
-static void check_idle_wait(struct bpf_obj *o, struct ringbuf *rb, struct seen *seen)
+__attribute__((noinline)) static void check_idle_wait(struct bpf_obj *o, struct ringbuf *rb, struct seen *seen)
 {
 	cpu_set_t all, one;
 	pthread_t hog;
@@ -381,6 +383,51 @@ __attribute__((noinline)) static void check_patch(void)
 	CHECK(loader_patch_kernel(odd, 1, koff, kc, 0) == NULL && errno == EINVAL, "an unknown constant is refused");
 }
 
+/* 300 ms on CPU, then 30 ms asleep: samples, one off-CPU record at the
+ * right time, the sleeping stack read. (Not in main: main's code must stay
+ * within 4096 bytes of its start, where the stacks' checks look for it.) */
+__attribute__((noinline)) static void check_first_records(struct sleepstacks *ss, struct ringbuf *rb, struct seen *seen)
+{
+	spin_ms(300);
+	uint64_t slept_from = mono_ns();
+	sleep_30ms();           /* 30 ms asleep: one off-CPU stretch over 5 ms */
+	uint64_t slept_to = mono_ns();
+	spin_ms(20);
+	for (int i = 0; i < 5 && rb; i++)
+		ringbuf_poll(rb, 20, on_record, seen);
+	CHECK(seen->samples_mine >= 100, "~300 samples at 999 Hz over 300 ms of CPU, got %d", seen->samples_mine);
+	CHECK(seen->offcpu_long >= 1, "the 30 ms sleep was reported off CPU");
+	CHECK(seen->max_off_ns >= 30000000ull && seen->max_off_ns < 200000000ull,
+	      "off-CPU length %.1f ms, slept 30 ms", (double)seen->max_off_ns / 1e6);
+	/* Its times are CLOCK_MONOTONIC (whichever clock the kernel side
+	 * read): inside the call, give or take 0.2 ms. */
+	CHECK(seen->max_off_ts + 200000 >= slept_from && seen->max_off_ts + seen->max_off_ns <= slept_to + 200000,
+	      "the sleep's record lies within the call on CLOCK_MONOTONIC (from %+.3f ms to %+.3f ms of it)",
+	      ((double)seen->max_off_ts - (double)slept_from) / 1e6,
+	      ((double)seen->max_off_ts + (double)seen->max_off_ns - (double)slept_to) / 1e6);
+	CHECK(seen->deepest >= 3 && seen->in_spin, "sampled user stacks (up to %d frames) pass through spin_ms", seen->deepest);
+	uint64_t ips[HUD_STACK_DEPTH];
+	int n = sleepstacks_get(ss, seen->tid, seen->long_seq, 0, ips, HUD_STACK_DEPTH);
+	int in_sleep = stack_has(ips, n, (uintptr_t)sleep_30ms, 64) >= 0, in_main = stack_has(ips, n, (uintptr_t)main, 4096) >= 0;
+	CHECK(n >= 3 && in_sleep && in_main, "the stack read while it slept passes through sleep_30ms and main (%d frames)", n);
+}
+
+/* The loader's shortcuts are taken where this kernel offers them. (Out of
+ * main, see check_first_records.) */
+__attribute__((noinline)) static void check_shortcuts(const struct bpf_obj *o)
+{
+	struct kbtf k;
+	char err[512] = "";
+	int opened = kbtf_open(&k, "/sys/kernel/btf/vmlinux", err, sizeof(err)) == 0;
+	int cast = opened && kbtf_find(&k, KBTF_KIND_FUNC, "bpf_rdonly_cast") != 0;
+	int rq = opened && kbtf_member_offset(&k, "task_struct", "se.cfs_rq") > 0;
+	kbtf_close(&k);
+	int in_place = (loader_shortcuts(o) & LOADER_REGS_IN_PLACE) != 0, rq_clock = (loader_shortcuts(o) & LOADER_RQ_CLOCK) != 0;
+	CHECK(in_place == cast, "user registers read in place exactly where the kernel has bpf_rdonly_cast (%d, %d)",
+	      in_place, cast);
+	CHECK(rq_clock == rq, "the run queue clock used exactly where tasks have se.cfs_rq (%d, %d)", rq_clock, rq);
+}
+
 int main(void)
 {
 	char err[2048] = "";
@@ -401,14 +448,7 @@ int main(void)
 	if (!o)
 		return check_done();
 	CHECK(loader_prog_count(o) == 3, "3 programs, got %d", loader_prog_count(o));
-	{
-		struct kbtf k;
-		int cast = kbtf_open(&k, "/sys/kernel/btf/vmlinux", err, sizeof(err)) == 0 &&
-			   kbtf_find(&k, KBTF_KIND_FUNC, "bpf_rdonly_cast") != 0;
-		kbtf_close(&k);
-		CHECK(loader_regs_in_place(o) == cast, "user registers read in place exactly where the kernel has "
-		      "bpf_rdonly_cast (%d, %d)", loader_regs_in_place(o), cast);
-	}
+	check_shortcuts(o);
 	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "threads") >= 0 && loader_map_fd(o, "sleeps") >= 0 &&
 	      loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0, "all five maps created");
 	check_table(o);
@@ -436,20 +476,7 @@ int main(void)
 
 	memset(&seen, 0, sizeof(seen));
 	seen.tid = tid;
-	spin_ms(300);
-	sleep_30ms();           /* 30 ms asleep: one off-CPU stretch over 5 ms */
-	spin_ms(20);
-	for (int i = 0; i < 5 && rb; i++)
-		ringbuf_poll(rb, 20, on_record, &seen);
-	CHECK(seen.samples_mine >= 100, "~300 samples at 999 Hz over 300 ms of CPU, got %d", seen.samples_mine);
-	CHECK(seen.offcpu_long >= 1, "the 30 ms sleep was reported off CPU");
-	CHECK(seen.max_off_ns >= 30000000ull && seen.max_off_ns < 200000000ull,
-	      "off-CPU length %.1f ms, slept 30 ms", (double)seen.max_off_ns / 1e6);
-	CHECK(seen.deepest >= 3 && seen.in_spin, "sampled user stacks (up to %d frames) pass through spin_ms", seen.deepest);
-	uint64_t ips[HUD_STACK_DEPTH];
-	int n = sleepstacks_get(ss, tid, seen.long_seq, 0, ips, HUD_STACK_DEPTH);
-	int in_sleep = stack_has(ips, n, (uintptr_t)sleep_30ms, 64) >= 0, in_main = stack_has(ips, n, (uintptr_t)main, 4096) >= 0;
-	CHECK(n >= 3 && in_sleep && in_main, "the stack read while it slept passes through sleep_30ms and main (%d frames)", n);
+	check_first_records(ss, rb, &seen);
 	check_sites(o, ss, rb, &seen);
 	check_idle_wait(o, rb, &seen);
 	sleepstacks_stop(ss);
@@ -457,7 +484,7 @@ int main(void)
 	struct hud_thread t;
 	CHECK(loader_thread_get(o, tid, &t) == 0 && t.vol_switches >= 17 && t.switches >= t.vol_switches,
 	      "the kernel side counted its 17 sleeps and more (%u sleeps, %u switch-outs)", t.vol_switches, t.switches);
-	CHECK(!loader_regs_in_place(o) || (t.regs_delta > 0 && t.regs_delta < (1u << 20)),
+	CHECK(!(loader_shortcuts(o) & LOADER_REGS_IN_PLACE) || (t.regs_delta > 0 && t.regs_delta < (1u << 20)),
 	      "the registers' place on the kernel stack was learned (%llu)", (unsigned long long)t.regs_delta);
 	uint64_t st[HUD_STAT_COUNT];
 	CHECK(loader_stats(o, st) == 0 && st[HUD_STAT_SAMPLES] >= (uint64_t)seen.samples_mine,
