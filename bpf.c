@@ -326,18 +326,22 @@ INLINE hud_u64 site_of(hud_u64 nr, hud_u64 ip, hud_u64 sp, hud_u64 bp)
 }
 
 /* Whether the return addresses above sp are the ones user space saw at
- * this known site (see HUD_SITES): one read of user memory. */
+ * this known site (see HUD_SITES): one read of user memory, of the words
+ * from the first return address to the last. */
 INLINE int site_check_holds(const struct hud_site_check *c, hud_u64 sp)
 {
-	hud_u32 zero = 0;
+	hud_u32 zero = 0, first = c->first, words = c->words;
 	hud_u64 *w = bpf_map_lookup_elem(&scratch, &zero), mask = c->mask, h = 0;
 
-	if (!w || bpf_probe_read_user(w, HUD_SITE_SPAN, (void *)sp))
+	if (!words)
+		return 1;
+	if (!w || words > HUD_SITE_SPAN / 8 || first > HUD_SITE_SPAN / 8 - words ||
+	    bpf_probe_read_user(w, words * 8, (void *)(sp + first * 8)))
 		return 0;
-	for (hud_u32 i = 0; i < HUD_SITE_SPAN / 8; i++)
+	for (hud_u32 i = 0; i < HUD_SITE_SPAN / 8 && i < words; i++)
 		if (mask & (1ull << i))
 			h = hud_site_mix(h, w[i]);
-	return h == c->hash;
+	return hud_site_fold(h) == c->hash;
 }
 
 /* A worker leaving the CPU: where it was (user registers, site), and

@@ -676,6 +676,8 @@ int loader_site_add(const struct bpf_obj *o, uint32_t tid, struct hud_site site)
 	 * sleep is reported), never the other way round. */
 	__atomic_store_n(&t->site_checks[at].mask, site.check.mask, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->site_checks[at].hash, site.check.hash, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->site_checks[at].first, site.check.first, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->site_checks[at].words, site.check.words, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->site_keys[at], want, __ATOMIC_RELEASE);
 	return 0;
 }

@@ -140,18 +140,25 @@ static int sites_grow(struct sleepstacks *ss)
 static struct hud_site site_check(uint64_t site, uint64_t sp, const uint64_t *ips, const uint64_t *slots, int n)
 {
 	struct hud_site k = { .site = site };
-	uint64_t words[HUD_SITE_SPAN / 8];
+	uint64_t words[HUD_SITE_SPAN / 8], mask = 0, h = 0;
 
 	for (int i = 1; i < n; i++) {
 		uint64_t off = slots[i] - sp;
 		if (slots[i] >= sp && off < HUD_SITE_SPAN && !(off & 7)) {
-			k.check.mask |= 1ull << (off / 8);
+			mask |= 1ull << (off / 8);
 			words[off / 8] = ips[i];
 		}
 	}
-	for (int j = 0; j < HUD_SITE_SPAN / 8; j++)
-		if (k.check.mask & (1ull << j))
-			k.check.hash = hud_site_mix(k.check.hash, words[j]);
+	if (!mask)
+		return k;
+	int first = __builtin_ctzll(mask), last = 63 - __builtin_clzll(mask);
+	for (int j = first; j <= last; j++)
+		if (mask & (1ull << j))
+			h = hud_site_mix(h, words[j]);
+	k.check.mask = mask >> first;
+	k.check.hash = hud_site_fold(h);
+	k.check.first = (uint16_t)first;
+	k.check.words = (uint16_t)(last - first + 1);
 	return k;
 }
 
