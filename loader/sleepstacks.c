@@ -21,8 +21,9 @@
  * above the stack pointer against the kept stack's (one read) and reports
  * the sleep when they differ (a stack with no return address in that span,
  * all big frames, is checked only as follows); differences further up are
- * caught by reading the stacks of workers asleep at a kept site each time
- * the reader is up (at least every 100 ms), and by the kernel side
+ * caught by reading the stacks of workers asleep at a kept site every
+ * KEPT_NS (each look at the thread table costs the kernel side: see
+ * KEPT_NS), and by the kernel side
  * forgetting every kept site every FORGET_NS, so the next sleep at each is
  * read again. A site read with two different stacks is never kept again.
  *
@@ -47,6 +48,13 @@
 #define SITES_MAX 4096  /* sites whose stack is kept */
 #define SITE_READS 3    /* the same stack this often before a site is kept */
 #define FORGET_NS 30000000000ull
+/* How often the workers asleep at kept sites are looked for. Each look
+ * reads the workers' entries in the thread table, which the kernel side
+ * writes at every switch: its next write of each such cache line then
+ * waits for the line to come back from this CPU (~100-200 ns on this VM).
+ * Looked for after every poll, that cost sched_switch ~25 ns a run on
+ * average on the demo app (and far more while the reader polls). */
+#define KEPT_NS   100000000ull
 
 struct site_stack {
 	struct hud_site kernel; /* what the kernel side is told: the site, its check */
@@ -81,7 +89,7 @@ struct sleepstacks {
 	int stop;                       /* atomic */
 	uint64_t window_start, window_count;
 	int holding;
-	uint64_t forgot_at;
+	uint64_t forgot_at, kept_at;
 	pthread_mutex_t lock;           /* ring, next, sites, stats */
 	struct kept ring[RING];
 	uint32_t next;
@@ -301,8 +309,11 @@ static void *reader(void *arg)
 		} else if (ringbuf_poll(ss->rb, 100, on_sleep, ss) < 0) {
 			break;
 		}
-		read_kept_sleepers(ss);
 		uint64_t now = mono_ns();
+		if (now - ss->kept_at >= KEPT_NS) {
+			read_kept_sleepers(ss);
+			ss->kept_at = now;
+		}
 		if (now - ss->forgot_at >= FORGET_NS) {
 			loader_sites_forget_all(ss->o);
 			ss->forgot_at = now;
