@@ -10,11 +10,28 @@
  * The object is embedded in hud, but the parser must not trust it: the
  * input is copied to a heap buffer of exactly its size (ASan catches any
  * read past it). A parsed object must be self-consistent: every relocation
- * names an instruction and a map that exist; a refusal is one sentence. */
+ * names an instruction and a map that exist; a refusal is one sentence.
+ * Each program then goes through the loader's rewriting of its kernel
+ * placeholders (loader_patch_kernel), with and without the kfunc: either
+ * refused, or no placeholder is left. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "loader/loader.h"
+#include "loader/loader_int.h"
+
+/* No HUD_KOFF_*, HUD_KC_* or HUD_KFUNC_RDONLY_CAST left in x[0..n). */
+static void check_patched(const struct bpf_insn *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (BPF_CLASS(x[i].code) == BPF_LDX && BPF_MODE(x[i].code) == BPF_MEM && x[i].off >= HUD_KOFF_BASE)
+			abort();
+		if (x[i].code == (BPF_ALU64 | BPF_MOV | BPF_K) && (uint32_t)x[i].imm >= HUD_KC_BASE &&
+		    (uint32_t)x[i].imm < HUD_KC_BASE + 0x100)
+			abort();
+		if (x[i].code == (BPF_JMP | BPF_CALL) && x[i].src_reg == 0 && x[i].imm == HUD_KFUNC_RDONLY_CAST)
+			abort();
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -36,6 +53,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t r = 0; r < pr->nrelocs; r++)
 				if (pr->relocs[r].insn + 1 >= pr->ninsns || pr->relocs[r].map >= (uint32_t)p.nmaps)
 					abort();
+			static const long koff[HUD_KOFF_COUNT] = { 2400, 24, 32, 128, 304, 2776 };
+			static const long kc[2][HUD_KC_COUNT] = { { 1, 162, 1 }, { 0, 0, 0 } };
+			for (int with = 0; with < 2; with++) {
+				struct bpf_insn *x = loader_patch_kernel((const struct bpf_insn *)pr->insns, pr->ninsns, koff,
+									 kc[with], with ? 0 : 777);
+				if (x)
+					check_patched(x, pr->ninsns);
+				free(x);
+			}
 		}
 		if (strnlen(p.license, sizeof(p.license)) == sizeof(p.license))
 			abort();
