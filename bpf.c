@@ -75,15 +75,6 @@ struct hud_map_def scratch SEC("maps") = {
 	.type = BPF_MAP_TYPE_PERCPU_ARRAY, .key_size = 4,
 	.value_size = SCRATCH_BYTES, .max_entries = 2,
 };
-/* Per CPU: the run queue clock's difference from CLOCK_MONOTONIC (see
- * HUD_KC_RQ_CLOCK), and the run queue clock when it was measured. */
-struct clock_sync {
-	hud_u64 offset, at;
-};
-struct hud_map_def clocks SEC("maps") = {
-	.type = BPF_MAP_TYPE_PERCPU_ARRAY, .key_size = 4,
-	.value_size = sizeof(struct clock_sync), .max_entries = 1,
-};
 struct hud_map_def stats SEC("maps") = {
 	.type = BPF_MAP_TYPE_PERCPU_ARRAY, .key_size = 4,
 	.value_size = 8, .max_entries = HUD_STAT_COUNT,
@@ -249,10 +240,9 @@ INLINE struct pt_regs *user_regs(void)
 	return bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-/* A u32 (u64) field of a task_struct (or another kernel struct), at a
- * HUD_KOFF_* placeholder offset that the loader replaces with the running
- * kernel's. Written as one load so that the compiler cannot fold the
- * offset into another. */
+/* A u32 (u64) field of a task_struct, at a HUD_KOFF_* placeholder offset
+ * that the loader replaces with the running kernel's. Written as one load
+ * so that the compiler cannot fold the offset into another. */
 #define TASK_U32(task, koff) ({ \
 	hud_u32 v_; \
 	asm volatile("%0 = *(u32 *)(%1 + %2)" : "=r"(v_) : "r"(task), "i"(koff)); \
@@ -266,29 +256,6 @@ INLINE struct pt_regs *user_regs(void)
 	hud_u64 v_; \
 	asm volatile("%0 = %1" : "=r"(v_) : "i"(kc)); \
 	v_; })
-
-/* Now, in CLOCK_MONOTONIC ns, at a context switch or a wakeup of task:
- * its run queue's clock, which the scheduler has just brought up to date,
- * plus this CPU's difference between the clocks (see HUD_KC_RQ_CLOCK). */
-INLINE hud_u64 sched_now(void *task)
-{
-	hud_u32 zero = 0;
-
-	if (!KCONST(HUD_KC_RQ_CLOCK))
-		return bpf_ktime_get_ns();
-	/* Typed loads: the verifier follows each pointer's BTF type. */
-	hud_u64 cfs_rq = TASK_U64(task, HUD_KOFF_TASK_CFS_RQ);
-	hud_u64 rq = TASK_U64(cfs_rq, HUD_KOFF_CFS_RQ_RQ);
-	hud_u64 clock = TASK_U64(rq, HUD_KOFF_RQ_CLOCK);
-	struct clock_sync *c = bpf_map_lookup_elem(&clocks, &zero);
-	if (!c || !clock)
-		return bpf_ktime_get_ns();
-	if (!c->at || (long long)(clock - c->at) > (long long)HUD_CLOCK_SYNC_NS) {
-		c->offset = bpf_ktime_get_ns() - clock;
-		c->at = clock;
-	}
-	return clock + c->offset;
-}
 
 /* The user registers of task, the thread of entry t, which is leaving the
  * CPU. Read in place where the kernel allows it (HUD_KC_REGS_CAST): at
@@ -473,7 +440,7 @@ int hud_sched_switch(hud_u64 *ctx)
 		if (!runnable)
 			t->vol_switches++;
 		if (!switch_out_site(t, prev, runnable, prev_task)) {
-			now = sched_now(prev_task);
+			now = bpf_ktime_get_ns();
 			t->off_ts = now;
 		}
 	}
@@ -482,7 +449,7 @@ int hud_sched_switch(hud_u64 *ctx)
 	if (!t)
 		return 0;
 	if (!now)
-		now = sched_now(next_task);
+		now = bpf_ktime_get_ns();
 	struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
 	hud_u64 thr = cfg ? cfg->threshold_ns : ~0ull;
 	if (t->off_idle) {
@@ -515,7 +482,7 @@ int hud_sched_wakeup(hud_u64 *ctx)
 	struct hud_thread *t = thread_of(TASK_U32(task, HUD_KOFF_TASK_PID));
 
 	if (t && !t->on_cpu)
-		t->wake_ts = sched_now(task);
+		t->wake_ts = bpf_ktime_get_ns();
 	return 0;
 }
 

@@ -96,18 +96,6 @@ static const struct kbtf *kernel_types(struct kernel_facts *kf, char *err, size_
 	if (kf->koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] < 0)
 		kf->koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "state");
 	kf->koff[HUD_KOFF_TASK_STACK - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "stack");
-	kf->koff[HUD_KOFF_TASK_CFS_RQ - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "se.cfs_rq");
-	kf->koff[HUD_KOFF_CFS_RQ_RQ - HUD_KOFF_BASE] = kbtf_member_offset(k, "cfs_rq", "rq");
-	kf->koff[HUD_KOFF_RQ_CLOCK - HUD_KOFF_BASE] = kbtf_member_offset(k, "rq", "clock");
-	/* The run queue clock: only with all three (no group scheduling, no
-	 * se.cfs_rq); its loads are then never reached and read at 0. */
-	kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] = 1;
-	for (int i = HUD_KOFF_TASK_CFS_RQ; i <= HUD_KOFF_RQ_CLOCK; i++)
-		if (kf->koff[i - HUD_KOFF_BASE] < 0 || kf->koff[i - HUD_KOFF_BASE] >= HUD_KOFF_BASE)
-			kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] = 0;
-	if (!kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE])
-		for (int i = HUD_KOFF_TASK_CFS_RQ; i <= HUD_KOFF_RQ_CLOCK; i++)
-			kf->koff[i - HUD_KOFF_BASE] = 0;
 	for (int i = 0; i < HUD_KOFF_COUNT; i++)
 		if (kf->koff[i] < 0 || kf->koff[i] >= HUD_KOFF_BASE) {
 			snprintf(err, errlen, "hud: this kernel's task_struct has no field hud reads (its BTF "
@@ -422,8 +410,8 @@ static int threads_map(struct bpf_obj *o, char *err, size_t errlen)
 }
 
 /* Loads a tp_btf program with kf written in. Reading registers in place
- * and the run queue clock are shortcuts: where the kernel refuses the
- * program with them, it (and the next ones) are loaded without. */
+ * is a shortcut: where the kernel refuses the program with it, it (and the
+ * next ones) are loaded without. */
 static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const struct bpf_parsed_prog *pp,
 			     struct kernel_facts *kf, const char *license, uint32_t target, char *err, size_t errlen)
 {
@@ -437,15 +425,13 @@ static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const str
 		}
 		int rc = prog_load(p, insns, pp->ninsns, license, target, err, errlen);
 		free(insns);
-		int shortcuts = (kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] ? LOADER_REGS_IN_PLACE : 0) |
-				(kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] ? LOADER_RQ_CLOCK : 0);
+		int shortcuts = kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] ? LOADER_REGS_IN_PLACE : 0;
 		if (rc == 0 || !shortcuts) {
 			o->shortcuts = rc == 0 ? shortcuts : 0;
 			return rc;
 		}
 		kf->rdonly_cast = 0;
 		kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] = 0;
-		kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] = 0;
 	}
 }
 

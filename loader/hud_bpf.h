@@ -37,10 +37,7 @@ typedef uint64_t hud_u64;
 #define HUD_KOFF_TASK_PID    0x7f00     /* task_struct.pid */
 #define HUD_KOFF_TASK_STATE  0x7f01     /* task_struct.__state ("state" before 5.14) */
 #define HUD_KOFF_TASK_STACK  0x7f02     /* task_struct.stack (the kernel stack) */
-#define HUD_KOFF_TASK_CFS_RQ 0x7f03     /* task_struct.se.cfs_rq (CONFIG_FAIR_GROUP_SCHED) */
-#define HUD_KOFF_CFS_RQ_RQ   0x7f04     /* cfs_rq.rq (the same) */
-#define HUD_KOFF_RQ_CLOCK    0x7f05     /* rq.clock */
-#define HUD_KOFF_COUNT       6
+#define HUD_KOFF_COUNT       3
 
 /* Kernel constants, the same way: bpf.c moves HUD_KC_* into a register
  * (one "r = imm" instruction each) and the loader writes the running
@@ -48,9 +45,6 @@ typedef uint64_t hud_u64;
  * - HUD_KC_REGS_CAST: 1 when the programs may read a task's user registers
  *   in place (below), else 0; the verifier then drops the other branch.
  * - HUD_KC_PT_REGS_ID: the BTF id of struct pt_regs.
- * - HUD_KC_RQ_CLOCK: 1 when the scheduler programs take the time from the
- *   task's run queue clock (task->se.cfs_rq->rq->clock, which the
- *   scheduler has just updated), else 0: bpf_ktime_get_ns, a helper call.
  * A call of helper number HUD_KFUNC_RDONLY_CAST is the kernel function
  * bpf_rdonly_cast (Linux 6.2+; the verifier inlines it: a plain move),
  * which the loader turns into a kfunc call, or into "r0 = 0" where the
@@ -59,16 +53,15 @@ typedef uint64_t hud_u64;
  * thunks of the speculation mitigations), and these programs run at every
  * context switch. The user registers lie at a fixed distance from the
  * start of the task's kernel stack; each thread's entry learns that
- * distance once from bpf_task_pt_regs (hud_thread.regs_delta). The run
- * queue clock counts from boot like CLOCK_MONOTONIC but is not it: each
- * CPU keeps their difference, measured again every HUD_CLOCK_SYNC_NS, and
- * every time the programs record is in CLOCK_MONOTONIC. */
+ * distance once from bpf_task_pt_regs (hud_thread.regs_delta). (The time
+ * stays bpf_ktime_get_ns: the run queue's clock, read in place, was 28 ns
+ * cheaper a run, but the scheduler skips updating it at a switch right
+ * after a wakeup that preempted, which made short run-queue waits read as
+ * none: see docs/PERFORMANCE.md.) */
 #define HUD_KC_BASE            0x48554400      /* "HUD\0": no real constant of bpf.c */
 #define HUD_KC_REGS_CAST       0x48554400
 #define HUD_KC_PT_REGS_ID      0x48554401
-#define HUD_KC_RQ_CLOCK        0x48554402
-#define HUD_KC_COUNT           3
-#define HUD_CLOCK_SYNC_NS      100000000ull    /* 100 ms */
+#define HUD_KC_COUNT           2
 #define HUD_KFUNC_RDONLY_CAST  0x7f10
 
 /* Map definitions in the object's "maps" section: one per map symbol.

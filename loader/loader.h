@@ -92,11 +92,9 @@ int loader_stats(const struct bpf_obj *o, uint64_t out[HUD_STAT_COUNT]);
 
 /* The shortcuts the scheduler programs take on this kernel (see HUD_KC_*
  * in hud_bpf.h): LOADER_REGS_IN_PLACE, user registers read in place, not
- * through the bpf_task_pt_regs helper (Linux 6.2+); LOADER_RQ_CLOCK, the
- * time from the run queue clock, not bpf_ktime_get_ns (group scheduling).
- * For `--check-kernel` and the tests. */
+ * through the bpf_task_pt_regs helper (Linux 6.2+). For `--check-kernel`
+ * and the tests. */
 #define LOADER_REGS_IN_PLACE 1
-#define LOADER_RQ_CLOCK      2
 int loader_shortcuts(const struct bpf_obj *o);
 
 /* Number of programs in the object and their section names (tests). */

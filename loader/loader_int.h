@@ -35,7 +35,7 @@ struct bpf_obj {
 	int ncpus_possible;     /* per-CPU map values come in this many slots */
 	struct hud_thread *threads;     /* the "threads" map, mapped (HUD_THREAD_SLOTS entries) */
 	size_t threads_len;
-	int shortcuts;          /* LOADER_REGS_IN_PLACE | LOADER_RQ_CLOCK: see loader_shortcuts */
+	int shortcuts;          /* LOADER_REGS_IN_PLACE: see loader_shortcuts */
 };
 
 long sys_bpf(int cmd, union bpf_attr *attr);

@@ -198,10 +198,8 @@ static int check_kernel(void)
 		ringbuf_poll(rb, 20, check_record, &seen);
 	if (seen.samples > 0 && seen.offcpu > 0) {
 		printf("hud: this kernel runs hud's programs: %d programs loaded and attached, %d samples and %d "
-		       "off-CPU events of hud itself; user registers read %s, time from %s\n", loader_prog_count(o),
-		       seen.samples, seen.offcpu,
-		       loader_shortcuts(o) & LOADER_REGS_IN_PLACE ? "in place" : "through bpf_task_pt_regs",
-		       loader_shortcuts(o) & LOADER_RQ_CLOCK ? "the run queue clock" : "bpf_ktime_get_ns");
+		       "off-CPU events of hud itself; user registers read %s\n", loader_prog_count(o), seen.samples,
+		       seen.offcpu, loader_shortcuts(o) & LOADER_REGS_IN_PLACE ? "in place" : "through bpf_task_pt_regs");
 		rc = 0;
 	} else {
 		say("hud: the programs loaded and attached but reported %d samples and %d off-CPU events of hud "

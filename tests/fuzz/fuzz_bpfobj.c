@@ -53,8 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t r = 0; r < pr->nrelocs; r++)
 				if (pr->relocs[r].insn + 1 >= pr->ninsns || pr->relocs[r].map >= (uint32_t)p.nmaps)
 					abort();
-			static const long koff[HUD_KOFF_COUNT] = { 2400, 24, 32, 128, 304, 2776 };
-			static const long kc[2][HUD_KC_COUNT] = { { 1, 162, 1 }, { 0, 0, 0 } };
+			static const long koff[HUD_KOFF_COUNT] = { 2400, 24, 32 };
+			static const long kc[2][HUD_KC_COUNT] = { { 1, 162 }, { 0, 0 } };
 			for (int with = 0; with < 2; with++) {
 				struct bpf_insn *x = loader_patch_kernel((const struct bpf_insn *)pr->insns, pr->ninsns, koff,
 									 kc[with], with ? 0 : 777);
