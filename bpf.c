@@ -261,7 +261,7 @@ INLINE struct pt_regs *user_regs(void)
  * CPU. Read in place where the kernel allows it (HUD_KC_REGS_CAST): at
  * t->regs_delta past the start of its kernel stack, learned from
  * bpf_task_pt_regs at the thread's first switch-out; each helper call
- * costs ~50 ns here, and this runs at every switch-out of a worker. */
+ * costs ~30-50 ns here, and this runs at every switch-out of a worker. */
 INLINE struct pt_regs *switch_regs(struct hud_thread *t, void *task)
 {
 	if (KCONST(HUD_KC_REGS_CAST)) {

@@ -420,7 +420,7 @@ static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const str
 							     kf->koff, kf->kc, kf->rdonly_cast);
 		if (!insns) {
 			snprintf(err, errlen, errno == ENOMEM ? "hud: out of memory" :
-				 "hud: internal error: %s reads an unknown kernel field", pp->section);
+				 "hud: internal error: %s uses an unknown kernel field or constant", pp->section);
 			return -1;
 		}
 		int rc = prog_load(p, insns, pp->ninsns, license, target, err, errlen);

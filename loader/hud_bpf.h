@@ -98,8 +98,8 @@ struct hud_config {
  *   says which words of the HUD_SITE_SPAN bytes above the stack pointer are
  *   return addresses and their hash (see hud_site_check). The kernel side
  *   reads the words from the first of them to the last, in one read of
- *   user memory (~300 ns here, plus ~1 ns a byte: the fewer the better):
- *   when the hash agrees, the sleep is not passed on to "sleeps" (user
+ *   user memory (~700 ns here, most of it the first touch of user memory
+ *   after the switch): when the hash agrees, the sleep is not passed on to "sleeps" (user
  *   space holds its stack); otherwise it is.
  * A sleep at any other site is passed on to "sleeps". The keys share a
  * cache line with the registers, which every switch-out writes anyway. */
