@@ -203,17 +203,23 @@ __attribute__((noinline)) static void park_like(void)
 	sink++;
 }
 
+/* Keeps the calling thread on CPU 0; 0 when done. */
+static int pin_cpu0(void)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	return sched_setaffinity(0, sizeof(one), &one);
+}
+
 /* Spins on CPU 0 at a real-time priority for 40 ms, 3 ms after it starts. */
 static void *rt_hog(void *arg)
 {
 	struct sched_param sp = { .sched_priority = 1 };
-	cpu_set_t one;
 
 	(void)arg;
-	CPU_ZERO(&one);
-	CPU_SET(0, &one);
-	if (pthread_setaffinity_np(pthread_self(), sizeof(one), &one) != 0 ||
-	    pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0)
+	if (pin_cpu0() != 0 || pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0)
 		return NULL;
 	usleep(3000);
 	spin_ms(40);
@@ -226,13 +232,11 @@ static void *rt_hog(void *arg)
  * 43 ms, so it waits ~30 ms in the run queue after its wakeup. */
 __attribute__((noinline)) static void check_idle_wait(struct bpf_obj *o, struct ringbuf *rb, struct seen *seen)
 {
-	cpu_set_t all, one;
+	cpu_set_t all;
 	pthread_t hog;
 
 	CHECK(sched_getaffinity(0, sizeof(all), &all) == 0, "read this thread's CPUs");
-	CPU_ZERO(&one);
-	CPU_SET(0, &one);
-	CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "run this thread on CPU 0");
+	CHECK(pin_cpu0() == 0, "run this thread on CPU 0");
 	sleeps_collect(rb, seen);
 	seen->nlong = 0;
 	seen->idle_wait_ns = 0;
@@ -259,13 +263,10 @@ static int pong_fds[4];
 /* Answers each byte on pong_fds[0] with one on pong_fds[3], on CPU 0. */
 static void *ponger(void *arg)
 {
-	cpu_set_t one;
 	char c;
 
 	(void)arg;
-	CPU_ZERO(&one);
-	CPU_SET(0, &one);
-	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+	pin_cpu0();
 	while (read(pong_fds[0], &c, 1) == 1 && c)
 		if (write(pong_fds[3], &c, 1) != 1)
 			break;
@@ -282,15 +283,13 @@ __attribute__((noinline)) static void check_short_waits(struct bpf_obj *o, struc
 							 const struct hud_config *base)
 {
 	struct hud_config cfg = *base;
-	cpu_set_t all, one;
+	cpu_set_t all;
 	pthread_t t;
 	char err[512] = "", c = 1;
 
 	CHECK(pipe(pong_fds) == 0 && pipe(pong_fds + 2) == 0, "two pipes");
 	CHECK(sched_getaffinity(0, sizeof(all), &all) == 0, "read this thread's CPUs");
-	CPU_ZERO(&one);
-	CPU_SET(0, &one);
-	CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "run this thread on CPU 0");
+	CHECK(pin_cpu0() == 0, "run this thread on CPU 0");
 	cfg.threshold_ns = 1;
 	CHECK(loader_configure(o, &cfg, err, sizeof(err)) == 0, "threshold 1 ns: %s", err);
 	sleeps_collect(rb, seen);
