@@ -264,23 +264,21 @@ INLINE struct pt_regs *user_regs(void)
  * costs ~30-50 ns here, and this runs at every switch-out of a worker. */
 INLINE struct pt_regs *switch_regs(struct hud_thread *t, void *task)
 {
-	if (KCONST(HUD_KC_REGS_CAST)) {
-		hud_u64 stack = TASK_U64(task, HUD_KOFF_TASK_STACK), delta = t->regs_delta;
-		if (delta)
-			return bpf_rdonly_cast(stack + delta, KCONST(HUD_KC_PT_REGS_ID));
-		struct pt_regs *regs = bpf_task_pt_regs(task);
-		hud_u32 zero = 0;
-		volatile hud_u64 *w = bpf_map_lookup_elem(&scratch, &zero);
-		if (regs && w) {
-			/* The address as a number: stored, then read back. */
-			*w = (hud_u64)regs;
-			hud_u64 at = *w;
-			if (at > stack && at - stack < (1u << 20))
-				t->regs_delta = at - stack;
-		}
-		return regs;
+	hud_u32 zero = 0;
+
+	if (KCONST(HUD_KC_REGS_CAST) && t->regs_delta)
+		return bpf_rdonly_cast(TASK_U64(task, HUD_KOFF_TASK_STACK) + t->regs_delta, KCONST(HUD_KC_PT_REGS_ID));
+	struct pt_regs *regs = bpf_task_pt_regs(task);
+	volatile hud_u64 *w = KCONST(HUD_KC_REGS_CAST) && regs ? bpf_map_lookup_elem(&scratch, &zero) : 0;
+	if (w) {
+		/* The address as a number: stored, then read back. */
+		hud_u64 stack = TASK_U64(task, HUD_KOFF_TASK_STACK);
+		*w = (hud_u64)regs;
+		hud_u64 at = *w;
+		if (at > stack && at - stack < (1u << 20))
+			t->regs_delta = at - stack;
 	}
-	return bpf_task_pt_regs(task);
+	return regs;
 }
 
 INLINE hud_u64 site_of(hud_u64 nr, hud_u64 ip, hud_u64 sp, hud_u64 bp)

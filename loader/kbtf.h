@@ -1,9 +1,10 @@
 /* kbtf.h — the running kernel's own type information (BTF), read from
  * /sys/kernel/btf/vmlinux: what hud's BTF-typed tracepoint programs need to
  * load on any kernel without headers, namely the id of a tracepoint's
- * btf_trace_* type (the attach target) and the byte offset of a few
+ * btf_trace_* type (the attach target), the byte offset of a few
  * task_struct fields (written into the programs' loads, see HUD_KOFF_* in
- * hud_bpf.h).
+ * hud_bpf.h), and the ids of struct pt_regs and of the kernel function
+ * bpf_rdonly_cast (see HUD_KC_*).
  *
  * Contract: kbtf_open reads and indexes the file (a few MB) and returns 0,
  * or -1 with one sentence in err; kbtf_close frees it (also after a failed
