@@ -22,8 +22,9 @@
 #define KBTF_KIND_FUNC    12
 
 struct kbtf {
-	unsigned char *data;    /* the whole file */
+	const unsigned char *data;      /* the whole file */
 	size_t len;
+	int mapped;             /* data is mapped (else allocated) */
 	const unsigned char *types, *strings;
 	uint32_t types_len, strings_len;
 	uint32_t *type_at;      /* type id -> offset in types (id 0 is void) */

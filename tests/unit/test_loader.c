@@ -6,10 +6,12 @@
  * alike, and a site standing for two stacks gives each sleep its own), the
  * worker table's probing, and closing leaves no hud program or map behind. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -386,6 +388,44 @@ static int count_hud_objects(int get_next, int get_fd)
 	return n;
 }
 
+/* The kernel's BTF through a FIFO, which cannot be mapped: kbtf_open's
+ * other way in, read() into a buffer. Returns its number of types, or 0. */
+__attribute__((noinline)) static uint32_t types_read_through_fifo(const struct kbtf *k)
+{
+	char path[] = "/tmp/hud-kbtf-fifo-XXXXXX";
+	char err[512] = "";
+	struct kbtf r;
+	uint32_t n = 0;
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	unlink(path);
+	if (mkfifo(path, 0600) < 0)
+		return 0;
+	pid_t child = fork();
+	if (child == 0) {
+		int w = open(path, O_WRONLY);
+		size_t off = 0;
+		while (w >= 0 && off < k->len) {
+			ssize_t got = write(w, k->data + off, k->len - off);
+			if (got <= 0)
+				break;
+			off += (size_t)got;
+		}
+		_exit(off == k->len ? 0 : 1);
+	}
+	if (child > 0 && kbtf_open(&r, path, err, sizeof(err)) == 0) {
+		n = r.mapped ? 0 : r.ntypes;
+		kbtf_close(&r);
+	}
+	if (child > 0)
+		waitpid(child, NULL, 0);
+	unlink(path);
+	return n;
+}
+
 /* The kernel's BTF as the loader reads it: the offsets it writes into the
  * tracepoint programs, and a damaged file refused with a sentence. */
 __attribute__((noinline)) static void check_kernel_types(void)
@@ -401,6 +441,8 @@ __attribute__((noinline)) static void check_kernel_types(void)
 	CHECK(kbtf_member_offset(&k, "task_struct", "no_such_field") == -1 &&
 	      kbtf_member_offset(&k, "no_such_struct", "pid") == -1, "unknown names give -1");
 	CHECK(kbtf_find(&k, KBTF_KIND_TYPEDEF, "btf_trace_sched_switch") != 0, "the sched_switch attach type is there");
+	uint32_t through_fifo = types_read_through_fifo(&k);
+	CHECK(through_fifo == k.ntypes, "read without mapping (a FIFO), the same %u types (%u)", k.ntypes, through_fifo);
 	/* Cut short: the types it names run past the end. */
 	char path[] = "/tmp/hud-kbtf-XXXXXX";
 	int fd = mkstemp(path);
