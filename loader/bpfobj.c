@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <gelf.h>
@@ -153,6 +154,28 @@ unknown:
 	return NULL;
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* How many instructions the verifier walked to accept the program (its
+ * start-up cost; Linux 5.16+), 0 where the kernel does not say. */
+static uint32_t verified_insns(int prog_fd)
+{
+	struct bpf_prog_info info;
+	union bpf_attr a;
+
+	memset(&info, 0, sizeof(info));
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = (uint32_t)prog_fd;
+	a.info.info_len = sizeof(info);
+	a.info.info = (uint64_t)(uintptr_t)&info;
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) < 0 ? 0 : info.verified_insns;
+}
+
 static int prog_load(struct loaded_prog *p, const struct bpf_insn *insns, size_t ninsns,
 		     const char *license, uint32_t attach_btf_id, char *err, size_t errlen)
 {
@@ -172,9 +195,13 @@ static int prog_load(struct loaded_prog *p, const struct bpf_insn *insns, size_t
 	const char *slash = strrchr(p->section, '/');
 	snprintf(a.prog_name, sizeof(a.prog_name), "hud_%.11s",
 		 p->type != BPF_PROG_TYPE_PERF_EVENT && slash ? slash + 1 : "sample");
+	uint64_t start = monotonic_ns();
 	p->fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
-	if (p->fd >= 0)
+	if (p->fd >= 0) {
+		p->load_ns = monotonic_ns() - start;
+		p->verified_insns = verified_insns(p->fd);
 		return 0;
+	}
 	int e = errno;
 	if (e == EPERM) {
 		loader_fail(err, errlen, e, "hud: cannot load the BPF program %s", p->section);
@@ -536,6 +563,15 @@ int loader_prog_count(const struct bpf_obj *o)
 const char *loader_prog_section(const struct bpf_obj *o, int i)
 {
 	return i >= 0 && i < o->nprogs ? o->progs[i].section : NULL;
+}
+
+int loader_prog_cost(const struct bpf_obj *o, int i, uint32_t *verified_insns, uint64_t *load_ns)
+{
+	if (i < 0 || i >= o->nprogs)
+		return -1;
+	*verified_insns = o->progs[i].verified_insns;
+	*load_ns = o->progs[i].load_ns;
+	return 0;
 }
 
 const struct loaded_prog *loader_prog_by_type(const struct bpf_obj *o, uint32_t type)

@@ -101,6 +101,12 @@ int loader_shortcuts(const struct bpf_obj *o);
 int loader_prog_count(const struct bpf_obj *o);
 const char *loader_prog_section(const struct bpf_obj *o, int i);
 
+/* What loading program i cost: the instructions the kernel's verifier
+ * walked (0 where the kernel does not report it, before Linux 5.16) and
+ * the time its load took. Most of hud's start-up is verification; for
+ * `--check-kernel` and `./build.sh bench`. -1 for no such program. */
+int loader_prog_cost(const struct bpf_obj *o, int i, uint32_t *verified_insns, uint64_t *load_ns);
+
 /* The embedded object's bytes (tests, `--version`). */
 const unsigned char *loader_object(size_t *len);
 

@@ -23,6 +23,8 @@ struct loaded_prog {
 	char section[64];
 	uint32_t type;          /* BPF_PROG_TYPE_* */
 	int fd;
+	uint32_t verified_insns;        /* instructions the verifier walked (0: not reported) */
+	uint64_t load_ns;               /* how long the load (verification) took */
 };
 
 struct bpf_obj {

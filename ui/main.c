@@ -160,6 +160,22 @@ static int check_record(void *ctx, const void *data, size_t len)
 	return 0;
 }
 
+/* One line: what verifying each program cost (most of hud's start-up). */
+static void say_load_costs(const struct bpf_obj *o)
+{
+	uint64_t total_ns = 0, ns;
+	uint32_t insns;
+
+	printf("hud: verified");
+	for (int i = 0; loader_prog_cost(o, i, &insns, &ns) == 0; i++) {
+		const char *section = loader_prog_section(o, i), *slash = strrchr(section, '/');
+		const char *name = strcmp(section, "perf_event") == 0 ? "the sampler" : slash ? slash + 1 : section;
+		printf("%s %s in %.1f ms (%u instructions walked)", i ? "," : "", name, ns / 1e6, insns);
+		total_ns += ns;
+	}
+	printf("; %.1f ms in all\n", total_ns / 1e6);
+}
+
 /* Loads and attaches hud's programs on this kernel and profiles hud itself
  * for a moment: answers "does hud work here?" without a target (and is how
  * the test on other kernels checks them). 0 when everything worked. */
@@ -200,6 +216,7 @@ static int check_kernel(void)
 		printf("hud: this kernel runs hud's programs: %d programs loaded and attached, %d samples and %d "
 		       "off-CPU events of hud itself; user registers read %s\n", loader_prog_count(o), seen.samples,
 		       seen.offcpu, loader_shortcuts(o) & LOADER_REGS_IN_PLACE ? "in place" : "through bpf_task_pt_regs");
+		say_load_costs(o);
 		rc = 0;
 	} else {
 		say("hud: the programs loaded and attached but reported %d samples and %d off-CPU events of hud "
