@@ -902,7 +902,10 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 			goto out;
 		}
 	}
-	uint64_t next_scan = now_ns() + 500000000ull, next_tick = 0;
+	/* The first tick (which may load a library's debug information to
+	 * name where a worker blocks: ~50 ms for libc's compressed DWARF here)
+	 * waits 100 ms, so the first records are read as soon as they come. */
+	uint64_t next_scan = now_ns() + 500000000ull, next_tick = now_ns() + 100000000ull;
 	uint64_t discover_until = s->named || opts->workers_prefix ? 0 : now_ns() + 1500000000ull;
 	uint64_t deadline = opts->duration_ns ? s->start_ns + opts->duration_ns : 0;
 	for (;;) {
