@@ -104,9 +104,13 @@ void sym_proc_close(struct sym_proc *p);
 #define SYM_TABLE_BUDGET_DEFAULT ((size_t)8 << 20)
 
 void sym_set_table_budget(size_t bytes);
-/* Bytes held for units now, and how many units hold them. */
+/* Bytes held for units now, how many units hold them, and how many units
+ * were dropped so far to stay within the budget (each is rebuilt if an
+ * address needs it again: many mean the budget is too small for the
+ * addresses asked for). */
 size_t sym_table_bytes(void);
 size_t sym_table_units(void);
+uint64_t sym_table_evictions(void);
 
 /* ---- Command line ------------------------------------------------------ */
 

@@ -179,7 +179,8 @@ static struct {
 	size_t bytes;           /* held by listed units */
 	size_t units;           /* listed units */
 	struct cu *mru, *lru;
-} g_units = { SYM_TABLE_BUDGET_DEFAULT, 0, 0, NULL, NULL };
+	uint64_t evictions;     /* units dropped to stay within the budget */
+} g_units = { SYM_TABLE_BUDGET_DEFAULT, 0, 0, NULL, NULL, 0 };
 
 void sym_set_table_budget(size_t bytes)
 {
@@ -194,6 +195,11 @@ size_t sym_table_bytes(void)
 size_t sym_table_units(void)
 {
 	return g_units.units;
+}
+
+uint64_t sym_table_evictions(void)
+{
+	return g_units.evictions;
 }
 
 static void lru_unlink(struct cu *cu)
@@ -280,8 +286,10 @@ static void units_trim(const struct cu *keep)
 	struct cu *c = g_units.lru;
 	while (g_units.budget && g_units.bytes > g_units.budget && c) {
 		struct cu *next = c->newer;
-		if (c != keep)
+		if (c != keep) {
 			unit_evict(c);
+			g_units.evictions++;
+		}
 		c = next;
 	}
 }

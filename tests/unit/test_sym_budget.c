@@ -156,8 +156,11 @@ int main(int argc, char **argv)
 	static struct answer unbounded[NADDRS], tiny[NADDRS], some[NADDRS];
 
 	size_t most;
+	uint64_t dropped = sym_table_evictions();
 	struct sym_file *f0 = resolve_all(bin, 0, addrs, NADDRS, unbounded, &most);
 	CHECK(most > 1, "without a budget only %zu unit(s) were ever held", most);
+	CHECK(sym_table_evictions() == dropped, "without a budget %llu units were dropped",
+	      (unsigned long long)(sym_table_evictions() - dropped));
 	size_t resolved = 0;
 	for (size_t i = 0; i < NADDRS; i++)
 		resolved += unbounded[i].n > 0;
@@ -167,6 +170,8 @@ int main(int argc, char **argv)
 	 * is one for all open files. */
 	struct sym_file *f1 = resolve_all(bin, 1, addrs, NADDRS, tiny, &most);
 	CHECK(most <= 1, "a budget of one byte held %zu units at once", most);
+	CHECK(sym_table_evictions() > dropped, "a budget of one byte dropped no unit (the count says %llu)",
+	      (unsigned long long)(sym_table_evictions() - dropped));
 	CHECK(compare(unbounded, tiny, addrs, NADDRS, "budget 1") == 0,
 	      "answers differ with every unit evicted");
 
