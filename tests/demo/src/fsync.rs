@@ -9,12 +9,14 @@
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::stats;
 
 const RECORD_LEN: usize = 4 * 1024 * 1024;
 const PERIOD: Duration = Duration::from_millis(300);
+/// hud's default threshold: a shorter fsync is not a block it reports.
+const SLOW: Duration = Duration::from_millis(5);
 
 /// Temp file used by this scenario; removed by `cleanup()` on exit.
 pub fn data_path() -> PathBuf {
@@ -50,6 +52,10 @@ pub async fn handle_fsync_request(path: &Path, seq: u64) -> io::Result<()> {
 pub fn persist_record(path: &Path, record: &[u8]) -> io::Result<()> {
     let mut f = OpenOptions::new().create(true).write(true).truncate(true).open(path)?;
     f.write_all(record)?;
+    let start = Instant::now();
     f.sync_all()?; // HUD-CULPRIT: fsync persist_record
+    if start.elapsed() >= SLOW {
+        stats::bump(&stats::FSYNC_SLOW);
+    }
     Ok(())
 }
