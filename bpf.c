@@ -208,6 +208,7 @@ INLINE hud_u32 walk_user_stack(struct walk *w, hud_u64 *ips, hud_u32 *fhash)
 		hud_u64 lo = bp - 32;
 		if (bp < 32 || (bp & 7))
 			break;
+		/* base and have start at 0, so the first frame reads. */
 		if (lo < base || lo + 48 > base + have) {
 			/* Near the top of the stack a whole chunk may not be
 			 * mapped: then just this frame. */

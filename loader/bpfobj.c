@@ -166,14 +166,8 @@ static uint64_t monotonic_ns(void)
 static uint32_t verified_insns(int prog_fd)
 {
 	struct bpf_prog_info info;
-	union bpf_attr a;
 
-	memset(&info, 0, sizeof(info));
-	memset(&a, 0, sizeof(a));
-	a.info.bpf_fd = (uint32_t)prog_fd;
-	a.info.info_len = sizeof(info);
-	a.info.info = (uint64_t)(uintptr_t)&info;
-	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) < 0 ? 0 : info.verified_insns;
+	return loader_obj_info(prog_fd, &info, sizeof(info)) < 0 ? 0 : info.verified_insns;
 }
 
 static int prog_load(struct loaded_prog *p, const struct bpf_insn *insns, size_t ninsns,

@@ -28,7 +28,6 @@ struct ringbuf *ringbuf_open(int map_fd, char *err, size_t errlen)
 {
 	struct ringbuf *rb = calloc(1, sizeof(*rb));
 	struct bpf_map_info info;
-	union bpf_attr a;
 	struct epoll_event ev;
 	void *p;
 
@@ -39,12 +38,7 @@ struct ringbuf *ringbuf_open(int map_fd, char *err, size_t errlen)
 	rb->map_fd = map_fd;
 	rb->epoll_fd = -1;
 	rb->page = (size_t)sysconf(_SC_PAGESIZE);
-	memset(&info, 0, sizeof(info));
-	memset(&a, 0, sizeof(a));
-	a.info.bpf_fd = (uint32_t)map_fd;
-	a.info.info_len = sizeof(info);
-	a.info.info = (uint64_t)(uintptr_t)&info;
-	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) < 0) {
+	if (loader_obj_info(map_fd, &info, sizeof(info)) < 0) {
 		loader_fail(err, errlen, errno, "hud: cannot query the ring buffer map (BPF_OBJ_GET_INFO_BY_FD)");
 		goto fail;
 	}

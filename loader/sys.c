@@ -41,6 +41,18 @@ void loader_fail(char *err, size_t errlen, int e, const char *fmt, ...)
 		snprintf(err, errlen, "%s", what);
 }
 
+int loader_obj_info(int fd, void *info, uint32_t len)
+{
+	union bpf_attr a;
+
+	memset(info, 0, len);
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = (uint32_t)fd;
+	a.info.info_len = len;
+	a.info.info = (uint64_t)(uintptr_t)info;
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) < 0 ? -1 : 0;
+}
+
 int loader_map_lookup(int fd, const void *key, void *value)
 {
 	union bpf_attr a;

@@ -365,21 +365,11 @@ static int count_hud_objects(int get_next, int get_fd)
 		char name[16] = "";
 		if (get_fd == BPF_PROG_GET_FD_BY_ID) {
 			struct bpf_prog_info info;
-			memset(&info, 0, sizeof(info));
-			memset(&a, 0, sizeof(a));
-			a.info.bpf_fd = (uint32_t)fd;
-			a.info.info_len = sizeof(info);
-			a.info.info = (uint64_t)(uintptr_t)&info;
-			if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0)
+			if (loader_obj_info(fd, &info, sizeof(info)) == 0)
 				memcpy(name, info.name, sizeof(name));
 		} else {
 			struct bpf_map_info info;
-			memset(&info, 0, sizeof(info));
-			memset(&a, 0, sizeof(a));
-			a.info.bpf_fd = (uint32_t)fd;
-			a.info.info_len = sizeof(info);
-			a.info.info = (uint64_t)(uintptr_t)&info;
-			if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0)
+			if (loader_obj_info(fd, &info, sizeof(info)) == 0)
 				memcpy(name, info.name, sizeof(name));
 		}
 		close(fd);
