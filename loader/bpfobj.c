@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <gelf.h>
@@ -154,13 +153,6 @@ unknown:
 	return NULL;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* How many instructions the verifier walked to accept the program (its
  * start-up cost; Linux 5.16+), 0 where the kernel does not say. */
 static uint32_t verified_insns(int prog_fd)
@@ -189,10 +181,10 @@ static int prog_load(struct loaded_prog *p, const struct bpf_insn *insns, size_t
 	const char *slash = strrchr(p->section, '/');
 	snprintf(a.prog_name, sizeof(a.prog_name), "hud_%.11s",
 		 p->type != BPF_PROG_TYPE_PERF_EVENT && slash ? slash + 1 : "sample");
-	uint64_t start = monotonic_ns();
+	uint64_t start = loader_now_ns();
 	p->fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
 	if (p->fd >= 0) {
-		p->load_ns = monotonic_ns() - start;
+		p->load_ns = loader_now_ns() - start;
 		p->verified_insns = verified_insns(p->fd);
 		return 0;
 	}

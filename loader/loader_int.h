@@ -44,6 +44,8 @@ long sys_bpf(int cmd, union bpf_attr *attr);
 int sys_perf_event_open(struct perf_event_attr *attr, int pid, int cpu, int group, unsigned long flags);
 void loader_fail(char *err, size_t errlen, int e, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* CLOCK_MONOTONIC in ns, the clock of the BPF side's times. */
+uint64_t loader_now_ns(void);
 /* BPF_OBJ_GET_INFO_BY_FD into info (a struct bpf_prog_info or
  * bpf_map_info of len bytes, zeroed first): 0, or -1 with errno. */
 int loader_obj_info(int fd, void *info, uint32_t len);

@@ -23,7 +23,8 @@
  * all big frames, is checked only as follows); differences further up are
  * caught by reading the stacks of workers asleep at a kept site every
  * KEPT_NS, and by the kernel side forgetting every kept site every
- * FORGET_NS, so the next sleep at each is read again. A site read with two different stacks is never kept again.
+ * FORGET_NS, so the next sleep at each is read again. A site read with two
+ * different stacks is never kept again.
  *
  * Waking hud costs the kernel side ~7 us per record and hud ~30 us on this
  * VM, so when sleeps come often (more than HOLD_RATE a second) the reader
@@ -96,13 +97,6 @@ struct sleepstacks {
 	uint32_t nsites, sites_cap;
 	struct sleepstacks_stats stats;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Still asleep at this switch-out (not back on CPU since), at this site? */
 static int asleep_at(const struct sleepstacks *ss, const struct hud_sleep *e)
@@ -300,7 +294,7 @@ static void *reader(void *arg)
 {
 	struct sleepstacks *ss = arg;
 
-	ss->window_start = ss->forgot_at = mono_ns();
+	ss->window_start = ss->forgot_at = loader_now_ns();
 	while (!__atomic_load_n(&ss->stop, __ATOMIC_ACQUIRE)) {
 		if (ss->holding) {
 			nanosleep(&ss->interval, NULL);
@@ -308,7 +302,7 @@ static void *reader(void *arg)
 		} else if (ringbuf_poll(ss->rb, 100, on_sleep, ss) < 0) {
 			break;
 		}
-		uint64_t now = mono_ns();
+		uint64_t now = loader_now_ns();
 		if (now - ss->kept_at >= KEPT_NS) {
 			read_kept_sleepers(ss);
 			ss->kept_at = now;

@@ -1,11 +1,12 @@
 /* sys.c — the two raw system calls hud's kernel side needs, and the words for
  * their failures. Every bpf() command goes through sys_bpf() with a zeroed
- * attr, as the kernel's own samples do. */
+ * attr, as the kernel's own samples do. Also the loader's clock. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "loader/loader_int.h"
 
@@ -39,6 +40,13 @@ void loader_fail(char *err, size_t errlen, int e, const char *fmt, ...)
 		snprintf(err, errlen, "%s: %s", what, strerror(e));
 	else
 		snprintf(err, errlen, "%s", what);
+}
+
+uint64_t loader_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int loader_obj_info(int fd, void *info, uint32_t len)
