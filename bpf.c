@@ -139,6 +139,17 @@ INLINE int in_text(const struct walk *w, hud_u64 a)
 	return a >= w->text_lo && a < w->text_hi;
 }
 
+/* v stored to map memory at slot and read back: a number the verifier
+ * knows nothing about. That turns a kernel pointer into a plain number
+ * (switch_regs), and ends the verifier's tracking of what a value was
+ * computed from, which would keep apart states differing only there
+ * (walk_user_stack). */
+INLINE hud_u64 through_memory(volatile hud_u64 *slot, hud_u64 v)
+{
+	*slot = v;
+	return *slot;
+}
+
 /* The caller's frame record for a pc outside the main executable: fills
  * *ret with the return address into the executable and returns the frame
  * pointer to continue from, or 0. */
@@ -220,13 +231,11 @@ INLINE hud_u32 walk_user_stack(struct walk *w, hud_u64 *ips, hud_u32 *fhash)
 				break;
 			base = lo;
 		}
-		/* The frame's place in the chunk goes through map memory:
-		 * a number read back from a map is new to the verifier, which
-		 * then no longer tells the frames' addresses apart and walks
-		 * this loop once per frame, not once per way of getting here. */
-		volatile hud_u64 *spill = chunk + WALK_CHUNK / 8;
-		*spill = lo - base;
-		const hud_u64 *x = (const hud_u64 *)((const char *)chunk + (*spill & (WALK_CHUNK - 8)));
+		/* The frame's place in the chunk goes through map memory (the
+		 * word after the chunk), so that the verifier walks this loop
+		 * once per frame, not once per way of getting here. */
+		hud_u64 at = through_memory(chunk + WALK_CHUNK / 8, lo - base);
+		const hud_u64 *x = (const hud_u64 *)((const char *)chunk + (at & (WALK_CHUNK - 8)));
 		hud_u64 h = x[0] ^ (x[1] * 0x9e3779b97f4a7c15ull) ^ (x[2] * 0xc2b2ae3d27d4eb4full) ^
 			    (x[3] * 0x165667b19e3779f9ull);
 		fhash[i] = (hud_u32)(h ^ (h >> 32));
@@ -276,12 +285,10 @@ INLINE struct pt_regs *switch_regs(struct hud_thread *t, void *task)
 	if (KCONST(HUD_KC_REGS_CAST) && t->regs_delta)
 		return bpf_rdonly_cast(TASK_U64(task, HUD_KOFF_TASK_STACK) + t->regs_delta, KCONST(HUD_KC_PT_REGS_ID));
 	struct pt_regs *regs = bpf_task_pt_regs(task);
-	volatile hud_u64 *w = KCONST(HUD_KC_REGS_CAST) && regs ? bpf_map_lookup_elem(&scratch, &zero) : 0;
+	hud_u64 *w = KCONST(HUD_KC_REGS_CAST) && regs ? bpf_map_lookup_elem(&scratch, &zero) : 0;
 	if (w) {
-		/* The address as a number: stored, then read back. */
 		hud_u64 stack = TASK_U64(task, HUD_KOFF_TASK_STACK);
-		*w = (hud_u64)regs;
-		hud_u64 at = *w;
+		hud_u64 at = through_memory(w, (hud_u64)regs);
 		if (at > stack && at - stack < (1u << 20))
 			t->regs_delta = at - stack;
 	}
