@@ -273,6 +273,18 @@ INLINE struct pt_regs *user_regs(void)
 	asm volatile("%0 = %1" : "=r"(v_) : "i"(kc)); \
 	v_; })
 
+/* The run queue's clock of task's CPU (see HUD_KC_RQ_CLOCK), never 0; 1
+ * where it is not read in place (quick_ns is then 0: every return is
+ * timed). */
+INLINE hud_u64 rq_clock_of(void *task)
+{
+	if (!KCONST(HUD_KC_RQ_CLOCK))
+		return 1;
+	hud_u64 cfs_rq = TASK_U64(task, HUD_KOFF_TASK_CFS_RQ);
+	hud_u64 rq = TASK_U64(cfs_rq, HUD_KOFF_CFS_RQ_RQ);
+	return TASK_U64(rq, HUD_KOFF_RQ_CLOCK) | 1;
+}
+
 /* The user registers of task, the thread of entry t, which is leaving the
  * CPU. Read in place where the kernel allows it (HUD_KC_REGS_CAST): at
  * t->regs_delta past the start of its kernel stack, learned from
@@ -438,11 +450,33 @@ INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64
 	stat_add(HUD_STAT_OFFCPU, 1);
 }
 
+/* A worker back on CPU at now (0: not read yet): one off-CPU record when it
+ * was away for the threshold or more, or after an idle park waited that
+ * long for a CPU from its wakeup on. */
+INLINE void back_on_cpu(struct hud_thread *t, hud_u32 tid, hud_u64 now, hud_u64 thr)
+{
+	if (!now)
+		now = bpf_ktime_get_ns();
+	if (t->off_idle) {
+		/* An idle park only matters when the wakeup then waited long
+		 * for a CPU: reported from the wakeup on. */
+		if (t->wake_ts && now > t->wake_ts && now - t->wake_ts >= thr)
+			offcpu_record(t, tid, t->wake_ts, now - t->wake_ts, now - t->wake_ts);
+	} else if (t->off_ts && now > t->off_ts && now - t->off_ts >= thr) {
+		hud_u64 off = now - t->off_ts, wait = 0;
+		if (hud_state_runnable(t->off_state))
+			wait = off;                     /* runnable all along */
+		else if (t->wake_ts > t->off_ts && now > t->wake_ts)
+			wait = now - t->wake_ts;        /* woken, then queued */
+		offcpu_record(t, tid, t->off_ts, off, wait);
+	}
+}
+
 /* Most switches of a worker are idle parks and their returns, so those are
  * kept cheapest: a park reads no clock (its length is of no interest, and
  * the time a thread spends on CPU is the kernel's own schedstat, which user
- * space reads); its return reads one, for the run-queue wait after its
- * wakeup. */
+ * space reads); a return reads the run queue's clock, and the real one
+ * only when the stretch may have reached the threshold (quick_ns). */
 /* sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next, ...) */
 SEC("tp_btf/sched_switch")
 int hud_sched_switch(hud_u64 *ctx)
@@ -461,41 +495,31 @@ int hud_sched_switch(hud_u64 *ctx)
 		int runnable = hud_state_runnable(t->off_state);
 		if (!runnable)
 			t->vol_switches++;
+		t->start_rq = 0;
 		if (!switch_out_site(t, prev, runnable, prev_task)) {
 			now = bpf_ktime_get_ns();
 			t->off_ts = now;
+			t->start_rq = rq_clock_of(prev_task);
 		}
 	}
 
 	t = thread_of(next);
 	if (!t)
 		return 0;
-	if (!now)
-		now = bpf_ktime_get_ns();
 	struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
-	hud_u64 thr = cfg ? cfg->threshold_ns : ~0ull;
-	if (t->off_idle) {
-		/* An idle park only matters when the wakeup then waited long
-		 * for a CPU: reported from the wakeup on. */
-		if (t->wake_ts && now > t->wake_ts && now - t->wake_ts >= thr)
-			offcpu_record(t, next, t->wake_ts, now - t->wake_ts, now - t->wake_ts);
-	} else if (t->off_ts && now > t->off_ts && now - t->off_ts >= thr) {
-		hud_u64 off = now - t->off_ts, wait = 0;
-		if (hud_state_runnable(t->off_state))
-			wait = off;                     /* runnable all along */
-		else if (t->wake_ts > t->off_ts && now > t->wake_ts)
-			wait = now - t->wake_ts;        /* woken, then queued */
-		offcpu_record(t, next, t->off_ts, off, wait);
-	}
+	hud_u64 start = t->start_rq;
+	if (cfg && start && rq_clock_of(next_task) - start >= cfg->quick_ns)
+		back_on_cpu(t, next, now, cfg->threshold_ns);
 	t->on_cpu = 1;
-	t->on_ts = now;
 	t->wake_ts = 0;
 	return 0;
 }
 
 /* ---- sched_wakeup ------------------------------------------------------------ */
 
-/* When a thread of the target is woken: the start of its run-queue wait. */
+/* When a thread of the target is woken: the start of its run-queue wait,
+ * on both clocks after an idle park (the run queue's is the woken thread's
+ * own CPU's, freshly updated for the wakeup). */
 /* sched_wakeup(struct task_struct *p) */
 SEC("tp_btf/sched_wakeup")
 int hud_sched_wakeup(hud_u64 *ctx)
@@ -503,8 +527,11 @@ int hud_sched_wakeup(hud_u64 *ctx)
 	void *task = (void *)ctx[0];
 	struct hud_thread *t = thread_of(TASK_U32(task, HUD_KOFF_TASK_PID));
 
-	if (t && !t->on_cpu)
+	if (t && !t->on_cpu) {
 		t->wake_ts = bpf_ktime_get_ns();
+		if (t->off_idle)
+			t->start_rq = rq_clock_of(task);
+	}
 	return 0;
 }
 
@@ -536,11 +563,9 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->vol_switches = t ? t->vol_switches : 0;
 	/* A thread already running when hud registered it has not been seen
-	 * going on CPU: it is on CPU now, so its on-CPU time counts from here. */
-	if (t && !t->on_cpu) {
+	 * going on CPU: it is on CPU now. */
+	if (t && !t->on_cpu)
 		t->on_cpu = 1;
-		t->on_ts = e->ts_ns;
-	}
 	w.text_lo = cfg->text_lo;
 	w.text_hi = cfg->text_hi;
 	/* The perf event's registers when it interrupted user code, else the

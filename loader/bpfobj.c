@@ -96,7 +96,7 @@ static const struct kbtf *kernel_types(struct kernel_facts *kf, char *err, size_
 	if (kf->koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] < 0)
 		kf->koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "state");
 	kf->koff[HUD_KOFF_TASK_STACK - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "stack");
-	for (int i = 0; i < HUD_KOFF_COUNT; i++)
+	for (int i = 0; i <= HUD_KOFF_TASK_STACK - HUD_KOFF_BASE; i++)
 		if (kf->koff[i] < 0 || kf->koff[i] >= HUD_KOFF_BASE) {
 			snprintf(err, errlen, "hud: this kernel's task_struct has no field hud reads (its BTF "
 				 "names no pid, __state or stack); report the kernel version (uname -r)");
@@ -108,6 +108,19 @@ static const struct kbtf *kernel_types(struct kernel_facts *kf, char *err, size_
 	if (!kf->kc[HUD_KC_PT_REGS_ID - HUD_KC_BASE])
 		kf->rdonly_cast = 0;
 	kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] = kf->rdonly_cast != 0;
+	/* The run queue's clock in place: only with the whole path (a kernel
+	 * without CONFIG_FAIR_GROUP_SCHED has no se.cfs_rq); else the loads
+	 * are unreachable and their offsets 0. */
+	static const char *const rq_path[][2] = {
+		{ "task_struct", "se.cfs_rq" }, { "cfs_rq", "rq" }, { "rq", "clock" },
+	};
+	int rq_clock = 1;
+	for (int i = 0; i < 3; i++) {
+		long off = kbtf_member_offset(k, rq_path[i][0], rq_path[i][1]);
+		rq_clock = rq_clock && off >= 0 && off < HUD_KOFF_BASE;
+		kf->koff[HUD_KOFF_TASK_CFS_RQ - HUD_KOFF_BASE + i] = off >= 0 && off < HUD_KOFF_BASE ? off : 0;
+	}
+	kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] = rq_clock;
 	kf->known = 1;
 	return k;
 }
@@ -422,9 +435,9 @@ static int threads_map(struct bpf_obj *o, char *err, size_t errlen)
 	return 0;
 }
 
-/* Loads a tp_btf program with kf written in. Reading registers in place
- * is a shortcut: where the kernel refuses the program with it, it (and the
- * next ones) are loaded without. */
+/* Loads a tp_btf program with kf written in. Reading registers and the run
+ * queue's clock in place are shortcuts: where the kernel refuses the
+ * program with them, it (and the next ones) are loaded without. */
 static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const struct bpf_parsed_prog *pp,
 			     struct kernel_facts *kf, const char *license, uint32_t target, char *err, size_t errlen)
 {
@@ -438,13 +451,15 @@ static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const str
 		}
 		int rc = prog_load(p, insns, pp->ninsns, license, target, err, errlen);
 		free(insns);
-		int shortcuts = kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] ? LOADER_REGS_IN_PLACE : 0;
+		int shortcuts = (kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] ? LOADER_REGS_IN_PLACE : 0) |
+				(kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] ? LOADER_RQ_CLOCK : 0);
 		if (rc == 0 || !shortcuts) {
 			o->shortcuts = rc == 0 ? shortcuts : 0;
 			return rc;
 		}
 		kf->rdonly_cast = 0;
 		kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] = 0;
+		kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] = 0;
 	}
 }
 
@@ -541,6 +556,11 @@ int loader_shortcuts(const struct bpf_obj *o)
 	return o->shortcuts;
 }
 
+uint64_t loader_tick_ns(const struct bpf_obj *o)
+{
+	return o->tick_ns;
+}
+
 int loader_prog_count(const struct bpf_obj *o)
 {
 	return o->nprogs;
@@ -568,11 +588,64 @@ const struct loaded_prog *loader_prog_by_type(const struct bpf_obj *o, uint32_t 
 	return NULL;
 }
 
-int loader_configure(struct bpf_obj *o, const struct hud_config *cfg, char *err, size_t errlen)
+uint64_t loader_tick_of(const char *timer_list)
+{
+	static const unsigned hz[] = { 100, 250, 300, 1000, 24, 32, 48, 64, 128, 200, 256, 500, 512, 1024, 1200 };
+	const char *now = strstr(timer_list, "now at "), *jif = strstr(timer_list, "\njiffies: ");
+	unsigned long long now_ns, jiffies;
+
+	if (!now || !jif || sscanf(now, "now at %llu nsecs", &now_ns) != 1 ||
+	    sscanf(jif, "\njiffies: %llu", &jiffies) != 1)
+		return 0;
+	/* jiffies counts ticks from INITIAL_JIFFIES, (unsigned)(-300 * HZ),
+	 * and CLOCK_MONOTONIC from about the same moment at boot. */
+	double secs = (double)now_ns / 1e9;
+	for (size_t i = 0; i < sizeof(hz) / sizeof(hz[0]); i++) {
+		unsigned long long start = (unsigned)(-300 * (int)hz[i]);
+		if (jiffies < start)
+			continue;
+		double ticked = (double)(jiffies - start) / hz[i];
+		if (ticked > secs - 2 - secs / 100 && ticked < secs + 2 + secs / 100)
+			return 1000000000ull / hz[i];
+	}
+	return 0;
+}
+
+/* The kernel's tick (1/HZ s), from /proc/timer_list; 0 where unknown. */
+static uint64_t kernel_tick_ns(void)
+{
+	static char text[1 << 16];
+	size_t n = 0;
+	FILE *f = fopen("/proc/timer_list", "r");
+
+	if (!f)
+		return 0;
+	/* Its per-CPU part begins with the first "jiffies:" line. */
+	while (n + 1 < sizeof(text) && fgets(text + n, (int)(sizeof(text) - n), f)) {
+		size_t line = strlen(text + n);
+		int done = strncmp(text + n, "jiffies: ", 9) == 0;
+		n += line;
+		if (done)
+			break;
+	}
+	fclose(f);
+	text[n] = 0;
+	return loader_tick_of(text);
+}
+
+int loader_configure(struct bpf_obj *o, const struct hud_config *want, char *err, size_t errlen)
 {
 	uint32_t zero = 0;
+	struct hud_config cfg = *want;
 
-	if (loader_map_update(loader_map_fd(o, "config"), &zero, cfg, BPF_ANY) < 0) {
+	/* Returns are timed with the real clock unless the run queue's could
+	 * not be a tick and a half-millisecond behind (see HUD_KC_RQ_CLOCK). */
+	if ((o->shortcuts & LOADER_RQ_CLOCK) && !o->tick_ns)
+		o->tick_ns = kernel_tick_ns();
+	uint64_t slack = o->tick_ns + 500000;
+	cfg.quick_ns = (o->shortcuts & LOADER_RQ_CLOCK) && o->tick_ns && cfg.threshold_ns > slack ?
+		       cfg.threshold_ns - slack : 0;
+	if (loader_map_update(loader_map_fd(o, "config"), &zero, &cfg, BPF_ANY) < 0) {
 		loader_fail(err, errlen, errno, "hud: cannot write the BPF config map");
 		return -1;
 	}

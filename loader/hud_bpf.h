@@ -37,7 +37,10 @@ typedef uint64_t hud_u64;
 #define HUD_KOFF_TASK_PID    0x7f00     /* task_struct.pid */
 #define HUD_KOFF_TASK_STATE  0x7f01     /* task_struct.__state ("state" before 5.14) */
 #define HUD_KOFF_TASK_STACK  0x7f02     /* task_struct.stack (the kernel stack) */
-#define HUD_KOFF_COUNT       3
+#define HUD_KOFF_TASK_CFS_RQ 0x7f03     /* task_struct.se.cfs_rq (CONFIG_FAIR_GROUP_SCHED) */
+#define HUD_KOFF_CFS_RQ_RQ   0x7f04     /* cfs_rq.rq (the same) */
+#define HUD_KOFF_RQ_CLOCK    0x7f05     /* rq.clock */
+#define HUD_KOFF_COUNT       6
 
 /* Kernel constants, the same way: bpf.c moves HUD_KC_* into a register
  * (one "r = imm" instruction each) and the loader writes the running
@@ -53,15 +56,21 @@ typedef uint64_t hud_u64;
  * thunks of the speculation mitigations), and these programs run at every
  * context switch. The user registers lie at a fixed distance from the
  * start of the task's kernel stack; each thread's entry learns that
- * distance once from bpf_task_pt_regs (hud_thread.regs_delta). (The time
- * stays bpf_ktime_get_ns: the run queue's clock, read in place, was 28 ns
- * cheaper a run, but the scheduler skips updating it at a switch right
- * after a wakeup that preempted, which made short run-queue waits read as
- * none: see docs/PERFORMANCE.md.) */
+ * distance once from bpf_task_pt_regs (hud_thread.regs_delta).
+ * - HUD_KC_RQ_CLOCK: 1 when the programs may read the run queue's clock
+ *   in place (task->se.cfs_rq->rq->clock: three loads, where
+ *   bpf_ktime_get_ns is a helper call), else 0. That clock is only a
+ *   filter: the scheduler updates it at each switch and each tick, except
+ *   at a switch right after a wakeup that asked to preempt
+ *   (rq_clock_skip_update), so it may be behind by up to about a tick. A
+ *   worker coming back reads the real clock only when the run queue's
+ *   clock does not rule out a stretch of the threshold (see
+ *   hud_config.quick_ns). */
 #define HUD_KC_BASE            0x48554400      /* "HUD\0": no real constant of bpf.c */
 #define HUD_KC_REGS_CAST       0x48554400
 #define HUD_KC_PT_REGS_ID      0x48554401
-#define HUD_KC_COUNT           2
+#define HUD_KC_RQ_CLOCK        0x48554402
+#define HUD_KC_COUNT           3
 #define HUD_KFUNC_RDONLY_CAST  0x7f10
 
 /* Map definitions in the object's "maps" section: one per map symbol.
@@ -81,6 +90,12 @@ struct hud_config {
 	hud_u64 threshold_ns;   /* off-CPU stretches shorter than this are not reported */
 	hud_u64 text_lo;        /* the main executable's code: [text_lo, text_hi) */
 	hud_u64 text_hi;
+	/* Set by loader_configure, not its caller: a worker coming back whose
+	 * stretch reads shorter than this on the run queue's clock (see
+	 * HUD_KC_RQ_CLOCK) is not timed with the real clock, as it cannot
+	 * have reached the threshold: the threshold less a tick and a margin
+	 * for how far that clock may lag. 0: every return is timed. */
+	hud_u64 quick_ns;
 };
 
 /* A switch-out's site: the system call and the user registers that
@@ -158,7 +173,9 @@ struct hud_thread {
 	hud_u32 worker_id;      /* 0..N-1 (user space) */
 	hud_u32 on_cpu;         /* 1 while running */
 	hud_u32 off_state;      /* prev_state when it last left (0 or 0x100: runnable) */
-	hud_u64 on_ts;          /* when it last went on CPU (ns, CLOCK_MONOTONIC) */
+	hud_u64 start_rq;       /* the run queue's clock (not CLOCK_MONOTONIC) when what its return
+				 * may report began: its switch-out, or after an idle park its
+				 * wakeup; 0: nothing (see hud_config.quick_ns) */
 	hud_u64 off_ts;         /* when it last left the CPU, other than to park idle */
 	hud_u64 regs_delta;     /* its user registers' offset from its kernel stack (see HUD_KC_*), 0 until known */
 	hud_u64 wake_ts;        /* when it was last woken while off CPU, 0 if not since */

@@ -74,7 +74,8 @@ struct bpf_obj *loader_open(char *err, size_t errlen);
  * (`--ringbuf-kb`) and the lost-events drill use it. */
 void loader_set_ringbuf_bytes(uint32_t bytes);
 
-/* Writes the one-entry "config" map. */
+/* Writes the one-entry "config" map: cfg, with its quick_ns worked out
+ * here from the threshold and the kernel's tick (the caller's is ignored). */
 int loader_configure(struct bpf_obj *o, const struct hud_config *cfg, char *err, size_t errlen);
 
 /* Attaches the tracepoint programs (BPF_RAW_TRACEPOINT_OPEN) and one
@@ -92,10 +93,16 @@ int loader_stats(const struct bpf_obj *o, uint64_t out[HUD_STAT_COUNT]);
 
 /* The shortcuts the scheduler programs take on this kernel (see HUD_KC_*
  * in hud_bpf.h): LOADER_REGS_IN_PLACE, user registers read in place, not
- * through the bpf_task_pt_regs helper (Linux 6.2+). For `--check-kernel`
- * and the tests. */
+ * through the bpf_task_pt_regs helper (Linux 6.2+); LOADER_RQ_CLOCK, the
+ * run queue's clock read in place to rule out short stretches without a
+ * helper call (CONFIG_FAIR_GROUP_SCHED; used once loader_configure knows
+ * the kernel's tick). For `--check-kernel` and the tests. */
 #define LOADER_REGS_IN_PLACE 1
+#define LOADER_RQ_CLOCK      2
 int loader_shortcuts(const struct bpf_obj *o);
+/* The kernel's tick as loader_configure found it (ns), 0 where unknown:
+ * then every return is timed with the real clock. */
+uint64_t loader_tick_ns(const struct bpf_obj *o);
 
 /* Number of programs in the object and their section names (tests). */
 int loader_prog_count(const struct bpf_obj *o);

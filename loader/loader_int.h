@@ -37,7 +37,8 @@ struct bpf_obj {
 	int ncpus_possible;     /* per-CPU map values come in this many slots */
 	struct hud_thread *threads;     /* the "threads" map, mapped (HUD_THREAD_SLOTS entries) */
 	size_t threads_len;
-	int shortcuts;          /* LOADER_REGS_IN_PLACE: see loader_shortcuts */
+	int shortcuts;          /* LOADER_REGS_IN_PLACE...: see loader_shortcuts */
+	uint64_t tick_ns;       /* the kernel's tick, 0 until known (LOADER_RQ_CLOCK) */
 };
 
 long sys_bpf(int cmd, union bpf_attr *attr);
@@ -54,6 +55,9 @@ int loader_map_update(int fd, const void *key, const void *value, uint64_t flags
 int loader_map_delete(int fd, const void *key);
 int loader_cpu_list(const char *path, unsigned char *present, int max);
 const struct loaded_prog *loader_prog_by_type(const struct bpf_obj *o, uint32_t type);
+/* The kernel's tick (ns) from the text of /proc/timer_list: its "now at"
+ * and first "jiffies:" lines agree on one HZ. 0 where they do not. */
+uint64_t loader_tick_of(const char *timer_list);
 struct bpf_insn *loader_patch_kernel(const struct bpf_insn *in, size_t n, const long koff[HUD_KOFF_COUNT],
 				     const long kc[HUD_KC_COUNT], uint32_t rdonly_cast);
 

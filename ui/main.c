@@ -213,9 +213,14 @@ static int check_kernel(void)
 	for (int i = 0; i < 5; i++)
 		ringbuf_poll(rb, 20, check_record, &seen);
 	if (seen.samples > 0 && seen.offcpu > 0) {
+		char clock[96] = "always read with bpf_ktime_get_ns";
+		if ((loader_shortcuts(o) & LOADER_RQ_CLOCK) && loader_tick_ns(o))
+			snprintf(clock, sizeof(clock), "first ruled out on the run queue's clock (tick %.1f ms)",
+				 (double)loader_tick_ns(o) / 1e6);
 		printf("hud: this kernel runs hud's programs: %d programs loaded and attached, %d samples and %d "
-		       "off-CPU events of hud itself; user registers read %s\n", loader_prog_count(o), seen.samples,
-		       seen.offcpu, loader_shortcuts(o) & LOADER_REGS_IN_PLACE ? "in place" : "through bpf_task_pt_regs");
+		       "off-CPU events of hud itself; user registers read %s; short stretches %s\n",
+		       loader_prog_count(o), seen.samples, seen.offcpu,
+		       loader_shortcuts(o) & LOADER_REGS_IN_PLACE ? "in place" : "through bpf_task_pt_regs", clock);
 		say_load_costs(o);
 		rc = 0;
 	} else {

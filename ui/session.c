@@ -76,8 +76,12 @@ struct worker_live {
 	uint64_t oncpu_ns;      /* its time on CPU as last read (schedstat); 0 = none yet */
 	int sched_fd;           /* /proc/PID/task/TID/schedstat of sched_tid, or -1 */
 	uint32_t sched_tid;
-	uint32_t idle_seq;      /* the switch-out it last parked idle at, as seen */
-	uint64_t idle_since;    /* when that was first seen (session time) */
+	/* The stretch it was last seen in, when the kernel side takes no time
+	 * at its start (an idle park, a run on CPU): after which switch-out,
+	 * on CPU or not, and when first seen here (session time). */
+	uint32_t seen_seq;
+	uint32_t seen_on_cpu;
+	uint64_t seen_since;
 	int64_t open_stack;     /* stack of an off-CPU block going on, -1 */
 	int64_t pre_stack;      /* stack read from /proc (asleep since before attach) */
 	int pre_tried;
@@ -607,6 +611,17 @@ static uint64_t oncpu_of(struct session *s, struct worker_live *l, uint32_t tid)
 	return strtoull(buf, NULL, 10);
 }
 
+/* When the stretch t is in was first seen here (see worker_live.seen_*). */
+static uint64_t first_seen(struct worker_live *l, const struct hud_thread *t, uint64_t ts)
+{
+	if (l->seen_seq != t->switches || l->seen_on_cpu != t->on_cpu || !l->seen_since) {
+		l->seen_seq = t->switches;
+		l->seen_on_cpu = t->on_cpu;
+		l->seen_since = ts;
+	}
+	return l->seen_since;
+}
+
 /* Brings the workers up to date from the kernel side's thread table: on-CPU
  * time since the last look (timeline, utilisation) and the state each one is
  * in right now. A worker blocked at this moment shows as blocked at once,
@@ -640,7 +655,7 @@ static void refresh_workers(struct session *s)
 			if (r->active && ts > r->first_ns && ts - r->first_ns >= thr && r->vol_switches == t.vol_switches)
 				model_worker_state(m, w->id, WORKER_BLOCKED, r->first_ns, r->func, BLOCK_CPU);
 			else
-				model_worker_state(m, w->id, WORKER_RUNNING, session_ts(s, t.on_ts), -1, BLOCK_CPU);
+				model_worker_state(m, w->id, WORKER_RUNNING, first_seen(l, &t, ts), -1, BLOCK_CPU);
 			continue;
 		}
 		if (!t.switches) {
@@ -657,13 +672,7 @@ static void refresh_workers(struct session *s)
 			continue;
 		}
 		if (t.off_idle) {
-			/* The kernel side takes no time at an idle park: idle
-			 * since this park was first seen here. */
-			if (l->idle_seq != t.switches || !l->idle_since) {
-				l->idle_seq = t.switches;
-				l->idle_since = ts;
-			}
-			model_worker_state(m, w->id, WORKER_IDLE, l->idle_since, -1, BLOCK_OFF_CPU);
+			model_worker_state(m, w->id, WORKER_IDLE, first_seen(l, &t, ts), -1, BLOCK_OFF_CPU);
 			continue;
 		}
 		uint64_t since = session_ts(s, t.off_ts);

@@ -519,10 +519,62 @@ __attribute__((noinline)) static void check_shortcuts(const struct bpf_obj *o)
 	char err[512] = "";
 	int opened = kbtf_open(&k, "/sys/kernel/btf/vmlinux", err, sizeof(err)) == 0;
 	int cast = opened && kbtf_find(&k, KBTF_KIND_FUNC, "bpf_rdonly_cast") != 0;
+	int rq_path = opened && kbtf_member_offset(&k, "task_struct", "se.cfs_rq") >= 0 &&
+		      kbtf_member_offset(&k, "cfs_rq", "rq") >= 0 && kbtf_member_offset(&k, "rq", "clock") >= 0;
 	kbtf_close(&k);
 	int in_place = (loader_shortcuts(o) & LOADER_REGS_IN_PLACE) != 0;
 	CHECK(in_place == cast, "user registers read in place exactly where the kernel has bpf_rdonly_cast (%d, %d)",
 	      in_place, cast);
+	int rq_clock = (loader_shortcuts(o) & LOADER_RQ_CLOCK) != 0;
+	CHECK(rq_clock == rq_path, "the run queue's clock read in place exactly where the kernel's BTF has "
+	      "task_struct.se.cfs_rq, cfs_rq.rq and rq.clock (%d, %d)", rq_clock, rq_path);
+}
+
+/* The kernel's tick from /proc/timer_list's text (see loader_tick_of). */
+__attribute__((noinline)) static void check_tick_of(void)
+{
+	static const struct { const char *text; uint64_t tick; } cases[] = {
+		/* read off this kind of machine: HZ 250, up 13 hours */
+		{ "Timer List Version: v0.10\nHRTIMER_MAX_CLOCK_BASES: 8\nnow at 48145578281299 nsecs\n\ncpu: 0\n"
+		  "  .idle_jiffies   : 4306928600\njiffies: 4306928627\n", 4000000 },
+		{ "now at 1000000000000 nsecs\njiffies: 4295667296\n", 1000000 },   /* HZ 1000, 1000 s */
+		{ "now at 5000000000 nsecs\njiffies: 4294937796\n", 10000000 },     /* HZ 100, 5 s */
+		{ "now at 5000000000 nsecs\njiffies: 77\n", 0 },                    /* no HZ fits */
+		{ "now at 5000000000 nsecs\n", 0 },
+		{ "jiffies: 4306928627\n", 0 },
+		{ "", 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK(loader_tick_of(cases[i].text) == cases[i].tick, "tick of case %zu: %llu ns, want %llu", i,
+		      (unsigned long long)loader_tick_of(cases[i].text), (unsigned long long)cases[i].tick);
+}
+
+/* What loader_configure writes besides the caller's fields: returns whose
+ * run-queue stretch is under the threshold less a tick and 0.5 ms read no
+ * other clock; with a threshold within that of zero, every return is
+ * timed. */
+__attribute__((noinline)) static void check_quick(struct bpf_obj *o, const struct hud_config *base)
+{
+	struct hud_config cfg = *base, back;
+	uint32_t zero = 0;
+	char err[512] = "";
+	uint64_t tick = loader_tick_ns(o);
+
+	CHECK(loader_map_lookup(loader_map_fd(o, "config"), &zero, &back) == 0 && back.threshold_ns == base->threshold_ns,
+	      "the config map reads back");
+	if (loader_shortcuts(o) & LOADER_RQ_CLOCK) {
+		CHECK(tick >= 800000 && tick <= 42000000, "this kernel's tick was found (%llu ns)", (unsigned long long)tick);
+		CHECK(back.quick_ns == base->threshold_ns - tick - 500000, "quick below %llu ns at a %llu ns threshold",
+		      (unsigned long long)back.quick_ns, (unsigned long long)base->threshold_ns);
+	} else {
+		CHECK(back.quick_ns == 0, "without the run queue's clock every return is timed");
+	}
+	cfg.threshold_ns = tick + 500000;
+	cfg.quick_ns = 12345;
+	CHECK(loader_configure(o, &cfg, err, sizeof(err)) == 0 &&
+	      loader_map_lookup(loader_map_fd(o, "config"), &zero, &back) == 0 && back.quick_ns == 0,
+	      "a threshold of a tick and 0.5 ms times every return (%llu)", (unsigned long long)back.quick_ns);
+	CHECK(loader_configure(o, base, err, sizeof(err)) == 0, "threshold back: %s", err);
 }
 
 int main(void)
@@ -534,6 +586,7 @@ int main(void)
 
 	check_kernel_types();
 	check_patch();
+	check_tick_of();
 	int maps_before = count_hud_objects(BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_FD_BY_ID);
 
 	if (geteuid() != 0) {
@@ -555,6 +608,7 @@ int main(void)
 	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 5000000,
 				  .text_lo = (uint64_t)(uintptr_t)__executable_start, .text_hi = (uint64_t)(uintptr_t)etext };
 	CHECK(loader_configure(o, &cfg, err, sizeof(err)) == 0, "configure: %s", err);
+	check_quick(o, &cfg);
 	CHECK(loader_thread_add(o, tid, 0) == 0, "register this thread as worker 0");
 	/* A target gone before the reader starts: said as such, not as a
 	 * missing privilege. */
