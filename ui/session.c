@@ -26,7 +26,6 @@
 #include "ui/ui.h"
 
 #define BATCH_MAX 1024
-#define RAW_CACHE_MIN 4096
 
 /* A ring buffer record of either kind; `kind` comes first in both. */
 union record {
@@ -41,7 +40,12 @@ struct raw_entry {
 	uint32_t model_stack;
 	int32_t task_phys;      /* physical frame holding the task, -1 */
 };
-#define ADDR_CACHE_BITS 16
+/* The address and raw-stack caches start small and double at half full:
+ * a key touches the page it hashes to, so a large table mostly empty
+ * became resident a page at a time as new addresses came, long after
+ * warm-up (a 1 MB start: ~4 KB of RSS per new address). */
+#define ADDR_CACHE_MIN 1024
+#define RAW_CACHE_MIN 1024
 
 
 /* Symbolized addresses: address -> frames in a pool. */
@@ -135,7 +139,7 @@ static uint64_t addr_hash(uint64_t a)
 
 static void addr_cache_grow(struct session *s)
 {
-	uint32_t cap = s->addrs_cap ? s->addrs_cap * 2 : (1u << ADDR_CACHE_BITS);
+	uint32_t cap = s->addrs_cap ? s->addrs_cap * 2 : ADDR_CACHE_MIN;
 	struct addr_entry *v = xcalloc(cap, sizeof(*v));
 
 	for (uint32_t i = 0; i < s->addrs_cap; i++) {
