@@ -47,7 +47,6 @@ struct raw_entry {
 #define ADDR_CACHE_MIN 1024
 #define RAW_CACHE_MIN 1024
 
-
 /* Symbolized addresses: address -> frames in a pool. */
 struct addr_entry {
 	uint64_t addr;          /* 0 = empty */
