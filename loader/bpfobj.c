@@ -117,8 +117,9 @@ static const struct kbtf *kernel_types(struct kernel_facts *kf, char *err, size_
 	int rq_clock = 1;
 	for (int i = 0; i < 3; i++) {
 		long off = kbtf_member_offset(k, rq_path[i][0], rq_path[i][1]);
-		rq_clock = rq_clock && off >= 0 && off < HUD_KOFF_BASE;
-		kf->koff[HUD_KOFF_TASK_CFS_RQ - HUD_KOFF_BASE + i] = off >= 0 && off < HUD_KOFF_BASE ? off : 0;
+		int found = off >= 0 && off < HUD_KOFF_BASE;
+		rq_clock = rq_clock && found;
+		kf->koff[HUD_KOFF_TASK_CFS_RQ - HUD_KOFF_BASE + i] = found ? off : 0;
 	}
 	kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] = rq_clock;
 	kf->known = 1;
