@@ -464,6 +464,51 @@ static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const str
 	}
 }
 
+uint64_t loader_tick_of(const char *timer_list)
+{
+	static const unsigned hz[] = { 100, 250, 300, 1000, 24, 32, 48, 64, 128, 200, 256, 500, 512, 1024, 1200 };
+	const char *now = strstr(timer_list, "now at "), *jif = strstr(timer_list, "\njiffies: ");
+	unsigned long long now_ns, jiffies;
+
+	if (!now || !jif || sscanf(now, "now at %llu nsecs", &now_ns) != 1 ||
+	    sscanf(jif, "\njiffies: %llu", &jiffies) != 1)
+		return 0;
+	/* jiffies counts ticks from INITIAL_JIFFIES, (unsigned)(-300 * HZ),
+	 * and CLOCK_MONOTONIC from about the same moment at boot. */
+	double secs = (double)now_ns / 1e9;
+	for (size_t i = 0; i < sizeof(hz) / sizeof(hz[0]); i++) {
+		unsigned long long start = (unsigned)(-300 * (int)hz[i]);
+		if (jiffies < start)
+			continue;
+		double ticked = (double)(jiffies - start) / hz[i];
+		if (ticked > secs - 2 - secs / 100 && ticked < secs + 2 + secs / 100)
+			return 1000000000ull / hz[i];
+	}
+	return 0;
+}
+
+/* The kernel's tick (1/HZ s), from /proc/timer_list; 0 where unknown. */
+static uint64_t kernel_tick_ns(void)
+{
+	static char text[1 << 16];
+	size_t n = 0;
+	FILE *f = fopen("/proc/timer_list", "r");
+
+	if (!f)
+		return 0;
+	/* Its per-CPU part begins with the first "jiffies:" line. */
+	while (n + 1 < sizeof(text) && fgets(text + n, (int)(sizeof(text) - n), f)) {
+		size_t line = strlen(text + n);
+		int done = strncmp(text + n, "jiffies: ", 9) == 0;
+		n += line;
+		if (done)
+			break;
+	}
+	fclose(f);
+	text[n] = 0;
+	return loader_tick_of(text);
+}
+
 /* Parses the embedded object, then creates its maps and loads each program
  * after patching the new map fds into its map references. */
 struct bpf_obj *loader_open(char *err, size_t errlen)
@@ -533,6 +578,8 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 		if (prog_load(p, insns, pp->ninsns, parsed.license, target, err, errlen) < 0)
 			goto fail;
 	}
+	if (o->shortcuts & LOADER_RQ_CLOCK)
+		o->tick_ns = kernel_tick_ns();
 	kbtf_kernel_release();
 	loader_parsed_free(&parsed);
 	return o;
@@ -589,51 +636,6 @@ const struct loaded_prog *loader_prog_by_type(const struct bpf_obj *o, uint32_t 
 	return NULL;
 }
 
-uint64_t loader_tick_of(const char *timer_list)
-{
-	static const unsigned hz[] = { 100, 250, 300, 1000, 24, 32, 48, 64, 128, 200, 256, 500, 512, 1024, 1200 };
-	const char *now = strstr(timer_list, "now at "), *jif = strstr(timer_list, "\njiffies: ");
-	unsigned long long now_ns, jiffies;
-
-	if (!now || !jif || sscanf(now, "now at %llu nsecs", &now_ns) != 1 ||
-	    sscanf(jif, "\njiffies: %llu", &jiffies) != 1)
-		return 0;
-	/* jiffies counts ticks from INITIAL_JIFFIES, (unsigned)(-300 * HZ),
-	 * and CLOCK_MONOTONIC from about the same moment at boot. */
-	double secs = (double)now_ns / 1e9;
-	for (size_t i = 0; i < sizeof(hz) / sizeof(hz[0]); i++) {
-		unsigned long long start = (unsigned)(-300 * (int)hz[i]);
-		if (jiffies < start)
-			continue;
-		double ticked = (double)(jiffies - start) / hz[i];
-		if (ticked > secs - 2 - secs / 100 && ticked < secs + 2 + secs / 100)
-			return 1000000000ull / hz[i];
-	}
-	return 0;
-}
-
-/* The kernel's tick (1/HZ s), from /proc/timer_list; 0 where unknown. */
-static uint64_t kernel_tick_ns(void)
-{
-	static char text[1 << 16];
-	size_t n = 0;
-	FILE *f = fopen("/proc/timer_list", "r");
-
-	if (!f)
-		return 0;
-	/* Its per-CPU part begins with the first "jiffies:" line. */
-	while (n + 1 < sizeof(text) && fgets(text + n, (int)(sizeof(text) - n), f)) {
-		size_t line = strlen(text + n);
-		int done = strncmp(text + n, "jiffies: ", 9) == 0;
-		n += line;
-		if (done)
-			break;
-	}
-	fclose(f);
-	text[n] = 0;
-	return loader_tick_of(text);
-}
-
 int loader_configure(struct bpf_obj *o, const struct hud_config *want, char *err, size_t errlen)
 {
 	uint32_t zero = 0;
@@ -641,11 +643,8 @@ int loader_configure(struct bpf_obj *o, const struct hud_config *want, char *err
 
 	/* Returns are timed with the real clock unless the run queue's could
 	 * not be a tick and a half-millisecond behind (see HUD_KC_RQ_CLOCK). */
-	if ((o->shortcuts & LOADER_RQ_CLOCK) && !o->tick_ns)
-		o->tick_ns = kernel_tick_ns();
 	uint64_t slack = o->tick_ns + 500000;
-	cfg.quick_ns = (o->shortcuts & LOADER_RQ_CLOCK) && o->tick_ns && cfg.threshold_ns > slack ?
-		       cfg.threshold_ns - slack : 0;
+	cfg.quick_ns = o->tick_ns && cfg.threshold_ns > slack ? cfg.threshold_ns - slack : 0;
 	if (loader_map_update(loader_map_fd(o, "config"), &zero, &cfg, BPF_ANY) < 0) {
 		loader_fail(err, errlen, errno, "hud: cannot write the BPF config map");
 		return -1;

@@ -95,13 +95,13 @@ int loader_stats(const struct bpf_obj *o, uint64_t out[HUD_STAT_COUNT]);
  * in hud_bpf.h): LOADER_REGS_IN_PLACE, user registers read in place, not
  * through the bpf_task_pt_regs helper (Linux 6.2+); LOADER_RQ_CLOCK, the
  * run queue's clock read in place to rule out short stretches without a
- * helper call (CONFIG_FAIR_GROUP_SCHED; used once loader_configure knows
+ * helper call (CONFIG_FAIR_GROUP_SCHED; used where loader_open also found
  * the kernel's tick). For `--check-kernel` and the tests. */
 #define LOADER_REGS_IN_PLACE 1
 #define LOADER_RQ_CLOCK      2
 int loader_shortcuts(const struct bpf_obj *o);
-/* The kernel's tick as loader_configure found it (ns), 0 where unknown:
- * then every return is timed with the real clock. */
+/* The kernel's tick as loader_open found it (ns); 0 where unknown or
+ * without LOADER_RQ_CLOCK: then every return is timed with the real clock. */
 uint64_t loader_tick_ns(const struct bpf_obj *o);
 
 /* Number of programs in the object and their section names (tests). */

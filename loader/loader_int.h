@@ -38,7 +38,7 @@ struct bpf_obj {
 	struct hud_thread *threads;     /* the "threads" map, mapped (HUD_THREAD_SLOTS entries) */
 	size_t threads_len;
 	int shortcuts;          /* LOADER_REGS_IN_PLACE...: see loader_shortcuts */
-	uint64_t tick_ns;       /* the kernel's tick, 0 until known (LOADER_RQ_CLOCK) */
+	uint64_t tick_ns;       /* the kernel's tick with LOADER_RQ_CLOCK, else or where unknown 0 */
 };
 
 long sys_bpf(int cmd, union bpf_attr *attr);

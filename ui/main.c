@@ -214,7 +214,7 @@ static int check_kernel(void)
 		ringbuf_poll(rb, 20, check_record, &seen);
 	if (seen.samples > 0 && seen.offcpu > 0) {
 		char clock[96] = "always read with bpf_ktime_get_ns";
-		if ((loader_shortcuts(o) & LOADER_RQ_CLOCK) && loader_tick_ns(o))
+		if (loader_tick_ns(o))
 			snprintf(clock, sizeof(clock), "first ruled out on the run queue's clock (tick %.1f ms)",
 				 (double)loader_tick_ns(o) / 1e6);
 		printf("hud: this kernel runs hud's programs: %d programs loaded and attached, %d samples and %d "
