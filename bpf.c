@@ -452,24 +452,37 @@ INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64
 
 /* A worker back on CPU at now (0: not read yet): one off-CPU record when it
  * was away for the threshold or more, or after an idle park waited that
- * long for a CPU from its wakeup on. */
-INLINE void back_on_cpu(struct hud_thread *t, hud_u32 tid, hud_u64 now, hud_u64 thr)
+ * long for a CPU from its wakeup on. Returns 1 when it made one. */
+INLINE int back_on_cpu(struct hud_thread *t, hud_u32 tid, hud_u64 now, hud_u64 thr)
 {
 	if (!now)
 		now = bpf_ktime_get_ns();
 	if (t->off_idle) {
 		/* An idle park only matters when the wakeup then waited long
 		 * for a CPU: reported from the wakeup on. */
-		if (t->wake_ts && now > t->wake_ts && now - t->wake_ts >= thr)
-			offcpu_record(t, tid, t->wake_ts, now - t->wake_ts, now - t->wake_ts);
-	} else if (t->off_ts && now > t->off_ts && now - t->off_ts >= thr) {
-		hud_u64 off = now - t->off_ts, wait = 0;
-		if (hud_state_runnable(t->off_state))
-			wait = off;                     /* runnable all along */
-		else if (t->wake_ts > t->off_ts && now > t->wake_ts)
-			wait = now - t->wake_ts;        /* woken, then queued */
-		offcpu_record(t, tid, t->off_ts, off, wait);
+		if (!t->wake_ts || now <= t->wake_ts || now - t->wake_ts < thr)
+			return 0;
+		offcpu_record(t, tid, t->wake_ts, now - t->wake_ts, now - t->wake_ts);
+		return 1;
 	}
+	if (!t->off_ts || now <= t->off_ts || now - t->off_ts < thr)
+		return 0;
+	hud_u64 off = now - t->off_ts, wait = 0;
+	if (hud_state_runnable(t->off_state))
+		wait = off;                     /* runnable all along */
+	else if (t->wake_ts > t->off_ts && now > t->wake_ts)
+		wait = now - t->wake_ts;        /* woken (last), then queued */
+	offcpu_record(t, tid, t->off_ts, off, wait);
+	return 1;
+}
+
+/* Whether a worker leaving at rq (its run queue's clock) goes on with the
+ * stretch it came back from: see HUD_CHAIN_GAP_NS. was_site and was_idle
+ * are its previous switch-out's; its new site is in t. */
+INLINE int same_call(const struct hud_thread *t, hud_u64 was_site, hud_u32 was_idle, hud_u64 rq)
+{
+	return KCONST(HUD_KC_RQ_CLOCK) && !was_idle && t->off_ip && t->start_rq && t->back_rq && was_site == t->off_site &&
+	       (hud_u32)rq - t->back_rq < HUD_CHAIN_GAP_NS;
 }
 
 /* Most switches of a worker are idle parks and their returns, so those are
@@ -489,17 +502,27 @@ int hud_sched_switch(hud_u64 *ctx)
 
 	t = thread_of(prev);
 	if (t) {
+		hud_u64 was_site = t->off_site;
+		hud_u32 was_state = t->off_state, was_idle = t->off_idle;
 		t->on_cpu = 0;
 		t->off_state = reported_state(ctx[0], TASK_U32(prev_task, HUD_KOFF_TASK_STATE));
 		t->switches++;
 		int runnable = hud_state_runnable(t->off_state);
 		if (!runnable)
 			t->vol_switches++;
-		t->start_rq = 0;
-		if (!switch_out_site(t, prev, runnable, prev_task)) {
-			now = bpf_ktime_get_ns();
-			t->off_ts = now;
-			t->start_rq = rq_clock_of(prev_task);
+		if (switch_out_site(t, prev, runnable, prev_task)) {
+			t->start_rq = 0;
+		} else {
+			hud_u64 rq = rq_clock_of(prev_task);
+			if (same_call(t, was_site, was_idle, rq)) {
+				/* A sleep in the call stays the stretch's state. */
+				if (runnable && !hud_state_runnable(was_state))
+					t->off_state = was_state;
+			} else {
+				now = bpf_ktime_get_ns();
+				t->off_ts = now;
+				t->start_rq = rq;
+			}
 		}
 	}
 
@@ -508,8 +531,14 @@ int hud_sched_switch(hud_u64 *ctx)
 		return 0;
 	struct hud_config *cfg = bpf_map_lookup_elem(&config, &zero);
 	hud_u64 start = t->start_rq;
-	if (cfg && start && rq_clock_of(next_task) - start >= cfg->quick_ns)
-		back_on_cpu(t, next, now, cfg->threshold_ns);
+	hud_u32 back = 0;
+	if (cfg && start) {
+		hud_u64 rq = rq_clock_of(next_task);
+		back = (hud_u32)rq | 1;
+		if (rq - start >= cfg->quick_ns && back_on_cpu(t, next, now, cfg->threshold_ns))
+			back = 0;
+	}
+	t->back_rq = back;
 	t->on_cpu = 1;
 	t->wake_ts = 0;
 	return 0;

@@ -83,6 +83,17 @@ struct hud_map_def {
 	hud_u32 map_flags;
 };
 
+/* One blocking call can sleep several times: an fsync waits for its data,
+ * then for the journal; a write to a full pipe for each page the reader
+ * frees. A worker that leaves the CPU again at the same site (the same user
+ * registers and system call) within HUD_CHAIN_GAP_NS of its run queue's
+ * clock of coming back, after a return that made no record, goes on with
+ * the same stretch: its start and its switch-out's clock are kept, so the
+ * stretch's record covers the call's sleeps, the waits for a CPU after them
+ * and the short times on CPU between them, until it reaches the threshold.
+ * Only where the run queue's clock is read in place (HUD_KC_RQ_CLOCK). */
+#define HUD_CHAIN_GAP_NS    500000u
+
 /* "config" (array, 1 entry): written by user space before attaching. */
 struct hud_config {
 	hud_u32 tgid;           /* the target process */
@@ -182,7 +193,8 @@ struct hud_thread {
 	hud_u32 switches;       /* times it left the CPU: the sequence number of a switch-out */
 	hud_u32 vol_switches;   /* ... of which it went to sleep (not preempted) */
 	hud_u32 off_idle;       /* 1: it last left at one of its idle sites */
-	hud_u32 pad0;
+	hud_u32 back_rq;        /* the low 32 bits of the run queue's clock at its last return (| 1);
+				 * 0: that return ended a stretch with a record (see HUD_CHAIN_GAP_NS) */
 	/* second cache line: where it last left, and the sites user space knows */
 	hud_u64 off_ip;         /* user registers saved at kernel entry */
 	hud_u64 off_sp;

@@ -28,11 +28,15 @@ struct seen {
 	uint64_t max_off_ns;
 	uint32_t tid;
 	uint32_t long_seq;      /* switch-out of the longest off-CPU stretch */
-	int nlong;              /* off-CPU stretches over 8 ms, in order: */
+	int nlong;              /* sleeps of 8 ms or more, in order: */
 	struct { uint32_t seq; uint64_t site; } longs[64];
 	uint64_t max_off_ts;    /* when the longest off-CPU stretch began */
 	uint64_t idle_wait_ns;  /* the longest run-queue wait after an idle park */
 	uint64_t idle_off_ns;   /* ... and that record's duration */
+	int nchain;             /* off-CPU records during check_chain's call: */
+	struct { uint64_t ts, dur; } chain[64];
+	uint64_t chain_from, chain_to;
+	int chain_on;
 	int count_waits;        /* while set, sleeps' records by their run-queue wait: */
 	int waits_some, waits_none;
 };
@@ -74,8 +78,12 @@ static int on_record(void *ctx, const void *data, size_t len)
 			s->waits_none += e->wait_ns == 0;
 		}
 	} else if (e->kind == HUD_EV_OFFCPU && e->tid == s->tid) {
+		if (s->chain_on && s->nchain < 64) {
+			s->chain[s->nchain].ts = e->ts_ns;
+			s->chain[s->nchain++].dur = e->duration_ns;
+		}
 		s->offcpu_long++;
-		if (e->duration_ns >= 8000000ull && s->nlong < 64) {
+		if (e->duration_ns >= 8000000ull && !hud_state_runnable(e->state) && s->nlong < 64) {
 			s->longs[s->nlong].seq = e->seq;
 			s->longs[s->nlong++].site = e->site;
 		}
@@ -138,12 +146,13 @@ extern char __executable_start[], etext[];
 int main(void);
 static volatile int eight = 8;
 
-/* Reads the records so far without sleeping 8 ms or more itself. */
+/* Reads the records so far without sleeping itself (its sleeps, at one
+ * site, would chain into blocks: HUD_CHAIN_GAP_NS). */
 static void sleeps_collect(struct ringbuf *rb, struct seen *seen)
 {
 	for (int i = 0; i < 5 && rb; i++) {
 		ringbuf_poll(rb, 0, on_record, seen);
-		usleep(2000);
+		spin_ms(2);     /* a sleep would be one 10 ms block with the others */
 	}
 }
 
@@ -315,6 +324,58 @@ __attribute__((noinline)) static void check_short_waits(struct bpf_obj *o, struc
 	CHECK(seen->waits_some >= 1000 && seen->waits_none * 20 <= seen->waits_some,
 	      "sleeps woken on their own CPU wait a little in the run queue (%d with a wait, %d with none)",
 	      seen->waits_some, seen->waits_none);
+}
+
+static int chain_fds[2];
+
+/* Empties chain_fds[0] a page every 1 ms until it reads nothing. */
+static void *slow_reader(void *arg)
+{
+	char page[4096];
+
+	(void)arg;
+	for (;;) {
+		usleep(1000);
+		if (read(chain_fds[0], page, sizeof(page)) <= 0)
+			return NULL;
+	}
+}
+
+/* One blocking call that sleeps many times, each time for less than the
+ * threshold: a write of 256 KB into a one-page pipe that another thread
+ * empties a page a millisecond. It is one call blocked for ~64 ms, and
+ * its stretches chain (HUD_CHAIN_GAP_NS) into records of the threshold or
+ * more, one after the other inside the call, none with a 5 ms sleep. */
+__attribute__((noinline)) static void check_chain(struct ringbuf *rb, struct seen *seen)
+{
+	static char buf[256 << 10];
+	pthread_t t;
+
+	CHECK(pipe(chain_fds) == 0 && fcntl(chain_fds[1], F_SETPIPE_SZ, 4096) >= 0, "a one-page pipe");
+	sleeps_collect(rb, seen);
+	seen->nchain = 0;
+	seen->chain_from = mono_ns();
+	seen->chain_on = 1;
+	CHECK(pthread_create(&t, NULL, slow_reader, NULL) == 0, "start the slow reader");
+	CHECK(write(chain_fds[1], buf, sizeof(buf)) == (ssize_t)sizeof(buf), "the write went through");
+	seen->chain_to = mono_ns();
+	close(chain_fds[1]);
+	CHECK(pthread_join(t, NULL) == 0, "the reader is done");
+	close(chain_fds[0]);
+	sleeps_collect(rb, seen);
+	seen->chain_on = 0;
+	uint64_t sum = 0, end = 0;
+	int inside = 1;
+	for (int i = 0; i < seen->nchain; i++) {
+		inside &= seen->chain[i].ts >= seen->chain_from && seen->chain[i].ts >= end &&
+			  seen->chain[i].ts + seen->chain[i].dur <= seen->chain_to + 200000;
+		end = seen->chain[i].ts + seen->chain[i].dur;
+		sum += seen->chain[i].dur;
+	}
+	uint64_t call = seen->chain_to - seen->chain_from;
+	CHECK(seen->nchain >= 3 && sum * 2 >= call, "the call's short sleeps are reported in records of 5 ms or more "
+	      "(%d records, %.1f of %.1f ms)", seen->nchain, (double)sum / 1e6, (double)call / 1e6);
+	CHECK(inside, "each inside the call, one after the other");
 }
 
 /* The worker table: tids that share home slots are all found, removing
@@ -631,6 +692,7 @@ int main(void)
 	check_sites(o, ss, rb, &seen);
 	check_idle_wait(o, rb, &seen);
 	check_short_waits(o, rb, &seen, &cfg);
+	check_chain(rb, &seen);
 	sleepstacks_stop(ss);
 
 	struct hud_thread t;
