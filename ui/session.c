@@ -468,24 +468,25 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 		block(s, BLOCK_SCHED_DELAY, ev->worker_id, ev->tid, ts, ev->duration_ns, (uint32_t)stack);
 		return;
 	}
-	/* Asleep, then (after its wakeup) waiting for a CPU: the two parts are
-	 * reported apart, one after the other, so they never overlap. */
-	uint64_t wait = ev->wait_ns < ev->duration_ns ? ev->wait_ns : 0;
-	uint64_t sleep = ev->duration_ns - wait;
-	if (ev->idle) {
-		s->idle_events++;       /* a known park site: its stack was not read */
-	} else if (model_stack_in_app(s->model, (uint32_t)stack)) {
-		if (sleep >= s->opts->threshold_ns)
-			block(s, BLOCK_OFF_CPU, ev->worker_id, ev->tid, ts, sleep, (uint32_t)stack);
-	} else {
-		/* Parked by Tokio: from now on the kernel side recognises this
-		 * site from its registers and does not report it. */
-		s->idle_events++;
-		if (ev->site && model_stack_parked(s->model, (uint32_t)stack))
-			loader_site_add(s->bpf, ev->tid, (struct hud_site){ .site = ev->site, .idle = 1 });
+	/* Asleep in the application's code: the worker is blocked from its
+	 * switch-out until it runs again, the wait for a CPU after its wakeup
+	 * included (as perf's and bpftrace's off-CPU tools count it), and
+	 * through every sleep of one call (HUD_CHAIN_GAP_NS). */
+	if (!ev->idle && model_stack_in_app(s->model, (uint32_t)stack)) {
+		if (ev->duration_ns >= s->opts->threshold_ns)
+			block(s, BLOCK_OFF_CPU, ev->worker_id, ev->tid, ts, ev->duration_ns, (uint32_t)stack);
+		return;
 	}
+	/* Parked idle (a known park site, whose stack was not read, or one
+	 * read now: from then on the kernel side recognises it from its
+	 * registers and does not report it): only a long wait for a CPU after
+	 * the wakeup is reported. */
+	s->idle_events++;
+	if (!ev->idle && ev->site && model_stack_parked(s->model, (uint32_t)stack))
+		loader_site_add(s->bpf, ev->tid, (struct hud_site){ .site = ev->site, .idle = 1 });
+	uint64_t wait = ev->wait_ns < ev->duration_ns ? ev->wait_ns : ev->duration_ns;
 	if (wait >= s->opts->threshold_ns)
-		block(s, BLOCK_SCHED_DELAY, ev->worker_id, ev->tid, ts + sleep, wait, (uint32_t)stack);
+		block(s, BLOCK_SCHED_DELAY, ev->worker_id, ev->tid, ts + (ev->duration_ns - wait), wait, (uint32_t)stack);
 }
 
 /* ---- The loop ------------------------------------------------------------------ */

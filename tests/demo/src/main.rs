@@ -1,6 +1,7 @@
 //! hud-demo: a Tokio app with deliberately blocking async code, used to test
 //! hud. Each culprit's blocking line carries a trailing comment
-//! "HUD-CULPRIT: KIND NAME" (KIND = cpu|sleep|fsync|mutex|mutex-hold|deadlock)
+//! "HUD-CULPRIT: KIND NAME" (KIND = cpu|sleep|fsync|write|mutex|mutex-hold|deadlock; a function that
+//! blocks at several lines has one on each)
 //! so tests can find the expected file:line with grep; healthy controls' hot
 //! lines are tagged "HUD-HEALTHY: KIND NAME" the same way.
 

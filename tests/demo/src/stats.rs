@@ -5,9 +5,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub static CPU: AtomicU64 = AtomicU64::new(0);
 pub static SLEEP: AtomicU64 = AtomicU64::new(0);
 pub static FSYNC: AtomicU64 = AtomicU64::new(0);
-/// fsyncs that took 5 ms or more (hud's default threshold): the ones hud
-/// can report at default settings.
+pub type Counter = AtomicU64;
+/// persist_record's calls that took 5 ms or more (hud's default threshold:
+/// the ones hud can report at default settings): its open and fsync, which
+/// sleep, and its write, which copies on CPU.
 pub static FSYNC_SLOW: AtomicU64 = AtomicU64::new(0);
+pub static WRITE_SLOW: AtomicU64 = AtomicU64::new(0);
 pub static MUTEX: AtomicU64 = AtomicU64::new(0);
 pub static HEALTHY: AtomicU64 = AtomicU64::new(0);
 pub static NET: AtomicU64 = AtomicU64::new(0);
@@ -19,11 +22,12 @@ pub fn bump(counter: &AtomicU64) {
 pub fn line() -> String {
     let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
     format!(
-        "cpu={} sleep={} fsync={} fsync_slow={} mutex={} net={} healthy={}",
+        "cpu={} sleep={} fsync={} fsync_slow={} write_slow={} mutex={} net={} healthy={}",
         g(&CPU),
         g(&SLEEP),
         g(&FSYNC),
         g(&FSYNC_SLOW),
+        g(&WRITE_SLOW),
         g(&MUTEX),
         g(&NET),
         g(&HEALTHY)
