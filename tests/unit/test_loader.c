@@ -343,9 +343,10 @@ static void *slow_reader(void *arg)
 
 /* One blocking call that sleeps many times, each time for less than the
  * threshold: a write of 256 KB into a one-page pipe that another thread
- * empties a page a millisecond. It is one call blocked for ~64 ms, and
- * its stretches chain (HUD_CHAIN_GAP_NS) into records of the threshold or
- * more, one after the other inside the call, none with a 5 ms sleep. */
+ * empties a page a millisecond, so each sleep lasts ~1 ms. It is one call
+ * blocked for ~64 ms, and its sleeps chain (HUD_CHAIN_GAP_NS) into records
+ * of the threshold or more, one after the other inside the call. (Each
+ * sleep alone: 2 records of 13 ms in all, in an 80 ms call.) */
 __attribute__((noinline)) static void check_chain(struct ringbuf *rb, struct seen *seen)
 {
 	static char buf[256 << 10];
