@@ -477,10 +477,11 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 			block(s, BLOCK_OFF_CPU, ev->worker_id, ev->tid, ts, ev->duration_ns, (uint32_t)stack);
 		return;
 	}
-	/* Parked idle (a known park site, whose stack was not read, or one
-	 * read now: from then on the kernel side recognises it from its
-	 * registers and does not report it): only a long wait for a CPU after
-	 * the wakeup is reported. */
+	/* Anywhere else the worker is idle: at a park site the kernel side
+	 * knows (its stack was not read), or in Tokio's or the C library's
+	 * code (a park read now goes into the worker's sites, so the kernel
+	 * side recognises it from then on and does not report it). Only a
+	 * long wait for a CPU after the wakeup is reported. */
 	s->idle_events++;
 	if (!ev->idle && ev->site && model_stack_parked(s->model, (uint32_t)stack))
 		loader_site_add(s->bpf, ev->tid, (struct hud_site){ .site = ev->site, .idle = 1 });
