@@ -478,10 +478,12 @@ INLINE int back_on_cpu(struct hud_thread *t, hud_u32 tid, hud_u64 now, hud_u64 t
 
 /* Whether a worker leaving at rq (its run queue's clock) goes on with the
  * stretch it came back from: see HUD_CHAIN_GAP_NS. was_site and was_idle
- * are its previous switch-out's; its new site is in t. */
+ * are its previous switch-out's; its new site is in t. A back_rq is only
+ * set by a return that found the stretch's start_rq, which stays until
+ * this switch-out. */
 INLINE int same_call(const struct hud_thread *t, hud_u64 was_site, hud_u32 was_idle, hud_u64 rq)
 {
-	return KCONST(HUD_KC_RQ_CLOCK) && !was_idle && t->off_ip && t->start_rq && t->back_rq && was_site == t->off_site &&
+	return KCONST(HUD_KC_RQ_CLOCK) && !was_idle && t->off_ip && t->back_rq && was_site == t->off_site &&
 	       (hud_u32)rq - t->back_rq < HUD_CHAIN_GAP_NS;
 }
 
