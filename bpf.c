@@ -342,8 +342,10 @@ INLINE int site_check_holds(const struct hud_site_check *c, hud_u64 sp)
 /* A worker leaving the CPU: where it was (user registers, site), and
  * whether user space knows that site (HUD_SITES); a sleep elsewhere, or at
  * a known site with other return addresses above it, is passed on to
- * "sleeps", so user space reads its stack while it sleeps. Returns 1 when
- * it parks idle. */
+ * "sleeps", so user space reads its stack while it sleeps. A site may be
+ * kept with two stacks: the one whose check holds names the sleep (its
+ * hash in the site's high half, see HUD_SITES). Returns 1 when it parks
+ * idle. */
 INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable, void *task)
 {
 	struct pt_regs *regs = switch_regs(t, task);
@@ -360,9 +362,12 @@ INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable, void
 	t->off_site = site;
 	if (runnable)
 		return 0;
-	/* The check is copied out of the loop and made after it: made inside,
-	 * the verifier walked it once for each slot. */
-	struct hud_site_check check = { 0 };
+	/* The checks are made after the loop: made inside, the verifier walked
+	 * them once for each slot. Up to two slots hold the site (two stacks),
+	 * checked in a loop of their own, so that the check's code is there
+	 * once (two copies of it, merged by clang, lost their bounds for the
+	 * verifier). */
+	hud_u32 slot0 = 0, slot1 = 0;
 	int known = 0;
 	for (hud_u32 i = 0; i < HUD_SITES; i++) {
 		hud_u32 k = t->site_keys[i];
@@ -372,12 +377,24 @@ INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable, void
 			t->off_idle = 1;
 			return 1;
 		}
-		check = t->site_checks[i];
-		known = 1;
-		break;
+		if (!known)
+			slot0 = i;
+		else
+			slot1 = i;
+		known++;
 	}
-	if (known && site_check_holds(&check, t->off_sp))
+	int held = 0;
+	hud_u32 hash = 0;
+#pragma clang loop unroll(disable)
+	for (int v = 0; v < 2 && v < known && !held; v++) {
+		struct hud_site_check check = t->site_checks[(v ? slot1 : slot0) & (HUD_SITES - 1)];
+		held = site_check_holds(&check, t->off_sp);
+		hash = check.hash;
+	}
+	if (held) {
+		t->off_site = hud_site_checked(site, hash);
 		return 0;
+	}
 	struct hud_sleep *e = bpf_ringbuf_reserve(&sleeps, sizeof(*e), 0);
 	if (!e) {
 		stat_add(HUD_STAT_SLEEPS_LOST, 1);

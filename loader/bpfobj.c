@@ -732,23 +732,29 @@ int loader_site_add(const struct bpf_obj *o, uint32_t tid, struct hud_site site)
 		errno = ENOENT;
 		return -1;
 	}
-	/* The site itself if it is there (its kind may change), else a free
+	/* The site itself if it is there (its kind may change; a known site
+	 * with another check is its other stack, kept beside it), else a free
 	 * entry, else (full) one chosen by the site, where an idle park only
 	 * gives way to another idle park. */
 	for (int i = 0; i < HUD_SITES; i++) {
 		uint32_t v = __atomic_load_n(&t->site_keys[i], __ATOMIC_RELAXED);
-		if ((v & ~HUD_SITE_IDLE) == key) {
+		if ((v & ~HUD_SITE_IDLE) == key &&
+		    (site.idle || (v & HUD_SITE_IDLE) ||
+		     __atomic_load_n(&t->site_checks[i].hash, __ATOMIC_RELAXED) == site.check.hash)) {
 			at = i;
 			break;
 		}
 		if (!v && at < 0)
 			at = i;
 	}
-	for (int i = 0; at < 0 && i < HUD_SITES; i++) {
-		int k = (int)(((key >> 1) + (uint32_t)i) % HUD_SITES);
-		if (site.idle || !(__atomic_load_n(&t->site_keys[k], __ATOMIC_RELAXED) & HUD_SITE_IDLE))
-			at = k;
-	}
+	/* The site's other stack gives way last. */
+	for (int other = 0; at < 0 && other < 2; other++)
+		for (int i = 0; at < 0 && i < HUD_SITES; i++) {
+			int k = (int)(((key >> 1) + (uint32_t)i) % HUD_SITES);
+			uint32_t v = __atomic_load_n(&t->site_keys[k], __ATOMIC_RELAXED);
+			if ((site.idle || !(v & HUD_SITE_IDLE)) && (other || (v & ~HUD_SITE_IDLE) != key))
+				at = k;
+		}
 	if (at < 0) {
 		errno = ENOSPC;
 		return -1;
@@ -763,29 +769,32 @@ int loader_site_add(const struct bpf_obj *o, uint32_t tid, struct hud_site site)
 	return 0;
 }
 
-/* Clears t's known (not idle) entry of site, or all of them for site 0,
- * unless someone changed it meanwhile (an idle park written then stays). */
-static void sites_clear_known(struct hud_thread *t, uint64_t site)
+/* Clears t's known (not idle) entry of site with its check, or all of
+ * them for NULL, unless someone changed it meanwhile (an idle park written
+ * then stays). */
+static void sites_clear_known(struct hud_thread *t, const struct hud_site *site)
 {
 	for (int i = 0; i < HUD_SITES; i++) {
 		uint32_t v = __atomic_load_n(&t->site_keys[i], __ATOMIC_RELAXED);
-		if (v && !(v & HUD_SITE_IDLE) && (!site || v == (uint32_t)site))
+		if (v && !(v & HUD_SITE_IDLE) &&
+		    (!site || (v == ((uint32_t)site->site & ~HUD_SITE_IDLE) &&
+			       __atomic_load_n(&t->site_checks[i].hash, __ATOMIC_RELAXED) == site->check.hash)))
 			__atomic_compare_exchange_n(&t->site_keys[i], &v, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 	}
 }
 
-void loader_site_forget(const struct bpf_obj *o, uint32_t tid, uint64_t site)
+void loader_site_forget(const struct bpf_obj *o, uint32_t tid, struct hud_site site)
 {
 	struct hud_thread *t = thread_entry(o, tid);
 
-	if (t && (uint32_t)site)
-		sites_clear_known(t, site);
+	if (t && (uint32_t)site.site)
+		sites_clear_known(t, &site);
 }
 
 void loader_sites_forget_all(const struct bpf_obj *o)
 {
 	for (uint32_t k = 0; o && o->threads && k < HUD_THREAD_SLOTS; k++)
-		sites_clear_known(&o->threads[k], 0);
+		sites_clear_known(&o->threads[k], NULL);
 }
 
 int loader_thread_get(const struct bpf_obj *o, uint32_t tid, struct hud_thread *out)

@@ -158,6 +158,14 @@ static inline hud_u32 hud_site_fold(hud_u64 h)
 	return (hud_u32)(h ^ (h >> 32));
 }
 
+/* A sleep at a known site whose check held, as its records name it: the
+ * site with the check's hash in its high half (the key, its low half,
+ * stays), so that each of a site's kept stacks has its own name. */
+static inline hud_u64 hud_site_checked(hud_u64 site, hud_u32 hash)
+{
+	return site ^ ((hud_u64)hash << 32);
+}
+
 /* "threads" (array of HUD_THREAD_SLOTS, mmapable): the workers of the
  * target, an open-addressed table tid -> hud_thread. A tid's slots are
  * HUD_THREAD_PROBES consecutive ones from hud_thread_home(tid); tid 0 marks

@@ -149,12 +149,13 @@ int loader_thread_remove(const struct bpf_obj *o, uint32_t tid);
 
 /* Tells the kernel side a switch-out site of this thread (hud_event.site)
  * is known (struct hud_site: an idle park, or a place whose stack user
- * space read, with the check of its return addresses). A thread keeps
+ * space read, with the check of its return addresses; the same site with
+ * another check is another stack, kept beside it). A thread keeps
  * HUD_SITES of them; -1 with ENOSPC when they are all idle parks and this
- * one is not. forget drops a known site that is not an idle park;
- * forget_all all of them, of every thread. */
+ * one is not. forget drops a known site with that check (not an idle
+ * park); forget_all all of them, of every thread. */
 int loader_site_add(const struct bpf_obj *o, uint32_t tid, struct hud_site site);
-void loader_site_forget(const struct bpf_obj *o, uint32_t tid, uint64_t site);
+void loader_site_forget(const struct bpf_obj *o, uint32_t tid, struct hud_site site);
 void loader_sites_forget_all(const struct bpf_obj *o);
 
 /* ---- Stacks of sleeping threads ---------------------------------------------- */

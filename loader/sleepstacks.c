@@ -57,6 +57,7 @@
 #define KEPT_NS   100000000ull
 
 struct site_stack {
+	uint64_t site;          /* the site as records name it: with its check (hud_site_checked) */
 	struct hud_site kernel; /* what the kernel side is told: the site, its check */
 	uint64_t ip, sp, bp;    /* the registers it stands for */
 	uint32_t tid;
@@ -114,7 +115,7 @@ static struct site_stack **site_slot(struct sleepstacks *ss, uint32_t tid, uint6
 
 	for (uint32_t i = (uint32_t)(site >> 1) & mask;; i = (i + 1) & mask) {
 		struct site_stack *x = ss->sites[i];
-		if (!x || (x->kernel.site == site && x->tid == tid))
+		if (!x || (x->site == site && x->tid == tid))
 			return &ss->sites[i];
 	}
 }
@@ -131,7 +132,7 @@ static int sites_grow(struct sleepstacks *ss)
 	ss->sites_cap = cap;
 	for (uint32_t i = 0; i < oldcap; i++)
 		if (old[i])
-			*site_slot(ss, old[i]->tid, old[i]->kernel.site) = old[i];
+			*site_slot(ss, old[i]->tid, old[i]->site) = old[i];
 	free(old);
 	return 0;
 }
@@ -163,18 +164,24 @@ static struct hud_site site_check(uint64_t site, uint64_t sp, const uint64_t *ip
 	return k;
 }
 
-/* A stack read at a site (the sleep e): 1 when the site's stack is kept
- * (read SITE_READS times, the same each time), -1 when it was just found
- * to hide two stacks, else 0; *kernel what to tell the kernel side. Lock
- * held. */
-static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, const uint64_t *ips, const uint64_t *slots,
-		     int n, struct hud_site *kernel)
+/* A stack read at a site (the sleep e, at raw: the site as the kernel
+ * side computed it): 1 when the site's stack is kept (read SITE_READS
+ * times, the same each time), -1 when it was just found to hide two
+ * stacks, else 0; *kernel what to tell the kernel side. The stacks of a
+ * site whose return addresses differ in its check's span (a function that
+ * blocks at two of its lines) are kept apart, each under the site with its
+ * check (hud_site_checked); two that differ only further up hide each
+ * other. Lock held. */
+static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, uint64_t raw, const uint64_t *ips,
+		     const uint64_t *slots, int n, struct hud_site *kernel)
 {
 	struct site_stack **at, *x;
 
-	if (!e->site || (!ss->sites_cap && sites_grow(ss) < 0))
+	if (!raw || (!ss->sites_cap && sites_grow(ss) < 0))
 		return 0;
-	at = site_slot(ss, e->tid, e->site);
+	struct hud_site k = site_check(raw, e->sp, ips, slots, n);
+	uint64_t site = hud_site_checked(raw, k.check.hash);
+	at = site_slot(ss, e->tid, site);
 	if ((x = *at)) {
 		x->seq = e->seq;
 		if (x->mixed)
@@ -182,6 +189,7 @@ static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, const ui
 		if (x->depth != n || memcmp(x->ips, ips, (size_t)n * sizeof(ips[0]))) {
 			x->mixed = 1;
 			ss->stats.mixed++;
+			*kernel = x->kernel;
 			return -1;
 		}
 		if (x->reads < UINT16_MAX)
@@ -195,11 +203,12 @@ static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, const ui
 	if ((ss->nsites + 1) * 2 > ss->sites_cap) {
 		if (sites_grow(ss) < 0)
 			return 0;
-		at = site_slot(ss, e->tid, e->site);
+		at = site_slot(ss, e->tid, site);
 	}
 	if (!(x = malloc(sizeof(*x) + (size_t)n * sizeof(ips[0]))))
 		return 0;
-	x->kernel = site_check(e->site, e->sp, ips, slots, n);
+	x->site = site;
+	x->kernel = k;
 	x->ip = e->ip;
 	x->sp = e->sp;
 	x->bp = e->bp;
@@ -215,8 +224,9 @@ static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, const ui
 }
 
 /* Reads the stack of the sleep e while it lasts, keeps it under (tid,
- * seq), and learns its site from it; recheck: e sleeps at a kept site. */
-static void read_sleeper(struct sleepstacks *ss, const struct hud_sleep *e, int recheck)
+ * seq), and learns its site (raw, as the kernel side computed it) from it;
+ * recheck: e sleeps at a kept site. */
+static void read_sleeper(struct sleepstacks *ss, const struct hud_sleep *e, uint64_t raw, int recheck)
 {
 	uint64_t ips[HUD_STACK_DEPTH], slots[HUD_STACK_DEPTH];
 	struct hud_site kernel;
@@ -240,13 +250,13 @@ static void read_sleeper(struct sleepstacks *ss, const struct hud_sleep *e, int 
 		memcpy(k->ips, ips, (size_t)n * sizeof(ips[0]));
 		ss->stats.read++;
 		ss->stats.rechecked += recheck != 0;
-		site = site_note(ss, e, ips, slots, n, &kernel);
+		site = site_note(ss, e, raw, ips, slots, n, &kernel);
 	}
 	pthread_mutex_unlock(&ss->lock);
 	if (site > 0)
 		loader_site_add(ss->o, e->tid, kernel);
 	else if (site < 0)
-		loader_site_forget(ss->o, e->tid, e->site);
+		loader_site_forget(ss->o, e->tid, kernel);
 }
 
 /* Workers asleep at a kept site right now (the kernel side did not report
@@ -264,16 +274,18 @@ static void read_kept_sleepers(struct sleepstacks *ss)
 		pthread_mutex_lock(&ss->lock);
 		const struct site_stack *x = ss->sites_cap && e.site ? *site_slot(ss, e.tid, e.site) : NULL;
 		int check = site_kept(x) && x->seq != e.seq;
+		uint64_t raw = 0;
 		if (check) {
 			/* The site's own registers: the table's may be from a
 			 * later switch-out already. */
 			e.ip = x->ip;
 			e.sp = x->sp;
 			e.bp = x->bp;
+			raw = x->kernel.site;
 		}
 		pthread_mutex_unlock(&ss->lock);
 		if (check)
-			read_sleeper(ss, &e, 1);
+			read_sleeper(ss, &e, raw, 1);
 	}
 }
 
@@ -286,7 +298,7 @@ static int on_sleep(void *ctx, const void *data, size_t len)
 		return 0;
 	memcpy(&e, data, sizeof(e));
 	ss->window_count++;
-	read_sleeper(ss, &e, 0);
+	read_sleeper(ss, &e, e.site, 0);
 	return 0;
 }
 

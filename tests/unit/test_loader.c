@@ -145,6 +145,7 @@ extern char __executable_start[], etext[];
 
 int main(void);
 static volatile int eight = 8;
+static volatile int rounds = 2;
 
 /* Reads the records so far without sleeping itself (its sleeps, at one
  * site, would chain into blocks: HUD_CHAIN_GAP_NS). */
@@ -156,10 +157,42 @@ static void sleeps_collect(struct ringbuf *rb, struct seen *seen)
 	}
 }
 
+/* Eight sleeps in sleep_two_lines, alternating its two lines: each is
+ * reported off CPU, with a stack through that function (not sleep_here)
+ * whose return address into it is its line's, the same for each line. */
+__attribute__((noinline)) static void two_lines_round(struct sleepstacks *ss, struct ringbuf *rb, struct seen *seen)
+{
+	uint64_t ips[HUD_STACK_DEPTH], ret[2] = { 0, 0 };
+	uintptr_t here = (uintptr_t)sleep_here, two = (uintptr_t)sleep_two_lines;
+	uint64_t here_len = two > here && two - here < 256 ? two - here : 64;
+	int right = 0, same = 1;
+
+	seen->nlong = 0;
+	for (int i = 0; i < eight; i++)
+		sleep_two_lines(i & 1);
+	sleeps_collect(rb, seen);
+	CHECK(seen->nlong == 8, "8 more sleeps reported, got %d", seen->nlong);
+	for (int i = 0; i < seen->nlong; i++) {
+		int n = sleepstacks_get(ss, seen->tid, seen->longs[i].seq, seen->longs[i].site, ips, HUD_STACK_DEPTH);
+		int at = stack_has(ips, n, two, 128);
+		if (at < 0 || stack_has(ips, n, here, here_len) >= 0)
+			continue;
+		right++;
+		/* The return address into sleep_two_lines: one per line. */
+		if (!ret[i & 1])
+			ret[i & 1] = ips[at];
+		same &= ret[i & 1] == ips[at];
+	}
+	CHECK(right == seen->nlong, "each passes through sleep_two_lines, none through sleep_here (%d of %d)", right,
+	      seen->nlong);
+	CHECK(same && ret[0] && ret[1] && ret[0] != ret[1], "the two lines' sleeps have their own return addresses");
+}
+
 /* Sleeping again and again at one place: after SITE_READS reads the kernel
  * side knows the site, stops reporting sleeps there, and each sleep still
  * gets its stack; a function blocking at two lines gets the right one of
- * its two stacks every time, whether or not that shares a site. */
+ * its two stacks every time, whether or not that shares a site, and once
+ * both are kept, neither is read again. */
 __attribute__((noinline)) static void check_sites(struct bpf_obj *o, struct sleepstacks *ss, struct ringbuf *rb, struct seen *seen)
 {
 	uint64_t ips[HUD_STACK_DEPTH];
@@ -184,28 +217,27 @@ __attribute__((noinline)) static void check_sites(struct bpf_obj *o, struct slee
 		known |= t.site_keys[i] == (uint32_t)seen->longs[seen->nlong - 1].site;
 	CHECK(known, "the kernel side knows the site after %d identical reads", seen->nlong);
 
-	seen->nlong = 0;
-	for (int i = 0; i < eight; i++)
-		sleep_two_lines(i & 1);
-	sleeps_collect(rb, seen);
-	CHECK(seen->nlong == 8, "8 more sleeps reported, got %d", seen->nlong);
-	uint64_t ret[2] = { 0, 0 };
-	right = 0;
-	int same = 1;
-	for (int i = 0; i < seen->nlong; i++) {
-		int n = sleepstacks_get(ss, seen->tid, seen->longs[i].seq, seen->longs[i].site, ips, HUD_STACK_DEPTH);
-		int at = stack_has(ips, n, two, 128);
-		if (at < 0 || stack_has(ips, n, here, here_len) >= 0)
-			continue;
-		right++;
-		/* The return address into sleep_two_lines: one per line. */
-		if (!ret[i & 1])
-			ret[i & 1] = ips[at];
-		same &= ret[i & 1] == ips[at];
+	/* The first round reads each line's stack until it is kept (two
+	 * stacks at one site: each kept as its own, told apart by the kernel
+	 * side's check). The second round's sleeps are then not read again. */
+	struct sleepstacks_stats st0, st1;
+	for (int round = 0; round < rounds; round++) {  /* one call site: the same stacks */
+		two_lines_round(ss, rb, seen);
+		sleepstacks_stats(ss, round ? &st1 : &st0);
 	}
-	CHECK(right == seen->nlong, "each passes through sleep_two_lines, none through sleep_here (%d of %d)", right,
-	      seen->nlong);
-	CHECK(same && ret[0] && ret[1] && ret[0] != ret[1], "the two lines' sleeps have their own return addresses");
+	CHECK(st1.read - st1.rechecked == st0.read - st0.rechecked,
+	      "sleeps at the site of two kept stacks are not read again (%llu read)",
+	      (unsigned long long)((st1.read - st1.rechecked) - (st0.read - st0.rechecked)));
+	/* ... each took its line's kept stack, or one read by the reader's
+	 * look at workers asleep at kept sites (every KEPT_NS). */
+	CHECK(st1.from_site - st0.from_site + (st1.rechecked - st0.rechecked) >= 8,
+	      "all 8 took their line's kept stack (%llu, and %llu read by a look)",
+	      (unsigned long long)(st1.from_site - st0.from_site), (unsigned long long)(st1.rechecked - st0.rechecked));
+	CHECK(loader_thread_get(o, seen->tid, &t) == 0, "the worker is in the table");
+	known = 0;
+	for (int i = 0; i < HUD_SITES; i++)
+		known += t.site_keys[i] == (uint32_t)seen->longs[0].site;
+	CHECK(known == 2, "the kernel side holds the site twice, once per stack (%d)", known);
 }
 
 __attribute__((noinline)) static void park_like(void)
