@@ -316,27 +316,39 @@ INLINE hud_u64 site_of(hud_u64 nr, hud_u64 ip, hud_u64 sp, hud_u64 bp)
 	return (hud_u32)h ? h : h | 2;
 }
 
-/* Whether the return addresses above sp are the ones user space saw at
- * this known site (see HUD_SITES): one read of user memory, of the words
- * from the first return address to the last. */
-INLINE int site_check_holds(const struct hud_site_check *c, hud_u64 sp)
+/* Which of a site's kept stacks the return addresses above sp are (see
+ * HUD_SITES): 1 for a's, 2 for b's (only when two, and b's check starts
+ * at the same word, as user space makes it for two stacks of one site),
+ * 0 neither. One read of user memory, of the words from a's first return
+ * address to the last of either; both hashes in one pass, so that the
+ * verifier walks the loop once. */
+INLINE int site_check_which(const struct hud_site_check *a, const struct hud_site_check *b, int two, hud_u64 sp)
 {
-	hud_u32 zero = 0, first = c->first, words = c->words;
-	hud_u64 *w = bpf_map_lookup_elem(&scratch, &zero), mask = c->mask, h = 0;
+	hud_u32 zero = 0, first = a->first, words = a->words;
+	hud_u64 *w = bpf_map_lookup_elem(&scratch, &zero), ha = 0, hb = 0;
+	hud_u64 mask_a = a->mask, mask_b = 0;
 
 	if (!words)
 		return 1;
-	if (!w || words > HUD_SITE_SPAN / 8 || first > HUD_SITE_SPAN / 8 - words ||
+	if (two && b->first == first) {
+		mask_b = b->mask;
+		if (b->words > words)
+			words = b->words;
+	}
+	if (!w || words > HUD_SITE_SPAN / 8 || first > HUD_SITE_REACH / 8 - words ||
 	    bpf_probe_read_user(w, words * 8, (void *)(sp + first * 8)))
 		return 0;
-	/* Without a branch on the mask: the verifier walks this loop one
+	/* Without a branch on the masks: the verifier walks this loop one
 	 * iteration at a time, and a branch in it doubled its paths (hud's
 	 * start-up is mostly verification). */
 	for (hud_u32 i = 0; i < HUD_SITE_SPAN / 8 && i < words; i++) {
-		hud_u64 keep = 0 - ((mask >> i) & 1);
-		h = (hud_site_mix(h, w[i]) & keep) | (h & ~keep);
+		hud_u64 keep_a = 0 - ((mask_a >> i) & 1), keep_b = 0 - ((mask_b >> i) & 1);
+		ha = (hud_site_mix(ha, w[i]) & keep_a) | (ha & ~keep_a);
+		hb = (hud_site_mix(hb, w[i]) & keep_b) | (hb & ~keep_b);
 	}
-	return hud_site_fold(h) == c->hash;
+	if (hud_site_fold(ha) == a->hash)
+		return 1;
+	return mask_b && hud_site_fold(hb) == b->hash ? 2 : 0;
 }
 
 /* A worker leaving the CPU: where it was (user registers, site), and
@@ -362,11 +374,9 @@ INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable, void
 	t->off_site = site;
 	if (runnable)
 		return 0;
-	/* The checks are made after the loop: made inside, the verifier walked
-	 * them once for each slot. Up to two slots hold the site (two stacks),
-	 * checked in a loop of their own, so that the check's code is there
-	 * once (two copies of it, merged by clang, lost their bounds for the
-	 * verifier). */
+	/* The checks are copied out of the loop and made after it: made
+	 * inside, the verifier walked them once for each slot. Up to two slots
+	 * hold the site (two stacks). */
 	hud_u32 slot0 = 0, slot1 = 0;
 	int known = 0;
 	for (hud_u32 i = 0; i < HUD_SITES; i++) {
@@ -383,15 +393,11 @@ INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable, void
 			slot1 = i;
 		known++;
 	}
-	int held = 0;
-	hud_u32 hash = 0;
-#pragma clang loop unroll(disable)
-	for (int v = 0; v < 2 && v < known && !held; v++) {
-		struct hud_site_check check = t->site_checks[(v ? slot1 : slot0) & (HUD_SITES - 1)];
-		held = site_check_holds(&check, t->off_sp);
-		hash = check.hash;
-	}
+	struct hud_site_check a = t->site_checks[slot0 & (HUD_SITES - 1)];
+	struct hud_site_check b = t->site_checks[slot1 & (HUD_SITES - 1)];
+	int held = known ? site_check_which(&a, &b, known > 1, t->off_sp) : 0;
 	if (held) {
+		hud_u32 hash = held == 1 ? a.hash : b.hash;
 		t->off_site = hud_site_checked(site, hash);
 		return 0;
 	}

@@ -132,11 +132,12 @@ struct hud_config {
 #define HUD_SITES           8
 #define HUD_SITE_IDLE       1u
 #define HUD_SITE_SPAN       512
+#define HUD_SITE_REACH      4096
 
 struct hud_site_check {
 	hud_u64 mask;           /* bit i: the word at sp + 8 * (first + i) is a return address */
 	hud_u32 hash;           /* hud_site_mix over those words, lowest first, hud_site_fold'ed */
-	hud_u16 first;          /* the first word read (bit 0 of mask) */
+	hud_u16 first;          /* the first word read (bit 0 of mask), < HUD_SITE_REACH / 8 */
 	hud_u16 words;          /* words read from there: 0 (nothing to check, it holds) .. HUD_SITE_SPAN / 8 */
 };
 

@@ -46,6 +46,7 @@
 #define FREE_RATE 100   /* ... and below which it is woken again */
 #define SITES_MAX 4096  /* sites whose stack is kept */
 #define SITE_READS 3    /* the same stack this often before a site is kept */
+#define SPLITS    4     /* spans further up a site's check may move to (site_note) */
 #define FORGET_NS 30000000000ull
 /* How often the workers asleep at kept sites are looked for. Each look
  * reads the workers' entries in the thread table, which the kernel side
@@ -65,6 +66,7 @@ struct site_stack {
 	uint16_t reads;         /* times read, the same stack each time */
 	uint8_t mixed;          /* read with two different stacks: never kept */
 	uint8_t depth;
+	uint32_t split;         /* mixed: where (bytes above sp) the checks of its stacks look, 0 nowhere */
 	uint64_t ips[];
 };
 
@@ -138,15 +140,17 @@ static int sites_grow(struct sleepstacks *ss)
 }
 
 /* The kernel side's check of a site (see HUD_SITES): which words of the
- * span above sp are the return addresses of this stack, and their hash. */
-static struct hud_site site_check(uint64_t site, uint64_t sp, const uint64_t *ips, const uint64_t *slots, int n)
+ * span from lo bytes above sp on are the return addresses of this stack,
+ * and their hash. */
+static struct hud_site site_check(uint64_t site, uint64_t sp, const uint64_t *ips, const uint64_t *slots, int n,
+				  uint32_t lo)
 {
 	struct hud_site k = { .site = site };
 	uint64_t words[HUD_SITE_SPAN / 8], mask = 0, h = 0;
 
 	for (int i = 1; i < n; i++) {
-		uint64_t off = slots[i] - sp;
-		if (slots[i] >= sp && off < HUD_SITE_SPAN && !(off & 7)) {
+		uint64_t off = slots[i] - sp - lo;
+		if (slots[i] >= sp + lo && off < HUD_SITE_SPAN && !(off & 7)) {
 			mask |= 1ull << (off / 8);
 			words[off / 8] = ips[i];
 		}
@@ -159,9 +163,22 @@ static struct hud_site site_check(uint64_t site, uint64_t sp, const uint64_t *ip
 			h = hud_site_mix(h, words[j]);
 	k.check.mask = mask >> first;
 	k.check.hash = hud_site_fold(h);
-	k.check.first = (uint16_t)first;
+	k.check.first = (uint16_t)(lo / 8 + (uint32_t)first);
 	k.check.words = (uint16_t)(last - first + 1);
 	return k;
+}
+
+/* Where a check must look to tell apart two stacks of one site that differ
+ * first at frame d (the same frames below it, so the same slot): the span
+ * (its start, in bytes above sp) that ends at that frame's return address,
+ * or 0 when it lies beyond HUD_SITE_REACH or inside the span that hid it. */
+static uint32_t site_split(uint64_t sp, const uint64_t *slots, int d, uint32_t lo)
+{
+	uint64_t off = slots[d] - sp;
+
+	if (slots[d] < sp || (off & 7) || off >= HUD_SITE_REACH || off < lo + HUD_SITE_SPAN)
+		return 0;
+	return (uint32_t)(off + 8 - HUD_SITE_SPAN);
 }
 
 /* A stack read at a site (the sleep e, at raw: the site as the kernel
@@ -170,23 +187,38 @@ static struct hud_site site_check(uint64_t site, uint64_t sp, const uint64_t *ip
  * stacks, else 0; *kernel what to tell the kernel side. The stacks of a
  * site whose return addresses differ in its check's span (a function that
  * blocks at two of its lines) are kept apart, each under the site with its
- * check (hud_site_checked); two that differ only further up hide each
- * other. Lock held. */
+ * check (hud_site_checked). Two that differ only further up (one call
+ * polled from two places in the runtime) hide each other: that entry then
+ * names a span further up that tells them apart (split), where the check
+ * of each is made from then on, down to SPLITS deep; without one, the site
+ * is no longer kept. Lock held. */
 static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, uint64_t raw, const uint64_t *ips,
 		     const uint64_t *slots, int n, struct hud_site *kernel)
 {
 	struct site_stack **at, *x;
+	struct hud_site k;
+	uint64_t site;
+	uint32_t lo = 0;
 
 	if (!raw || (!ss->sites_cap && sites_grow(ss) < 0))
 		return 0;
-	struct hud_site k = site_check(raw, e->sp, ips, slots, n);
-	uint64_t site = hud_site_checked(raw, k.check.hash);
-	at = site_slot(ss, e->tid, site);
-	if ((x = *at)) {
+	for (int splits = 0;; splits++) {
+		k = site_check(raw, e->sp, ips, slots, n, lo);
+		site = hud_site_checked(raw, k.check.hash);
+		at = site_slot(ss, e->tid, site);
+		if (!(x = *at) || !x->mixed || !x->split || splits == SPLITS)
+			break;
+		lo = x->split;
+	}
+	if (x) {
 		x->seq = e->seq;
 		if (x->mixed)
 			return 0;
 		if (x->depth != n || memcmp(x->ips, ips, (size_t)n * sizeof(ips[0]))) {
+			int d = 1;
+			while (d < n && d < x->depth && x->ips[d] == ips[d])
+				d++;
+			x->split = d < n ? site_split(e->sp, slots, d, lo) : 0;
 			x->mixed = 1;
 			ss->stats.mixed++;
 			*kernel = x->kernel;
@@ -216,6 +248,7 @@ static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, uint64_t
 	x->seq = e->seq;
 	x->reads = 1;
 	x->mixed = 0;
+	x->split = 0;
 	x->depth = (uint8_t)n;
 	memcpy(x->ips, ips, (size_t)n * sizeof(ips[0]));
 	*at = x;

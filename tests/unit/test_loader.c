@@ -141,6 +141,32 @@ __attribute__((noinline)) static void sleep_two_lines(int which)
 	}
 }
 
+/* One sleep with a frame bigger than HUD_SITE_SPAN above it, called from
+ * two functions alike: the same registers, the same return addresses in
+ * the span, and two stacks (they differ further up). */
+__attribute__((noinline)) static void sleep_deep(void)
+{
+	volatile char big[640];
+
+	big[0] = 1;
+	usleep(12000);
+	sink += big[0];
+}
+
+__attribute__((noinline)) static void deep_from_a(void)
+{
+	sleep_deep();
+	sink += 1;
+}
+
+__attribute__((noinline)) static void deep_from_b(void)
+{
+	sleep_deep();
+	sink += 2;
+}
+
+static void (*const deep_from[2])(void) = { deep_from_a, deep_from_b };
+
 extern char __executable_start[], etext[];
 
 int main(void);
@@ -157,42 +183,78 @@ static void sleeps_collect(struct ringbuf *rb, struct seen *seen)
 	}
 }
 
-/* Eight sleeps in sleep_two_lines, alternating its two lines: each is
- * reported off CPU, with a stack through that function (not sleep_here)
- * whose return address into it is its line's, the same for each line. */
-__attribute__((noinline)) static void two_lines_round(struct sleepstacks *ss, struct ringbuf *rb, struct seen *seen)
+/* Eight sleeps at one site with two stacks, alternating them: in
+ * sleep_two_lines at its two lines (deep 0), or in sleep_deep called from
+ * deep_from_a and deep_from_b (deep 1). Each is reported off CPU, with a
+ * stack through that function (not sleep_here) whose frame that tells the
+ * two apart (the return address into sleep_two_lines, or into the
+ * deep_from_ function) is its own, the same for each of the two. */
+__attribute__((noinline)) static void pair_round(struct sleepstacks *ss, struct ringbuf *rb, struct seen *seen, int deep)
 {
 	uint64_t ips[HUD_STACK_DEPTH], ret[2] = { 0, 0 };
-	uintptr_t here = (uintptr_t)sleep_here, two = (uintptr_t)sleep_two_lines;
-	uint64_t here_len = two > here && two - here < 256 ? two - here : 64;
+	uintptr_t here = (uintptr_t)sleep_here, two = deep ? (uintptr_t)sleep_deep : (uintptr_t)sleep_two_lines;
+	uint64_t here_len = (uintptr_t)sleep_two_lines > here && (uintptr_t)sleep_two_lines - here < 256 ?
+			    (uintptr_t)sleep_two_lines - here : 64;
 	int right = 0, same = 1;
 
 	seen->nlong = 0;
-	for (int i = 0; i < eight; i++)
-		sleep_two_lines(i & 1);
+	for (int i = 0; i < eight; i++) {
+		if (deep)
+			deep_from[i & 1]();
+		else
+			sleep_two_lines(i & 1);
+	}
 	sleeps_collect(rb, seen);
 	CHECK(seen->nlong == 8, "8 more sleeps reported, got %d", seen->nlong);
 	for (int i = 0; i < seen->nlong; i++) {
 		int n = sleepstacks_get(ss, seen->tid, seen->longs[i].seq, seen->longs[i].site, ips, HUD_STACK_DEPTH);
-		int at = stack_has(ips, n, two, 128);
-		if (at < 0 || stack_has(ips, n, here, here_len) >= 0)
+		int at = stack_has(ips, n, two, 128) + deep;
+		if (at < deep || at >= n || stack_has(ips, n, here, here_len) >= 0)
 			continue;
 		right++;
-		/* The return address into sleep_two_lines: one per line. */
 		if (!ret[i & 1])
 			ret[i & 1] = ips[at];
 		same &= ret[i & 1] == ips[at];
 	}
-	CHECK(right == seen->nlong, "each passes through sleep_two_lines, none through sleep_here (%d of %d)", right,
-	      seen->nlong);
-	CHECK(same && ret[0] && ret[1] && ret[0] != ret[1], "the two lines' sleeps have their own return addresses");
+	CHECK(right == seen->nlong, "each passes through %s, none through sleep_here (%d of %d)",
+	      deep ? "sleep_deep" : "sleep_two_lines", right, seen->nlong);
+	CHECK(same && ret[0] && ret[1] && ret[0] != ret[1], "the two %s sleeps have their own stacks",
+	      deep ? "callers'" : "lines'");
+}
+
+/* Two rounds of pair_round: the first reads each stack until it is kept
+ * (two stacks at one site: each kept as its own, told apart by the kernel
+ * side's check), the second's sleeps are then not read again. */
+__attribute__((noinline)) static void check_pair(struct bpf_obj *o, struct sleepstacks *ss, struct ringbuf *rb,
+						 struct seen *seen, int deep)
+{
+	struct sleepstacks_stats st0, st1;
+	struct hud_thread t;
+	int known = 0;
+
+	for (int round = 0; round < rounds; round++) {  /* one call site: the same stacks */
+		pair_round(ss, rb, seen, deep);
+		sleepstacks_stats(ss, round ? &st1 : &st0);
+	}
+	CHECK(st1.read - st1.rechecked == st0.read - st0.rechecked,
+	      "sleeps at the site of two kept stacks are not read again (%llu read)",
+	      (unsigned long long)((st1.read - st1.rechecked) - (st0.read - st0.rechecked)));
+	/* ... each took its kept stack, or one read by the reader's look at
+	 * workers asleep at kept sites (every KEPT_NS). */
+	CHECK(st1.from_site - st0.from_site + (st1.rechecked - st0.rechecked) >= 8,
+	      "all 8 took their kept stack (%llu, and %llu read by a look)",
+	      (unsigned long long)(st1.from_site - st0.from_site), (unsigned long long)(st1.rechecked - st0.rechecked));
+	CHECK(loader_thread_get(o, seen->tid, &t) == 0, "the worker is in the table");
+	for (int i = 0; i < HUD_SITES; i++)
+		known += t.site_keys[i] == (uint32_t)seen->longs[0].site;
+	CHECK(known == 2, "the kernel side holds the site twice, once per stack (%d)", known);
 }
 
 /* Sleeping again and again at one place: after SITE_READS reads the kernel
  * side knows the site, stops reporting sleeps there, and each sleep still
- * gets its stack; a function blocking at two lines gets the right one of
- * its two stacks every time, whether or not that shares a site, and once
- * both are kept, neither is read again. */
+ * gets its stack; a function blocking at two lines, or called from two
+ * places with a big frame between, gets the right one of its two stacks
+ * every time, and once both are kept, neither is read again. */
 __attribute__((noinline)) static void check_sites(struct bpf_obj *o, struct sleepstacks *ss, struct ringbuf *rb, struct seen *seen)
 {
 	uint64_t ips[HUD_STACK_DEPTH];
@@ -217,27 +279,8 @@ __attribute__((noinline)) static void check_sites(struct bpf_obj *o, struct slee
 		known |= t.site_keys[i] == (uint32_t)seen->longs[seen->nlong - 1].site;
 	CHECK(known, "the kernel side knows the site after %d identical reads", seen->nlong);
 
-	/* The first round reads each line's stack until it is kept (two
-	 * stacks at one site: each kept as its own, told apart by the kernel
-	 * side's check). The second round's sleeps are then not read again. */
-	struct sleepstacks_stats st0, st1;
-	for (int round = 0; round < rounds; round++) {  /* one call site: the same stacks */
-		two_lines_round(ss, rb, seen);
-		sleepstacks_stats(ss, round ? &st1 : &st0);
-	}
-	CHECK(st1.read - st1.rechecked == st0.read - st0.rechecked,
-	      "sleeps at the site of two kept stacks are not read again (%llu read)",
-	      (unsigned long long)((st1.read - st1.rechecked) - (st0.read - st0.rechecked)));
-	/* ... each took its line's kept stack, or one read by the reader's
-	 * look at workers asleep at kept sites (every KEPT_NS). */
-	CHECK(st1.from_site - st0.from_site + (st1.rechecked - st0.rechecked) >= 8,
-	      "all 8 took their line's kept stack (%llu, and %llu read by a look)",
-	      (unsigned long long)(st1.from_site - st0.from_site), (unsigned long long)(st1.rechecked - st0.rechecked));
-	CHECK(loader_thread_get(o, seen->tid, &t) == 0, "the worker is in the table");
-	known = 0;
-	for (int i = 0; i < HUD_SITES; i++)
-		known += t.site_keys[i] == (uint32_t)seen->longs[0].site;
-	CHECK(known == 2, "the kernel side holds the site twice, once per stack (%d)", known);
+	check_pair(o, ss, rb, seen, 0);
+	check_pair(o, ss, rb, seen, 1);
 }
 
 __attribute__((noinline)) static void park_like(void)
