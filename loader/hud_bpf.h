@@ -121,12 +121,16 @@ struct hud_config {
  * - key alone: a place whose stack user space read (loader/sleepstacks.c).
  *   One site can stand for more than one stack (a function that blocks at
  *   two of its lines leaves the same registers at both), so site_checks[]
- *   says which words of the HUD_SITE_SPAN bytes above the stack pointer are
- *   return addresses and their hash (see hud_site_check). The kernel side
- *   reads the words from the first of them to the last, in one read of
- *   user memory (~700 ns here, most of it the first touch of user memory
- *   after the switch): when the hash agrees, the sleep is not passed on to "sleeps" (user
- *   space holds its stack); otherwise it is.
+ *   says which words of HUD_SITE_SPAN bytes above the stack pointer (from
+ *   the stack pointer, or further up, within HUD_SITE_REACH, where two
+ *   stacks differ only there) are return addresses and their hash (see
+ *   hud_site_check). The kernel side reads the words from the first of
+ *   them to the last, in one read of user memory (~1 us here, most of it
+ *   the first touch of user memory after the switch): when the hash
+ *   agrees, the sleep is not passed on to "sleeps" (user space holds its
+ *   stack) and its site is named with the hash (hud_site_checked);
+ *   otherwise it is passed on. A key can be in two slots, with two checks
+ *   starting at the same word: one stack each, both hashed in that read.
  * A sleep at any other site is passed on to "sleeps". The keys share a
  * cache line with the registers, which every switch-out writes anyway. */
 #define HUD_SITES           8

@@ -20,11 +20,16 @@
  * the kernel side checks the return addresses in the HUD_SITE_SPAN bytes
  * above the stack pointer against the kept stack's (one read) and reports
  * the sleep when they differ (a stack with no return address in that span,
- * all big frames, is checked only as follows); differences further up are
- * caught by reading the stacks of workers asleep at a kept site every
- * KEPT_NS, and by the kernel side forgetting every kept site every
- * FORGET_NS, so the next sleep at each is read again. A site read with two
- * different stacks is never kept again.
+ * all big frames, is checked only as follows). Each of a site's stacks is
+ * kept apart, under the site with its check's hash, as the kernel side
+ * names a sleep whose check held. Differences further up are caught by
+ * reading the stacks of workers asleep at a kept site every KEPT_NS, and by
+ * the kernel side forgetting every kept site every FORGET_NS, so the next
+ * sleep at each is read again; when found, the site's check moves up to
+ * the span that ends at the first frame where the two differ (the same call
+ * polled from two places in the runtime), within HUD_SITE_REACH, and each
+ * stack is learned again under its new check (site_note). A site whose
+ * stacks differ beyond that is no longer kept.
  *
  * Waking hud costs the kernel side ~7 us per record and hud ~30 us on this
  * VM, so when sleeps come often (more than HOLD_RATE a second) the reader
