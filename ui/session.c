@@ -344,15 +344,28 @@ static uint64_t poll_identity(const struct hud_sample *smp, int32_t task_phys, i
 	return h;
 }
 
+int session_cpu_block(uint32_t samples, uint64_t span, uint64_t waited, uint64_t threshold_ns)
+{
+	return samples >= 2 && span > waited && span - waited >= threshold_ns;
+}
+
+/* The stretches of r's poll spent preempted. */
+static uint64_t run_waited(const struct poll_run *r)
+{
+	uint64_t waited = 0;
+
+	for (int i = 0; i < r->npending; i++)
+		waited += r->pending[i].duration_ns;
+	return waited;
+}
+
 static void run_finish(struct session *s, uint32_t worker, struct poll_run *r)
 {
 	/* The poll's own CPU time: its span less the stretches it spent
 	 * preempted. A short poll that mostly waited for a CPU is a victim of
 	 * CPU pressure, reported as the sched delays it suffered, not blamed. */
-	uint64_t span = r->active ? r->last_ns - r->first_ns : 0, waited = 0;
-	for (int i = 0; i < r->npending; i++)
-		waited += r->pending[i].duration_ns;
-	if (r->active && r->samples >= 2 && span > waited && span - waited >= s->opts->threshold_ns) {
+	uint64_t span = r->active ? r->last_ns - r->first_ns : 0;
+	if (r->active && session_cpu_block(r->samples, span, run_waited(r), s->opts->threshold_ns)) {
 		block(s, BLOCK_CPU, worker, r->tid, r->first_ns, span, run_stack(r));
 	} else {
 		for (int i = 0; i < r->npending; i++)
@@ -719,8 +732,8 @@ static void report_open_blocks(struct session *s)
 		    s->live[w->id].open_stack >= 0) {
 			block_open(s, BLOCK_OFF_CPU, w->id, w->tid, w->state_since_ns,
 				   now > w->state_since_ns ? now - w->state_since_ns : 0, (uint32_t)s->live[w->id].open_stack, 1);
-		} else if (w->state == WORKER_BLOCKED && w->state_kind == BLOCK_CPU && r->active &&
-			   r->samples >= 1 && now > r->first_ns) {
+		} else if (w->state == WORKER_BLOCKED && w->state_kind == BLOCK_CPU && r->active && now > r->first_ns &&
+			   session_cpu_block(r->samples, now - r->first_ns, run_waited(r), s->opts->threshold_ns)) {
 			block_open(s, BLOCK_CPU, w->id, r->tid, r->first_ns, now - r->first_ns, run_stack(r), 1);
 			r->active = 0;
 			r->npending = 0;

@@ -279,6 +279,12 @@ struct session_opts {
  * Returns 0, or -1 with one sentence in err; nothing stays attached. */
 int session_run(const struct session_opts *opts, struct model *m, char *err, size_t errlen);
 
+/* Whether samples of one poll over span ns, waited of them preempted, make
+ * a CPU block at threshold_ns: two samples or more (one says where the
+ * worker was, not for how long), and the threshold on CPU. The same rule
+ * for a poll that ended and for one still going on when the session ends. */
+int session_cpu_block(uint32_t samples, uint64_t span, uint64_t waited, uint64_t threshold_ns);
+
 /* ---- Outputs ------------------------------------------------------------ */
 
 /* Chrome Trace Event JSON, streamed: open before the session (fails early on
