@@ -69,7 +69,7 @@ struct site_stack {
 	uint32_t tid;
 	uint32_t seq;           /* the switch-out it was last read at */
 	uint16_t reads;         /* times read, the same stack each time */
-	uint8_t mixed;          /* read with two different stacks: never kept */
+	uint8_t mixed;          /* read with two different stacks: no longer kept (see split) */
 	uint8_t depth;
 	uint32_t split;         /* mixed: where (bytes above sp) the checks of its stacks look, 0 nowhere */
 	uint64_t ips[];
