@@ -572,7 +572,9 @@ int main(int argc, char **argv)
 		return run_diff(&o);
 	if (o.replay)
 		return run_replay(&o);
-	if (!o.pid && o.name) {
+	if (o.pid && o.name)
+		return say("hud: give --pid or a process name, not both (%s is left over)\n", o.name), 2;
+	if (o.name) {
 		o.pid = find_by_name(o.name);
 		if (o.pid < 0)
 			return 1;

@@ -17,6 +17,8 @@ hud_says() {
 }
 
 hud_says "a pid that does not exist" "no process with pid 4194000" --pid 4194000 --headless
+# A name left over beside --pid (hud --pid $(pgrep a b)) is not ignored.
+hud_says "a pid and a process name together" "give --pid or a process name, not both" --pid $$ hud-demo --headless
 sleep 60 & plain=$!
 hud_says "a process without Tokio workers, with a hint about --workers" "pass --workers PREFIX" --pid $plain --headless --duration 1
 check "--workers PREFIX picks the threads it names" "$HUD" --pid $plain --headless --duration 1 --workers sleep
