@@ -25,7 +25,12 @@
 #include "loader/loader.h"
 #include "ui/ui.h"
 
-#define BATCH_MAX 1024
+/* Records copied out of the ring buffer before they are processed. Small:
+ * a page of it is only resident once a poll found that many records, so a
+ * large batch made hud's memory step up at each new burst, minutes into a
+ * session (1,024 records were 800 KB); the loop reads on in batches. */
+#define BATCH_MAX 64
+#define BATCHES_PER_LOOK 16
 
 /* A ring buffer record of either kind; `kind` comes first in both. */
 union record {
@@ -947,7 +952,12 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		 * so hud looks every 100 ms; right after attaching, every 10 ms,
 		 * so the first events show at once. */
 		int wait_ms = now_ns() - s->start_ns < 500000000ull ? 10 : 100;
-		if (ringbuf_poll(s->rb, wait_ms, collect, s) < 0) {
+		int got = ringbuf_poll(s->rb, wait_ms, collect, s);
+		for (int b = 1; got >= 0 && s->nbatch == BATCH_MAX && b < BATCHES_PER_LOOK; b++) {
+			process_batch(s);
+			got = ringbuf_poll(s->rb, 0, collect, s);
+		}
+		if (got < 0) {
 			snprintf(err, errlen, "hud: reading the ring buffer failed: %s", strerror(errno));
 			goto out;
 		}
