@@ -98,6 +98,7 @@ struct cu {
 	uint32_t *druns;        /* per function, where each depth starts */
 	size_t ndruns;
 	size_t bytes;           /* held: tables, line table, abbreviations */
+	uint64_t used_epoch;    /* sym_table_age's epoch when last used */
 	struct cu *newer, *older;  /* LRU neighbours while listed */
 };
 
@@ -180,7 +181,9 @@ static struct {
 	size_t units;           /* listed units */
 	struct cu *mru, *lru;
 	uint64_t evictions;     /* units dropped to stay within the budget */
-} g_units = { SYM_TABLE_BUDGET_DEFAULT, 0, 0, NULL, NULL, 0 };
+	uint64_t epoch;         /* advanced by sym_table_age */
+	uint64_t aged;          /* units dropped by it */
+} g_units = { SYM_TABLE_BUDGET_DEFAULT, 0, 0, NULL, NULL, 0, 0, 0 };
 
 void sym_set_table_budget(size_t bytes)
 {
@@ -200,6 +203,11 @@ size_t sym_table_units(void)
 uint64_t sym_table_evictions(void)
 {
 	return g_units.evictions;
+}
+
+uint64_t sym_table_aged(void)
+{
+	return g_units.aged;
 }
 
 static void lru_unlink(struct cu *cu)
@@ -224,6 +232,7 @@ static void lru_unlink(struct cu *cu)
 /* Makes cu the most recently used unit. */
 static void lru_touch(struct cu *cu)
 {
+	cu->used_epoch = g_units.epoch;
 	if (g_units.mru == cu)
 		return;
 	if (cu->listed) {
@@ -292,6 +301,21 @@ static void units_trim(const struct cu *keep)
 		}
 		c = next;
 	}
+}
+
+size_t sym_table_age(unsigned keep)
+{
+	size_t before = g_units.bytes;
+
+	g_units.epoch++;
+	/* Least recently used first: the idle ones are all at that end. */
+	for (struct cu *c = g_units.lru; c && g_units.epoch - c->used_epoch > keep;) {
+		struct cu *next = c->newer;
+		unit_evict(c);
+		g_units.aged++;
+		c = next;
+	}
+	return before - g_units.bytes;
 }
 
 /* ---- libdwarf, the fallback ----------------------------------------------- */

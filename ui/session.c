@@ -30,6 +30,9 @@
  * large batch made hud's memory step up at each new burst, minutes into a
  * session (1,024 records were 800 KB); the loop reads on in batches. */
 #define BATCH_MAX 64
+/* Symbolizer units unused for UNIT_AGE_KEEP turns of UNIT_AGE_NS are dropped. */
+#define UNIT_AGE_NS   10000000000ull
+#define UNIT_AGE_KEEP 6
 #define BATCHES_PER_LOOK 16
 
 /* A ring buffer record of either kind; `kind` comes first in both. */
@@ -514,8 +517,9 @@ static unsigned long long bench_records;
 static void bench_report(void)
 {
 	fprintf(stderr, "hud: records received %llu\n", bench_records);
-	fprintf(stderr, "hud: symbolizer tables %zu KB in %zu units, %llu units dropped for the budget\n",
-		sym_table_bytes() >> 10, sym_table_units(), (unsigned long long)sym_table_evictions());
+	fprintf(stderr, "hud: symbolizer tables %zu KB in %zu units, %llu units dropped for the budget, "
+		"%llu unused for a minute\n", sym_table_bytes() >> 10, sym_table_units(),
+		(unsigned long long)sym_table_evictions(), (unsigned long long)sym_table_aged());
 }
 
 static int collect(void *ctx, const void *data, size_t len)
@@ -945,6 +949,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	 * name where a worker blocks: ~50 ms for libc's compressed DWARF here)
 	 * waits 100 ms, so the first records are read as soon as they come. */
 	uint64_t next_scan = now_ns() + 500000000ull, next_tick = now_ns() + 100000000ull;
+	uint64_t next_age = now_ns() + UNIT_AGE_NS;
 	uint64_t discover_until = s->named || opts->workers_prefix ? 0 : now_ns() + 1500000000ull;
 	uint64_t deadline = opts->duration_ns ? s->start_ns + opts->duration_ns : 0;
 	for (;;) {
@@ -992,6 +997,14 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		}
 		if (now >= next_scan) {
 			next_scan = now + 500000000ull;
+			/* Every 10 s, the symbolizer's units no new address used
+			 * for a minute go: the session asks once per address, so
+			 * a unit first needed minutes in, for a few addresses,
+			 * would otherwise be held to the end. */
+			if (now >= next_age) {
+				next_age = now + UNIT_AGE_NS;
+				sym_table_age(UNIT_AGE_KEEP);
+			}
 			/* The symbolizer's mapped debug pages read since. */
 			sym_proc_trim(s->sym);
 			if (threads_scan(&s->threads, s->bpf) < 0) {

@@ -131,6 +131,56 @@ static size_t compare(const struct answer *want, const struct answer *got, const
 	return bad;
 }
 
+/* sym_table_age: a unit used in the last keep epochs stays, the others
+ * are dropped, and a file whose units all aged out answers new addresses
+ * as a fresh one does. */
+static void check_aging(const char *bin, const uint64_t *addrs)
+{
+	static struct answer want[NADDRS / 2], got[NADDRS / 2];
+	static uint64_t later[NADDRS / 2];
+	size_t most;
+
+	for (size_t i = 0; i < NADDRS / 2; i++)
+		later[i] = addrs[2 * i] + 3;
+	/* Open till the end: its strings are in want. */
+	struct sym_file *ref = resolve_all(bin, 0, later, NADDRS / 2, want, &most);
+
+	char err[256];
+	struct sym_file *f = sym_file_open(bin, err, sizeof(err));
+	CHECK(f != NULL, "open %s: %s", bin, err);
+	if (!f)
+		return;
+	struct sym_frame fr[SYM_MAX_FRAMES];
+	for (size_t i = 0; i < NADDRS; i += 2)
+		sym_file_resolve(f, addrs[i], fr, SYM_MAX_FRAMES);
+	size_t units = sym_table_units(), bytes = sym_table_bytes();
+	uint64_t aged = sym_table_aged();
+	CHECK(units > 1 && sym_table_age(1) == 0 && sym_table_units() == units,
+	      "units used in the current epoch were dropped (%zu -> %zu)", units, sym_table_units());
+	/* One new address with a line (so from a unit) in the epoch after:
+	 * its unit stays, the rest go. */
+	size_t one = 0;
+	while (one < NADDRS / 2 - 1 && !(want[one].n > 0 && want[one].fr[0].line > 0))
+		one++;
+	sym_file_resolve(f, later[one], fr, SYM_MAX_FRAMES);
+	size_t gone = sym_table_age(1);
+	CHECK(sym_table_units() == 1 && gone > 0 && sym_table_bytes() < bytes,
+	      "after one epoch idle: %zu units held (want the one just used), %zu bytes dropped",
+	      sym_table_units(), gone);
+	sym_table_age(1);
+	sym_table_age(1);
+	CHECK(sym_table_units() == 0 && sym_table_bytes() == 0, "all idle: %zu units, %zu bytes still held",
+	      sym_table_units(), sym_table_bytes());
+	CHECK(sym_table_aged() - aged >= units, "sym_table_aged counted %llu for %zu units",
+	      (unsigned long long)(sym_table_aged() - aged), units);
+	for (size_t i = 0; i < NADDRS / 2; i++)
+		got[i].n = sym_file_resolve(f, later[i], got[i].fr, SYM_MAX_FRAMES);
+	CHECK(compare(want, got, later, NADDRS / 2, "after aging") == 0,
+	      "answers differ once every unit aged out");
+	sym_file_close(f);
+	sym_file_close(ref);
+}
+
 int main(int argc, char **argv)
 {
 	char self[4096];
@@ -206,6 +256,7 @@ int main(int argc, char **argv)
 		      "answers differ after the pages were given back");
 		sym_file_close(f3);
 	}
+	check_aging(bin, addrs);
 	sym_file_close(f0);
 	sym_file_close(f1);
 	sym_file_close(f2);
