@@ -112,14 +112,15 @@ size_t sym_table_bytes(void);
 size_t sym_table_units(void);
 uint64_t sym_table_evictions(void);
 
-/* Drops the units no resolve has used in the last keep calls of this one
- * (each call is one epoch): a long session asks only for addresses it has
- * not seen, so a unit first needed late, for a few of them, would
- * otherwise stay for good. Returns the bytes given up; an address that
- * needs such a unit again rebuilds it, with the same answers. Not to be
- * called while frames point into units (none do between resolves).
- * sym_table_aged() counts the units it dropped. */
-size_t sym_table_age(unsigned keep);
+/* Drops the units of at most max_bytes that no resolve has used in the
+ * last keep calls of this one (each call is one epoch): a long session asks
+ * only for addresses it has not seen, so a unit first needed late, for a few
+ * of them, would otherwise stay for good. Larger units stay: rebuilding one
+ * needs scratch of about twice its size, which raised the peak. Returns the
+ * bytes given up; an address that needs such a unit again rebuilds it, with
+ * the same answers. Not to be called while frames point into units (none
+ * do between resolves). sym_table_aged() counts the units it dropped. */
+size_t sym_table_age(unsigned keep, size_t max_bytes);
 uint64_t sym_table_aged(void);
 
 /* ---- Command line ------------------------------------------------------ */

@@ -303,7 +303,7 @@ static void units_trim(const struct cu *keep)
 	}
 }
 
-size_t sym_table_age(unsigned keep)
+size_t sym_table_age(unsigned keep, size_t max_bytes)
 {
 	size_t before = g_units.bytes;
 
@@ -311,8 +311,10 @@ size_t sym_table_age(unsigned keep)
 	/* Least recently used first: the idle ones are all at that end. */
 	for (struct cu *c = g_units.lru; c && g_units.epoch - c->used_epoch > keep;) {
 		struct cu *next = c->newer;
-		unit_evict(c);
-		g_units.aged++;
+		if (c->bytes <= max_bytes) {
+			unit_evict(c);
+			g_units.aged++;
+		}
 		c = next;
 	}
 	return before - g_units.bytes;

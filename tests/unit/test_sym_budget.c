@@ -155,7 +155,7 @@ static void check_aging(const char *bin, const uint64_t *addrs)
 		sym_file_resolve(f, addrs[i], fr, SYM_MAX_FRAMES);
 	size_t units = sym_table_units(), bytes = sym_table_bytes();
 	uint64_t aged = sym_table_aged();
-	CHECK(units > 1 && sym_table_age(1) == 0 && sym_table_units() == units,
+	CHECK(units > 1 && sym_table_age(1, SIZE_MAX) == 0 && sym_table_units() == units,
 	      "units used in the current epoch were dropped (%zu -> %zu)", units, sym_table_units());
 	/* One new address with a line (so from a unit) in the epoch after:
 	 * its unit stays, the rest go. */
@@ -163,12 +163,13 @@ static void check_aging(const char *bin, const uint64_t *addrs)
 	while (one < NADDRS / 2 - 1 && !(want[one].n > 0 && want[one].fr[0].line > 0))
 		one++;
 	sym_file_resolve(f, later[one], fr, SYM_MAX_FRAMES);
-	size_t gone = sym_table_age(1);
+	size_t gone = sym_table_age(1, SIZE_MAX);
 	CHECK(sym_table_units() == 1 && gone > 0 && sym_table_bytes() < bytes,
 	      "after one epoch idle: %zu units held (want the one just used), %zu bytes dropped",
 	      sym_table_units(), gone);
-	sym_table_age(1);
-	sym_table_age(1);
+	/* Idle, but larger than the limit: it stays. */
+	CHECK(sym_table_age(1, 0) == 0 && sym_table_units() == 1, "a unit above the size limit was dropped");
+	sym_table_age(1, SIZE_MAX);
 	CHECK(sym_table_units() == 0 && sym_table_bytes() == 0, "all idle: %zu units, %zu bytes still held",
 	      sym_table_units(), sym_table_bytes());
 	CHECK(sym_table_aged() - aged >= units, "sym_table_aged counted %llu for %zu units",
