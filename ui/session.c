@@ -33,9 +33,9 @@
 #define BATCHES_PER_LOOK 16
 /* Symbolizer units of up to UNIT_AGE_BYTES unused for UNIT_AGE_KEEP turns
  * of UNIT_AGE_NS are dropped (see sym_table_age). On the demo app a unit
- * first needed late held up to ~160 KB; its largest, 1.9 MB, dropped and
- * rebuilt half a minute later with its scratch, took the peak from 28.6 to
- * 30.7 MB. */
+ * first needed late held up to ~160 KB; its largest, 1.9 MB, once dropped
+ * and rebuilt half a minute later, took the session's peak to 30.7 MB with
+ * its scratch (28.6 MB in a run without that). */
 #define UNIT_AGE_NS    10000000000ull
 #define UNIT_AGE_KEEP  6
 #define UNIT_AGE_BYTES ((size_t)512 << 10)
@@ -1002,9 +1002,9 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		}
 		if (now >= next_scan) {
 			next_scan = now + 500000000ull;
-			/* Every 10 s, the symbolizer's units no new address used
-			 * for a minute go: the session asks once per address, so
-			 * a unit first needed minutes in, for a few addresses,
+			/* Every 10 s, the symbolizer's small units no new address
+			 * used for a minute go: the session asks once per address,
+			 * so a unit first needed minutes in, for a few addresses,
 			 * would otherwise be held to the end. */
 			if (now >= next_age) {
 				next_age = now + UNIT_AGE_NS;
