@@ -35,14 +35,13 @@ pub async fn handle_cpu_request(buf: &[u8]) -> u64 {
 }
 
 /// FNV-1a style hash written with plain operators (no inlined library calls)
-/// so samples land on the one line below.
+/// so samples land on the marked line.
 #[inline(never)]
 pub fn compute_checksum(buf: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let n = buf.len();
     let mut i = 0;
-    while i < n {
-        h = (h ^ buf[i] as u64) * 0x0000_0100_0000_01b3; i += 1; // HUD-CULPRIT: cpu compute_checksum
-    }
+    // One line, the loop's test included: a sample of the test is this function on CPU too.
+    while i < n { h = (h ^ buf[i] as u64) * 0x0000_0100_0000_01b3; i += 1; } // HUD-CULPRIT: cpu compute_checksum
     h
 }
