@@ -75,13 +75,17 @@ struct site_stack {
 	uint64_t ips[];
 };
 
+static uint64_t ring_key(uint32_t tid, uint32_t seq)
+{
+	return (uint64_t)tid << 32 | seq;
+}
+
 static int site_kept(const struct site_stack *x)
 {
 	return x && !x->mixed && x->reads >= SITE_READS;
 }
 
-struct kept {
-	uint32_t tid, seq;
+struct kept {                   /* whose: ring_keys */
 	uint32_t depth;
 	uint64_t ips[HUD_STACK_DEPTH];
 };
@@ -98,8 +102,13 @@ struct sleepstacks {
 	uint64_t window_start, window_count;
 	int holding;
 	uint64_t forgot_at, kept_at;
-	pthread_mutex_t lock;           /* ring, next, sites, stats */
+	pthread_mutex_t lock;           /* ring, ring_keys, next, sites, stats */
 	struct kept ring[RING];
+	/* Each ring entry's (tid, seq) as ring_key() makes it, apart from the
+	 * stacks: sleepstacks_get looks for a record's sleep in these 8 KB, not
+	 * in a cache line of each 520-byte stack (a scan of the whole ring for
+	 * each record at a known site, whose sleep was not read). */
+	uint64_t ring_keys[RING];
 	uint32_t next;
 	struct site_stack **sites;      /* open addressing by site, sites_cap a power of 2 */
 	uint32_t nsites, sites_cap;
@@ -281,9 +290,8 @@ static void read_sleeper(struct sleepstacks *ss, const struct hud_sleep *e, uint
 	} else if (n <= 0) {
 		ss->stats.failed++;
 	} else {
+		ss->ring_keys[ss->next % RING] = ring_key(e->tid, e->seq);
 		struct kept *k = &ss->ring[ss->next++ % RING];
-		k->tid = e->tid;
-		k->seq = e->seq;
 		k->depth = (uint32_t)n;
 		memcpy(k->ips, ips, (size_t)n * sizeof(ips[0]));
 		ss->stats.read++;
@@ -394,8 +402,10 @@ struct sleepstacks *sleepstacks_start(const struct bpf_obj *o, int pid, uint64_t
 	 * resident now, or hud's memory would creep up by its 540 KB over the
 	 * minutes it takes to go round once (4-5 reads a second on the demo
 	 * app). */
-	for (uint32_t i = 0; i < RING; i++)
+	for (uint32_t i = 0; i < RING; i++) {
 		*(volatile uint32_t *)&ss->ring[i].depth = 0;
+		*(volatile uint64_t *)&ss->ring_keys[i] = 0;
+	}
 	ss->o = o;
 	ss->text_lo = text_lo;
 	ss->text_hi = text_hi;
@@ -444,8 +454,9 @@ int sleepstacks_get(struct sleepstacks *ss, uint32_t tid, uint32_t seq, uint64_t
 		return 0;
 	pthread_mutex_lock(&ss->lock);
 	for (uint32_t i = 0; i < RING && i < ss->next; i++) {
-		const struct kept *k = &ss->ring[(ss->next - 1 - i) % RING];
-		if (k->tid == tid && k->seq == seq) {
+		uint32_t at = (ss->next - 1 - i) % RING;
+		if (ss->ring_keys[at] == ring_key(tid, seq)) {
+			const struct kept *k = &ss->ring[at];
 			n = (int)k->depth < max ? (int)k->depth : max;
 			memcpy(ips, k->ips, (size_t)n * sizeof(ips[0]));
 			break;
