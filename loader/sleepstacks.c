@@ -85,7 +85,7 @@ static int site_kept(const struct site_stack *x)
 	return x && !x->mixed && x->reads >= SITE_READS;
 }
 
-struct kept {                   /* whose: ring_keys */
+struct kept {                   /* a stack read (whose: ring_keys) */
 	uint32_t depth;
 	uint64_t ips[HUD_STACK_DEPTH];
 };
