@@ -5,6 +5,7 @@
 //! so tests can find the expected file:line with grep; healthy controls' hot
 //! lines are tagged "HUD-HEALTHY: KIND NAME" the same way.
 
+mod busy;
 mod cpu;
 mod deadlock;
 mod fsync;
@@ -19,8 +20,8 @@ use std::io::Write;
 use std::process::exit;
 use std::time::Duration;
 
-const ALL_SCENARIOS: [&str; 7] = ["cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure"];
-/// The default set: everything but CPU pressure, which disturbs the others.
+const ALL_SCENARIOS: [&str; 8] = ["cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy"];
+/// The default set: everything but CPU pressure and busy workers, which disturb the others.
 const DEFAULT_SCENARIOS: [&str; 6] = ["cpu", "sleep", "fsync", "mutex", "net", "healthy"];
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 
@@ -36,8 +37,8 @@ struct Opts {
 }
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
-  --scenario LIST  comma list of cpu,sleep,fsync,mutex,net,healthy,pressure, all, or none
-                   (default: all but pressure)
+  --scenario LIST  comma list of cpu,sleep,fsync,mutex,net,healthy,pressure,busy, all,
+                   or none (default: all but pressure and busy)
   --workers N      Tokio worker threads (default 4)
   --duration SECS  exit after SECS seconds (default: run until SIGINT/SIGTERM)
                    (forced 2 s later even if the runtime is stalled)
@@ -205,6 +206,7 @@ async fn run(opts: &Opts) {
             "healthy" => healthy::spawn_all(),
             "net" => drop(tokio::spawn(net::run())),
             "pressure" => pressure::spawn_all(),
+            "busy" => busy::spawn_all(opts.workers),
             _ => unreachable!(),
         }
     }
