@@ -43,8 +43,9 @@ async fn busy_polls() {
     }
 }
 
+/// ~d of CPU; also the busy scenario's (busy.rs).
 #[inline(never)]
-fn short_compute(seed: u64, d: Duration) -> u64 {
+pub fn short_compute(seed: u64, d: Duration) -> u64 {
     let end = Instant::now() + d;
     let mut h = seed | 1;
     while Instant::now() < end {
