@@ -1,8 +1,7 @@
 //! Scenario "busy": a loaded server's workers, which never park. One task
 //! per worker runs ~1 ms of CPU (`healthy::short_compute`) and yields, over
-//! and over, so every worker
-//! polls short tasks back to back without leaving the CPU. Not in the
-//! default set: it keeps both CPUs busy.
+//! and over, so every worker polls short tasks back to back without leaving
+//! the CPU. Not in the default set: it keeps both CPUs busy.
 //!
 //! Expected hud verdict: the workers running, and no `cpu` block (no poll
 //! comes near the threshold). hud 0.1 still reports `cpu` blocks here: two
@@ -15,7 +14,7 @@ use std::time::Duration;
 use crate::healthy::short_compute;
 
 /// With more, other tasks' polls come between a task's own and the false
-/// positive below is rare (eight: 3 blocks in 10 s against 273).
+/// positive above is rare (eight: 3 blocks in 10 s against 273).
 const TASKS_PER_WORKER: usize = 1;
 
 pub fn spawn_all(workers: usize) {
