@@ -290,8 +290,9 @@ static void read_sleeper(struct sleepstacks *ss, const struct hud_sleep *e, uint
 	} else if (n <= 0) {
 		ss->stats.failed++;
 	} else {
-		ss->ring_keys[ss->next % RING] = ring_key(e->tid, e->seq);
-		struct kept *k = &ss->ring[ss->next++ % RING];
+		uint32_t at = ss->next++ % RING;
+		ss->ring_keys[at] = ring_key(e->tid, e->seq);
+		struct kept *k = &ss->ring[at];
 		k->depth = (uint32_t)n;
 		memcpy(k->ips, ips, (size_t)n * sizeof(ips[0]));
 		ss->stats.read++;
