@@ -684,7 +684,10 @@ static void refresh_workers(struct session *s)
 		uint64_t thr = s->opts->threshold_ns;
 		l->open_stack = -1;
 		if (t.on_cpu) {
-			if (r->active && ts > r->first_ns && ts - r->first_ns >= thr && r->vol_switches == t.vol_switches)
+			/* Blocked in one poll by the rule its record is judged by
+			 * when it ends: one sample is no evidence of a long poll. */
+			if (r->active && r->vol_switches == t.vol_switches && ts > r->first_ns &&
+			    session_cpu_block(r->samples, ts - r->first_ns, run_waited(r), thr))
 				model_worker_state(m, w->id, WORKER_BLOCKED, r->first_ns, r->func, BLOCK_CPU);
 			else
 				model_worker_state(m, w->id, WORKER_RUNNING, first_seen(l, &t, ts), -1, BLOCK_CPU);

@@ -1,5 +1,5 @@
 //! Scenario "busy": a loaded server's workers, which never park. One task
-//! per worker runs ~1 ms of CPU (`healthy::short_compute`) and yields, over
+//! per worker (`--busy-tasks N`: N) runs ~1 ms of CPU (`healthy::short_compute`) and yields, over
 //! and over, so every worker polls short tasks back to back without leaving
 //! the CPU. Not in the default set: it keeps both CPUs busy.
 //!
@@ -13,12 +13,10 @@ use std::time::Duration;
 
 use crate::healthy::short_compute;
 
-/// With more, other tasks' polls come between a task's own and the false
-/// positive above is rare (eight: 3 blocks in 10 s against 273).
-const TASKS_PER_WORKER: usize = 1;
-
-pub fn spawn_all(workers: usize) {
-    for i in 0..workers.max(1) * TASKS_PER_WORKER {
+/// With more tasks per worker, other tasks' polls come between a task's own
+/// and the false positive above is rare (eight: 3 blocks in 10 s against 273).
+pub fn spawn_all(workers: usize, tasks_per_worker: usize) {
+    for i in 0..workers.max(1) * tasks_per_worker.max(1) {
         tokio::spawn(spin_and_yield(i as u64));
     }
 }

@@ -34,6 +34,7 @@ struct Opts {
     thread_name: Option<String>,
     numbered: bool,
     current_thread: bool,
+    busy_tasks: usize,
 }
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
@@ -47,6 +48,7 @@ const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration
   --thread-name N  name the runtime's threads N (workers and blocking pool alike)
   --numbered       with --thread-name: name them N-0, N-1, ...
   --current-thread a current_thread runtime on the main thread instead
+  --busy-tasks N   tasks per worker in the busy scenario (default 1)
   --quiet          no status lines";
 
 fn usage_error(msg: &str) -> ! {
@@ -64,6 +66,7 @@ fn parse_args() -> Opts {
         thread_name: None,
         numbered: false,
         current_thread: false,
+        busy_tasks: 1,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -109,6 +112,13 @@ fn parse_args() -> Opts {
                 o.duration = match v.parse::<f64>() {
                     Ok(s) if s >= 0.0 && s.is_finite() => Some(Duration::from_secs_f64(s)),
                     _ => usage_error(&format!("bad --duration '{}'", v)),
+                };
+            }
+            "--busy-tasks" => {
+                let v = value("--busy-tasks");
+                o.busy_tasks = match v.parse::<usize>() {
+                    Ok(n) if n > 0 => n,
+                    _ => usage_error(&format!("bad --busy-tasks '{}'", v)),
                 };
             }
             "--deadlock" => o.deadlock = true,
@@ -206,7 +216,7 @@ async fn run(opts: &Opts) {
             "healthy" => healthy::spawn_all(),
             "net" => drop(tokio::spawn(net::run())),
             "pressure" => pressure::spawn_all(),
-            "busy" => busy::spawn_all(opts.workers),
+            "busy" => busy::spawn_all(opts.workers, opts.busy_tasks),
             _ => unreachable!(),
         }
     }
