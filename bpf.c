@@ -589,6 +589,28 @@ int hud_sched_wakeup(hud_u64 *ctx)
 	return 0;
 }
 
+/* ---- epoll_wait ----------------------------------------------------------------- */
+
+/* A thread of the target entering epoll_wait, epoll_pwait or epoll_pwait2
+ * (the syscalls' tracepoints, one program on the three): counted, for the
+ * sampler. Tokio's worker turns its I/O driver between polls, never inside
+ * one, so a count that moved between two samples with the same frames
+ * outside the poll means two polls of one task (one that yielded, with
+ * nothing else to run). A classic tracepoint: an fentry program would cost
+ * only epoll_wait, but kernels in lockdown refuse it; the syscall
+ * tracepoints slow every system call on the machine a little (see
+ * docs/PERFORMANCE.md). */
+SEC("tracepoint/syscalls/epoll_wait")
+int hud_epoll_wait(void *ctx)
+{
+	struct hud_thread *t = thread_of((hud_u32)bpf_get_current_pid_tgid());
+
+	(void)ctx;
+	if (t)
+		t->epoll_waits++;       /* the thread's own count: no other writer */
+	return 0;
+}
+
 /* ---- The sampler --------------------------------------------------------------- */
 
 SEC("perf_event")
@@ -616,6 +638,8 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	e->cpu = bpf_get_smp_processor_id();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->vol_switches = t ? t->vol_switches : 0;
+	e->epoll_waits = t ? t->epoll_waits : 0;
+	e->pad0 = 0;
 	/* A thread already running when hud registered it has not been seen
 	 * going on CPU: it is on CPU now. */
 	if (t && !t->on_cpu)

@@ -1,13 +1,16 @@
 /* attach.c — hooks the loaded programs to the kernel: the sched_switch and
  * sched_wakeup tracepoints (BTF-typed, through BPF_RAW_TRACEPOINT_OPEN: no
- * tracefs) and one software cpu-clock perf event per online CPU for the
- * sampler. The fds are the attachments: closing them (or hud dying)
+ * tracefs), one software cpu-clock perf event per online CPU for the
+ * sampler, and the epoll_wait counter (the syscalls' tracepoints, through
+ * tracefs). The fds are the attachments: closing them (or hud dying)
  * detaches. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <unistd.h>
 #include "loader/loader_int.h"
 
@@ -99,6 +102,51 @@ static int attach_tracepoints(struct bpf_obj *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* The tracepoint of one system call, from tracefs (mounted here when it is
+ * not yet: only root can, and hud runs as root). */
+static long syscall_tracepoint_id(const char *name)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[160], buf[32];
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+			snprintf(path, sizeof(path), "%s/events/syscalls/%s/id", roots[i], name);
+			if (read_file(path, buf, sizeof(buf)) > 0)
+				return strtol(buf, NULL, 10);
+		}
+		if (pass == 0 && mount("nodev", roots[0], "tracefs", 0, NULL) < 0)
+			break;
+	}
+	return -1;
+}
+
+/* The epoll_wait counter: last, after the events hud cannot do without.
+ * Optional: without tracefs or the syscalls' tracepoints
+ * (CONFIG_FTRACE_SYSCALLS), hud runs without it
+ * (loader_counts_epoll_waits). */
+static void attach_epoll_counter(struct bpf_obj *o)
+{
+	static const char *const calls[] = { "sys_enter_epoll_wait", "sys_enter_epoll_pwait", "sys_enter_epoll_pwait2" };
+	const struct loaded_prog *p = loader_prog_by_type(o, BPF_PROG_TYPE_TRACEPOINT);
+	struct perf_event_attr attr;
+	char ignored[256];
+
+	for (size_t i = 0; p && i < sizeof(calls) / sizeof(calls[0]); i++) {
+		long id = syscall_tracepoint_id(calls[i]);
+		if (id < 0)
+			continue;
+		memset(&attr, 0, sizeof(attr));
+		attr.type = PERF_TYPE_TRACEPOINT;
+		attr.size = sizeof(attr);
+		attr.config = (uint64_t)id;
+		attr.sample_period = 1;
+		/* One event on CPU 0 runs the program on every CPU. */
+		if (perf_attach(o, &attr, 0, p->fd, calls[i], ignored, sizeof(ignored)) == 0)
+			o->epoll_waits = 1;
+	}
+}
+
 static int attach_sampler(struct bpf_obj *o, int freq, char *err, size_t errlen)
 {
 	const struct loaded_prog *p = loader_prog_by_type(o, BPF_PROG_TYPE_PERF_EVENT);
@@ -144,5 +192,6 @@ int loader_attach(struct bpf_obj *o, int freq, char *err, size_t errlen)
 {
 	if (attach_tracepoints(o, err, errlen) < 0 || attach_sampler(o, freq, err, errlen) < 0)
 		return -1;
+	attach_epoll_counter(o);
 	return 0;
 }

@@ -29,6 +29,8 @@ static uint32_t prog_type_of(const char *section)
 		return BPF_PROG_TYPE_TRACING;
 	if (strcmp(section, "perf_event") == 0)
 		return BPF_PROG_TYPE_PERF_EVENT;
+	if (strncmp(section, "tracepoint/", 11) == 0)
+		return BPF_PROG_TYPE_TRACEPOINT;
 	return BPF_PROG_TYPE_UNSPEC;
 }
 
@@ -626,6 +628,11 @@ int loader_prog_cost(const struct bpf_obj *o, int i, uint32_t *verified_insns, u
 	*verified_insns = o->progs[i].verified_insns;
 	*load_ns = o->progs[i].load_ns;
 	return 0;
+}
+
+int loader_counts_epoll_waits(const struct bpf_obj *o)
+{
+	return o->epoll_waits;
 }
 
 const struct loaded_prog *loader_prog_by_type(const struct bpf_obj *o, uint32_t type)

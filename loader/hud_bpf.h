@@ -205,7 +205,8 @@ struct hud_thread {
 	hud_u64 wake_ts;        /* when it was last woken while off CPU, 0 if not since */
 	hud_u32 switches;       /* times it left the CPU: the sequence number of a switch-out */
 	hud_u32 vol_switches;   /* ... of which it went to sleep (not preempted) */
-	hud_u32 off_idle;       /* 1: it last left at one of its idle sites */
+	hud_u16 off_idle;       /* 1: it last left at one of its idle sites */
+	hud_u16 epoll_waits;    /* times it entered epoll_wait (wrapping): see hud_sample */
 	hud_u32 back_rq;        /* the low 32 bits of the run queue's clock at its last return (| 1);
 				 * 0: that return ended a stretch with a record (see HUD_CHAIN_GAP_NS) */
 	/* second cache line: where it last left, and the sites user space knows */
@@ -260,6 +261,12 @@ struct hud_sample {
 	hud_u64 ts_ns;
 	hud_u32 vol_switches;   /* the thread's sleep count at this moment */
 	hud_u32 depth;          /* frames in ips (>= 1) */
+	/* hud_thread.epoll_waits at this moment (0 for a non-worker, or
+	 * where the kernel cannot count them): Tokio's worker turns its I/O
+	 * driver (epoll_wait) between two polls of a task that yielded with
+	 * nothing else to run, and never inside a poll. */
+	hud_u32 epoll_waits;
+	hud_u32 pad0;
 	hud_u64 ips[HUD_STACK_DEPTH];       /* innermost first: pc, then return addresses */
 	hud_u32 fhash[HUD_STACK_DEPTH];     /* fhash[i]: spills of the function at ips[i] */
 };

@@ -104,6 +104,12 @@ int loader_shortcuts(const struct bpf_obj *o);
  * without LOADER_RQ_CLOCK: then every return is timed with the real clock. */
 uint64_t loader_tick_ns(const struct bpf_obj *o);
 
+/* 1 when the kernel counts each worker's epoll_wait calls for the sampler
+ * (hud_sample.epoll_waits): the fentry program attached. A kernel without
+ * BPF trampolines (or without do_epoll_wait in its BTF) runs hud without
+ * it; then two polls of one task in a row can look like one. */
+int loader_counts_epoll_waits(const struct bpf_obj *o);
+
 /* Number of programs in the object and their section names (tests). */
 int loader_prog_count(const struct bpf_obj *o);
 const char *loader_prog_section(const struct bpf_obj *o, int i);

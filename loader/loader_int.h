@@ -39,6 +39,7 @@ struct bpf_obj {
 	size_t threads_len;
 	int shortcuts;          /* LOADER_REGS_IN_PLACE...: see loader_shortcuts */
 	uint64_t tick_ns;       /* the kernel's tick with LOADER_RQ_CLOCK, else or where unknown 0 */
+	int epoll_waits;        /* 1 once the epoll_wait counter is attached (to any of the calls) */
 };
 
 long sys_bpf(int cmd, union bpf_attr *attr);

@@ -79,6 +79,7 @@ struct poll_run {
 	int64_t pending_stack[RUN_PENDING];
 	uint64_t first_ns, last_ns;
 	uint32_t vol_switches;
+	uint32_t epoll_waits;   /* the worker's epoll_wait count (hud_sample.epoll_waits) */
 	uint64_t poll;          /* identity of the poll: see poll_identity() */
 	uint32_t samples;
 	uint32_t tid;
@@ -453,7 +454,10 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	uint64_t poll = poll_identity(ev, task_phys, func);
 	struct poll_run *r = run_of(s, worker);
 
-	if (r->active && r->vol_switches == ev->vol_switches && r->poll == poll && ts >= r->last_ns) {
+	/* One poll goes on while the worker neither slept nor turned Tokio's
+	 * I/O driver, and the frames outside the poll stay the same. */
+	if (r->active && r->vol_switches == ev->vol_switches && r->epoll_waits == ev->epoll_waits &&
+	    r->poll == poll && ts >= r->last_ns) {
 		r->last_ns = ts;
 		r->samples++;
 		if (func >= 0)
@@ -465,6 +469,7 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 		r->active = 1;
 		r->first_ns = r->last_ns = ts;
 		r->vol_switches = ev->vol_switches;
+		r->epoll_waits = ev->epoll_waits;
 		r->poll = poll;
 		r->samples = 1;
 		r->tid = ev->tid;
@@ -686,7 +691,8 @@ static void refresh_workers(struct session *s)
 		if (t.on_cpu) {
 			/* Blocked in one poll by the rule its record is judged by
 			 * when it ends: one sample is no evidence of a long poll. */
-			if (r->active && r->vol_switches == t.vol_switches && ts > r->first_ns &&
+			if (r->active && r->vol_switches == t.vol_switches && r->epoll_waits == t.epoll_waits &&
+			    ts > r->first_ns &&
 			    session_cpu_block(r->samples, ts - r->first_ns, run_waited(r), thr))
 				model_worker_state(m, w->id, WORKER_BLOCKED, r->first_ns, r->func, BLOCK_CPU);
 			else

@@ -7,6 +7,22 @@
 . "$(dirname "$0")/../lib.sh"
 eval_sh=$ROOT/tests/accuracy_eval.sh
 
+# ---- a task that yields: many 1 ms polls, never one long poll ----------------
+# Each worker runs one task that spins ~1 ms and yields
+# (tokio::task::yield_now), with nothing else to run between its polls: two
+# polls of one task in a row leave the frames outside the poll the same, and
+# only the I/O driver's turn between them (an epoll_wait, counted in the
+# kernel) tells them apart. Before that, hud reported ~270 cpu blocks of up
+# to ~130 ms here in 10 s.
+"$DEMO" --quiet --scenario busy --duration 13 > "$WORK/busy.out" 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 10 --export "$WORK/busy.json" > "$WORK/busy.txt" 2>&1
+check "yielding task: hud exits 0" test $? = 0
+wait $demo
+n=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="cpu")] | length' "$WORK/busy.json")
+check "a task yielding every 1 ms is no cpu block (cpu blocks in 10 s: $n)" test "$n" = 0
+
 # ---- 30 s at default settings ------------------------------------------------
 "$DEMO" --quiet --duration 33 > "$WORK/demo.out" 2>&1 &
 demo=$!

@@ -43,6 +43,7 @@ echo "booted: ${release:-?} ($accel)"
 # The firmware writes escape sequences on the console: printable bytes only.
 grep -a "hud:" "$WORK/console.txt" | tr -cd '[:print:]\n' | sed 's/^/    /'
 check "the kernel image booted under qemu (${release#qemu-init: })" grep -qa "qemu-init: hud exited" "$WORK/console.txt"
-check "hud loaded and attached its programs there and saw events" grep -qa "this kernel runs hud's programs: 3 programs" "$WORK/console.txt"
+check "hud loaded and attached its programs there and saw events" grep -qa "this kernel runs hud's programs: 4 programs" "$WORK/console.txt"
+check "the epoll_wait calls were counted there (syscall tracepoints)" grep -qa "epoll_wait calls counted" "$WORK/console.txt"
 check "hud --check-kernel exited 0 there" grep -qa "qemu-init: hud exited with 0" "$WORK/console.txt"
 finish

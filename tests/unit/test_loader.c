@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -39,6 +40,7 @@ struct seen {
 	int chain_on;
 	int count_waits;        /* while set, sleeps' records by their run-queue wait: */
 	int waits_some, waits_none;
+	uint32_t last_epoll_waits;      /* hud_sample.epoll_waits of this thread's latest sample */
 };
 
 /* The frame of ips inside the len bytes of code from fn, or -1. */
@@ -62,6 +64,7 @@ static int on_record(void *ctx, const void *data, size_t len)
 		s->samples++;
 		if (smp->tid == s->tid && smp->worker_id == 0) {
 			s->samples_mine++;
+			s->last_epoll_waits = smp->epoll_waits;
 			if (smp->depth > (uint32_t)s->deepest)
 				s->deepest = (int)smp->depth;
 			int depth = smp->depth < HUD_STACK_DEPTH ? (int)smp->depth : HUD_STACK_DEPTH;
@@ -342,6 +345,31 @@ __attribute__((noinline)) static void check_idle_wait(struct bpf_obj *o, struct 
 	CHECK(seen->idle_wait_ns >= 15000000ull && seen->idle_wait_ns < 200000000ull,
 	      "the wait after the idle park is reported (%.1f ms, ~30 ms expected)", (double)seen->idle_wait_ns / 1e6);
 	CHECK(seen->idle_off_ns == seen->idle_wait_ns, "an idle park's record covers its wait only");
+}
+
+/* Each of this thread's epoll_wait and epoll_pwait calls counted in its
+ * entry, and a sample taken after them carries the count. */
+__attribute__((noinline)) static void check_epoll_waits(struct bpf_obj *o, struct ringbuf *rb, struct seen *seen)
+{
+	struct hud_thread before, after;
+	struct epoll_event ev;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	CHECK(loader_counts_epoll_waits(o), "the epoll_wait counter is attached (syscall tracepoints)");
+	CHECK(ep >= 0 && loader_thread_get(o, seen->tid, &before) == 0, "an epoll instance and this thread's entry");
+	for (int i = 0; i < 10; i++)
+		epoll_wait(ep, &ev, 1, 0);
+	for (int i = 0; i < 5; i++)
+		epoll_pwait(ep, &ev, 1, 0, NULL);
+	CHECK(loader_thread_get(o, seen->tid, &after) == 0 && (uint16_t)(after.epoll_waits - before.epoll_waits) == 15,
+	      "10 epoll_wait and 5 epoll_pwait calls counted (%u)", (uint16_t)(after.epoll_waits - before.epoll_waits));
+	if (ep >= 0)
+		close(ep);
+	seen->last_epoll_waits = 0xffffffffu;
+	spin_ms(60);
+	sleeps_collect(rb, seen);
+	CHECK(seen->last_epoll_waits == after.epoll_waits, "a sample after them carries the count (%u, expected %u)",
+	      seen->last_epoll_waits, after.epoll_waits);
 }
 
 static int pong_fds[4];
@@ -734,13 +762,13 @@ int main(void)
 	CHECK(o != NULL, "loader_open: %s", err);
 	if (!o)
 		return check_done();
-	CHECK(loader_prog_count(o) == 3, "3 programs, got %d", loader_prog_count(o));
+	CHECK(loader_prog_count(o) == 4, "4 programs, got %d", loader_prog_count(o));
 	check_shortcuts(o);
 	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "threads") >= 0 && loader_map_fd(o, "sleeps") >= 0 &&
 	      loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0, "all five maps created");
 	check_table(o);
-	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + 3,
-	      "the kernel lists all three programs");
+	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + 4,
+	      "the kernel lists all four programs");
 
 	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 5000000,
 				  .text_lo = (uint64_t)(uintptr_t)__executable_start, .text_hi = (uint64_t)(uintptr_t)etext };
@@ -769,6 +797,7 @@ int main(void)
 	check_idle_wait(o, rb, &seen);
 	check_short_waits(o, rb, &seen, &cfg);
 	check_chain(rb, &seen);
+	check_epoll_waits(o, rb, &seen);
 	sleepstacks_stop(ss);
 
 	struct hud_thread t;
