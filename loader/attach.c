@@ -1,8 +1,8 @@
 /* attach.c — hooks the loaded programs to the kernel: the sched_switch and
  * sched_wakeup tracepoints (BTF-typed, through BPF_RAW_TRACEPOINT_OPEN: no
  * tracefs), one software cpu-clock perf event per online CPU for the
- * sampler, and the epoll_wait counter (the syscalls' tracepoints, through
- * tracefs). The fds are the attachments: closing them (or hud dying)
+ * sampler, and the epoll_wait counter (the syscalls' tracepoints, their
+ * ids from tracefs). The fds are the attachments: closing them (or hud dying)
  * detaches. */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,23 +102,32 @@ static int attach_tracepoints(struct bpf_obj *o, char *err, size_t errlen)
 	return 0;
 }
 
-/* The tracepoint of one system call, from tracefs (mounted here when it is
- * not yet: only root can, and hud runs as root). */
-static long syscall_tracepoint_id(const char *name)
+/* The ids of the named syscall tracepoints (-1: none), from tracefs. Where
+ * it is not mounted, it is mounted for the moment (root only) and
+ * unmounted again: an attached event outlives it, and the host's mounts
+ * end as they were. */
+static void syscall_tracepoint_ids(const char *const names[], long ids[], size_t n)
 {
 	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
 	char path[160], buf[32];
+	int found = 0, mounted = 0;
 
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
-			snprintf(path, sizeof(path), "%s/events/syscalls/%s/id", roots[i], name);
-			if (read_file(path, buf, sizeof(buf)) > 0)
-				return strtol(buf, NULL, 10);
+	for (;;) {
+		for (size_t k = 0; k < n; k++) {
+			ids[k] = -1;
+			for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]) && ids[k] < 0; i++) {
+				snprintf(path, sizeof(path), "%s/events/syscalls/%s/id", roots[i], names[k]);
+				if (read_file(path, buf, sizeof(buf)) > 0)
+					ids[k] = strtol(buf, NULL, 10);
+			}
+			found |= ids[k] >= 0;
 		}
-		if (pass == 0 && mount("nodev", roots[0], "tracefs", 0, NULL) < 0)
+		if (found || mounted || mount("nodev", roots[0], "tracefs", 0, NULL) < 0)
 			break;
+		mounted = 1;
 	}
-	return -1;
+	if (mounted)
+		umount2(roots[0], MNT_DETACH);
 }
 
 /* The epoll_wait counter: last, after the events hud cannot do without.
@@ -129,17 +138,20 @@ static void attach_epoll_counter(struct bpf_obj *o)
 {
 	static const char *const calls[] = { "sys_enter_epoll_wait", "sys_enter_epoll_pwait", "sys_enter_epoll_pwait2" };
 	const struct loaded_prog *p = loader_prog_by_type(o, BPF_PROG_TYPE_TRACEPOINT);
-	struct perf_event_attr attr;
+	long ids[3];
 	char ignored[256];
 
-	for (size_t i = 0; p && i < sizeof(calls) / sizeof(calls[0]); i++) {
-		long id = syscall_tracepoint_id(calls[i]);
-		if (id < 0)
+	if (!p)
+		return;
+	syscall_tracepoint_ids(calls, ids, 3);
+	for (size_t i = 0; i < 3; i++) {
+		struct perf_event_attr attr;
+		if (ids[i] < 0)
 			continue;
 		memset(&attr, 0, sizeof(attr));
 		attr.type = PERF_TYPE_TRACEPOINT;
 		attr.size = sizeof(attr);
-		attr.config = (uint64_t)id;
+		attr.config = (uint64_t)ids[i];
 		attr.sample_period = 1;
 		/* One event on CPU 0 runs the program on every CPU. */
 		if (perf_attach(o, &attr, 0, p->fd, calls[i], ignored, sizeof(ignored)) == 0)
