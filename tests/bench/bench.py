@@ -7,8 +7,9 @@ over repeated runs, and every comparison a ratio taken in the same run:
  1. kernel cost per event (bpf_stats): hud's programs against no-op programs
     on the same hooks (a tp_btf sched_switch no-op this script loads, a
     bpftrace profile no-op) and a bpftrace off-CPU tracker, all attached at
-    once; then what every other context switch of the machine pays with hud
-    attached, all included (perf bench sched pipe);
+    once; then what every other context switch and system call of the
+    machine pays with hud attached, all included (perf bench sched pipe,
+    perf bench syscall basic);
  2. target slowdown: hud-pingpong (tests/bench/pingpong) with nothing, hud,
     `perf record -g -F 99` and the bpftrace tracker attached in turn, each
     window between two windows with nothing attached;
@@ -552,17 +553,32 @@ def pipe_us_per_op():
     return float(m.group(1))
 
 
+def syscall_ns():
+    """perf bench syscall basic on CPU 0: getppid() in a loop; ns per call."""
+    out = subprocess.run(["taskset", "-c", "0", "perf", "bench", "syscall", "basic", "-l", "2000000"],
+                         capture_output=True, text=True).stdout
+    m = re.search(r"([\d.]+) usecs/op", out)
+    if not m:
+        raise SystemExit("bench: perf bench syscall basic printed no usecs/op: " + out[-500:])
+    return float(m.group(1)) * 1000
+
+
 def switch_tax(demo):
     """What every other context switch of the machine pays while hud watches
     the demo app: the sched_switch program runs at all of them, and so does
     the tracepoint machinery around it, which bpf_stats (row 1) leaves out.
     perf bench sched pipe on CPU 0 (the demo app pinned to CPU 1), with
-    nothing, hud and the bpftrace tracker attached in turn."""
-    log("row 1: cost per context switch of other processes (perf bench sched pipe)")
+    nothing, hud and the bpftrace tracker attached in turn. The same for
+    every system call of the machine (perf bench syscall basic): hud's
+    epoll_wait counter is on syscall tracepoints, which send every system
+    call through the kernel's slower entry while any is attached."""
+    log("row 1: cost per context switch and per system call of other processes (perf bench)")
     subprocess.run(["taskset", "-a", "-p", "2", str(demo.pid)], capture_output=True)
     none, tools = [], {"hud": [], "bpftrace": []}
+    sc_none, sc_tools = [], {"hud": [], "bpftrace": []}
     try:
         none.append(pipe_us_per_op())
+        sc_none.append(syscall_ns())
         for r in range(ROUNDS):
             for t in tools:
                 if t == "hud":
@@ -573,8 +589,10 @@ def switch_tax(demo):
                     wait_for(p, r"Attaching", "out", 20)
                 time.sleep(0.5)
                 tools[t].append((pipe_us_per_op(), len(none) - 1))
+                sc_tools[t].append((syscall_ns(), len(sc_none) - 1))
                 stop(p)
                 none.append(pipe_us_per_op())
+                sc_none.append(syscall_ns())
     finally:
         subprocess.run(["taskset", "-a", "-p", "3", str(demo.pid)], capture_output=True)
     # ns per switch: half the op's difference to the mean of the runs with
@@ -584,6 +602,11 @@ def switch_tax(demo):
     row(1, "every other context switch, hud attached (perf bench sched pipe, %.2f us/op bare)" % med(none),
         "%+.0f ns" % tax["hud"], "(reported)", None)
     row(1, "peer: same, bpftrace off-CPU tracker attached", "%+.0f ns" % tax["bpftrace"], "(reported)", None)
+    sc_tax = {t: med([ns - (sc_none[i] + sc_none[i + 1]) / 2 for ns, i in v]) for t, v in sc_tools.items()}
+    RESULTS["syscall_tax"] = {"none_ns": sc_none, "runs": sc_tools, "ns_per_syscall": sc_tax}
+    row(1, "every other system call, hud attached (perf bench syscall basic, %.0f ns bare)" % med(sc_none),
+        "%+.0f ns" % sc_tax["hud"], "(reported)", None)
+    row(1, "peer: same, bpftrace off-CPU tracker attached", "%+.0f ns" % sc_tax["bpftrace"], "(reported)", None)
 
 
 # ---- row 4: attach latency --------------------------------------------------------

@@ -4,9 +4,10 @@
 //! the CPU. Not in the default set: it keeps both CPUs busy.
 //!
 //! Expected hud verdict: the workers running, and no `cpu` block (no poll
-//! comes near the threshold). hud 0.1 still reports `cpu` blocks here: two
-//! polls of one task in a row look like one poll to it (see
-//! docs/TROUBLESHOOTING.md, "A `cpu` block in a task that yields").
+//! comes near the threshold). Two polls of one task in a row leave the
+//! frames outside the poll the same; hud tells them apart by the worker's
+//! epoll_wait between them (see docs/TROUBLESHOOTING.md, "A `cpu` block in
+//! a task that yields"). Without that count: ~270 blocks in 10 s.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use crate::healthy::short_compute;
 
 /// With more tasks per worker, other tasks' polls come between a task's own
-/// and the false positive above is rare (eight: 3 blocks in 10 s against 273).
+/// (without the epoll_wait count: 3 blocks in 10 s with eight, against 273).
 pub fn spawn_all(workers: usize, tasks_per_worker: usize) {
     for i in 0..workers.max(1) * tasks_per_worker.max(1) {
         tokio::spawn(spin_and_yield(i as u64));
