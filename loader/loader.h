@@ -105,9 +105,11 @@ int loader_shortcuts(const struct bpf_obj *o);
 uint64_t loader_tick_ns(const struct bpf_obj *o);
 
 /* 1 when the kernel counts each worker's epoll_wait calls for the sampler
- * (hud_sample.epoll_waits): the fentry program attached. A kernel without
- * BPF trampolines (or without do_epoll_wait in its BTF) runs hud without
- * it; then two polls of one task in a row can look like one. */
+ * (hud_sample.epoll_waits): the program attached to at least one of the
+ * epoll_wait, epoll_pwait and epoll_pwait2 syscall tracepoints. A kernel
+ * without syscall tracepoints (CONFIG_FTRACE_SYSCALLS), or a host where
+ * tracefs cannot be read or mounted, runs hud without it; then two polls
+ * of one task in a row can look like one. */
 int loader_counts_epoll_waits(const struct bpf_obj *o);
 
 /* Number of programs in the object and their section names (tests). */
