@@ -231,12 +231,16 @@ static int32_t find_task(const struct model *m, const uint32_t *ids, uint32_t n)
 /* Tokio runs workers and blocking-pool work on threads of the same name;
  * only the stack tells them apart: a worker's stack holds the scheduler's
  * worker loop (itself started from the blocking pool), a pool thread's only
- * the pool. */
+ * the pool. Inside block_in_place (closer to the leaf than the worker
+ * loop), the worker's core, its queue of tasks, has gone to another thread
+ * that polls them meanwhile. */
 static uint32_t stack_class(const struct model *m, const uint32_t *ids, uint32_t n)
 {
 	int pool = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		const char *f = strtab_get(m->strings, m->frames[ids[i]].function);
+		if (strstr(f, "tokio::") && strstr(f, "::block_in_place"))
+			return STACK_CLASS_IN_PLACE;
 		if (strstr(f, "tokio::runtime::scheduler::multi_thread::worker::") ||
 		    strstr(f, "tokio::runtime::thread_pool::worker::") ||
 		    strstr(f, "tokio::runtime::scheduler::multi_thread_alt::worker::"))

@@ -391,6 +391,13 @@ static void run_finish(struct session *s, uint32_t worker, struct poll_run *r)
 	r->active = 0;
 }
 
+/* A worker stopped at this stack holds up its runtime: stopped in
+ * application code, and not inside block_in_place (see on_sample). */
+static int stack_blocks_worker(const struct model *m, uint32_t stack)
+{
+	return model_stack_in_app(m, stack) && m->stacks[stack].thread_class != STACK_CLASS_IN_PLACE;
+}
+
 static void describe_rule(struct session *s, char *out, size_t len);
 static void register_workers(struct session *s);
 
@@ -448,6 +455,13 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	model_sample(s->model, worker, ev->tid, ev->cpu, ts, stack);
 	if (worker == HUD_NOT_WORKER)
 		return;
+	if (s->model->stacks[stack].thread_class == STACK_CLASS_IN_PLACE) {
+		/* Inside block_in_place: the worker's tasks are polled by
+		 * another thread meanwhile, so nothing here blocks them, and
+		 * the poll that called it is over as far as they go. */
+		run_finish(s, worker, run_of(s, worker));
+		return;
+	}
 	const struct stack *st = &s->model->stacks[stack];
 	const struct frame *c = st->culprit >= 0 ? model_stack_frame(s->model, stack, (uint32_t)st->culprit) : NULL;
 	int32_t func = c && (c->flags & FRAME_APP) ? (int32_t)c->func_index : -1;
@@ -493,8 +507,8 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 		return;
 	}
 	run_finish(s, ev->worker_id, r);
-	if (stack < 0)
-		return;
+	if (stack < 0 || s->model->stacks[stack].thread_class == STACK_CLASS_IN_PLACE)
+		return;         /* (inside block_in_place: see on_sample) */
 	if (runnable) {
 		block(s, BLOCK_SCHED_DELAY, ev->worker_id, ev->tid, ts, ev->duration_ns, (uint32_t)stack);
 		return;
@@ -703,7 +717,7 @@ static void refresh_workers(struct session *s)
 			/* Off CPU since before hud attached: its stack is read from
 			 * /proc (once), a deadlock that began earlier included. */
 			int64_t stack = pre_attach_stack(s, w, l);
-			if (stack >= 0 && model_stack_in_app(m, (uint32_t)stack)) {
+			if (stack >= 0 && stack_blocks_worker(m, (uint32_t)stack)) {
 				int32_t func = model_stack_func(m, (uint32_t)stack, m->stacks[stack].culprit);
 				model_worker_state(m, w->id, WORKER_BLOCKED, 0, func, BLOCK_OFF_CPU);
 				l->open_stack = stack;
@@ -730,7 +744,7 @@ static void refresh_workers(struct session *s)
 				model_worker_state(m, w->id, WORKER_BLOCKED, since, r->active ? r->func : -1, BLOCK_SCHED_DELAY);
 				continue;
 			}
-			if (stack >= 0 && model_stack_in_app(m, (uint32_t)stack)) {
+			if (stack >= 0 && stack_blocks_worker(m, (uint32_t)stack)) {
 				int32_t func = model_stack_func(m, (uint32_t)stack, m->stacks[stack].culprit);
 				model_worker_state(m, w->id, WORKER_BLOCKED, since, func, BLOCK_OFF_CPU);
 				l->open_stack = stack;

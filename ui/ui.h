@@ -85,6 +85,8 @@ struct stack {
 #define STACK_CLASS_WORKER   1  /* under Tokio's multi-thread worker loop */
 #define STACK_CLASS_POOL     2  /* under Tokio's blocking pool, not a worker loop */
 #define STACK_CLASS_CURRENT  3  /* inside a current_thread runtime's block_on */
+#define STACK_CLASS_IN_PLACE 4  /* inside tokio::task::block_in_place: the thread
+				 * handed its worker's core to another first */
 
 /* Aggregates per function (name + file), for hotspots. */
 struct func_stat {

@@ -23,6 +23,21 @@ wait $demo
 n=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="cpu")] | length' "$WORK/busy.json")
 check "a task yielding every 1 ms is no cpu block (cpu blocks in 10 s: $n)" test "$n" = 0
 
+# ---- block_in_place: blocking work off the runtime --------------------------
+# The worker hands its core to another thread before the closure runs, so
+# 40 ms of CPU and a 30 ms sleep inside tokio::task::block_in_place block
+# nothing: no cpu or off_cpu event, though the CPU time shows.
+"$DEMO" --quiet --scenario inplace --duration 11 > "$WORK/inplace.out" 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 8 --export "$WORK/inplace.json" > "$WORK/inplace.txt" 2>&1
+check "block_in_place: hud exits 0" test $? = 0
+wait $demo
+n=$(jq '[.traceEvents[] | select(.ph=="B" and (.args.kind=="cpu" or .args.kind=="off_cpu"))] | length' "$WORK/inplace.json")
+check "work inside block_in_place blocks nothing (cpu/off_cpu events in 8 s: $n)" test "$n" = 0
+check "block_in_place: its CPU time still shows (crunch in Top CPU)" \
+	sh -c "sed -n '/^Top CPU/,/^\$/p' '$WORK/inplace.txt' | grep -q 'inplace::crunch'"
+
 # ---- 30 s at default settings ------------------------------------------------
 "$DEMO" --quiet --duration 33 > "$WORK/demo.out" 2>&1 &
 demo=$!

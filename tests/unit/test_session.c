@@ -1,8 +1,50 @@
 /* test_session.c — the live session's rules that need no kernel: when the
  * samples of one poll make a CPU block, whether the poll ended or was still
- * going on when the session did. */
+ * going on when the session did; which thread a stack says it runs on. */
 #include "ui/ui.h"
 #include "tests/unit/check.h"
+
+static const char *const app = "/src/app/src/main.rs";
+static const char *const tokio = "/usr/share/cargo/registry/tokio-1.24.2/src/runtime/scheduler/multi_thread/worker.rs";
+
+/* An application function called from a task on a worker, through frames
+ * (innermost first) between the task's poll and the worker loop. */
+static uint32_t stack_through(struct model *m, const char *const *middle, int nmiddle)
+{
+	struct frame_in f[12];
+	int n = 0;
+
+	f[n++] = (struct frame_in){ "app::crunch", app, 12, 0, 1 };
+	for (int i = 0; i < nmiddle; i++)
+		f[n++] = (struct frame_in){ middle[i], tokio, 100 + (uint32_t)i, 0, 0 };
+	f[n++] = (struct frame_in){ "app::handler::{{closure}}", app, 30, 0, 1 };
+	f[n++] = (struct frame_in){ "tokio::runtime::task::raw::poll", tokio, 255, 0, 0 };
+	f[n++] = (struct frame_in){ "tokio::runtime::scheduler::multi_thread::worker::Context::run_task", tokio, 470, 0, 0 };
+	f[n++] = (struct frame_in){ "tokio::runtime::scheduler::multi_thread::worker::run", tokio, 400, 0, 0 };
+	f[n++] = (struct frame_in){ "tokio::runtime::blocking::pool::Inner::run", tokio, 500, 0, 0 };
+	return model_stack(m, f, n);
+}
+
+static void check_stack_classes(void)
+{
+	struct model *m = model_new();
+	static const char *const in_place[] = {
+		"tokio::runtime::scheduler::multi_thread::worker::block_in_place::{{closure}}",
+		"tokio::runtime::scheduler::multi_thread::worker::block_in_place",
+		"tokio::task::blocking::block_in_place",
+	};
+	static const char *const newer[] = { "tokio::runtime::scheduler::block_in_place::block_in_place" };
+	uint32_t plain = stack_through(m, NULL, 0);
+	uint32_t moved = stack_through(m, in_place, 3);
+	uint32_t moved_newer = stack_through(m, newer, 1);
+
+	CHECK(m->stacks[plain].thread_class == STACK_CLASS_WORKER, "a task's call on a worker: a worker's stack");
+	CHECK(m->stacks[moved].thread_class == STACK_CLASS_IN_PLACE,
+	      "the same call inside block_in_place: the worker handed its core away (%u)", m->stacks[moved].thread_class);
+	CHECK(m->stacks[moved_newer].thread_class == STACK_CLASS_IN_PLACE, "... as newer Tokio names block_in_place too");
+	CHECK(model_stack_in_app(m, moved), "its thread still stopped in application code");
+	model_free(m);
+}
 
 int main(void)
 {
@@ -18,5 +60,6 @@ int main(void)
 	 * sleeping) is no evidence either. */
 	CHECK(!session_cpu_block(1, 30 * ms, 0, thr), "one sample, however long ago: not a block");
 	CHECK(!session_cpu_block(0, 30 * ms, 0, thr), "no sample: not a block");
+	check_stack_classes();
 	return check_done();
 }

@@ -10,6 +10,7 @@ mod cpu;
 mod deadlock;
 mod fsync;
 mod healthy;
+mod inplace;
 mod mutex;
 mod net;
 mod pressure;
@@ -20,8 +21,8 @@ use std::io::Write;
 use std::process::exit;
 use std::time::Duration;
 
-const ALL_SCENARIOS: [&str; 8] = ["cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy"];
-/// The default set: everything but CPU pressure and busy workers, which disturb the others.
+const ALL_SCENARIOS: [&str; 9] = ["cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy", "inplace"];
+/// The default set: everything but CPU pressure, busy workers and block_in_place, which disturb the others.
 const DEFAULT_SCENARIOS: [&str; 6] = ["cpu", "sleep", "fsync", "mutex", "net", "healthy"];
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 
@@ -38,8 +39,8 @@ struct Opts {
 }
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
-  --scenario LIST  comma list of cpu,sleep,fsync,mutex,net,healthy,pressure,busy, all,
-                   or none (default: all but pressure and busy)
+  --scenario LIST  comma list of cpu,sleep,fsync,mutex,net,healthy,pressure,busy,
+                   inplace, all, or none (default: all but pressure, busy and inplace)
   --workers N      Tokio worker threads (default 4)
   --duration SECS  exit after SECS seconds (default: run until SIGINT/SIGTERM)
                    (forced 2 s later even if the runtime is stalled)
@@ -217,6 +218,9 @@ async fn run(opts: &Opts) {
             "net" => drop(tokio::spawn(net::run())),
             "pressure" => pressure::spawn_all(),
             "busy" => busy::spawn_all(opts.workers, opts.busy_tasks),
+            // block_in_place panics on a current_thread runtime.
+            "inplace" if opts.current_thread => eprintln!("hud-demo: inplace needs the multi-thread runtime; skipped"),
+            "inplace" => inplace::spawn_all(),
             _ => unreachable!(),
         }
     }
