@@ -7,6 +7,22 @@
 . "$(dirname "$0")/../lib.sh"
 eval_sh=$ROOT/tests/accuracy_eval.sh
 
+# profile NAME SECONDS DEMO_ARGS...: hud headless for SECONDS on the demo app
+# run with DEMO_ARGS; the export in $WORK/NAME.json, the summary in
+# $WORK/NAME.txt. Sets BLOCKS to its count of cpu and off_cpu events.
+profile() {
+	local name=$1 secs=$2 demo
+	shift 2
+	"$DEMO" --quiet "$@" --duration $((secs + 3)) > "$WORK/$name.out" 2>&1 &
+	demo=$!
+	sleep 1
+	"$HUD" --pid $demo --headless --duration "$secs" --export "$WORK/$name.json" > "$WORK/$name.txt" 2>&1
+	check "$name: hud exits 0" test $? = 0
+	wait $demo
+	BLOCKS=$(jq '[.traceEvents[] | select(.ph=="B" and (.args.kind=="cpu" or .args.kind=="off_cpu"))] | length' \
+		"$WORK/$name.json")
+}
+
 # ---- a task that yields: many 1 ms polls, never one long poll ----------------
 # Each worker runs one task that spins ~1 ms and yields
 # (tokio::task::yield_now), with nothing else to run between its polls: two
@@ -14,27 +30,15 @@ eval_sh=$ROOT/tests/accuracy_eval.sh
 # only the I/O driver's turn between them (an epoll_wait, counted in the
 # kernel) tells them apart. Before that, hud reported ~270 cpu blocks of up
 # to ~130 ms here in 10 s.
-"$DEMO" --quiet --scenario busy --duration 13 > "$WORK/busy.out" 2>&1 &
-demo=$!
-sleep 1
-"$HUD" --pid $demo --headless --duration 10 --export "$WORK/busy.json" > "$WORK/busy.txt" 2>&1
-check "yielding task: hud exits 0" test $? = 0
-wait $demo
-n=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="cpu")] | length' "$WORK/busy.json")
-check "a task yielding every 1 ms is no cpu block (cpu blocks in 10 s: $n)" test "$n" = 0
+profile busy 10 --scenario busy
+check "a task yielding every 1 ms is no block (cpu/off_cpu events in 10 s: $BLOCKS)" test "$BLOCKS" = 0
 
 # ---- block_in_place: blocking work off the runtime --------------------------
 # The worker hands its core to another thread before the closure runs, so
 # 40 ms of CPU and a 30 ms sleep inside tokio::task::block_in_place block
 # nothing: no cpu or off_cpu event, though the CPU time shows.
-"$DEMO" --quiet --scenario inplace --duration 11 > "$WORK/inplace.out" 2>&1 &
-demo=$!
-sleep 1
-"$HUD" --pid $demo --headless --duration 8 --export "$WORK/inplace.json" > "$WORK/inplace.txt" 2>&1
-check "block_in_place: hud exits 0" test $? = 0
-wait $demo
-n=$(jq '[.traceEvents[] | select(.ph=="B" and (.args.kind=="cpu" or .args.kind=="off_cpu"))] | length' "$WORK/inplace.json")
-check "work inside block_in_place blocks nothing (cpu/off_cpu events in 8 s: $n)" test "$n" = 0
+profile inplace 8 --scenario inplace
+check "work inside block_in_place blocks nothing (cpu/off_cpu events in 8 s: $BLOCKS)" test "$BLOCKS" = 0
 check "block_in_place: its CPU time still shows (crunch in Top CPU)" \
 	sh -c "sed -n '/^Top CPU/,/^\$/p' '$WORK/inplace.txt' | grep -q 'inplace::crunch'"
 
