@@ -751,7 +751,9 @@ static void refresh_workers(struct session *s)
 				continue;
 			}
 		}
-		model_worker_state(m, w->id, WORKER_IDLE, since, -1, BLOCK_OFF_CPU);
+		/* Preempted for less than the threshold, a worker is still at
+		 * its work, waiting for a CPU in the middle of it (htop's R). */
+		model_worker_state(m, w->id, runnable ? WORKER_RUNNING : WORKER_IDLE, since, -1, BLOCK_OFF_CPU);
 	}
 }
 
