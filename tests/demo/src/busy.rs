@@ -1,7 +1,8 @@
 //! Scenario "busy": a loaded server's workers, which never park. One task
-//! per worker (`--busy-tasks N`: N) runs ~1 ms of CPU (`healthy::short_compute`) and yields, over
-//! and over, so every worker polls short tasks back to back without leaving
-//! the CPU. Not in the default set: it keeps both CPUs busy.
+//! per worker (N with `--busy-tasks N`) runs ~1 ms of CPU
+//! (`healthy::short_compute`) and yields, over and over, so every worker
+//! polls short tasks back to back without leaving the CPU. Not in the
+//! default set: it keeps both CPUs busy.
 //!
 //! Expected hud verdict: the workers running, and no `cpu` block (no poll
 //! comes near the threshold). Two polls of one task in a row leave the
