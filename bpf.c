@@ -597,7 +597,8 @@ int hud_sched_wakeup(hud_u64 *ctx)
  * one, so a count that moved between two samples with the same frames
  * outside the poll means two polls of one task (one that yielded, with
  * nothing else to run). A classic tracepoint: an fentry program would cost
- * only epoll_wait, but kernels in lockdown refuse it; the syscall
+ * only epoll_wait, but this machine's kernel (booted in lockdown) refuses
+ * to load one (EPERM, before verifying it); the syscall
  * tracepoints slow every system call on the machine a little (see
  * docs/PERFORMANCE.md). */
 SEC("tracepoint/syscalls/epoll_wait")
