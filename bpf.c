@@ -614,6 +614,27 @@ int hud_epoll_wait(void *ctx)
 
 /* ---- The sampler --------------------------------------------------------------- */
 
+/* A hash of the current thread's Tokio CONTEXT thread-local (see
+ * hud_sample.ctx_hash): one read of user memory at the thread pointer
+ * less cfg->tls_off. 0 without one. */
+INLINE hud_u32 tokio_context_hash(const struct hud_config *cfg)
+{
+	hud_u32 one = 1, words = cfg->tls_len / 8;
+	hud_u64 *w = bpf_map_lookup_elem(&scratch, &one), h = 0;
+
+	if (!w || words == 0 || words > HUD_TLS_MAX / 8)
+		return 0;
+	hud_u64 tp = TASK_U64(bpf_get_current_task_btf(), HUD_KOFF_TASK_FSBASE);
+	if (!tp || bpf_probe_read_user(w, words * 8, (void *)(tp + cfg->tls_off)))
+		return 0;
+	/* Without a branch on i < words (see site_check_which). */
+	for (hud_u32 i = 0; i < HUD_TLS_MAX / 8; i++) {
+		hud_u64 keep = 0 - (hud_u64)(i < words);
+		h = (hud_site_mix(h, w[i]) & keep) | (h & ~keep);
+	}
+	return hud_site_fold(h) | 1;
+}
+
 SEC("perf_event")
 int hud_sample(struct bpf_perf_event_data *ctx)
 {
@@ -640,7 +661,7 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->vol_switches = t ? t->vol_switches : 0;
 	e->epoll_waits = t ? t->epoll_waits : 0;
-	e->pad0 = 0;
+	e->ctx_hash = t ? tokio_context_hash(cfg) : 0;
 	/* A thread already running when hud registered it has not been seen
 	 * going on CPU: it is on CPU now. */
 	if (t && !t->on_cpu)

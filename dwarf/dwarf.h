@@ -55,6 +55,14 @@ void sym_file_trim(struct sym_file *f);
 /* 1 when the file has DWARF line information, 0 otherwise. */
 int sym_file_has_debug(struct sym_file *f);
 
+/* The largest thread-local variable of the executable at path whose
+ * (mangled) name contains name_part: it starts *below bytes under the
+ * thread pointer (x86-64) and is *size bytes long. 0, or -1 when there is
+ * none (no such symbol, no thread-local block, unreadable file). The
+ * file's symbols and segments are checked against each other, not
+ * trusted. */
+int sym_elf_tls_var(const char *path, const char *name_part, uint64_t *below, uint32_t *size);
+
 /* The file's GNU build-id as lowercase hex, or "" when it has none. */
 const char *sym_file_build_id(struct sym_file *f);
 

@@ -481,6 +481,67 @@ int sym_elf_build_id(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
+/* The executable's thread-local block (x86-64, variant II: it ends at the
+ * thread pointer, aligned as glibc and musl place it): how far below the
+ * thread pointer it starts, from PT_TLS. 0 when there is none. */
+static uint64_t tls_block_below(Elf *elf)
+{
+	size_t n = 0;
+
+	if (elf_getphdrnum(elf, &n) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_TLS)
+			continue;
+		uint64_t align = ph.p_align > 1 ? ph.p_align : 1;
+		if (align & (align - 1) || ph.p_memsz > (1u << 30))
+			return 0;       /* not a power of two, or absurd: untrusted */
+		uint64_t first = (0 - ph.p_vaddr) & (align - 1);
+		return ((ph.p_memsz - first + align - 1) & ~(align - 1)) + first;
+	}
+	return 0;
+}
+
+int sym_elf_tls_var(const char *path, const char *name_part, uint64_t *below, uint32_t *size)
+{
+	int found = -1;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	uint64_t block = elf && elf_kind(elf) == ELF_K_ELF ? tls_block_below(elf) : 0;
+	Elf_Scn *scn = NULL;
+	uint64_t best = 0;
+	while (block && (scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
+		    !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
+			continue;
+		size_t count = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < count; i++) {
+			GElf_Sym s;
+			const char *name;
+			if (!gelf_getsym(d, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_TLS ||
+			    s.st_size <= best || s.st_value >= block || s.st_size > block - s.st_value ||
+			    !(name = elf_strptr(elf, sh.sh_link, s.st_name)) || !strstr(name, name_part))
+				continue;
+			best = s.st_size;
+			*below = block - s.st_value;
+			*size = s.st_size > UINT32_MAX ? UINT32_MAX : (uint32_t)s.st_size;
+			found = 0;
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return found;
+}
+
 void sym_file_trim(struct sym_file *f)
 {
 	if (f->dw)

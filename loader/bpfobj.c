@@ -124,6 +124,11 @@ static const struct kbtf *kernel_types(struct kernel_facts *kf, char *err, size_
 		kf->koff[HUD_KOFF_TASK_CFS_RQ - HUD_KOFF_BASE + i] = found ? off : 0;
 	}
 	kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] = rq_clock;
+	/* The thread pointer, for the sampler's read of Tokio's CONTEXT
+	 * (optional: where it is not known, the load reads the task's first
+	 * word and loader_configure turns the read off). */
+	long fs = kbtf_member_offset(k, "task_struct", "thread.fsbase");
+	kf->koff[HUD_KOFF_TASK_FSBASE - HUD_KOFF_BASE] = fs > 0 && fs < HUD_KOFF_BASE ? fs : 0;
 	kf->known = 1;
 	return k;
 }
@@ -438,7 +443,7 @@ static int threads_map(struct bpf_obj *o, char *err, size_t errlen)
 	return 0;
 }
 
-/* Loads a tp_btf program with kf written in. Reading registers and the run
+/* Loads a program with kf written in. Reading registers and the run
  * queue's clock in place are shortcuts: where the kernel refuses the
  * program with them, it (and the next ones) are loaded without. */
 static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const struct bpf_parsed_prog *pp,
@@ -561,11 +566,13 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 		snprintf(p->section, sizeof(p->section), "%s", pp->section);
 		p->type = pp->type;
 		uint32_t target = 0;
+		/* Every program gets the kernel's offsets written in (the
+		 * sampler reads the thread pointer from its task). */
+		const struct kbtf *kt = kernel_types(&kf, err, errlen);
+		if (!kt)
+			goto fail;
 		if (p->type == BPF_PROG_TYPE_TRACING) {
 			char name[96];
-			const struct kbtf *kt = kernel_types(&kf, err, errlen);
-			if (!kt)
-				goto fail;
 			snprintf(name, sizeof(name), "btf_trace_%s", pp->section + strlen("tp_btf/"));
 			target = kbtf_find(kt, KBTF_KIND_TYPEDEF, name);
 			if (!target) {
@@ -573,13 +580,11 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 					 pp->section + strlen("tp_btf/"), name);
 				goto fail;
 			}
-			if (prog_load_patched(o, p, pp, &kf, parsed.license, target, err, errlen) < 0)
-				goto fail;
-			continue;
 		}
-		if (prog_load(p, insns, pp->ninsns, parsed.license, target, err, errlen) < 0)
+		if (prog_load_patched(o, p, pp, &kf, parsed.license, target, err, errlen) < 0)
 			goto fail;
 	}
+	o->thread_pointer = kf.koff[HUD_KOFF_TASK_FSBASE - HUD_KOFF_BASE] > 0;
 	if (o->shortcuts & LOADER_RQ_CLOCK)
 		o->tick_ns = kernel_tick_ns();
 	kbtf_kernel_release();
@@ -652,6 +657,8 @@ int loader_configure(struct bpf_obj *o, const struct hud_config *want, char *err
 	 * not be a tick and a half-millisecond behind (see HUD_KC_RQ_CLOCK). */
 	uint64_t slack = o->tick_ns + 500000;
 	cfg.quick_ns = o->tick_ns && cfg.threshold_ns > slack ? cfg.threshold_ns - slack : 0;
+	if (!o->thread_pointer || cfg.tls_len > HUD_TLS_MAX)
+		cfg.tls_off = cfg.tls_len = 0;
 	if (loader_map_update(loader_map_fd(o, "config"), &zero, &cfg, BPF_ANY) < 0) {
 		loader_fail(err, errlen, errno, "hud: cannot write the BPF config map");
 		return -1;

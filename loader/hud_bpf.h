@@ -40,7 +40,8 @@ typedef uint64_t hud_u64;
 #define HUD_KOFF_TASK_CFS_RQ 0x7f03     /* task_struct.se.cfs_rq (CONFIG_FAIR_GROUP_SCHED) */
 #define HUD_KOFF_CFS_RQ_RQ   0x7f04     /* cfs_rq.rq (the same) */
 #define HUD_KOFF_RQ_CLOCK    0x7f05     /* rq.clock */
-#define HUD_KOFF_COUNT       6
+#define HUD_KOFF_TASK_FSBASE 0x7f06     /* task_struct.thread.fsbase (x86-64: the thread pointer) */
+#define HUD_KOFF_COUNT       7
 
 /* Kernel constants, the same way: bpf.c moves HUD_KC_* into a register
  * (one "r = imm" instruction each) and the loader writes the running
@@ -107,7 +108,16 @@ struct hud_config {
 	 * have reached the threshold: the threshold less a tick and a margin
 	 * for how far that clock may lag. 0: every return is timed. */
 	hud_u64 quick_ns;
+	/* Where Tokio keeps its per-thread CONTEXT (the running task's id, its
+	 * cooperative budget, ...): tls_off bytes from the thread pointer (two's
+	 * complement: below it), tls_len bytes (<= HUD_TLS_MAX); 0, 0 when the
+	 * target has no such thread-local or the kernel's thread pointer is
+	 * unknown. See hud_sample.ctx_hash. */
+	hud_u64 tls_off;
+	hud_u32 tls_len;
+	hud_u32 pad1;
 };
+#define HUD_TLS_MAX 128
 
 /* A switch-out's site: the system call and the user registers that
  * locate the blocked call (pc, stack pointer, frame pointer), hashed (bit 0
@@ -266,7 +276,12 @@ struct hud_sample {
 	 * driver (epoll_wait) between two polls of a task that yielded with
 	 * nothing else to run, and never inside a poll. */
 	hud_u32 epoll_waits;
-	hud_u32 pad0;
+	/* A hash of the thread's Tokio CONTEXT (hud_config.tls_off) at this
+	 * moment, 0 without one: Tokio sets the task's id and a fresh budget
+	 * at each poll, and only the task's own use of Tokio's resources
+	 * changes the budget during one, so a poll that used up its budget
+	 * and was polled again at once reads different from the last. */
+	hud_u32 ctx_hash;
 	hud_u64 ips[HUD_STACK_DEPTH];       /* innermost first: pc, then return addresses */
 	hud_u32 fhash[HUD_STACK_DEPTH];     /* fhash[i]: spills of the function at ips[i] */
 };

@@ -40,6 +40,7 @@ struct bpf_obj {
 	int shortcuts;          /* LOADER_REGS_IN_PLACE...: see loader_shortcuts */
 	uint64_t tick_ns;       /* the kernel's tick with LOADER_RQ_CLOCK, else or where unknown 0 */
 	int epoll_waits;        /* 1 once the epoll_wait counter is attached (to any of the calls) */
+	int thread_pointer;     /* 1 when the sampler reads the thread pointer (HUD_KOFF_TASK_FSBASE) */
 };
 
 long sys_bpf(int cmd, union bpf_attr *attr);

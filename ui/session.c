@@ -80,6 +80,7 @@ struct poll_run {
 	uint64_t first_ns, last_ns;
 	uint32_t vol_switches;
 	uint32_t epoll_waits;   /* the worker's epoll_wait count (hud_sample.epoll_waits) */
+	uint32_t ctx_hash;      /* its Tokio CONTEXT's hash (hud_sample.ctx_hash) */
 	uint64_t poll;          /* identity of the poll: see poll_identity() */
 	uint32_t samples;
 	uint32_t tid;
@@ -469,9 +470,10 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	struct poll_run *r = run_of(s, worker);
 
 	/* One poll goes on while the worker neither slept nor turned Tokio's
-	 * I/O driver, and the frames outside the poll stay the same. */
+	 * I/O driver, Tokio's CONTEXT (the task's id, its budget) and the
+	 * frames outside the poll stay the same. */
 	if (r->active && r->vol_switches == ev->vol_switches && r->epoll_waits == ev->epoll_waits &&
-	    r->poll == poll && ts >= r->last_ns) {
+	    r->ctx_hash == ev->ctx_hash && r->poll == poll && ts >= r->last_ns) {
 		r->last_ns = ts;
 		r->samples++;
 		if (func >= 0)
@@ -484,6 +486,7 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 		r->first_ns = r->last_ns = ts;
 		r->vol_switches = ev->vol_switches;
 		r->epoll_waits = ev->epoll_waits;
+		r->ctx_hash = ev->ctx_hash;
 		r->poll = poll;
 		r->samples = 1;
 		r->tid = ev->tid;
@@ -824,6 +827,24 @@ static int discover_last_rule(struct session *s, char *err, size_t errlen)
 /* The main executable's code in the process: its executable mappings in
  * /proc/PID/maps. The kernel side uses it to step over libc frames, which
  * have no frame pointers. Left at 0 (no stepping) when it cannot be read. */
+/* Where the sampler finds Tokio's per-thread CONTEXT in the target (see
+ * hud_sample.ctx_hash): its thread-local symbol in the running executable,
+ * else in --target (the same build, with its symbols). None in a target
+ * without it: then polls are told apart without. */
+static void tokio_context(int pid, const char *target, struct hud_config *cfg)
+{
+	static const char name[] = "5tokio7runtime7context7CONTEXT";
+	char exe[64];
+	uint64_t below = 0;
+	uint32_t size = 0;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (sym_elf_tls_var(exe, name, &below, &size) < 0 && (!target || sym_elf_tls_var(target, name, &below, &size) < 0))
+		return;
+	cfg->tls_off = 0 - below;
+	cfg->tls_len = (size > HUD_TLS_MAX ? HUD_TLS_MAX : size) & ~7u;
+}
+
 static void main_text(int pid, uint64_t *lo, uint64_t *hi)
 {
 	char path[64], exe[4096], line[4608];
@@ -938,6 +959,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		goto out;
 	struct hud_config cfg = { .tgid = (uint32_t)opts->pid, .threshold_ns = opts->threshold_ns };
 	main_text(opts->pid, &cfg.text_lo, &cfg.text_hi);
+	tokio_context(opts->pid, opts->target, &cfg);
 	s->text_lo = cfg.text_lo;
 	s->text_hi = cfg.text_hi;
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)

@@ -41,6 +41,8 @@ struct seen {
 	int count_waits;        /* while set, sleeps' records by their run-queue wait: */
 	int waits_some, waits_none;
 	uint32_t last_epoll_waits;      /* hud_sample.epoll_waits of this thread's latest sample */
+	uint32_t ctx_first;             /* hud_sample.ctx_hash of its first sample since reset, */
+	int ctx_samples, ctx_mixed;     /* its samples since, and whether any read otherwise */
 };
 
 /* The frame of ips inside the len bytes of code from fn, or -1. */
@@ -65,6 +67,10 @@ static int on_record(void *ctx, const void *data, size_t len)
 		if (smp->tid == s->tid && smp->worker_id == 0) {
 			s->samples_mine++;
 			s->last_epoll_waits = smp->epoll_waits;
+			if (s->ctx_samples++ == 0)
+				s->ctx_first = smp->ctx_hash;
+			else if (smp->ctx_hash != s->ctx_first)
+				s->ctx_mixed = 1;
 			if (smp->depth > (uint32_t)s->deepest)
 				s->deepest = (int)smp->depth;
 			int depth = smp->depth < HUD_STACK_DEPTH ? (int)smp->depth : HUD_STACK_DEPTH;
@@ -370,6 +376,50 @@ __attribute__((noinline)) static void check_epoll_waits(struct bpf_obj *o, struc
 	sleeps_collect(rb, seen);
 	CHECK(seen->last_epoll_waits == after.epoll_waits, "a sample after them carries the count (%u, expected %u)",
 	      seen->last_epoll_waits, after.epoll_waits);
+}
+
+/* Stands in for Tokio's per-thread CONTEXT (hud_config.tls_off). */
+static __thread uint64_t fake_context[6];
+
+/* The thread pointer (x86-64: the TCB's pointer to itself at %fs:0). */
+static uint64_t thread_pointer(void)
+{
+	uint64_t tp;
+	__asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+/* The samples of a thread carry a hash of its context thread-local: the
+ * same while it stays the same, another once it changed. */
+__attribute__((noinline)) static void check_context_hash(struct bpf_obj *o, struct ringbuf *rb, struct seen *seen,
+							 struct hud_config cfg)
+{
+	char err[512];
+	uint32_t before;
+
+	cfg.tls_off = (uint64_t)(uintptr_t)fake_context - thread_pointer();
+	cfg.tls_len = sizeof(fake_context);
+	CHECK(loader_configure(o, &cfg, err, sizeof(err)) == 0, "configure the context's place: %s", err);
+	for (int i = 0; i < 6; i++)
+		fake_context[i] = 0x1000u + (uint64_t)i;
+	for (int round = 0; round < 2; round++) {
+		sleeps_collect(rb, seen);
+		seen->ctx_samples = seen->ctx_mixed = 0;
+		spin_ms(80);
+		sleeps_collect(rb, seen);
+		if (round == 0) {
+			before = seen->ctx_first;
+			CHECK(seen->ctx_samples >= 2 && !seen->ctx_mixed && before != 0,
+			      "while the context stays, every sample reads one hash (%d samples, %08x)", seen->ctx_samples,
+			      before);
+			fake_context[5] ^= 0x42;       /* as a budget spent */
+		} else {
+			CHECK(seen->ctx_samples >= 2 && !seen->ctx_mixed && seen->ctx_first != before,
+			      "once it changed, another (%08x, was %08x)", seen->ctx_first, before);
+		}
+	}
+	cfg.tls_off = cfg.tls_len = 0;
+	loader_configure(o, &cfg, err, sizeof(err));
 }
 
 static int pong_fds[4];
@@ -798,6 +848,7 @@ int main(void)
 	check_short_waits(o, rb, &seen, &cfg);
 	check_chain(rb, &seen);
 	check_epoll_waits(o, rb, &seen);
+	check_context_hash(o, rb, &seen, cfg);
 	sleepstacks_stop(ss);
 
 	struct hud_thread t;

@@ -6,7 +6,9 @@
  * - a separate debug file found by .gnu_debuglink (next to the file and in
  *   .debug/) and by build-id under a root prefix (as /proc/PID/root);
  * - the vDSO of this process named from its own image;
- * - sym_proc_target_mismatch.
+ * - sym_proc_target_mismatch;
+ * - a thread-local variable's place below the thread pointer
+ *   (sym_elf_tls_var), this test's own and the demo app's Tokio CONTEXT.
  * Skips the builds (not the rest) when gcc or objcopy is missing. */
 #include <stdint.h>
 #include <stdio.h>
@@ -195,6 +197,29 @@ static void test_mismatch(const char *self)
 	}
 }
 
+/* A thread-local variable of this test, found by name in its own file
+ * where the thread pointer says it is. */
+__thread uint64_t hud_test_tls_probe[3];
+
+static void test_tls_var(const char *self, const char *demo)
+{
+	uint64_t below = 0, tp;
+	uint32_t size = 0;
+
+	__asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
+	CHECK(sym_elf_tls_var(self, "hud_test_tls_probe", &below, &size) == 0, "this test's thread-local is found");
+	CHECK(tp - below == (uint64_t)(uintptr_t)hud_test_tls_probe && size == sizeof(hud_test_tls_probe),
+	      "at the thread pointer less %llu bytes, %u long (it is %lld bytes below, %zu long)",
+	      (unsigned long long)below, size, (long long)(tp - (uint64_t)(uintptr_t)hud_test_tls_probe),
+	      sizeof(hud_test_tls_probe));
+	CHECK(sym_elf_tls_var(self, "no_such_thread_local", &below, &size) < 0, "an absent name is not found");
+	if (demo) {
+		CHECK(sym_elf_tls_var(demo, "5tokio7runtime7context7CONTEXT", &below, &size) == 0 && size >= 64 &&
+		      size <= 256 && below >= size, "the demo app's Tokio CONTEXT is found (%u bytes, %llu below)", size,
+		      (unsigned long long)below);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -205,6 +230,7 @@ int main(int argc, char **argv)
 	test_builds();
 	test_vdso();
 	test_mismatch(n > 0 ? self : argv[0]);
+	test_tls_var(n > 0 ? self : argv[0], argc > 1 ? argv[1] : NULL);
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -8,6 +8,7 @@
 mod busy;
 mod cpu;
 mod deadlock;
+mod drain;
 mod fsync;
 mod healthy;
 mod inplace;
@@ -21,8 +22,10 @@ use std::io::Write;
 use std::process::exit;
 use std::time::Duration;
 
-const ALL_SCENARIOS: [&str; 9] = ["cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy", "inplace"];
-/// The default set: everything but CPU pressure, busy workers and block_in_place, which disturb the others.
+const ALL_SCENARIOS: [&str; 10] =
+    ["cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy", "inplace", "drain"];
+/// The default set: everything but CPU pressure, busy workers, block_in_place and a drained
+/// channel, which disturb the others.
 const DEFAULT_SCENARIOS: [&str; 6] = ["cpu", "sleep", "fsync", "mutex", "net", "healthy"];
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 
@@ -40,7 +43,7 @@ struct Opts {
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
   --scenario LIST  comma list of cpu,sleep,fsync,mutex,net,healthy,pressure,busy,
-                   inplace, all, or none (default: all but pressure, busy and inplace)
+                   inplace,drain, all, or none (default: the first six)
   --workers N      Tokio worker threads (default 4)
   --duration SECS  exit after SECS seconds (default: run until SIGINT/SIGTERM)
                    (forced 2 s later even if the runtime is stalled)
@@ -221,6 +224,7 @@ async fn run(opts: &Opts) {
             // block_in_place panics on a current_thread runtime.
             "inplace" if opts.current_thread => eprintln!("hud-demo: inplace needs the multi-thread runtime; skipped"),
             "inplace" => inplace::spawn_all(),
+            "drain" => drain::spawn_all(opts.workers),
             _ => unreachable!(),
         }
     }
