@@ -28,7 +28,8 @@ typedef uint64_t hud_u64;
 
 /* Kernel struct offsets. The sched_switch and sched_wakeup programs are
  * BTF-typed tracepoints (tp_btf): the kernel hands them the task_structs
- * themselves, and they read a few fields straight from them. Where those
+ * themselves, and they read a few fields straight from them (the sampler
+ * too, from bpf_get_current_task_btf: the thread pointer). Where those
  * fields lie depends on the kernel, so bpf.c loads them at these
  * placeholder offsets (never a real one: task_struct is far smaller), and
  * the loader writes the running kernel's offsets, from its BTF, into each
