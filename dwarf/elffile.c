@@ -498,6 +498,8 @@ static uint64_t tls_block_below(Elf *elf)
 		if (align & (align - 1) || ph.p_memsz > (1u << 30))
 			return 0;       /* not a power of two, or absurd: untrusted */
 		uint64_t first = (0 - ph.p_vaddr) & (align - 1);
+		if (ph.p_memsz < first)
+			return 0;
 		return ((ph.p_memsz - first + align - 1) & ~(align - 1)) + first;
 	}
 	return 0;
