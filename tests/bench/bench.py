@@ -468,6 +468,12 @@ def kernel_cost(demo, hud, lead, sample_rss, steady=False):
                  "noop_sample": noop, "peer_switch": peer, "lead_switch": lead}
         if None in ids.values():
             raise SystemExit("bench: programs not found: %r (names %r)" % (ids, names))
+        # The epoll_wait counter, where the kernel let it attach: its run
+        # time as it is (its hooks are the syscall tracepoints, no no-op).
+        epoll_id = name_of(hud_ids, "hud_epoll_wait")
+        if epoll_id is not None and not steady:
+            ids["hud_epoll"] = epoll_id
+            owner["hud_epoll"] = hud
 
         def snap():
             cur = {}
@@ -532,6 +538,9 @@ def kernel_cost(demo, hud, lead, sample_rss, steady=False):
         "%+.0f ns" % d_peer, "(~1 us here)", None)
     row(1, "sched_wakeup, hud - no-op sched_switch (%.0f ns/run)" % ns["hud_wakeup"],
         "%+.0f ns" % d_wakeup, "(reported)", None)
+    if per.get("hud_epoll"):
+        row(1, "epoll_wait counter, hud, its own run time (%.0f runs/s; accounting included)" % rate["hud_epoll"],
+            "%.0f ns/run" % ns["hud_epoll"], "(reported)", None)
     NOTES.append("row 1: sched_switch's no-op and hud both run behind a no-op attached first (the first program on "
                  "the hook pays %+.0f ns for the dispatch's cold cache lines, as a program alone would; hud first "
                  "would read about that much higher)" % d_lead)
