@@ -824,9 +824,6 @@ static int discover_last_rule(struct session *s, char *err, size_t errlen)
 	return -1;
 }
 
-/* The main executable's code in the process: its executable mappings in
- * /proc/PID/maps. The kernel side uses it to step over libc frames, which
- * have no frame pointers. Left at 0 (no stepping) when it cannot be read. */
 /* Where the sampler finds Tokio's per-thread CONTEXT in the target (see
  * hud_sample.ctx_hash): its thread-local symbol in the running executable,
  * else in --target (the same build, with its symbols). None in a target
@@ -845,6 +842,9 @@ static void tokio_context(int pid, const char *target, struct hud_config *cfg)
 	cfg->tls_len = (size > HUD_TLS_MAX ? HUD_TLS_MAX : size) & ~7u;
 }
 
+/* The main executable's code in the process: its executable mappings in
+ * /proc/PID/maps. The kernel side uses it to step over libc frames, which
+ * have no frame pointers. Left at 0 (no stepping) when it cannot be read. */
 static void main_text(int pid, uint64_t *lo, uint64_t *hi)
 {
 	char path[64], exe[4096], line[4608];
