@@ -78,6 +78,8 @@ struct poll_run {
 	struct hud_event pending[RUN_PENDING];
 	int64_t pending_stack[RUN_PENDING];
 	uint64_t first_ns, last_ns;
+	uint64_t after_ns;      /* the worker seen elsewhere before first_ns (its sample, its return), 0: not */
+	uint64_t seen_ns;       /* the worker's latest sample or return on CPU, whatever the run */
 	uint32_t vol_switches;
 	uint32_t epoll_waits;   /* the worker's epoll_wait count (hud_sample.epoll_waits) */
 	uint32_t ctx_hash;      /* its Tokio CONTEXT's hash (hud_sample.ctx_hash) */
@@ -364,6 +366,26 @@ int session_cpu_block(uint32_t samples, uint64_t span, uint64_t waited, uint64_t
 	return samples >= 2 && span > waited && span - waited >= threshold_ns;
 }
 
+void session_cpu_bounds(uint64_t first, uint64_t last, uint64_t after, uint64_t before, uint64_t period_ns,
+			uint64_t *start, uint64_t *dur)
+{
+	uint64_t half = period_ns / 2;
+	uint64_t lo = first > half ? first - half : 0, hi = last + half;
+
+	if (lo < after && after <= first)
+		lo = after;
+	if (before && before >= last && hi > before)
+		hi = before;
+	*start = lo;
+	*dur = hi - lo;
+}
+
+/* The sampler's period, for session_cpu_bounds. */
+static uint64_t sample_period(const struct session *s)
+{
+	return s->opts->freq > 0 ? 1000000000ull / (uint64_t)s->opts->freq : 0;
+}
+
 /* The stretches of r's poll spent preempted. */
 static uint64_t run_waited(const struct poll_run *r)
 {
@@ -374,14 +396,28 @@ static uint64_t run_waited(const struct poll_run *r)
 	return waited;
 }
 
-static void run_finish(struct session *s, uint32_t worker, struct poll_run *r)
+/* When r's poll began, as session_cpu_bounds estimates it. */
+static uint64_t run_start(const struct session *s, const struct poll_run *r)
+{
+	uint64_t start, dur;
+
+	session_cpu_bounds(r->first_ns, r->last_ns, r->after_ns, 0, sample_period(s), &start, &dur);
+	return start;
+}
+
+/* r's poll ended, by end at the latest (session time; 0: not known). */
+static void run_finish(struct session *s, uint32_t worker, struct poll_run *r, uint64_t end)
 {
 	/* The poll's own CPU time: its span less the stretches it spent
 	 * preempted. A short poll that mostly waited for a CPU is a victim of
-	 * CPU pressure, reported as the sched delays it suffered, not blamed. */
+	 * CPU pressure, reported as the sched delays it suffered, not blamed.
+	 * The threshold is judged on the samples' span, what they prove; the
+	 * event spans what they stand for. */
 	uint64_t span = r->active ? r->last_ns - r->first_ns : 0;
 	if (r->active && session_cpu_block(r->samples, span, run_waited(r), s->opts->threshold_ns)) {
-		block(s, BLOCK_CPU, worker, r->tid, r->first_ns, span, run_stack(r));
+		uint64_t start, dur;
+		session_cpu_bounds(r->first_ns, r->last_ns, r->after_ns, end, sample_period(s), &start, &dur);
+		block(s, BLOCK_CPU, worker, r->tid, start, dur, run_stack(r));
 	} else {
 		for (int i = 0; i < r->npending; i++)
 			if (r->pending_stack[i] >= 0)
@@ -460,7 +496,8 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 		/* Inside block_in_place: the worker's tasks are polled by
 		 * another thread meanwhile, so nothing here blocks them, and
 		 * the poll that called it is over as far as they go. */
-		run_finish(s, worker, run_of(s, worker));
+		run_finish(s, worker, run_of(s, worker), ts);
+		run_of(s, worker)->seen_ns = ts;
 		return;
 	}
 	const struct stack *st = &s->model->stacks[stack];
@@ -474,13 +511,15 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	 * frames outside the poll stay the same. */
 	if (r->active && r->vol_switches == ev->vol_switches && r->epoll_waits == ev->epoll_waits &&
 	    r->ctx_hash == ev->ctx_hash && r->poll == poll && ts >= r->last_ns) {
-		r->last_ns = ts;
+		r->last_ns = r->seen_ns = ts;
 		r->samples++;
 		if (func >= 0)
 			run_vote(r, func, stack);
 		return;
 	}
-	run_finish(s, worker, r);
+	run_finish(s, worker, r, ts);
+	r->after_ns = r->seen_ns;
+	r->seen_ns = ts;
 	if (func >= 0) {
 		r->active = 1;
 		r->first_ns = r->last_ns = ts;
@@ -509,7 +548,9 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 		}
 		return;
 	}
-	run_finish(s, ev->worker_id, r);
+	run_finish(s, ev->worker_id, r, ts);
+	if (ts + ev->duration_ns > r->seen_ns)
+		r->seen_ns = ts + ev->duration_ns;      /* back on CPU then */
 	if (stack < 0 || s->model->stacks[stack].thread_class == STACK_CLASS_IN_PLACE)
 		return;         /* (inside block_in_place: see on_sample) */
 	if (runnable) {
@@ -711,7 +752,7 @@ static void refresh_workers(struct session *s)
 			if (r->active && r->vol_switches == t.vol_switches && r->epoll_waits == t.epoll_waits &&
 			    ts > r->first_ns &&
 			    session_cpu_block(r->samples, ts - r->first_ns, run_waited(r), thr))
-				model_worker_state(m, w->id, WORKER_BLOCKED, r->first_ns, r->func, BLOCK_CPU);
+				model_worker_state(m, w->id, WORKER_BLOCKED, run_start(s, r), r->func, BLOCK_CPU);
 			else
 				model_worker_state(m, w->id, WORKER_RUNNING, first_seen(l, &t, ts), -1, BLOCK_CPU);
 			continue;
@@ -776,13 +817,14 @@ static void report_open_blocks(struct session *s)
 				   now > w->state_since_ns ? now - w->state_since_ns : 0, (uint32_t)s->live[w->id].open_stack, 1);
 		} else if (w->state == WORKER_BLOCKED && w->state_kind == BLOCK_CPU && r->active && now > r->first_ns &&
 			   session_cpu_block(r->samples, now - r->first_ns, run_waited(r), s->opts->threshold_ns)) {
-			block_open(s, BLOCK_CPU, w->id, r->tid, r->first_ns, now - r->first_ns, run_stack(r), 1);
+			uint64_t start = run_start(s, r);
+			block_open(s, BLOCK_CPU, w->id, r->tid, start, now - start, run_stack(r), 1);
 			r->active = 0;
 			r->npending = 0;
 		}
 	}
 	for (uint32_t w = 0; w < s->nruns; w++)
-		run_finish(s, w, &s->runs[w]);
+		run_finish(s, w, &s->runs[w], 0);
 }
 
 /* What the kernel side counted (lost events, failed stacks) and the share of

@@ -287,6 +287,14 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
  * for a poll that ended and for one still going on when the session ends. */
 int session_cpu_block(uint32_t samples, uint64_t span, uint64_t waited, uint64_t threshold_ns);
 
+/* When a CPU block whose first and last samples are at first and last
+ * began and how long it lasted: half a sample period (period_ns) before the
+ * first and after the last, as each sample stands for one period (perf's
+ * count), but not before after (the worker's sample or return before the
+ * poll, 0: none) nor past before (what ended it, 0: not known yet). */
+void session_cpu_bounds(uint64_t first, uint64_t last, uint64_t after, uint64_t before, uint64_t period_ns,
+			uint64_t *start, uint64_t *dur);
+
 /* ---- Outputs ------------------------------------------------------------ */
 
 /* Chrome Trace Event JSON, streamed: open before the session (fails early on

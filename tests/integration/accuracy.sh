@@ -84,6 +84,11 @@ check "no healthy control, spawn_blocking work or idle parking is a cpu/off_cpu 
 check "every blocking event names its task" jq -e \
 	'[.traceEvents[] | select(.ph=="B" and (.args.kind=="cpu" or .args.kind=="off_cpu")) | has("args") and (.args.task|type=="string")] | all' "$WORK/acc.json"
 check "the blocking pool's thread is not a worker" jq -e '.otherData.workers == 4' "$WORK/acc.json"
+# compute_checksum runs for 40 ms of wall time each time (cpu.rs: BURST);
+# its samples, 10 ms apart, stand for a period each (session_cpu_bounds).
+med=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="cpu" and (.name|endswith("compute_checksum"))) | .args.dur_ns]
+	| sort | if length > 0 then .[length/2|floor] / 1e6 | floor else 0 end' "$WORK/acc.json")
+check "compute_checksum's cpu blocks last its 40 ms bursts (median ${med} ms)" test "$med" -ge 35 -a "$med" -le 46
 
 # ---- a worker that deadlocks for good ------------------------------------------
 dl_loc=$(culprit_line deadlock lock_twice); dl_line=${dl_loc##*:}

@@ -46,6 +46,34 @@ static void check_stack_classes(void)
 	model_free(m);
 }
 
+/* A poll seen by samples at first and last began after the sample before
+ * it and ended before what came next: half a sample period each side, as
+ * each sample stands for one period (perf's count), within those. */
+static void check_cpu_bounds(uint64_t ms)
+{
+	const uint64_t p = 10101010;    /* 99 Hz */
+	uint64_t start, dur;
+
+	/* A 40 ms poll at 99 Hz shows as 3-4 samples, 20-30 ms apart. */
+	session_cpu_bounds(1000 * ms, 1030 * ms, 990 * ms, 1040 * ms, p, &start, &dur);
+	CHECK(start == 1000 * ms - p / 2 && dur == 30 * ms + p, "four samples of a poll: their span and one period (%llu ns)",
+	      (unsigned long long)dur);
+	/* Its end is not known yet (still going on at the end): no bound. */
+	session_cpu_bounds(1000 * ms, 1020 * ms, 990 * ms, 0, p, &start, &dur);
+	CHECK(start == 1000 * ms - p / 2 && dur == 20 * ms + p, "a poll still going on: half a period each side");
+	/* The worker was seen elsewhere 2 ms before the first sample (it came
+	 * back on CPU), and slept 1 ms after the last. */
+	session_cpu_bounds(1000 * ms, 1020 * ms, 998 * ms, 1021 * ms, p, &start, &dur);
+	CHECK(start == 998 * ms && dur == 23 * ms, "bounded by what the worker did around it (%llu, %llu)",
+	      (unsigned long long)start, (unsigned long long)dur);
+	/* The session's first samples: nothing before them. */
+	session_cpu_bounds(2 * ms, 12 * ms, 0, 0, p, &start, &dur);
+	CHECK(start == 0 && dur == 12 * ms + p / 2, "at the session's start: from 0 (%llu)", (unsigned long long)dur);
+	/* A high --freq: the period is small, the span nearly all of it. */
+	session_cpu_bounds(1000 * ms, 1006 * ms, 0, 0, 100000, &start, &dur);
+	CHECK(start == 1000 * ms - 50000 && dur == 6 * ms + 100000, "10 kHz: 0.1 ms more");
+}
+
 int main(void)
 {
 	const uint64_t ms = 1000000, thr = 5 * ms;
@@ -60,6 +88,7 @@ int main(void)
 	 * sleeping) is no evidence either. */
 	CHECK(!session_cpu_block(1, 30 * ms, 0, thr), "one sample, however long ago: not a block");
 	CHECK(!session_cpu_block(0, 30 * ms, 0, thr), "no sample: not a block");
+	check_cpu_bounds(ms);
 	check_stack_classes();
 	return check_done();
 }
