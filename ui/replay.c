@@ -449,7 +449,7 @@ struct model *replay_load(const char *path, int *cut_short, char *err, size_t er
 	}
 	if (rc == 0 && !r.seen_info) {
 		snprintf(err, errlen, "hud: %s is not a hud trace: it has %s; replay a file written by hud --export FILE.json",
-			 name, saw_events ? "no hud_info event (it is another program's trace, or from hud before 0.2)" :
+			 name, saw_events ? "no hud_info event (another program wrote it, or an older hud)" :
 			 "no traceEvents array");
 		rc = -1;
 	} else if (rc > 0) {
