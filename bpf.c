@@ -131,6 +131,7 @@ INLINE void stat_add(hud_u32 index, hud_u64 n)
 struct walk {
 	hud_u64 ip, sp, bp;
 	hud_u64 text_lo, text_hi;
+	hud_u64 loop_lo, loop_len;      /* see hud_config */
 	hud_u32 n;
 };
 
@@ -187,7 +188,8 @@ INLINE hud_u64 step_over_library(const struct walk *w, hud_u64 *ret, hud_u64 *wi
 /* The user stack from w's registers: the pc, then (stepping over libc)
  * the return address of each frame record, innermost first, into ips; for
  * each frame, fhash gets a hash of the four words below its frame pointer
- * (0 for the frame stepped over in libc). Returns the number of frames.
+ * (0 for the frame stepped over in libc). Returns the number of frames;
+ * the worker loop's is the last (hud_config.loop_lo).
  * Frame records are close together, so the stack is read WALK_CHUNK bytes
  * at a time: each read of user memory costs ~180 ns here, and 256 bytes
  * usually hold several frame records (1 KB, whose copy touches more cache
@@ -243,8 +245,14 @@ INLINE hud_u32 walk_user_stack(struct walk *w, hud_u64 *ips, hud_u32 *fhash)
 			break;
 		ips[i + 1] = x[5];
 		w->n = i + 2;
-		/* The stack grows down: a caller's frame is always above. */
-		bp = x[4] > bp ? x[4] : 0;
+		/* The stack grows down: a caller's frame is always above. The
+		 * worker loop's frame is the last one kept: keep is 0 when x[5]
+		 * is in [loop_lo, loop_lo + loop_len), without a branch (with
+		 * one the verifier walked this loop twice over: 31,000
+		 * instructions, 23,500 now, 15,400 without the test). */
+		hud_u64 d = x[5] - w->loop_lo;
+		hud_u64 keep = ((((d - w->loop_len) & ~d) >> 63) & 1) - 1;
+		bp = (x[4] > bp ? x[4] : 0) & keep;
 	}
 	return w->n;
 }
@@ -668,6 +676,8 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 		t->on_cpu = 1;
 	w.text_lo = cfg->text_lo;
 	w.text_hi = cfg->text_hi;
+	w.loop_lo = cfg->loop_lo;
+	w.loop_len = cfg->loop_len;
 	/* The perf event's registers when it interrupted user code, else the
 	 * ones saved when the thread entered the kernel. */
 	if ((ctx->regs.cs & 3) == 3) {

@@ -63,6 +63,12 @@ int sym_file_has_debug(struct sym_file *f);
  * trusted. */
 int sym_elf_tls_var(const char *path, const char *name_part, uint64_t *below, uint32_t *size);
 
+/* The largest function of the ELF file at path whose (mangled) name
+ * contains every one of parts (NULL-terminated): its code starts at
+ * *file_off in the file and is *size bytes long, inside one executable
+ * segment (checked, not trusted). 0, or -1 when there is none. */
+int sym_elf_function(const char *path, const char *const *parts, uint64_t *file_off, uint64_t *size);
+
 /* The file's GNU build-id as lowercase hex, or "" when it has none. */
 const char *sym_file_build_id(struct sym_file *f);
 

@@ -505,7 +505,27 @@ static uint64_t tls_block_below(Elf *elf)
 	return 0;
 }
 
-int sym_elf_tls_var(const char *path, const char *name_part, uint64_t *below, uint32_t *size)
+/* What elf_largest_symbol looks for: symbols of type whose (mangled) name
+ * contains every one of parts (NULL-terminated) and that fits accepts;
+ * fits is asked only of a symbol larger than the largest so far. */
+struct sym_pick {
+	int type;
+	const char *const *parts;
+	int (*fits)(Elf *elf, const GElf_Sym *s, void *ctx);
+	void *ctx;
+};
+
+static int has_parts(const char *name, const char *const *parts)
+{
+	for (; *parts; parts++)
+		if (!strstr(name, *parts))
+			return 0;
+	return 1;
+}
+
+/* The largest such symbol of the ELF file at path into *best: 0, or -1
+ * when there is none or the file cannot be read. */
+static int elf_largest_symbol(const char *path, const struct sym_pick *pick, GElf_Sym *best)
 {
 	int found = -1;
 
@@ -515,10 +535,8 @@ int sym_elf_tls_var(const char *path, const char *name_part, uint64_t *below, ui
 	if (fd < 0)
 		return -1;
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	uint64_t block = elf && elf_kind(elf) == ELF_K_ELF ? tls_block_below(elf) : 0;
 	Elf_Scn *scn = NULL;
-	uint64_t best = 0;
-	while (block && (scn = elf_nextscn(elf, scn)) != NULL) {
+	while (elf && elf_kind(elf) == ELF_K_ELF && (scn = elf_nextscn(elf, scn)) != NULL) {
 		GElf_Shdr sh;
 		Elf_Data *d;
 		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
@@ -528,13 +546,12 @@ int sym_elf_tls_var(const char *path, const char *name_part, uint64_t *below, ui
 		for (size_t i = 0; i < count; i++) {
 			GElf_Sym s;
 			const char *name;
-			if (!gelf_getsym(d, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_TLS ||
-			    s.st_size <= best || s.st_value >= block || s.st_size > block - s.st_value ||
-			    !(name = elf_strptr(elf, sh.sh_link, s.st_name)) || !strstr(name, name_part))
+			if (!gelf_getsym(d, (int)i, &s) || GELF_ST_TYPE(s.st_info) != pick->type ||
+			    (found == 0 && s.st_size <= best->st_size) || !s.st_size ||
+			    !(name = elf_strptr(elf, sh.sh_link, s.st_name)) || !has_parts(name, pick->parts) ||
+			    !pick->fits(elf, &s, pick->ctx))
 				continue;
-			best = s.st_size;
-			*below = block - s.st_value;
-			*size = s.st_size > UINT32_MAX ? UINT32_MAX : (uint32_t)s.st_size;
+			*best = s;
 			found = 0;
 		}
 	}
@@ -542,6 +559,65 @@ int sym_elf_tls_var(const char *path, const char *name_part, uint64_t *below, ui
 		elf_end(elf);
 	close(fd);
 	return found;
+}
+
+/* A thread-local variable lies inside the thread-local block. */
+static int tls_fits(Elf *elf, const GElf_Sym *s, void *ctx)
+{
+	uint64_t *block = ctx;
+
+	if (!*block)
+		*block = tls_block_below(elf);
+	return s->st_value < *block && s->st_size <= *block - s->st_value;
+}
+
+int sym_elf_tls_var(const char *path, const char *name_part, uint64_t *below, uint32_t *size)
+{
+	const char *parts[] = { name_part, NULL };
+	uint64_t block = 0;
+	struct sym_pick pick = { STT_TLS, parts, tls_fits, &block };
+	GElf_Sym s;
+
+	if (elf_largest_symbol(path, &pick, &s) < 0)
+		return -1;
+	*below = block - s.st_value;
+	*size = s.st_size > UINT32_MAX ? UINT32_MAX : (uint32_t)s.st_size;
+	return 0;
+}
+
+/* A function lies inside one loadable, executable segment of the file:
+ * its file offset goes to ctx. */
+static int code_fits(Elf *elf, const GElf_Sym *s, void *ctx)
+{
+	size_t n = 0;
+
+	if (elf_getphdrnum(elf, &n) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
+		    s->st_value >= ph.p_vaddr && s->st_value - ph.p_vaddr < ph.p_filesz &&
+		    s->st_size <= ph.p_filesz - (s->st_value - ph.p_vaddr)) {
+			*(uint64_t *)ctx = s->st_value - ph.p_vaddr + ph.p_offset;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int sym_elf_function(const char *path, const char *const *parts, uint64_t *file_off, uint64_t *size)
+{
+	uint64_t off = 0;
+	struct sym_pick pick = { STT_FUNC, parts, code_fits, &off };
+	GElf_Sym s;
+
+	/* fits is asked only of a symbol that would be the largest so far,
+	 * so off is the chosen one's. */
+	if (elf_largest_symbol(path, &pick, &s) < 0)
+		return -1;
+	*file_off = off;
+	*size = s.st_size;
+	return 0;
 }
 
 void sym_file_trim(struct sym_file *f)

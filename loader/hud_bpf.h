@@ -117,6 +117,14 @@ struct hud_config {
 	hud_u64 tls_off;
 	hud_u32 tls_len;
 	hud_u32 pad1;
+	/* Tokio's worker loop (multi_thread::worker::Context::run) in the
+	 * process: [loop_lo, loop_lo + loop_len). The sampler's walk ends at
+	 * its frame: what lies outward (the thread's start, the blocking pool
+	 * that launched the worker) is the same in every sample of the thread
+	 * and says nothing about the poll, and reading it was a third of the
+	 * walk. 0, 0: walk to the stack's end. */
+	hud_u64 loop_lo;
+	hud_u64 loop_len;
 };
 #define HUD_TLS_MAX 128
 

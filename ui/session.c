@@ -866,6 +866,36 @@ static int discover_last_rule(struct session *s, char *err, size_t errlen)
 	return -1;
 }
 
+/* The main executable's code in the process: its executable mappings in
+ * /proc/PID/maps, each with its offset in the file. */
+struct main_code {
+	uint64_t lo, hi;        /* from the first mapping's start to the last's end */
+	int n;
+	struct code_map { uint64_t start, end, off; } maps[8];
+};
+
+/* Where Tokio's worker loop lies in the process (see hud_config.loop_lo):
+ * its symbol in the running executable, else in --target, at the file
+ * offset one of the executable's mappings holds. None without it: then
+ * the sampler walks whole stacks. */
+static void tokio_worker_loop(int pid, const char *target, const struct main_code *c, struct hud_config *cfg)
+{
+	static const char *const parts[] = { "5tokio", "6worker", "7Context3run", NULL };
+	char exe[64];
+	uint64_t off = 0, size = 0;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (sym_elf_function(exe, parts, &off, &size) < 0 && (!target || sym_elf_function(target, parts, &off, &size) < 0))
+		return;
+	for (int i = 0; i < c->n; i++)
+		if (off >= c->maps[i].off && size <= c->maps[i].end - c->maps[i].start &&
+		    off - c->maps[i].off <= c->maps[i].end - c->maps[i].start - size) {
+			cfg->loop_lo = c->maps[i].start + (off - c->maps[i].off);
+			cfg->loop_len = size;
+			return;
+		}
+}
+
 /* Where the sampler finds Tokio's per-thread CONTEXT in the target (see
  * hud_sample.ctx_hash): its thread-local symbol in the running executable,
  * else in --target (the same build, with its symbols). None in a target
@@ -884,15 +914,15 @@ static void tokio_context(int pid, const char *target, struct hud_config *cfg)
 	cfg->tls_len = (size > HUD_TLS_MAX ? HUD_TLS_MAX : size) & ~7u;
 }
 
-/* The main executable's code in the process: its executable mappings in
- * /proc/PID/maps. The kernel side uses it to step over libc frames, which
- * have no frame pointers. Left at 0 (no stepping) when it cannot be read. */
-static void main_text(int pid, uint64_t *lo, uint64_t *hi)
+/* Reads the main executable's code (struct main_code). The kernel side
+ * uses its span to step over libc frames, which have no frame pointers.
+ * Left at 0 (no stepping) when it cannot be read. */
+static void main_text(int pid, struct main_code *c)
 {
 	char path[64], exe[4096], line[4608];
 	FILE *f;
 
-	*lo = *hi = 0;
+	memset(c, 0, sizeof(*c));
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
 	if (n <= 0)
@@ -902,19 +932,22 @@ static void main_text(int pid, uint64_t *lo, uint64_t *hi)
 	if (!(f = fopen(path, "re")))
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long long a, b;
+		unsigned long long a, b, foff;
 		char perms[8];
 		int off = 0;
-		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &a, &b, perms, &off) < 3 || !off || perms[2] != 'x')
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &a, &b, perms, &foff, &off) < 4 || !off ||
+		    perms[2] != 'x' || b <= a)
 			continue;
 		char *p = line + off;
 		p[strcspn(p, "\n")] = 0;
 		if (strcmp(p, exe) != 0)
 			continue;
-		if (!*lo || a < *lo)
-			*lo = a;
-		if (b > *hi)
-			*hi = b;
+		if (!c->lo || a < c->lo)
+			c->lo = a;
+		if (b > c->hi)
+			c->hi = b;
+		if (c->n < (int)(sizeof(c->maps) / sizeof(c->maps[0])))
+			c->maps[c->n++] = (struct code_map){ a, b, foff };
 	}
 	fclose(f);
 }
@@ -1000,8 +1033,12 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	if (!(s->bpf = loader_open(err, errlen)))
 		goto out;
 	struct hud_config cfg = { .tgid = (uint32_t)opts->pid, .threshold_ns = opts->threshold_ns };
-	main_text(opts->pid, &cfg.text_lo, &cfg.text_hi);
+	struct main_code code;
+	main_text(opts->pid, &code);
+	cfg.text_lo = code.lo;
+	cfg.text_hi = code.hi;
 	tokio_context(opts->pid, opts->target, &cfg);
+	tokio_worker_loop(opts->pid, opts->target, &code, &cfg);
 	s->text_lo = cfg.text_lo;
 	s->text_hi = cfg.text_hi;
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "dwarf/dwarf.h"
 #include "loader/kbtf.h"
 #include "loader/loader_int.h"
 #include "tests/unit/check.h"
@@ -43,6 +44,8 @@ struct seen {
 	uint32_t last_epoll_waits;      /* hud_sample.epoll_waits of this thread's latest sample */
 	uint32_t ctx_first;             /* hud_sample.ctx_hash of its first sample since reset, */
 	int ctx_samples, ctx_mixed;     /* its samples since, and whether any read otherwise */
+	uint64_t loop_lo, loop_len;     /* while set, its samples in spin_ms by where their walk ended: */
+	int loop_ends, loop_beyond;     /* at the frame in [loop_lo, +len), or further out */
 };
 
 /* The frame of ips inside the len bytes of code from fn, or -1. */
@@ -75,6 +78,11 @@ static int on_record(void *ctx, const void *data, size_t len)
 				s->deepest = (int)smp->depth;
 			int depth = smp->depth < HUD_STACK_DEPTH ? (int)smp->depth : HUD_STACK_DEPTH;
 			s->in_spin |= stack_has(smp->ips, depth, (uintptr_t)spin_ms, 256) >= 0;
+			int in_loop = s->loop_len ? stack_has(smp->ips + 1, depth - 1, (uintptr_t)s->loop_lo, s->loop_len) : -1;
+			if (in_loop >= 0 && stack_has(smp->ips, depth, (uintptr_t)spin_ms, 256) >= 0) {
+				s->loop_ends += in_loop + 2 == depth;
+				s->loop_beyond += in_loop + 2 < depth;
+			}
 		}
 	} else if (e->kind == HUD_EV_OFFCPU && e->tid == s->tid && e->idle) {
 		if (e->wait_ns > s->idle_wait_ns) {
@@ -420,6 +428,45 @@ __attribute__((noinline)) static void check_context_hash(struct bpf_obj *o, stru
 	}
 	cfg.tls_off = cfg.tls_len = 0;
 	loader_configure(o, &cfg, err, sizeof(err));
+}
+
+__attribute__((noinline)) void hud_test_worker_loop(void)
+{
+	spin_ms(80);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* With a worker loop configured (hud_config.loop_lo), a sample's walk ends
+ * at that function's frame: its callers are not read. */
+__attribute__((noinline)) static void check_walk_end(struct bpf_obj *o, struct ringbuf *rb, struct seen *seen,
+						     struct hud_config cfg)
+{
+	static const char *const parts[] = { "hud_test_worker_loop", NULL };
+	char err[512], self[4096];
+	uint64_t off, size = 0;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	self[n > 0 ? n : 0] = 0;
+	CHECK(sym_elf_function(self, parts, &off, &size) == 0 && size > 0, "the loop function's size is known");
+	cfg.loop_lo = (uint64_t)(uintptr_t)hud_test_worker_loop;
+	cfg.loop_len = size;
+	CHECK(loader_configure(o, &cfg, err, sizeof(err)) == 0, "configure the worker loop: %s", err);
+	sleeps_collect(rb, seen);
+	seen->loop_lo = cfg.loop_lo;
+	seen->loop_len = cfg.loop_len;
+	seen->loop_ends = seen->loop_beyond = 0;
+	hud_test_worker_loop();
+	sleeps_collect(rb, seen);
+	CHECK(seen->loop_ends >= 2 && seen->loop_beyond == 0,
+	      "samples under the loop end at its frame (%d did, %d went further out)", seen->loop_ends, seen->loop_beyond);
+	cfg.loop_lo = cfg.loop_len = 0;
+	CHECK(loader_configure(o, &cfg, err, sizeof(err)) == 0, "configure: %s", err);
+	seen->loop_ends = seen->loop_beyond = 0;
+	hud_test_worker_loop();
+	sleeps_collect(rb, seen);
+	CHECK(seen->loop_beyond >= 2 && seen->loop_ends == 0, "without it, the walk goes on to its callers (%d, %d)",
+	      seen->loop_beyond, seen->loop_ends);
+	seen->loop_len = 0;
 }
 
 static int pong_fds[4];
@@ -849,6 +896,7 @@ int main(void)
 	check_chain(rb, &seen);
 	check_epoll_waits(o, rb, &seen);
 	check_context_hash(o, rb, &seen, cfg);
+	check_walk_end(o, rb, &seen, cfg);
 	sleepstacks_stop(ss);
 
 	struct hud_thread t;

@@ -220,6 +220,54 @@ static void test_tls_var(const char *self, const char *demo)
 	}
 }
 
+__attribute__((noinline)) int hud_test_function_probe(int x)
+{
+	__asm__ volatile("" : "+r"(x));
+	return x * 3 + 1;
+}
+
+/* sym_elf_function gives a function's file offset and size: where its code
+ * is in the process follows from the mapping that holds that offset, as
+ * the session finds Tokio's worker loop. */
+static void test_function(const char *self, const char *demo)
+{
+	static const char *const probe[] = { "hud_test_function_probe", NULL };
+	static const char *const none[] = { "hud_test_function_probe", "no_such_part", NULL };
+	uint64_t off = 0, size = 0, at = 0;
+	char line[4608];
+	FILE *maps = fopen("/proc/self/maps", "re");
+
+	CHECK(sym_elf_function(self, probe, &off, &size) == 0 && size > 0 && size < 256,
+	      "this test's function is found (%llu bytes at file offset %llx)", (unsigned long long)size,
+	      (unsigned long long)off);
+	while (maps && fgets(line, sizeof(line), maps)) {
+		unsigned long long a, b, foff;
+		char perms[8];
+		if (sscanf(line, "%llx-%llx %7s %llx", &a, &b, perms, &foff) == 4 && perms[2] == 'x' && off >= foff &&
+		    off - foff < b - a && strstr(line, self))
+			at = a + (off - foff);
+	}
+	if (maps)
+		fclose(maps);
+	CHECK(at == (uint64_t)(uintptr_t)hud_test_function_probe, "its mapping puts it where it is (%llx, is %p)",
+	      (unsigned long long)at, (void *)hud_test_function_probe);
+	CHECK(sym_elf_function(self, none, &off, &size) < 0, "every part of the name must be there");
+	if (demo) {
+		static const char *const loop[] = { "5tokio", "6worker", "7Context3run", NULL };
+		struct sym_file *f = sym_file_open(demo, NULL, 0);
+		struct sym_frame fr[SYM_MAX_FRAMES];
+		uint64_t vaddr = 0;
+		int n = 0;
+		CHECK(sym_elf_function(demo, loop, &off, &size) == 0, "the demo app's worker loop is found");
+		if (f && sym_file_offset_to_vaddr(f, off + size / 2, &vaddr) == 0)
+			n = sym_file_resolve(f, vaddr, fr, SYM_MAX_FRAMES);
+		CHECK(n > 0 && strcmp(fr[n - 1].function, "tokio::runtime::scheduler::multi_thread::worker::Context::run") == 0,
+		      "its middle is in Context::run (%s), not run_task", n > 0 ? fr[n - 1].function : "nothing");
+		if (f)
+			sym_file_close(f);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -231,6 +279,7 @@ int main(int argc, char **argv)
 	test_vdso();
 	test_mismatch(n > 0 ? self : argv[0]);
 	test_tls_var(n > 0 ? self : argv[0], argc > 1 ? argv[1] : NULL);
+	test_function(n > 0 ? self : argv[0], argc > 1 ? argv[1] : NULL);
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
