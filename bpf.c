@@ -40,7 +40,6 @@ static hud_u32 (*bpf_get_smp_processor_id)(void) = (void *)BPF_FUNC_get_smp_proc
 static hud_u64 (*bpf_get_current_pid_tgid)(void) = (void *)BPF_FUNC_get_current_pid_tgid;
 static void *(*bpf_ringbuf_reserve)(void *rb, hud_u64 size, hud_u64 flags) = (void *)BPF_FUNC_ringbuf_reserve;
 static void (*bpf_ringbuf_submit)(void *data, hud_u64 flags) = (void *)BPF_FUNC_ringbuf_submit;
-static hud_u64 (*bpf_ringbuf_query)(void *rb, hud_u64 flags) = (void *)BPF_FUNC_ringbuf_query;
 static long (*bpf_probe_read_user)(void *dst, hud_u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user;
 static void *(*bpf_get_current_task_btf)(void) = (void *)BPF_FUNC_get_current_task_btf;
 static struct pt_regs *(*bpf_task_pt_regs)(void *task) = (void *)BPF_FUNC_task_pt_regs;
@@ -80,13 +79,20 @@ struct hud_map_def stats SEC("maps") = {
 	.value_size = 8, .max_entries = HUD_STAT_COUNT,
 };
 
-/* Wakes the reader only when the ring buffer is a quarter full: hud drains
- * it every 100 ms anyway, and a wakeup per record costs about as much as
- * the rest of a program's run. */
-INLINE hud_u64 wakeup_flags(void)
+/* Counts a record of "events" of one kind (its HUD_STAT_* slot) and says
+ * whether it wakes the reader (see hud_config.wake_mask): hud drains the
+ * ring buffer every 100 ms anyway, and a wakeup per record costs about as
+ * much as the rest of a program's run. A per-CPU count, not a look at the
+ * ring buffer's fill, which cost ~100-150 ns a sample here (its positions
+ * are on pages of their own, one of them written by the reader). */
+INLINE hud_u64 count_record(hud_u32 index, const struct hud_config *cfg)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > HUD_RINGBUF_BYTES / 4 ?
-	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	hud_u64 *v = bpf_map_lookup_elem(&stats, &index);
+
+	if (!v)
+		return BPF_RB_NO_WAKEUP;
+	*v += 1;            /* per-CPU slot: no other writer */
+	return cfg && (*v & cfg->wake_mask) == 0 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* The thread's entry in "threads", or NULL when it is not the target's. */
@@ -477,8 +483,8 @@ INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64
 	e->idle = t->off_idle;
 	e->ip = t->off_ip;
 	e->site = t->off_site;
-	bpf_ringbuf_submit(e, wakeup_flags());
-	stat_add(HUD_STAT_OFFCPU, 1);
+	hud_u32 zero = 0;
+	bpf_ringbuf_submit(e, count_record(HUD_STAT_OFFCPU, bpf_map_lookup_elem(&config, &zero)));
 }
 
 /* A worker back on CPU at now (0: not read yet): one off-CPU record when it
@@ -656,7 +662,7 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	if (!cfg || cfg->tgid != tgid || tid == 0)
 		return 0;
 	t = thread_of(tid);
-	stat_add(HUD_STAT_SAMPLES, 1);
+	hud_u64 wake = count_record(HUD_STAT_SAMPLES, cfg);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_add(HUD_STAT_LOST, 1);
@@ -701,6 +707,6 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	 * every walk of every length. */
 	if (!*(volatile hud_u32 *)&e->depth)
 		stat_add(HUD_STAT_STACK_FAIL, 1);
-	bpf_ringbuf_submit(e, wakeup_flags());
+	bpf_ringbuf_submit(e, wake);
 	return 0;
 }

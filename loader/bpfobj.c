@@ -659,6 +659,18 @@ int loader_configure(struct bpf_obj *o, const struct hud_config *want, char *err
 	cfg.quick_ns = o->tick_ns && cfg.threshold_ns > slack ? cfg.threshold_ns - slack : 0;
 	if (!o->thread_pointer || cfg.tls_len > HUD_TLS_MAX)
 		cfg.tls_off = cfg.tls_len = 0;
+	/* A quarter of the ring buffer over the CPUs, in the larger records
+	 * (samples), rounded down to a power of two: the records between two
+	 * wakeups (see hud_config.wake_mask). */
+	uint64_t per = 0, bytes = 0;
+	for (int i = 0; i < o->nmaps; i++)
+		if (strcmp(o->maps[i].name, "events") == 0)
+			bytes = o->maps[i].def.max_entries;
+	if (o->ncpus_possible > 0)
+		per = bytes / 4 / (uint64_t)o->ncpus_possible / sizeof(struct hud_sample);
+	cfg.wake_mask = 0;
+	while (per > 1 && cfg.wake_mask < (1u << 20) - 1 && (uint64_t)(cfg.wake_mask + 1) * 2 <= per)
+		cfg.wake_mask = cfg.wake_mask * 2 + 1;
 	if (loader_map_update(loader_map_fd(o, "config"), &zero, &cfg, BPF_ANY) < 0) {
 		loader_fail(err, errlen, errno, "hud: cannot write the BPF config map");
 		return -1;

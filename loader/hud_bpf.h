@@ -125,6 +125,13 @@ struct hud_config {
 	 * walk. 0, 0: walk to the stack's end. */
 	hud_u64 loop_lo;
 	hud_u64 loop_len;
+	/* Set by loader_configure: a record of "events" wakes the reader
+	 * when its CPU's count of records of its kind (HUD_STAT_SAMPLES,
+	 * HUD_STAT_OFFCPU) is a multiple of wake_mask + 1, so that all CPUs
+	 * together fill at most a quarter of the ring buffer with either kind
+	 * between wakeups; the reader also looks every 100 ms on its own. */
+	hud_u32 wake_mask;
+	hud_u32 pad2;
 };
 #define HUD_TLS_MAX 128
 

@@ -837,6 +837,53 @@ __attribute__((noinline)) static void check_quick(struct bpf_obj *o, const struc
 	      loader_map_lookup(loader_map_fd(o, "config"), &zero, &back) == 0 && back.quick_ns == 0,
 	      "a threshold of a tick and 0.5 ms times every return (%llu)", (unsigned long long)back.quick_ns);
 	CHECK(loader_configure(o, base, err, sizeof(err)) == 0, "threshold back: %s", err);
+	/* Records between wakeups: a quarter of the ring over the CPUs, in
+	 * samples, as a power of two. */
+	uint64_t per = HUD_RINGBUF_BYTES / 4 / (uint64_t)o->ncpus_possible / sizeof(struct hud_sample), want = 1;
+	while (want * 2 <= per)
+		want *= 2;
+	CHECK(loader_map_lookup(loader_map_fd(o, "config"), &zero, &back) == 0 && back.wake_mask == want - 1,
+	      "a CPU's %llu-th record wakes the reader (mask %u)", (unsigned long long)want, back.wake_mask);
+}
+
+static void *spin_1500ms(void *arg)
+{
+	(void)arg;
+	spin_ms(1500);
+	return NULL;
+}
+
+static int count_record_cb(void *ctx, const void *data, size_t len)
+{
+	(void)data;
+	(void)len;
+	++*(int *)ctx;
+	return 0;
+}
+
+/* A burst of samples wakes a reader that waits for records, well before
+ * its own timeout: every wake_mask + 1 records of a CPU. */
+__attribute__((noinline)) static void check_burst_wakes(struct ringbuf *rb, struct seen *seen)
+{
+	pthread_t spinner;
+	struct timespec a, b;
+	int n = 0;
+
+	sleeps_collect(rb, seen);
+	CHECK(pthread_create(&spinner, NULL, spin_1500ms, NULL) == 0, "spinner thread");
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	while (n == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		if (b.tv_sec - a.tv_sec >= 5)
+			break;
+		ringbuf_poll(rb, 5000, count_record_cb, &n);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	pthread_join(spinner, NULL);
+	double waited = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	CHECK(n > 0 && waited < 1.4, "a reader waiting 5 s is woken by the spinner's samples (%d records after %.2f s)", n,
+	      waited);
+	sleeps_collect(rb, seen);
 }
 
 int main(void)
@@ -897,6 +944,7 @@ int main(void)
 	check_epoll_waits(o, rb, &seen);
 	check_context_hash(o, rb, &seen, cfg);
 	check_walk_end(o, rb, &seen, cfg);
+	check_burst_wakes(rb, &seen);
 	sleepstacks_stop(ss);
 
 	struct hud_thread t;
