@@ -49,8 +49,8 @@ pub async fn handle_fsync_request(path: &Path, seq: u64) -> io::Result<()> {
 
 /// WRONG: blocking file I/O + fsync on the async worker thread. Each of its
 /// three calls blocks: the open truncates the last record (freeing 4 MiB of
-/// blocks) and the fsync waits for the disk, asleep; the write copies 4 MiB
-/// into the page cache, on CPU in the kernel (10-20 ms at times here).
+/// blocks), the fsync waits for the disk asleep (at times on CPU first); the
+/// write copies 4 MiB into the page cache, on CPU in the kernel (10-20 ms).
 #[inline(never)]
 pub fn persist_record(path: &Path, record: &[u8]) -> io::Result<()> {
     let t = Instant::now();
