@@ -121,8 +121,8 @@ struct hud_config {
 	 * process: [loop_lo, loop_lo + loop_len). The sampler's walk ends at
 	 * its frame: what lies outward (the thread's start, the blocking pool
 	 * that launched the worker) is the same in every sample of the thread
-	 * and says nothing about the poll, and reading it was a third of the
-	 * walk. 0, 0: walk to the stack's end. */
+	 * and says nothing about the poll (8 of the 13 frames of a sample in
+	 * the demo's compute_checksum). 0, 0: walk to the stack's end. */
 	hud_u64 loop_lo;
 	hud_u64 loop_len;
 	/* Set by loader_configure: a record of "events" wakes the reader

@@ -62,7 +62,9 @@ grep -rn "HUD-CULPRIT: " "$src" | grep -v "^$src/main.rs" | while IFS= read -r h
 	# writeback of its 4 MiB on CPU, in the kernel, for two samples and
 	# more (a cpu block at its line, seen in the 23:59 bench run): either
 	# kind there is the call blocking.
-	[ "$mkind" = fsync ] && printf '%s\t%s\t%s\tsrc/%s:%s\n' "$name" "$mkind" cpu "${file##*/src/}" "$line"
+	if [ "$mkind" = fsync ]; then
+		printf '%s\t%s\t%s\tsrc/%s:%s\n' "$name" "$mkind" cpu "${file##*/src/}" "$line"
+	fi
 done | sort -s -t $'\t' -k1,1 | awk -F'\t' '
 	function flush() { if (n != "") print n "\t" mk "\t" ks "\t" at "\t" locs }
 	$1 != n { flush(); n = $1; mk = $2; ks = $3; at = $3 "@" $4; locs = $4
