@@ -598,12 +598,20 @@ fail:
 	return NULL;
 }
 
-int loader_map_fd(const struct bpf_obj *o, const char *name)
+/* The map with this symbol name, or NULL. */
+static const struct loaded_map *map_named(const struct bpf_obj *o, const char *name)
 {
 	for (int i = 0; i < o->nmaps; i++)
 		if (strcmp(o->maps[i].name, name) == 0)
-			return o->maps[i].fd;
-	return -1;
+			return &o->maps[i];
+	return NULL;
+}
+
+int loader_map_fd(const struct bpf_obj *o, const char *name)
+{
+	const struct loaded_map *m = map_named(o, name);
+
+	return m ? m->fd : -1;
 }
 
 int loader_shortcuts(const struct bpf_obj *o)
@@ -662,10 +670,8 @@ int loader_configure(struct bpf_obj *o, const struct hud_config *want, char *err
 	/* A quarter of the ring buffer over the CPUs, in the larger records
 	 * (samples), rounded down to a power of two: the records between two
 	 * wakeups (see hud_config.wake_mask). */
-	uint64_t per = 0, bytes = 0;
-	for (int i = 0; i < o->nmaps; i++)
-		if (strcmp(o->maps[i].name, "events") == 0)
-			bytes = o->maps[i].def.max_entries;
+	const struct loaded_map *events = map_named(o, "events");
+	uint64_t per = 0, bytes = events ? events->def.max_entries : 0;
 	if (o->ncpus_possible > 0)
 		per = bytes / 4 / (uint64_t)o->ncpus_possible / sizeof(struct hud_sample);
 	cfg.wake_mask = 0;
