@@ -98,12 +98,16 @@ static const struct kbtf *kernel_types(struct kernel_facts *kf, char *err, size_
 	if (kf->koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] < 0)
 		kf->koff[HUD_KOFF_TASK_STATE - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "state");
 	kf->koff[HUD_KOFF_TASK_STACK - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "stack");
-	for (int i = 0; i <= HUD_KOFF_TASK_STACK - HUD_KOFF_BASE; i++)
-		if (kf->koff[i] < 0 || kf->koff[i] >= HUD_KOFF_BASE) {
+	kf->koff[HUD_KOFF_TASK_TGID - HUD_KOFF_BASE] = kbtf_member_offset(k, "task_struct", "tgid");
+	static const int needed[] = { HUD_KOFF_TASK_PID, HUD_KOFF_TASK_STATE, HUD_KOFF_TASK_STACK, HUD_KOFF_TASK_TGID };
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		long off = kf->koff[needed[i] - HUD_KOFF_BASE];
+		if (off < 0 || off >= HUD_KOFF_BASE) {
 			snprintf(err, errlen, "hud: this kernel's task_struct has no field hud reads (its BTF "
-				 "names no pid, __state or stack); report the kernel version (uname -r)");
+				 "names no pid, tgid, __state or stack); report the kernel version (uname -r)");
 			return NULL;
 		}
+	}
 	/* Registers read in place: only with all three. */
 	kf->rdonly_cast = kbtf_find(k, KBTF_KIND_FUNC, "bpf_rdonly_cast");
 	kf->kc[HUD_KC_PT_REGS_ID - HUD_KC_BASE] = kbtf_find(k, KBTF_KIND_STRUCT, "pt_regs");

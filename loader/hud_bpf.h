@@ -42,7 +42,8 @@ typedef uint64_t hud_u64;
 #define HUD_KOFF_CFS_RQ_RQ   0x7f04     /* cfs_rq.rq (the same) */
 #define HUD_KOFF_RQ_CLOCK    0x7f05     /* rq.clock */
 #define HUD_KOFF_TASK_FSBASE 0x7f06     /* task_struct.thread.fsbase (x86-64: the thread pointer) */
-#define HUD_KOFF_COUNT       7
+#define HUD_KOFF_TASK_TGID   0x7f07     /* task_struct.tgid */
+#define HUD_KOFF_COUNT       8
 
 /* Kernel constants, the same way: bpf.c moves HUD_KC_* into a register
  * (one "r = imm" instruction each) and the loader writes the running
