@@ -160,7 +160,7 @@ struct hud_config {
  *   starting at the same word: one stack each, both hashed in that read.
  * A sleep at any other site is passed on to "sleeps". The keys share a
  * cache line with the registers, which every switch-out writes anyway. */
-#define HUD_SITES           8
+#define HUD_SITES           16
 #define HUD_SITE_IDLE       1u
 #define HUD_SITE_SPAN       512
 #define HUD_SITE_REACH      4096
@@ -206,9 +206,9 @@ static inline hud_u64 hud_site_checked(hud_u64 site, hud_u32 hash)
  * and writes them in place through its mapping; the kernel side keeps the
  * rest. An array lookup is a few instructions where a hash map lookup costs
  * ~90 ns on this kind of VM, and it runs at every context switch. Entries
- * are 256 bytes (four cache lines): every switch touches the first, a
- * worker's switch-out the second, a sleep at a known site the others; the
- * table (1024 entries, 256 KB) holds up to ~500 workers. */
+ * are 448 bytes (seven cache lines): every switch touches the first, a
+ * worker's switch-out the second and third, a sleep at a known site the
+ * others; the table (1024 entries, 448 KB) holds up to ~500 workers. */
 #define HUD_THREAD_SLOT_BITS 10
 #define HUD_THREAD_SLOTS    (1u << HUD_THREAD_SLOT_BITS)
 #define HUD_THREAD_PROBES   8
@@ -236,14 +236,16 @@ struct hud_thread {
 	hud_u16 epoll_waits;    /* times it entered epoll_wait (wrapping): see hud_sample */
 	hud_u32 back_rq;        /* the low 32 bits of the run queue's clock at its last return (| 1);
 				 * 0: that return ended a stretch with a record (see HUD_CHAIN_GAP_NS) */
-	/* second cache line: where it last left, and the sites user space knows */
+	/* second and third cache lines: where it last left, and the sites user space knows */
 	hud_u64 off_ip;         /* user registers saved at kernel entry */
 	hud_u64 off_sp;
 	hud_u64 off_bp;
 	hud_u64 off_site;       /* their site */
 	hud_u32 site_keys[HUD_SITES];   /* user space: see HUD_SITES; 0 = none */
+	hud_u32 pad1[8];        /* the checks start on a cache line of their own */
 	struct hud_site_check site_checks[HUD_SITES];   /* user space */
 };
+_Static_assert(sizeof(struct hud_thread) % 64 == 0, "threads' entries are whole cache lines");
 
 /* "sleeps" (ring buffer): a worker went to sleep at a site user space does
  * not know (not in its sites[]). User space reads the sleeping thread's stack from

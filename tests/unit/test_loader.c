@@ -603,6 +603,52 @@ static void check_table(struct bpf_obj *o)
 	CHECK(loader_thread_get(o, same[0], &t) < 0 && loader_thread_get(o, same[7], &t) < 0, "all removed");
 }
 
+/* Where a worker's sites fit: the demo app's workers sleep at 11-12 sites
+ * (parks and blocking calls). With room for fewer, each site added pushed
+ * out another, whose next sleep was reported and read again (~10 us of the
+ * worker's switch each time): 40% more sleeps reported over 90 s. A site
+ * with two stacks keeps both. When full, a new site takes a blocking
+ * call's entry, never a park's. */
+static int keys_of(const struct hud_thread *t, uint32_t key, uint32_t hash)
+{
+	int n = 0;
+
+	for (int i = 0; i < HUD_SITES; i++)
+		n += (t->site_keys[i] & ~HUD_SITE_IDLE) == key && (t->site_keys[i] & HUD_SITE_IDLE || t->site_checks[i].hash == hash);
+	return n;
+}
+
+static void check_site_room(struct bpf_obj *o)
+{
+	const uint32_t tid = 3000001;
+	struct hud_thread t;
+	int all = 1;
+
+	CHECK(loader_thread_add(o, tid, 9) == 0, "add a worker");
+	for (uint32_t i = 0; i < 12; i++) {
+		struct hud_site s = { .site = 0x1000 * (i + 1), .idle = i < 4, .check = { .hash = 0x50 + i, .words = 2 } };
+		CHECK(loader_site_add(o, tid, s) == 0, "site %u added", i);
+	}
+	struct hud_site other = { .site = 0x1000 * 6, .check = { .hash = 0x99, .words = 2 } };
+	CHECK(loader_site_add(o, tid, other) == 0, "a second stack of a site added");
+	CHECK(loader_thread_get(o, tid, &t) == 0, "the worker is in the table");
+	for (uint32_t i = 0; i < 12; i++)
+		all &= keys_of(&t, 0x1000 * (i + 1), 0x50 + i) == 1;
+	CHECK(all, "4 parks and 8 blocking calls are all kept");
+	CHECK(keys_of(&t, 0x6000, 0x99) == 1 && keys_of(&t, 0x6000, 0x55) == 1, "the site's two stacks are both kept");
+	for (uint32_t i = 12; i < HUD_SITES + 4; i++) {
+		struct hud_site s = { .site = 0x1000 * (i + 1), .check = { .hash = 0x50 + i, .words = 2 } };
+		CHECK(loader_site_add(o, tid, s) == 0, "site %u added", i);
+	}
+	CHECK(loader_thread_get(o, tid, &t) == 0, "the worker is in the table");
+	all = 1;
+	for (uint32_t i = 0; i < 4; i++)
+		all &= keys_of(&t, 0x1000 * (i + 1), 0) == 1;
+	CHECK(all, "a full table gave blocking calls' entries, not the parks'");
+	CHECK(keys_of(&t, 0x1000 * (HUD_SITES + 4), 0x50 + HUD_SITES + 3) == 1, "the newest site is kept");
+	loader_thread_remove(o, tid);
+}
+
 /* Counts loaded programs and maps whose name starts with "hud_". */
 static int count_hud_objects(int get_next, int get_fd)
 {
@@ -911,6 +957,7 @@ int main(void)
 	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "threads") >= 0 && loader_map_fd(o, "sleeps") >= 0 &&
 	      loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0, "all five maps created");
 	check_table(o);
+	check_site_room(o);
 	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + 4,
 	      "the kernel lists all four programs");
 
