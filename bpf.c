@@ -698,6 +698,8 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	e->vol_switches = t ? t->vol_switches : 0;
 	e->epoll_waits = t ? t->epoll_waits : 0;
 	e->ctx_hash = t ? tokio_context_hash(cfg) : 0;
+	e->run_delay = t && KCONST(HUD_KC_RUN_DELAY) ?
+		       TASK_U64(bpf_get_current_task_btf(), HUD_KOFF_TASK_RUN_DELAY) : 0;
 	/* A thread already running when hud registered it has not been seen
 	 * going on CPU: it is on CPU now. */
 	if (t && !t->on_cpu)

@@ -133,6 +133,11 @@ static const struct kbtf *kernel_types(struct kernel_facts *kf, char *err, size_
 	 * word and loader_configure turns the read off). */
 	long fs = kbtf_member_offset(k, "task_struct", "thread.fsbase");
 	kf->koff[HUD_KOFF_TASK_FSBASE - HUD_KOFF_BASE] = fs > 0 && fs < HUD_KOFF_BASE ? fs : 0;
+	/* The thread's wait for a CPU so far, for the sampler (optional: the
+	 * load is unreachable without it). */
+	long delay = kbtf_member_offset(k, "task_struct", "sched_info.run_delay");
+	kf->kc[HUD_KC_RUN_DELAY - HUD_KC_BASE] = delay > 0 && delay < HUD_KOFF_BASE;
+	kf->koff[HUD_KOFF_TASK_RUN_DELAY - HUD_KOFF_BASE] = delay > 0 && delay < HUD_KOFF_BASE ? delay : 0;
 	kf->known = 1;
 	return k;
 }
@@ -464,7 +469,8 @@ static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const str
 		int rc = prog_load(p, insns, pp->ninsns, license, target, err, errlen);
 		free(insns);
 		int shortcuts = (kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] ? LOADER_REGS_IN_PLACE : 0) |
-				(kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] ? LOADER_RQ_CLOCK : 0);
+				(kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] ? LOADER_RQ_CLOCK : 0) |
+				(kf->kc[HUD_KC_RUN_DELAY - HUD_KC_BASE] ? LOADER_RUN_DELAY : 0);
 		if (rc == 0 || !shortcuts) {
 			o->shortcuts = rc == 0 ? shortcuts : 0;
 			return rc;
@@ -472,6 +478,7 @@ static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const str
 		kf->rdonly_cast = 0;
 		kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] = 0;
 		kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] = 0;
+		kf->kc[HUD_KC_RUN_DELAY - HUD_KC_BASE] = 0;
 	}
 }
 

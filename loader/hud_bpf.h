@@ -43,7 +43,8 @@ typedef uint64_t hud_u64;
 #define HUD_KOFF_RQ_CLOCK    0x7f05     /* rq.clock */
 #define HUD_KOFF_TASK_FSBASE 0x7f06     /* task_struct.thread.fsbase (x86-64: the thread pointer) */
 #define HUD_KOFF_TASK_TGID   0x7f07     /* task_struct.tgid */
-#define HUD_KOFF_COUNT       8
+#define HUD_KOFF_TASK_RUN_DELAY 0x7f08  /* task_struct.sched_info.run_delay (CONFIG_SCHED_INFO) */
+#define HUD_KOFF_COUNT       9
 
 /* Kernel constants, the same way: bpf.c moves HUD_KC_* into a register
  * (one "r = imm" instruction each) and the loader writes the running
@@ -68,12 +69,16 @@ typedef uint64_t hud_u64;
  *   (rq_clock_skip_update), so it may be behind by up to about a tick. A
  *   worker coming back reads the real clock only when the run queue's
  *   clock does not rule out a stretch of the threshold (see
- *   hud_config.quick_ns). */
+ *   hud_config.quick_ns).
+ * - HUD_KC_RUN_DELAY: 1 when the sampler may read the thread's time spent
+ *   waiting for a CPU so far (task->sched_info.run_delay, the second field
+ *   of /proc/PID/task/TID/schedstat), else 0 (hud_sample.run_delay). */
 #define HUD_KC_BASE            0x48554400      /* "HUD\0": no real constant of bpf.c */
 #define HUD_KC_REGS_CAST       0x48554400
 #define HUD_KC_PT_REGS_ID      0x48554401
 #define HUD_KC_RQ_CLOCK        0x48554402
-#define HUD_KC_COUNT           3
+#define HUD_KC_RUN_DELAY       0x48554403
+#define HUD_KC_COUNT           4
 #define HUD_KFUNC_RDONLY_CAST  0x7f10
 
 /* Map definitions in the object's "maps" section: one per map symbol.
@@ -301,6 +306,11 @@ struct hud_sample {
 	 * changes the budget during one, so a poll that used up its budget
 	 * and was polled again at once reads different from the last. */
 	hud_u32 ctx_hash;
+	/* The thread's time waiting for a CPU so far, in ns (see
+	 * HUD_KC_RUN_DELAY; 0 for a non-worker, or where unknown): between
+	 * two samples of one poll, the part of their distance the poll was
+	 * preempted, however short each wait. */
+	hud_u64 run_delay;
 	hud_u64 ips[HUD_STACK_DEPTH];       /* innermost first: pc, then return addresses */
 	hud_u32 fhash[HUD_STACK_DEPTH];     /* fhash[i]: spills of the function at ips[i] */
 };

@@ -96,9 +96,11 @@ int loader_stats(const struct bpf_obj *o, uint64_t out[HUD_STAT_COUNT]);
  * through the bpf_task_pt_regs helper (Linux 6.2+); LOADER_RQ_CLOCK, the
  * run queue's clock read in place to rule out short stretches without a
  * helper call (CONFIG_FAIR_GROUP_SCHED; used where loader_open also found
- * the kernel's tick). For `--check-kernel` and the tests. */
+ * the kernel's tick); LOADER_RUN_DELAY, samples carry the thread's wait
+ * for a CPU so far (CONFIG_SCHED_INFO). For `--check-kernel` and the tests. */
 #define LOADER_REGS_IN_PLACE 1
 #define LOADER_RQ_CLOCK      2
+#define LOADER_RUN_DELAY     4
 int loader_shortcuts(const struct bpf_obj *o);
 /* The kernel's tick as loader_open found it (ns); 0 where unknown or
  * without LOADER_RQ_CLOCK: then every return is timed with the real clock. */

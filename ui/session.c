@@ -68,6 +68,8 @@ struct addr_entry {
 
 #define RUN_PENDING 4
 
+#define SPLIT_POLLS 8   /* poll identities a worker remembers as split by CONTEXT alone (on_sample) */
+
 /* A run of samples of one worker in one application function. A worker
  * preempted in the middle of such a run is still inside that one poll, so
  * its sched delays are held here and only reported on their own if the run
@@ -83,8 +85,13 @@ struct poll_run {
 	uint32_t vol_switches;
 	uint32_t epoll_waits;   /* the worker's epoll_wait count (hud_sample.epoll_waits) */
 	uint32_t ctx_hash;      /* its Tokio CONTEXT's hash (hud_sample.ctx_hash) */
+	uint64_t delay_first, delay_last;       /* hud_sample.run_delay at its first and last sample */
 	uint64_t poll;          /* identity of the poll: see poll_identity() */
 	uint32_t samples;
+	uint32_t need;          /* samples that make it a block (session_cpu_block): see on_sample */
+	uint64_t split_polls[SPLIT_POLLS];      /* the worker's latest poll identities seen polled
+						 * again at once, told apart only by CONTEXT (see on_sample) */
+	uint32_t nsplit;        /* identities ever put there (the next goes at nsplit % SPLIT_POLLS) */
 	uint32_t tid;
 	int nvotes;
 	struct { int32_t func; uint32_t stack; uint32_t count; } votes[8];
@@ -361,9 +368,9 @@ static uint64_t poll_identity(const struct hud_sample *smp, int32_t task_phys, i
 	return h;
 }
 
-int session_cpu_block(uint32_t samples, uint64_t span, uint64_t waited, uint64_t threshold_ns)
+int session_cpu_block(uint32_t samples, uint32_t need, uint64_t span, uint64_t waited, uint64_t threshold_ns)
 {
-	return samples >= 2 && span > waited && span - waited >= threshold_ns;
+	return samples >= need && samples >= 2 && span > waited && span - waited >= threshold_ns;
 }
 
 void session_cpu_bounds(uint64_t first, uint64_t last, uint64_t after, uint64_t before, uint64_t period_ns,
@@ -393,6 +400,10 @@ static uint64_t run_waited(const struct poll_run *r)
 
 	for (int i = 0; i < r->npending; i++)
 		waited += r->pending[i].duration_ns;
+	/* The kernel's count covers every wait between the first sample and
+	 * the last, the short ones no record reports too. */
+	if (r->delay_last > r->delay_first && r->delay_last - r->delay_first > waited)
+		waited = r->delay_last - r->delay_first;
 	return waited;
 }
 
@@ -414,7 +425,7 @@ static void run_finish(struct session *s, uint32_t worker, struct poll_run *r, u
 	 * The threshold is judged on the samples' span, what they prove; the
 	 * event spans what they stand for. */
 	uint64_t span = r->active ? r->last_ns - r->first_ns : 0;
-	if (r->active && session_cpu_block(r->samples, span, run_waited(r), s->opts->threshold_ns)) {
+	if (r->active && session_cpu_block(r->samples, r->need, span, run_waited(r), s->opts->threshold_ns)) {
 		uint64_t start, dur;
 		session_cpu_bounds(r->first_ns, r->last_ns, r->after_ns, end, sample_period(s), &start, &dur);
 		block(s, BLOCK_CPU, worker, r->tid, start, dur, run_stack(r));
@@ -509,9 +520,11 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	/* One poll goes on while the worker neither slept nor turned Tokio's
 	 * I/O driver, Tokio's CONTEXT (the task's id, its budget) and the
 	 * frames outside the poll stay the same. */
-	if (r->active && r->vol_switches == ev->vol_switches && r->epoll_waits == ev->epoll_waits &&
-	    r->ctx_hash == ev->ctx_hash && r->poll == poll && ts >= r->last_ns) {
+	int same_task = r->active && r->vol_switches == ev->vol_switches && r->epoll_waits == ev->epoll_waits &&
+			r->poll == poll && ts >= r->last_ns;
+	if (same_task && r->ctx_hash == ev->ctx_hash) {
 		r->last_ns = r->seen_ns = ts;
+		r->delay_last = ev->run_delay;
 		r->samples++;
 		if (func >= 0)
 			run_vote(r, func, stack);
@@ -526,8 +539,20 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 		r->vol_switches = ev->vol_switches;
 		r->epoll_waits = ev->epoll_waits;
 		r->ctx_hash = ev->ctx_hash;
+		r->delay_first = r->delay_last = ev->run_delay;
 		r->poll = poll;
 		r->samples = 1;
+		/* A task seen polled again at once, told apart from its poll
+		 * before only by CONTEXT (a channel consumer out of budget):
+		 * the next sample may be in yet another of its polls that met
+		 * the same budget by chance (1 in 128), so two samples of it
+		 * are no evidence of one long poll; three are (1 in 16,000). */
+		int split = 0;
+		for (uint32_t i = 0; i < SPLIT_POLLS && i < r->nsplit; i++)
+			split |= r->split_polls[i] == poll;
+		if (same_task && !split)
+			r->split_polls[r->nsplit++ % SPLIT_POLLS] = poll;
+		r->need = split || same_task ? 3 : 2;
 		r->tid = ev->tid;
 		r->nvotes = 0;
 		run_vote(r, func, stack);
@@ -751,7 +776,7 @@ static void refresh_workers(struct session *s)
 			 * when it ends: one sample is no evidence of a long poll. */
 			if (r->active && r->vol_switches == t.vol_switches && r->epoll_waits == t.epoll_waits &&
 			    ts > r->first_ns &&
-			    session_cpu_block(r->samples, ts - r->first_ns, run_waited(r), thr))
+			    session_cpu_block(r->samples, r->need, ts - r->first_ns, run_waited(r), thr))
 				model_worker_state(m, w->id, WORKER_BLOCKED, run_start(s, r), r->func, BLOCK_CPU);
 			else
 				model_worker_state(m, w->id, WORKER_RUNNING, first_seen(l, &t, ts), -1, BLOCK_CPU);
@@ -816,7 +841,7 @@ static void report_open_blocks(struct session *s)
 			block_open(s, BLOCK_OFF_CPU, w->id, w->tid, w->state_since_ns,
 				   now > w->state_since_ns ? now - w->state_since_ns : 0, (uint32_t)s->live[w->id].open_stack, 1);
 		} else if (w->state == WORKER_BLOCKED && w->state_kind == BLOCK_CPU && r->active && now > r->first_ns &&
-			   session_cpu_block(r->samples, now - r->first_ns, run_waited(r), s->opts->threshold_ns)) {
+			   session_cpu_block(r->samples, r->need, now - r->first_ns, run_waited(r), s->opts->threshold_ns)) {
 			uint64_t start = run_start(s, r);
 			block_open(s, BLOCK_CPU, w->id, r->tid, start, now - start, run_stack(r), 1);
 			r->active = 0;

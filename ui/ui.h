@@ -282,10 +282,11 @@ struct session_opts {
 int session_run(const struct session_opts *opts, struct model *m, char *err, size_t errlen);
 
 /* Whether samples of one poll over span ns, waited of them preempted, make
- * a CPU block at threshold_ns: two samples or more (one says where the
- * worker was, not for how long), and the threshold on CPU. The same rule
- * for a poll that ended and for one still going on when the session ends. */
-int session_cpu_block(uint32_t samples, uint64_t span, uint64_t waited, uint64_t threshold_ns);
+ * a CPU block at threshold_ns: need samples or more, and never fewer than
+ * two (one says where the worker was, not for how long), and the threshold
+ * on CPU. The same rule for a poll that ended and for one still going on
+ * when the session ends. */
+int session_cpu_block(uint32_t samples, uint32_t need, uint64_t span, uint64_t waited, uint64_t threshold_ns);
 
 /* When a CPU block whose first and last samples are at first and last
  * began and how long it lasted: half a sample period (period_ns) before the

@@ -46,6 +46,7 @@ struct seen {
 	int ctx_samples, ctx_mixed;     /* its samples since, and whether any read otherwise */
 	uint64_t loop_lo, loop_len;     /* while set, its samples in spin_ms by where their walk ended: */
 	int loop_ends, loop_beyond;     /* at the frame in [loop_lo, +len), or further out */
+	uint64_t delay_last;            /* hud_sample.run_delay of its latest sample */
 };
 
 /* The frame of ips inside the len bytes of code from fn, or -1. */
@@ -70,6 +71,7 @@ static int on_record(void *ctx, const void *data, size_t len)
 		if (smp->tid == s->tid && smp->worker_id == 0) {
 			s->samples_mine++;
 			s->last_epoll_waits = smp->epoll_waits;
+			s->delay_last = smp->run_delay;
 			if (s->ctx_samples++ == 0)
 				s->ctx_first = smp->ctx_hash;
 			else if (smp->ctx_hash != s->ctx_first)
@@ -327,6 +329,57 @@ static void *rt_hog(void *arg)
 	usleep(3000);
 	spin_ms(40);
 	return NULL;
+}
+
+/* The second field of this thread's schedstat: its wait for a CPU so far. */
+static uint64_t schedstat_delay(void)
+{
+	char path[64];
+	unsigned long long run = 0, delay = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)syscall(SYS_gettid));
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%llu %llu", &run, &delay) != 2)
+			delay = 0;
+		fclose(f);
+	}
+	return delay;
+}
+
+/* Samples carry the thread's wait for a CPU so far, however short each
+ * wait: between two samples of one poll, the part it was preempted. This
+ * thread spins on CPU 0 while a real-time thread takes CPU 0 for 40 ms:
+ * its samples after read ~40 ms more than before, as its schedstat does. */
+__attribute__((noinline)) static void check_run_delay(struct bpf_obj *o, struct ringbuf *rb, struct seen *seen)
+{
+	cpu_set_t all;
+	pthread_t hog;
+
+	if (!(loader_shortcuts(o) & LOADER_RUN_DELAY)) {
+		printf("skip: this kernel's tasks have no sched_info.run_delay\n");
+		return;
+	}
+	CHECK(sched_getaffinity(0, sizeof(all), &all) == 0, "read this thread's CPUs");
+	CHECK(pin_cpu0() == 0, "run this thread on CPU 0");
+	spin_ms(30);
+	sleeps_collect(rb, seen);
+	uint64_t before = seen->delay_last, proc_before = schedstat_delay();
+	int hogging = pthread_create(&hog, NULL, rt_hog, NULL) == 0;
+	spin_ms(80);
+	if (hogging)
+		pthread_join(hog, NULL);
+	spin_ms(30);
+	sleeps_collect(rb, seen);
+	uint64_t after = seen->delay_last, proc_after = schedstat_delay();
+	sched_setaffinity(0, sizeof(all), &all);
+	CHECK(hogging && after >= before + 30000000ull && after - before < 200000000ull,
+	      "samples after the real-time thread's 40 ms read ~40 ms more wait for a CPU (%.1f ms)",
+	      (double)(after - before) / 1e6);
+	CHECK(before > 0 && before <= proc_before + 1000000ull && after <= proc_after + 1000000ull &&
+	      proc_after - after < 50000000ull,
+	      "as the thread's schedstat counts it (%.1f..%.1f ms; schedstat %.1f..%.1f ms)", (double)before / 1e6,
+	      (double)after / 1e6, (double)proc_before / 1e6, (double)proc_after / 1e6);
 }
 
 /* A sleep at a site user space marked idle is not reported for itself,
@@ -995,6 +1048,7 @@ int main(void)
 	check_first_records(ss, rb, &seen);
 	check_sites(o, ss, rb, &seen);
 	check_idle_wait(o, rb, &seen);
+	check_run_delay(o, rb, &seen);
 	check_short_waits(o, rb, &seen, &cfg);
 	check_chain(rb, &seen);
 	check_epoll_waits(o, rb, &seen);

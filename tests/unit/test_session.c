@@ -78,16 +78,21 @@ int main(void)
 {
 	const uint64_t ms = 1000000, thr = 5 * ms;
 
-	CHECK(session_cpu_block(2, 12 * ms, 0, thr), "two samples of one 12 ms poll: a block");
-	CHECK(session_cpu_block(3, 20 * ms, 14 * ms, thr), "20 ms, 14 of them preempted: 6 ms on CPU, a block");
-	CHECK(!session_cpu_block(3, 20 * ms, 16 * ms, thr), "20 ms, 16 of them preempted: a victim, not a block");
-	CHECK(!session_cpu_block(2, 4 * ms, 0, thr), "two samples 4 ms apart: under the threshold");
+	CHECK(session_cpu_block(2, 2, 12 * ms, 0, thr), "two samples of one 12 ms poll: a block");
+	CHECK(session_cpu_block(3, 2, 20 * ms, 14 * ms, thr), "20 ms, 14 of them preempted: 6 ms on CPU, a block");
+	CHECK(!session_cpu_block(3, 2, 20 * ms, 16 * ms, thr), "20 ms, 16 of them preempted: a victim, not a block");
+	CHECK(!session_cpu_block(2, 2, 4 * ms, 0, thr), "two samples 4 ms apart: under the threshold");
 	/* One sample says where the worker was, not for how long: the poll
 	 * may have ended right after it, and the next one begun. The session
 	 * ending 30 ms later (a worker running 1 ms polls back to back, never
 	 * sleeping) is no evidence either. */
-	CHECK(!session_cpu_block(1, 30 * ms, 0, thr), "one sample, however long ago: not a block");
-	CHECK(!session_cpu_block(0, 30 * ms, 0, thr), "no sample: not a block");
+	CHECK(!session_cpu_block(1, 2, 30 * ms, 0, thr), "one sample, however long ago: not a block");
+	CHECK(!session_cpu_block(0, 2, 30 * ms, 0, thr), "no sample: not a block");
+	/* A poll only CONTEXT told from the one before, of the same task: two
+	 * samples may be two polls that met the same budget by chance. */
+	CHECK(!session_cpu_block(2, 3, 12 * ms, 0, thr), "two samples where three are needed: not a block");
+	CHECK(session_cpu_block(3, 3, 20 * ms, 0, thr), "three samples where three are needed: a block");
+	CHECK(!session_cpu_block(1, 0, 30 * ms, 0, thr), "never fewer than two samples");
 	check_cpu_bounds(ms);
 	check_stack_classes();
 	return check_done();
