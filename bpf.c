@@ -66,8 +66,8 @@ struct hud_map_def sleeps SEC("maps") = {
 	.value_size = 0, .max_entries = HUD_SLEEPS_BYTES,
 };
 /* Room per CPU (the BPF stack is too small): entry 0 for the words a known
- * site's check reads (and switch_regs' one word, and switch_out_site's
- * after them), entry 1 for the stack the sampler walks. */
+ * site's check reads (and switch_regs' one word), entry 1 for the stack the
+ * sampler walks. */
 #define WALK_CHUNK 256
 #define SCRATCH_BYTES (HUD_SITE_SPAN > WALK_CHUNK ? HUD_SITE_SPAN + 64 : WALK_CHUNK + 64)
 struct hud_map_def scratch SEC("maps") = {
@@ -403,14 +403,10 @@ INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable, void
 	/* The checks are copied out of the loop and made after it: made
 	 * inside, the verifier walked them once for each slot. Up to two slots
 	 * hold the site (two stacks): what was found so far goes through map
-	 * memory (the scratch word after the checks' words), or the verifier
-	 * would tell apart every way of finding them (with 16 slots, 663,000
-	 * instructions walked and 0.6 s, not 11,000). */
-	hud_u32 zero = 0;
-	hud_u64 *w = bpf_map_lookup_elem(&scratch, &zero);
+	 * memory (the entry's site_found, on the line of the last keys), or
+	 * the verifier would tell apart every way of finding them (with 16
+	 * slots, 663,000 instructions walked and 0.6 s, not 11,000). */
 	hud_u64 found = 0;      /* the first slot | the last other << 8 | how many << 16 */
-	if (!w)
-		return 0;
 	for (hud_u32 i = 0; i < HUD_SITES; i++) {
 		hud_u32 k = t->site_keys[i];
 		if ((k & ~HUD_SITE_IDLE) != (hud_u32)site)
@@ -421,7 +417,7 @@ INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable, void
 		}
 		hud_u64 n = found >> 16;
 		found = (n ? (found & 0xff) | (hud_u64)i << 8 : i) | (n + 1) << 16;
-		found = through_memory(w + HUD_SITE_SPAN / 8 + 1, found);
+		found = through_memory(&t->site_found, found);
 	}
 	hud_u32 slot0 = found & 0xff, slot1 = (found >> 8) & 0xff, known = (hud_u32)(found >> 16);
 	struct hud_site_check a = t->site_checks[slot0 & (HUD_SITES - 1)];

@@ -251,7 +251,8 @@ struct hud_thread {
 	hud_u64 off_bp;
 	hud_u64 off_site;       /* their site */
 	hud_u32 site_keys[HUD_SITES];   /* user space: see HUD_SITES; 0 = none */
-	hud_u32 pad1[8];        /* the checks start on a cache line of their own */
+	hud_u64 site_found;     /* kernel side only: switch_out_site's findings, passed through memory */
+	hud_u32 pad1[6];        /* the checks start on a cache line of their own */
 	struct hud_site_check site_checks[HUD_SITES];   /* user space */
 };
 _Static_assert(sizeof(struct hud_thread) % 64 == 0, "threads' entries are whole cache lines");
