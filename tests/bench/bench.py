@@ -17,7 +17,7 @@ over repeated runs, and every comparison a ratio taken in the same run:
     the demo app (rows 1 and 4 use the same demo app process);
  4. attach latency: hud start to its first ring buffer record
     (HUD_BENCH_FIRST_EVENT=1), against bpftrace start to its first probe;
- 5. throughput: hud-pingpong with --threshold 0.01 --freq 25000; then a
+ 5. throughput: hud-pingpong with --threshold 0.01 --freq 40000; then a
     session whose reader is stopped for a second, to check that the kernel's
     attempts equal the records hud received plus the lost count it reports;
  6. symbolizer (../shared/peers/symcompare against gimli-sym) and replay of
@@ -51,7 +51,7 @@ PP_ARGS = ["--pairs", "16", "--spin", "1000"]
 PP_STRESS = ["--pairs", "4", "--spin", "200"]
 # ... and the sampler at this rate: idle parks are dropped in the kernel, so
 # most of the 50,000+ events a second are samples.
-STRESS_FREQ = os.environ.get("BENCH_STRESS_FREQ", "25000")
+STRESS_FREQ = os.environ.get("BENCH_STRESS_FREQ", "40000")
 
 T0 = time.monotonic()
 ROWS = []          # (number, measure, figure, goal, verdict)
