@@ -473,7 +473,8 @@ INLINE hud_u32 reported_state(hud_u64 preempt, hud_u32 s)
 
 /* An off-CPU record for a worker back on CPU: it left at ts, for duration,
  * of which wait runnable but not running. */
-INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64 duration, hud_u64 wait)
+INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64 duration, hud_u64 wait,
+			  const struct hud_config *cfg)
 {
 	struct hud_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -496,15 +497,16 @@ INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64
 	e->idle = t->off_idle;
 	e->ip = t->off_ip;
 	e->site = t->off_site;
-	hud_u32 zero = 0;
-	bpf_ringbuf_submit(e, count_record(HUD_STAT_OFFCPU, bpf_map_lookup_elem(&config, &zero)));
+	bpf_ringbuf_submit(e, count_record(HUD_STAT_OFFCPU, cfg));
 }
 
 /* A worker back on CPU at now (0: not read yet): one off-CPU record when it
- * was away for the threshold or more, or after an idle park waited that
+ * was away for cfg's threshold or more, or after an idle park waited that
  * long for a CPU from its wakeup on. Returns 1 when it made one. */
-INLINE int back_on_cpu(struct hud_thread *t, hud_u32 tid, hud_u64 now, hud_u64 thr)
+INLINE int back_on_cpu(struct hud_thread *t, hud_u32 tid, hud_u64 now, const struct hud_config *cfg)
 {
+	hud_u64 thr = cfg->threshold_ns;
+
 	if (!now)
 		now = bpf_ktime_get_ns();
 	if (t->off_idle) {
@@ -512,7 +514,7 @@ INLINE int back_on_cpu(struct hud_thread *t, hud_u32 tid, hud_u64 now, hud_u64 t
 		 * for a CPU: reported from the wakeup on. */
 		if (!t->wake_ts || now <= t->wake_ts || now - t->wake_ts < thr)
 			return 0;
-		offcpu_record(t, tid, t->wake_ts, now - t->wake_ts, now - t->wake_ts);
+		offcpu_record(t, tid, t->wake_ts, now - t->wake_ts, now - t->wake_ts, cfg);
 		return 1;
 	}
 	if (!t->off_ts || now <= t->off_ts || now - t->off_ts < thr)
@@ -522,7 +524,7 @@ INLINE int back_on_cpu(struct hud_thread *t, hud_u32 tid, hud_u64 now, hud_u64 t
 		wait = off;                     /* runnable all along */
 	else if (t->wake_ts > t->off_ts && now > t->wake_ts)
 		wait = now - t->wake_ts;        /* woken (last), then queued */
-	offcpu_record(t, tid, t->off_ts, off, wait);
+	offcpu_record(t, tid, t->off_ts, off, wait, cfg);
 	return 1;
 }
 
@@ -588,7 +590,7 @@ int hud_sched_switch(hud_u64 *ctx)
 	if (cfg && start) {
 		hud_u64 rq = rq_clock_of(next_task);
 		back = (hud_u32)rq | 1;
-		if (rq - start >= cfg->quick_ns && back_on_cpu(t, next, now, cfg->threshold_ns))
+		if (rq - start >= cfg->quick_ns && back_on_cpu(t, next, now, cfg))
 			back = 0;
 	}
 	t->back_rq = back;
