@@ -200,10 +200,11 @@ static int attach_sampler(struct bpf_obj *o, int freq, char *err, size_t errlen)
 	return 0;
 }
 
-int loader_attach(struct bpf_obj *o, int freq, char *err, size_t errlen)
+int loader_attach(struct bpf_obj *o, int freq, int count_epoll_waits, char *err, size_t errlen)
 {
 	if (attach_tracepoints(o, err, errlen) < 0 || attach_sampler(o, freq, err, errlen) < 0)
 		return -1;
-	attach_epoll_counter(o);
+	if (count_epoll_waits)
+		attach_epoll_counter(o);
 	return 0;
 }

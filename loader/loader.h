@@ -79,8 +79,12 @@ void loader_set_ringbuf_bytes(uint32_t bytes);
 int loader_configure(struct bpf_obj *o, const struct hud_config *cfg, char *err, size_t errlen);
 
 /* Attaches the tracepoint programs (BPF_RAW_TRACEPOINT_OPEN) and one
- * software cpu-clock perf event per online CPU sampling at freq Hz. */
-int loader_attach(struct bpf_obj *o, int freq, char *err, size_t errlen);
+ * software cpu-clock perf event per online CPU sampling at freq Hz; with
+ * count_epoll_waits, also the epoll_wait counter where the kernel allows
+ * it (loader_counts_epoll_waits). While that counter is attached, every
+ * system call of the machine takes the kernel's slower way in (the syscall
+ * tracepoints), ~60 ns each on this project's test machine. */
+int loader_attach(struct bpf_obj *o, int freq, int count_epoll_waits, char *err, size_t errlen);
 
 /* Detaches, closes every program, map and perf event fd. NULL is fine. */
 void loader_close(struct bpf_obj *o);
@@ -109,9 +113,10 @@ uint64_t loader_tick_ns(const struct bpf_obj *o);
 /* 1 when the kernel counts each worker's epoll_wait calls for the sampler
  * (hud_sample.epoll_waits): the program attached to at least one of the
  * epoll_wait, epoll_pwait and epoll_pwait2 syscall tracepoints. A kernel
- * without syscall tracepoints (CONFIG_FTRACE_SYSCALLS), or a host where
- * tracefs cannot be read or mounted, runs hud without it; then two polls
- * of one task in a row can look like one. */
+ * without syscall tracepoints (CONFIG_FTRACE_SYSCALLS), a host where
+ * tracefs cannot be read or mounted, or an attach asked not to count,
+ * runs hud without it; then two polls of one task in a row can look like
+ * one. */
 int loader_counts_epoll_waits(const struct bpf_obj *o);
 
 /* Number of programs in the object and their section names (tests). */

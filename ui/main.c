@@ -36,6 +36,7 @@ struct options {
 	int freq;
 	int headless;
 	int ringbuf_kb;
+	int no_epoll_count;
 };
 
 static void usage(FILE *f)
@@ -61,6 +62,9 @@ static void usage(FILE *f)
 	      "      --ringbuf-kb KB    size of the kernel-to-hud ring buffer, a power of two\n"
 	      "                         (default 2048, more at a high --freq: ~0.2 s of samples);\n"
 	      "                         more if the summary shows lost events\n"
+	      "      --no-epoll-count   do not count epoll_wait calls: spares every system call\n"
+	      "                         of the machine the syscall tracepoints' slower entry,\n"
+	      "                         but a task that yields often can show as a cpu block\n"
 	      "      --replay FILE      show a trace written by --export FILE.json (no root needed)\n"
 	      "      --diff BEFORE AFTER  compare the culprits of two traces; exit 1 on a regression\n"
 	      "      --tolerance PCT    --diff: allowed growth of total blocking time (default 10)\n"
@@ -199,7 +203,7 @@ static int check_kernel(void)
 	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 1000000 };
 	if (loader_configure(o, &cfg, err, sizeof(err)) < 0 || loader_thread_add(o, seen.tid, 0) < 0 ||
 	    !(rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err))) ||
-	    loader_attach(o, 999, err, sizeof(err)) < 0) {
+	    loader_attach(o, 999, 1, err, sizeof(err)) < 0) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "hud: registering a thread in the BPF map failed");
 		say("%s\n", err);
@@ -255,6 +259,7 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "tolerance", required_argument, NULL, 'O' },
 		{ "window", required_argument, NULL, 'W' },
 		{ "ringbuf-kb", required_argument, NULL, 'B' },
+		{ "no-epoll-count", no_argument, NULL, 'E' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "check-kernel", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
@@ -277,6 +282,7 @@ static int parse(int argc, char **argv, struct options *o)
 			break;
 		case 't': o->target = optarg; break;
 		case 'H': o->headless = 1; break;
+		case 'E': o->no_epoll_count = 1; break;
 		case 'e':
 			if (o->nexports == MAX_EXPORTS)
 				return say("hud: at most %d --export files per run\n", MAX_EXPORTS), -1;
@@ -665,7 +671,7 @@ int main(int argc, char **argv)
 	struct session_opts so = {
 		.pid = o.pid, .target = o.target, .workers_prefix = o.workers,
 		.threshold_ns = m->info.threshold_ns, .duration_ns = (uint64_t)(o.duration_s * 1e9),
-		.freq = o.freq, .on_attached = note_attached, .input_fd = -1, .ctx = m,
+		.freq = o.freq, .no_epoll_count = o.no_epoll_count, .on_attached = note_attached, .input_fd = -1, .ctx = m,
 		.on_tick = headless_tick,
 	};
 	tick_writer = cw;

@@ -1089,7 +1089,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		goto out;
 	s->start_ns = now_ns();
 	m->info.start_ns = s->start_ns;
-	if (loader_attach(s->bpf, opts->freq, err, errlen) < 0)
+	if (loader_attach(s->bpf, opts->freq, !opts->no_epoll_count, err, errlen) < 0)
 		goto out;
 	if (opts->on_attached)
 		opts->on_attached(opts->ctx);

@@ -265,6 +265,7 @@ struct session_opts {
 	uint64_t threshold_ns;
 	uint64_t duration_ns;           /* 0: until a signal or the target exits */
 	int freq;
+	int no_epoll_count;             /* 1: leave the epoll_wait counter off (see loader_attach) */
 	void (*on_attached)(void *ctx); /* called once everything is attached */
 	/* Called about every 100 ms after the model was brought up to date;
 	 * a non-zero return ends the session (the user quit). */

@@ -33,6 +33,30 @@ profile() {
 profile busy 10 --scenario busy
 check "a task yielding every 1 ms is no block (cpu/off_cpu events in 10 s: $BLOCKS)" test "$BLOCKS" = 0
 
+# ---- --no-epoll-count: the counter left off ----------------------------------
+# While the epoll_wait counter's syscall tracepoints are attached, every
+# system call of the machine takes the kernel's slower way in; a user can
+# leave them off. Then hud's perf events are its samplers alone (one per
+# online CPU), and the yielding task's polls above are no longer told
+# apart, as --help says.
+"$DEMO" --quiet --scenario busy --duration 9 > "$WORK/noepoll.out" 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 6 --no-epoll-count --export "$WORK/noepoll.json" > "$WORK/noepoll.txt" 2>&1 &
+hud=$!
+sleep 3
+perf_fds=$(ls -l /proc/$hud/fd 2>/dev/null | grep -c 'perf_event')
+wait $hud
+rc=$?
+wait $demo
+cpus=$(getconf _NPROCESSORS_ONLN)
+BLOCKS=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="cpu")] | length' "$WORK/noepoll.json")
+check "--no-epoll-count: hud exits 0" test $rc = 0
+check "--no-epoll-count: hud's perf events are its $cpus samplers, no syscall tracepoint ($perf_fds)" \
+	test "$perf_fds" = "$cpus"
+check "--no-epoll-count: the yielding task's polls merge into cpu blocks, as documented ($BLOCKS in 6 s)" \
+	test "$BLOCKS" -gt 0
+
 # ---- a channel drained as fast as it fills: 128 messages a poll ---------------
 # The consumer's recv returns Pending every 128 messages (Tokio's budget)
 # after waking it, and its worker polls it again at once: no epoll_wait

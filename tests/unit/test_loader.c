@@ -1043,7 +1043,7 @@ int main(void)
 	CHECK(ss != NULL, "sleepstacks_start: %s", err);
 	struct ringbuf *rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err));
 	CHECK(rb != NULL, "ringbuf_open: %s", err);
-	CHECK(loader_attach(o, 999, err, sizeof(err)) == 0, "attach: %s", err);
+	CHECK(loader_attach(o, 999, 1, err, sizeof(err)) == 0, "attach: %s", err);
 
 	memset(&seen, 0, sizeof(seen));
 	seen.tid = tid;
