@@ -113,9 +113,10 @@ def wait_for(p, pattern, which, timeout):
 
 def vm_hwm_kb(pid):
     """The process's peak RSS so far (VmHWM, KB), or None once it is gone.
-    Not ru_maxrss from wait4: Python starts its children with vfork, and
-    the kernel folds the parent's peak (this script's, 20-70 MB) into the
-    child's ru_maxrss at its exec; a 6 MB replay read 17-67 MB that way."""
+    Not ru_maxrss from wait4: a child's counts what it shared with its
+    parent before its exec (this script's resident size, 20-70 MB; /bin/true
+    started from a Python holding 200 MB reads 218 MB), whether Python
+    forks or vforks; a 6 MB replay read 17-67 MB that way."""
     try:
         with open("/proc/%d/status" % pid) as f:
             m = re.search(r"VmHWM:\s+(\d+)", f.read())
