@@ -83,7 +83,7 @@ int loader_configure(struct bpf_obj *o, const struct hud_config *cfg, char *err,
  * count_epoll_waits, also the epoll_wait counter where the kernel allows
  * it (loader_counts_epoll_waits). While that counter is attached, every
  * system call of the machine takes the kernel's slower way in (the syscall
- * tracepoints), ~60 ns each on this project's test machine. */
+ * tracepoints; what that costs: docs/PERFORMANCE.md, row 1). */
 int loader_attach(struct bpf_obj *o, int freq, int count_epoll_waits, char *err, size_t errlen);
 
 /* Detaches, closes every program, map and perf event fd. NULL is fine. */

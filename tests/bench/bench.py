@@ -421,6 +421,7 @@ def bench_kernel_and_session():
         for _ in range(50):
             if not alive(hud):
                 break
+            hwm.append(vm_hwm_kb(hud.pid) or 0)
             time.sleep(0.1)
     if lead:
         lead.close()
@@ -429,8 +430,8 @@ def bench_kernel_and_session():
     if "3" in ONLY:
         cpu = ru.ru_utime + ru.ru_stime
         pct = 100.0 * cpu / wall
-        # The last VmHWM read, at most 5 s before hud's exit: its peak is
-        # loading the target's symbols at start-up.
+        # VmHWM as last read, at most 0.1 s before hud's exit (its peak
+        # is at start-up, loading the target's symbols).
         peak_mb = (max(hwm) if hwm else float("nan")) / 1024.0
         # VmRSS moves by a few hundred KB either way as large arrays are
         # reallocated (musl maps each on its own): the median of minute 2
