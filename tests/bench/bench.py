@@ -25,8 +25,9 @@ over repeated runs, and every comparison a ratio taken in the same run:
 
 Needs root (BPF, bpf_stats, perf). Environment: BENCH_SESSION (seconds of
 row 3, default 300), BENCH_ROUNDS (default 5), BENCH_WINDOW (seconds per
-throughput window, default 3), BENCH_ONLY (e.g. "1,3": those rows only).
-Writes build/bench/results.json and build/bench/table.md.
+throughput window, default 3), BENCH_ONLY (e.g. "1,3": those rows only),
+BENCH_HUD (another build of hud), BENCH_STRESS_ARGS and BENCH_STRESS_FREQ
+(row 5's pingpong arguments and hud's --freq). Writes build/bench/results.json and build/bench/table.md.
 """
 import json, os, platform, random, re, resource, signal, statistics, subprocess, sys, time
 
