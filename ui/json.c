@@ -9,7 +9,8 @@
  * strings are limited (JSON_MAX_STRING), numbers must follow the JSON grammar
  * and fit a double, raw control bytes in strings are refused, and an input
  * that ends early is told apart from one that is wrong (json_truncated), so
- * a trace cut short by SIGKILL can still be used up to its last whole value.
+ * a trace cut short by SIGKILL can still be used up to its last whole value;
+ * so is one whose end is zero bytes (power loss), wherever they start.
  * Escapes are decoded to UTF-8; \u0000 and lone surrogates become U+FFFD so
  * a decoded string is always a C string. */
 #include <errno.h>
@@ -72,6 +73,14 @@ static int fail(struct json *j, int truncated, const char *fmt, ...)
 		snprintf(j->err, sizeof(j->err), "%s at line %llu, byte %llu", what,
 			 (unsigned long long)j->line, (unsigned long long)(j->consumed + j->pos));
 	return JT_ERROR;
+}
+
+/* Power loss can leave a run of zero bytes where unwritten data was, from
+ * any byte on, inside a string or a literal too: that is a file cut short,
+ * not a wrong one. */
+static int zero_bytes(struct json *j)
+{
+	return fail(j, 1, "the input ends in zero bytes (unwritten blocks)");
 }
 
 struct json *json_open(int fd)
@@ -248,6 +257,8 @@ static int read_string(struct json *j)
 			j->pos++;
 			break;
 		}
+		if (c == 0)
+			return zero_bytes(j);
 		if (c < 0x20)
 			return fail(j, 0, "a raw control byte 0x%02x inside a string", c);
 		if (c != '\\')
@@ -366,6 +377,8 @@ static int read_literal(struct json *j, const char *word, int tok)
 		int c = peek(j);
 		if (c < 0)
 			return ended(j, "a literal");
+		if (c == 0)
+			return zero_bytes(j);
 		if (c != *w)
 			return fail(j, 0, "an unexpected '%c' where a value should start", word[0]);
 		j->pos++;
@@ -375,10 +388,8 @@ static int read_literal(struct json *j, const char *word, int tok)
 
 static int bad_byte(struct json *j, int c, const char *expected)
 {
-	/* Power loss can leave a run of zero bytes where unwritten data was:
-	 * that is a file cut short, not a wrong one. */
 	if (c == 0)
-		return fail(j, 1, "the input ends in zero bytes (unwritten blocks)");
+		return zero_bytes(j);
 	if (c >= 0x20 && c < 0x7f)
 		return fail(j, 0, "an unexpected '%c' where %s should be", c, expected);
 	return fail(j, 0, "an unexpected byte 0x%02x where %s should be", c, expected);

@@ -1091,6 +1091,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	m->info.start_ns = s->start_ns;
 	if (loader_attach(s->bpf, opts->freq, !opts->no_epoll_count, err, errlen) < 0)
 		goto out;
+	m->info.epoll_counted = loader_counts_epoll_waits(s->bpf);
 	if (opts->on_attached)
 		opts->on_attached(opts->ctx);
 

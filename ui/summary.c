@@ -76,6 +76,9 @@ void summary_print(FILE *out, const struct model *m, int top)
 		fputs("n/a\n", out);
 	if (i->stop_reason[0])
 		fprintf(out, "stopped: %s\n", i->stop_reason);
+	if (i->epoll_counted == 0)
+		fputs("note: epoll_wait calls were not counted (--no-epoll-count, or a kernel without syscall "
+		      "tracepoints): a task that yields often can show as cpu blocks\n", out);
 
 	sort_model = m;
 	for (uint32_t f = 0; f < m->nfuncs; f++)

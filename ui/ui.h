@@ -161,6 +161,9 @@ struct model_info {
 	uint64_t duration_ns;   /* filled at the end */
 	uint64_t samples, worker_samples, events, lost, stack_failures;
 	int debug_percent;      /* -1 unknown */
+	int epoll_counted;      /* 1: the kernel counted the workers' epoll_wait calls (polls of one task
+				 * told apart, docs/ARCHITECTURE.md `cpu`); 0: not (--no-epoll-count, or
+				 * no syscall tracepoints); -1 unknown (a trace from an older hud) */
 	char stop_reason[64];
 	uint64_t window_ns;     /* utilisation window (--window), default 10 s */
 	uint64_t now_ns;        /* session time of the latest data (live) or the end (replay) */

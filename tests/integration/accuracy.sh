@@ -32,6 +32,7 @@ profile() {
 # to ~130 ms here in 10 s.
 profile busy 10 --scenario busy
 check "a task yielding every 1 ms is no block (cpu/off_cpu events in 10 s: $BLOCKS)" test "$BLOCKS" = 0
+check "busy: the export says epoll_wait calls were counted" jq -e '.otherData.epoll_waits_counted == true' "$WORK/busy.json"
 
 # ---- --no-epoll-count: the counter left off ----------------------------------
 # While the epoll_wait counter's syscall tracepoints are attached, every
@@ -56,6 +57,12 @@ check "--no-epoll-count: hud's perf events are its $cpus samplers, no syscall tr
 	test "$perf_fds" = "$cpus"
 check "--no-epoll-count: the yielding task's polls merge into cpu blocks, as documented ($BLOCKS in 6 s)" \
 	test "$BLOCKS" -gt 0
+# ... and the user is told, live and in a replay of the export.
+check "--no-epoll-count: the summary says epoll_wait calls were not counted" \
+	grep -q "^note: epoll_wait calls were not counted" "$WORK/noepoll.txt"
+check "--no-epoll-count: so does the export" jq -e '.otherData.epoll_waits_counted == false' "$WORK/noepoll.json"
+"$HUD" --replay "$WORK/noepoll.json" --headless > "$WORK/noepoll.replay.txt" 2>&1
+check "--no-epoll-count: and its replay" grep -q "^note: epoll_wait calls were not counted" "$WORK/noepoll.replay.txt"
 
 # ---- a channel drained as fast as it fills: 128 messages a poll ---------------
 # The consumer's recv returns Pending every 128 messages (Tokio's budget)

@@ -30,7 +30,7 @@ static void compare(const struct model *ma, const struct model *mb)
 	CHECK_STR(b->workers_rule, a->workers_rule);
 	CHECK_STR(b->stop_reason, a->stop_reason);
 	EQ(pid); EQ(threshold_ns); EQ(freq); EQ(duration_ns); EQ(samples); EQ(worker_samples); EQ(events);
-	EQ(lost); EQ(stack_failures); EQ(debug_percent); EQ(window_ns); EQ(now_ns);
+	EQ(lost); EQ(stack_failures); EQ(debug_percent); EQ(epoll_counted); EQ(window_ns); EQ(now_ns);
 	CHECK(mb->info.replay == 1, "replay flag");
 
 	CHECK(ma->nframes == mb->nframes, "frames %u != %u", ma->nframes, mb->nframes);
@@ -224,6 +224,28 @@ static void bad_events(void)
 	struct model *m = NULL;
 	const char *err = replay_bytes(text, strlen(text), &cut, &m);
 	CHECK(m && !cut, "a minimal trace loads: '%s'", err);
+	CHECK(m && m->info.epoll_counted == -1, "a trace without epoll_counted (an older hud's) reads it as unknown");
+	model_free(m);
+	/* Power loss: the zero bytes may start anywhere, inside a string or a
+	 * literal too; what came before loads, cut short. */
+	static const char *const zero_at[] = { ",{\"ph\":\"M\",\"name\":\"hud_fr", ",{\"ph\":\"M\",\"x\":tr", "," };
+	for (size_t i = 0; i < sizeof(zero_at) / sizeof(zero_at[0]); i++) {
+		size_t n = (size_t)snprintf(text, sizeof(text), "{\"traceEvents\":[%s%s", info, zero_at[i]);
+		memset(text + n, 0, 512);
+		m = NULL;
+		err = replay_bytes(text, n + 512, &cut, &m);
+		CHECK(m && cut, "zero bytes from inside %s read as cut short: '%s'", i == 0 ? "a string" : i == 1 ?
+		      "a literal" : "a value", m ? "" : err);
+		model_free(m);
+	}
+	/* epoll_counted is -1, 0 or 1. */
+	snprintf(text, sizeof(text), "{\"traceEvents\":[{\"ph\":\"M\",\"name\":\"hud_info\",\"args\":{\"format\":1,"
+		 "\"target\":\"t\",\"process\":\"p\",\"pid\":1,\"threshold_ns\":5000000,\"frequency_hz\":99,"
+		 "\"workers_rule\":\"r\",\"start_ns\":0,\"duration_ns\":1,\"now_ns\":1,\"window_ns\":10000000000,"
+		 "\"lost_events\":0,\"stack_failures\":0,\"debug_percent\":-1,\"epoll_counted\":7,\"stop_reason\":\"\"}}]}");
+	m = NULL;
+	err = replay_bytes(text, strlen(text), &cut, &m);
+	CHECK(!m && strstr(err, "malformed") && one_sentence(err), "epoll_counted 7 is refused: got '%s'", err);
 	model_free(m);
 }
 
@@ -241,6 +263,7 @@ int main(void)
 	if (!w)
 		return check_done();
 	m = fix_build(w, 2);
+	m->info.epoll_counted = 0;      /* --no-epoll-count: kept through the file */
 
 	/* The file as a killed hud leaves it: the temporary name, flushed. */
 	char tmp[300];
@@ -303,8 +326,8 @@ int main(void)
 	if (full && flen > 5000) {
 		memset(full + flen - 3000, 0, 3000);
 		struct model *p = NULL;
-		replay_bytes(full, flen, &cut, &p);
-		CHECK(p && cut, "a tail of zero bytes reads as cut short");
+		const char *e = replay_bytes(full, flen, &cut, &p);
+		CHECK(p && cut, "a tail of zero bytes reads as cut short (%s)", p ? "" : e);
 		model_free(p);
 	}
 	free(full);
