@@ -564,6 +564,9 @@ static void draw_status(struct screen *s, const struct model *m, const struct vi
 			  i->debug_percent);
 	if (i->threshold_ns)
 		x += putf(s, x, 1, s->cols - x, COL_DIM, "   threshold %s", fmt_dur(i->threshold_ns, a, sizeof(a)));
+	/* Without the count, a task that yields often can show as cpu blocks. */
+	if (i->epoll_counted == 0)
+		x += putf(s, x, 1, s->cols - x, COL_AMBER, "   epoll_wait not counted");
 	/* Which discovery rule found the workers (docs/ARCHITECTURE.md). */
 	if (i->workers_rule[0] && x < s->cols - 12)
 		putf(s, x, 1, s->cols - x, COL_DIM, "   workers by %s", i->workers_rule);
