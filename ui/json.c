@@ -76,8 +76,8 @@ static int fail(struct json *j, int truncated, const char *fmt, ...)
 }
 
 /* Power loss can leave a run of zero bytes where unwritten data was, from
- * any byte on, inside a string or a literal too: that is a file cut short,
- * not a wrong one. */
+ * any byte on, inside a string, an escape or a literal too: that is a file
+ * cut short, not a wrong one. */
 static int zero_bytes(struct json *j)
 {
 	return fail(j, 1, "the input ends in zero bytes (unwritten blocks)");
@@ -217,6 +217,8 @@ static int hex4(struct json *j, uint32_t *out)
 			v = v * 16 + (uint32_t)(c - 'a' + 10);
 		else if (c >= 'A' && c <= 'F')
 			v = v * 16 + (uint32_t)(c - 'A' + 10);
+		else if (c == 0)
+			return zero_bytes(j);
 		else
 			return fail(j, 0, "a \\u escape without four hex digits");
 		j->pos++;
@@ -267,8 +269,10 @@ static int read_string(struct json *j)
 		c = peek(j);
 		if (c < 0)
 			return ended(j, "a string");
+		if (c == 0)
+			return zero_bytes(j);
 		j->pos++;
-		const char *e = c ? strchr(from, c) : NULL;
+		const char *e = strchr(from, c);
 		if (e) {
 			if (high)
 				put_utf8(j, 0xfffd);

@@ -228,14 +228,17 @@ static void bad_events(void)
 	model_free(m);
 	/* Power loss: the zero bytes may start anywhere, inside a string or a
 	 * literal too; what came before loads, cut short. */
-	static const char *const zero_at[] = { ",{\"ph\":\"M\",\"name\":\"hud_fr", ",{\"ph\":\"M\",\"x\":tr", "," };
+	static const char *const zero_at[] = { ",{\"ph\":\"M\",\"name\":\"hud_fr", ",{\"ph\":\"M\",\"x\":tr", ",",
+					       ",{\"ph\":\"M\",\"name\":\"a\\", ",{\"ph\":\"M\",\"name\":\"a\\u00",
+					       ",{\"ph\":\"M\",\"x\":12" };
 	for (size_t i = 0; i < sizeof(zero_at) / sizeof(zero_at[0]); i++) {
 		size_t n = (size_t)snprintf(text, sizeof(text), "{\"traceEvents\":[%s%s", info, zero_at[i]);
 		memset(text + n, 0, 512);
 		m = NULL;
 		err = replay_bytes(text, n + 512, &cut, &m);
-		CHECK(m && cut, "zero bytes from inside %s read as cut short: '%s'", i == 0 ? "a string" : i == 1 ?
-		      "a literal" : "a value", m ? "" : err);
+		static const char *const where[] = { "a string", "a literal", "a value", "an escape", "a \\u escape",
+						     "a number" };
+		CHECK(m && cut, "zero bytes from inside %s read as cut short: '%s'", where[i], m ? "" : err);
 		model_free(m);
 	}
 	/* epoll_counted is -1, 0 or 1. */
