@@ -557,6 +557,10 @@ static void draw_status(struct screen *s, const struct model *m, const struct vi
 		 fmt_count(i->samples, a, sizeof(a)), fmt_count(i->events, b, sizeof(b)));
 	x += putf(s, x, 1, s->cols - x, i->lost ? COL_RED | ATTR_BOLD : 0, "lost %s", fmt_count(i->lost, c, sizeof(c)));
 	x += screen_put(s, x, 1, 3, 0, "   ");
+	/* Without the count, a task that yields often can show as cpu blocks:
+	 * said before the rest, which a narrow terminal cuts. */
+	if (i->epoll_counted == 0)
+		x += putf(s, x, 1, s->cols - x, COL_AMBER, "epoll not counted   ");
 	if (i->debug_percent < 0)
 		x += putf(s, x, 1, s->cols - x, COL_DIM, "Debug n/a");
 	else
@@ -564,9 +568,6 @@ static void draw_status(struct screen *s, const struct model *m, const struct vi
 			  i->debug_percent);
 	if (i->threshold_ns)
 		x += putf(s, x, 1, s->cols - x, COL_DIM, "   threshold %s", fmt_dur(i->threshold_ns, a, sizeof(a)));
-	/* Without the count, a task that yields often can show as cpu blocks. */
-	if (i->epoll_counted == 0)
-		x += putf(s, x, 1, s->cols - x, COL_AMBER, "   epoll_wait not counted");
 	/* Which discovery rule found the workers (docs/ARCHITECTURE.md). */
 	if (i->workers_rule[0] && x < s->cols - 12)
 		putf(s, x, 1, s->cols - x, COL_DIM, "   workers by %s", i->workers_rule);
