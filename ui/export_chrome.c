@@ -39,6 +39,7 @@ struct chrome_writer {
 	int nsamples;
 	int nevents;
 	uint64_t last_flush;
+	int ticked;             /* chrome_tick has run (the first one writes what the attach found) */
 	int pid;
 	/* what of the model the file already holds */
 	uint32_t nframes_out, nstacks_out;
@@ -357,8 +358,10 @@ static void checkpoint(struct chrome_writer *w, const struct model *m)
 
 void chrome_tick(struct chrome_writer *w, const struct model *m)
 {
-	if (w && now_ns() - w->last_flush >= 1000000000ull)
+	if (w && (!w->ticked || now_ns() - w->last_flush >= 1000000000ull))
 		checkpoint(w, m);
+	if (w)
+		w->ticked = 1;
 }
 
 static void on_event(void *ctx, const struct model *m, const struct block_event *e)

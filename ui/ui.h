@@ -313,7 +313,9 @@ void chrome_abort(struct chrome_writer *w);     /* remove the temporary file */
 
 /* Brings the streamed part of the export up to date (new frames, stacks and
  * workers, sample counts, timeline slots, worker states) and flushes it, at
- * most once a second; call it from the session's on_tick. NULL is ignored. */
+ * most once a second, and at the first call (the session's first tick, just
+ * after attaching: the start and epoll_counted, unknown when chrome_attach
+ * wrote the header); call it from the session's on_tick. NULL is ignored. */
 void chrome_tick(struct chrome_writer *w, const struct model *m);
 
 /* The text summary printed at the end of a headless run. */

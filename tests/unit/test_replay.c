@@ -250,6 +250,40 @@ static void bad_events(void)
 	model_free(m);
 }
 
+/* hud opens its trace before attaching, when what the attach finds (the
+ * start, whether epoll_wait is counted) is not known yet: the first tick
+ * after it writes them, so a file cut short a moment later has them. */
+static void attach_facts(void)
+{
+	char path[256], tmp[300], err[2048];
+	size_t len = 0;
+	int cut;
+
+	snprintf(path, sizeof(path), "%s/attach.json", dir);
+	struct chrome_writer *w = chrome_open(path, err, sizeof(err));
+	CHECK(w != NULL, "chrome_open: %s", err);
+	if (!w)
+		return;
+	struct model *m = model_new();
+	m->info.pid = 4243;
+	chrome_attach(w, m);
+	m->info.start_ns = 123456789;
+	m->info.epoll_counted = 1;
+	chrome_tick(w, m);
+	snprintf(tmp, sizeof(tmp), "%s/.attach.json.hud-tmp.%d", dir, (int)getpid());
+	char *partial = slurp(tmp, &len);
+	struct model *p = NULL;
+	const char *e = partial ? replay_bytes(partial, len, &cut, &p) : "no temporary file";
+	CHECK(p && cut, "cut short right after attaching, the file replays: %s", e);
+	CHECK(p && p->info.epoll_counted == 1 && p->info.start_ns == 123456789,
+	      "with the attach's start and epoll_wait counting (read %d, %llu)", p ? p->info.epoll_counted : -2,
+	      p ? (unsigned long long)p->info.start_ns : 0ull);
+	model_free(p);
+	free(partial);
+	chrome_abort(w);
+	model_free(m);
+}
+
 int main(void)
 {
 	char path[256], err[2048];
@@ -345,6 +379,7 @@ int main(void)
 
 	bad_files();
 	bad_events();
+	attach_facts();
 	model_free(m);
 
 	char cmd[400];
