@@ -479,6 +479,17 @@ static uint32_t discover_by_stack(struct session *s, uint32_t tid, uint32_t clas
 	return id;
 }
 
+/* A blocking-pool thread named like the workers, seen running the pool
+ * (on CPU in a sample, or asleep in an off-CPU record's stack): heavy work
+ * and blocking waits belong there, they never block a worker. */
+static void demote_pool_thread(struct session *s, uint32_t worker, uint32_t tid)
+{
+	threads_demote(&s->threads, s->bpf, tid);
+	model_worker_remove(s->model, worker);
+	run_of(s, worker)->active = 0;
+	run_of(s, worker)->npending = 0;
+}
+
 static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t ts)
 {
 	uint32_t worker = ev->worker_id;
@@ -488,12 +499,7 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 		return;
 	uint32_t stack = model_stack_of(s, ev->ips, (int)ev->depth, &task_phys);
 	if (worker != HUD_NOT_WORKER && s->model->stacks[stack].thread_class == STACK_CLASS_POOL) {
-		/* A blocking-pool thread named like the workers: heavy work
-		 * belongs there, it is never worker blocking. */
-		threads_demote(&s->threads, s->bpf, ev->tid);
-		model_worker_remove(s->model, worker);
-		run_of(s, worker)->active = 0;
-		run_of(s, worker)->npending = 0;
+		demote_pool_thread(s, worker, ev->tid);
 		worker = HUD_NOT_WORKER;
 	}
 	if (worker != HUD_NOT_WORKER && !threads_is_worker(&s->threads, ev->tid))
@@ -566,6 +572,10 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 
 	if (!threads_is_worker(&s->threads, ev->tid))
 		return;
+	if (stack >= 0 && s->model->stacks[stack].thread_class == STACK_CLASS_POOL) {
+		demote_pool_thread(s, ev->worker_id, ev->tid);
+		return;
+	}
 	if (runnable && r->active && r->vol_switches == ev->vol_switches) {
 		if (r->npending < RUN_PENDING) {
 			r->pending[r->npending] = *ev;

@@ -139,6 +139,19 @@ check "deadlock: the export has the open block, its stack through the std mutex"
 	'[.traceEvents[] | select(.ph=="B" and .args.open == true and .args.kind == "off_cpu" and (.args.stack | map(test("Mutex.*lock")) | any))] | length == 1' "$WORK/dl.json"
 kill $demo 2>/dev/null; wait $demo 2>/dev/null
 
+# ---- the blocking pool asleep: named like the workers, never blamed ---------------
+# spawn_blocking closures that only wait (as tokio::fs does): their threads are
+# named tokio-runtime-worker but never sampled running the pool, only seen asleep.
+"$DEMO" --quiet --scenario pool --duration 9 > /dev/null 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 6 --export "$WORK/pool.json" > "$WORK/pool.txt" 2>&1
+check "blocking pool asleep: no blocking event (got $(jq '[.traceEvents[] | select(.ph=="B")] | length' "$WORK/pool.json"))" \
+	jq -e '[.traceEvents[] | select(.ph=="B")] | length == 0' "$WORK/pool.json"
+check "blocking pool asleep: its threads are not workers (workers $(jq .otherData.workers "$WORK/pool.json"))" \
+	jq -e '.otherData.workers == 4' "$WORK/pool.json"
+kill $demo 2>/dev/null; wait $demo 2>/dev/null
+
 # ---- workers with a custom name: found by stack -----------------------------------
 "$DEMO" --quiet --thread-name api --scenario cpu,healthy > /dev/null 2>&1 &
 demo=$!

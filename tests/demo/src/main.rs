@@ -14,6 +14,7 @@ mod healthy;
 mod inplace;
 mod mutex;
 mod net;
+mod pool;
 mod pressure;
 mod sleep;
 mod stats;
@@ -22,10 +23,10 @@ use std::io::Write;
 use std::process::exit;
 use std::time::Duration;
 
-const ALL_SCENARIOS: [&str; 10] =
-    ["cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy", "inplace", "drain"];
-/// The default set: everything but CPU pressure, busy workers, block_in_place and a drained
-/// channel, which disturb the others.
+const ALL_SCENARIOS: [&str; 11] =
+    ["cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy", "inplace", "drain", "pool"];
+/// The default set: everything but CPU pressure, busy workers, block_in_place, a drained
+/// channel, which disturb the others, and the blocking pool waiting (a control of its own).
 const DEFAULT_SCENARIOS: [&str; 6] = ["cpu", "sleep", "fsync", "mutex", "net", "healthy"];
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 
@@ -43,7 +44,7 @@ struct Opts {
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
   --scenario LIST  comma list of cpu,sleep,fsync,mutex,net,healthy,pressure,busy,
-                   inplace,drain, all, or none (default: the first six)
+                   inplace,drain,pool, all, or none (default: the first six)
   --workers N      Tokio worker threads (default 4)
   --duration SECS  exit after SECS seconds (default: run until SIGINT/SIGTERM)
                    (forced 2 s later even if the runtime is stalled)
@@ -225,6 +226,7 @@ async fn run(opts: &Opts) {
             "inplace" if opts.current_thread => eprintln!("hud-demo: inplace needs the multi-thread runtime; skipped"),
             "inplace" => inplace::spawn_all(),
             "drain" => drain::spawn_all(opts.workers),
+            "pool" => pool::spawn_all(),
             _ => unreachable!(),
         }
     }
