@@ -21,6 +21,7 @@
 
 struct seg {
 	uint64_t vaddr, memsz, off, filesz;
+	int exec;               /* PF_X: code */
 };
 
 struct esym {
@@ -84,6 +85,7 @@ static int load_segments(struct sym_file *f, char *err, size_t errlen)
 		s->memsz = ph.p_memsz;
 		s->off = ph.p_offset;
 		s->filesz = ph.p_filesz;
+		s->exec = (ph.p_flags & PF_X) != 0;
 	}
 	return 0;
 }
@@ -684,9 +686,28 @@ static const char *symtab_name(struct sym_file *f, uint64_t vaddr)
 	return s->name;
 }
 
+/* Whether vaddr is in one of f's executable segments (or f has none to
+ * tell by). Elsewhere there is no code: DWARF still describes functions
+ * the linker dropped, left at address 0, and the symbol before a place
+ * past the end is no answer either. */
+static int in_code(const struct sym_file *f, uint64_t vaddr)
+{
+	int any = 0;
+	for (size_t i = 0; i < f->nsegs; i++) {
+		if (!f->segs[i].exec)
+			continue;
+		any = 1;
+		if (vaddr >= f->segs[i].vaddr && vaddr - f->segs[i].vaddr < f->segs[i].memsz)
+			return 1;
+	}
+	return !any;
+}
+
 static int resolve_uncached(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max)
 {
 	int n = 0;
+	if (!in_code(f, vaddr))
+		return 0;
 	struct sym_dw *d = dwarf_of(f);
 	if (d)
 		n = sym_dw_resolve(d, vaddr, out, max);

@@ -311,14 +311,17 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 	if (ob)
 		memset(ob, 0, offsetof(struct obuf, buf));
 	if (!ob || !addrs) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "hud: --resolve: out of memory");
 		goto cleanup;
 	}
 	ob->out = out;
 	int tty = isatty(fileno(out)) || (r.fd >= 0 && isatty(r.fd));
-	f = sym_file_open(binary, err, errlen);
-	if (!f)
+	char why[1024];
+	f = sym_file_open(binary, why, sizeof(why));
+	if (!f) {
+		snprintf(err, errlen, "hud: --resolve: %s", why);
 		goto cleanup;
+	}
 	for (;;) {
 		char *line = input_line(&r);
 		if (!line) {
@@ -332,7 +335,7 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 			}
 			if (input_fill(&r) != 0) {
 				answer_batch(f, ob, addrs, n, tty);
-				snprintf(err, errlen, "reading addresses: %s", strerror(errno));
+				snprintf(err, errlen, "hud: --resolve: reading the addresses failed: %s", strerror(errno));
 				goto cleanup;
 			}
 			continue;
@@ -344,14 +347,14 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 			continue;
 		if (pr < 0) {
 			answer_batch(f, ob, addrs, n, tty);
-			snprintf(err, errlen, "line %lu: not a hexadecimal address", lineno);
+			snprintf(err, errlen, "hud: --resolve: line %lu is not a hexadecimal address; give one a line, as addr2line takes them (0x4ca04)", lineno);
 			goto cleanup;
 		}
 		if (n == cap) {
 			uint64_t *t = realloc(addrs, 2 * cap * sizeof(*t));
 			if (!t) {
 				answer_batch(f, ob, addrs, n, tty);
-				snprintf(err, errlen, "out of memory");
+				snprintf(err, errlen, "hud: --resolve: out of memory");
 				goto cleanup;
 			}
 			addrs = t;
@@ -367,7 +370,7 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 	}
 	answer_batch(f, ob, addrs, n, tty);
 	if (ob->failed || fflush(out) != 0 || ferror(out)) {
-		snprintf(err, errlen, "writing results: %s", strerror(errno));
+		snprintf(err, errlen, "hud: --resolve: writing the results failed: %s", strerror(errno));
 		goto cleanup;
 	}
 	ret = 0;

@@ -224,6 +224,35 @@ static void test_damaged(const char *src, long len, long junk_at)
 	unlink(path);
 }
 
+/* Addresses in no code of bin (the first page, past the end, not in any
+ * executable segment): "??" for binutils and for hud, never the nearest
+ * symbol before them or a function the linker dropped (its DWARF left at
+ * address 0). */
+static void test_outside_code(const char *bin)
+{
+	static const uint64_t addrs[] = { 0x0, 0x1, 0x10, 0x400, 0xdeadbeef, 0x7fffffffffffull };
+	char err[256], cmd[4400], fn[4096], loc[4096];
+	struct sym_file *f = sym_file_open(bin, err, sizeof(err));
+	CHECK(f != NULL, "sym_file_open %s: %s", bin, err);
+	if (!f)
+		return;
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "addr2line -f -i -C -e '%s' 0x%" PRIx64, bin, addrs[i]);
+		FILE *a2l = popen(cmd, "r");
+		int got = a2l && fgets(fn, sizeof(fn), a2l) && fgets(loc, sizeof(loc), a2l);
+		if (a2l)
+			pclose(a2l);
+		chomp(fn);
+		if (!got || strcmp(fn, "??") != 0)
+			continue;       /* code there after all: compared elsewhere */
+		struct sym_frame fr[SYM_MAX_FRAMES];
+		int k = sym_file_resolve(f, addrs[i], fr, SYM_MAX_FRAMES);
+		CHECK(k == 0, "0x%" PRIx64 " is in no code (addr2line says so), hud names %s at %s:%u", addrs[i],
+		      k > 0 ? fr[0].function : "", k > 0 ? fr[0].file : "", k > 0 ? fr[0].line : 0);
+	}
+	sym_file_close(f);
+}
+
 static void test_stream(const char *bin)
 {
 	char err[256];
@@ -267,6 +296,7 @@ int main(int argc, char **argv)
 	const char *bin = argc > 1 ? argv[1] : self;
 
 	test_against_addr2line(bin);
+	test_outside_code(bin);
 	test_self_process();
 	test_stream(self);
 
