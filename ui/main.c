@@ -299,9 +299,17 @@ static int parse(int argc, char **argv, struct options *o)
 				return say("hud: --window takes seconds (0.1 to 60, what the timeline keeps), not '%s'\n", optarg), -1;
 			break;
 		case 'w':
-			if (!*optarg || strlen(optarg) > 15)
-				return say("hud: --workers takes a thread-name prefix of 1 to 15 characters\n"), -1;
+			if (!*optarg)
+				return say("hud: --workers takes a thread-name prefix (like tokio-runtime-w)\n"), -1;
 			o->workers = optarg;
+			if (strlen(optarg) > 15) {
+				/* Linux keeps 15 characters of a thread's name. */
+				static char cut[16];
+				snprintf(cut, sizeof(cut), "%.15s", optarg);
+				o->workers = cut;
+				say("hud: thread names are at most 15 characters long: --workers matches thread names "
+				    "starting with %s\n", cut);
+			}
 			break;
 		case 'R': o->resolve = optarg; break;
 		case 'd':

@@ -697,8 +697,12 @@ static void draw_workers(struct screen *s, const struct model *m, struct view *v
 	screen_put(s, xf, hy, 7, ATTR_BOLD | PUT_RIGHT, "FOR");
 	screen_put(s, xnow, hy, now_w, ATTR_BOLD, "BLOCKED IN (NOW)");
 	screen_put(s, xw, hy, worst_w, ATTR_BOLD, "WORST CULPRIT");
-	if (!m->nworkers)
-		screen_put(s, 2, y + 2, s->cols - 4, COL_DIM, "no worker threads found yet");
+	if (!m->nworkers) {
+		char none[sizeof(m->info.workers_rule) + 64];
+		snprintf(none, sizeof(none), "no worker threads found yet%s%s%s", m->info.workers_rule[0] ? " (" : "",
+			 m->info.workers_rule, m->info.workers_rule[0] ? ")" : "");
+		screen_put(s, 2, y + 2, s->cols - 4, COL_DIM, none);
+	}
 
 	for (int r = 0; r < page && v->worker_top + r < (int)m->nworkers; r++) {
 		const struct worker_stat *w = &m->workers[v->worker_top + r];

@@ -880,6 +880,40 @@ static void refresh_counters(struct session *s)
 	s->model->info.debug_percent = sym_proc_debug_percent(s->sym);
 }
 
+/* Said once, in a headless run, when no thread has had --workers' prefix
+ * for the first 1.5 s: the names the process's threads have. hud goes on
+ * (the runtime may start later). */
+static void warn_prefix_unmatched(struct session *s)
+{
+	char names[512] = "", name[64];
+	size_t len = 0;
+	int shown = 0, more = 0;
+
+	if (threads_worker_count(&s->threads) || s->model->nworkers)
+		return;
+	for (int i = 0; i < s->threads.n; i++) {
+		const char *comm = s->threads.v[i].comm;
+		int seen = 0;
+		for (int k = 0; k < i && !seen; k++)
+			seen = strcmp(s->threads.v[k].comm, comm) == 0;
+		if (seen)
+			continue;
+		if (shown == 8) {
+			more = 1;
+			continue;
+		}
+		text_sanitize(comm, name, sizeof(name));
+		int n = snprintf(names + len, sizeof(names) - len, "%s%s", shown ? ", " : "", name);
+		if (n > 0 && (size_t)n < sizeof(names) - len)
+			len += (size_t)n;
+		shown++;
+	}
+	char prefix[64];
+	text_sanitize(s->opts->workers_prefix, prefix, sizeof(prefix));
+	fprintf(stderr, "hud: warning: no thread of process %d is named %s* (--workers); its threads are named %s%s; "
+		"hud goes on looking\n", s->opts->pid, prefix, names[0] ? names : "(none)", more ? ", ..." : "");
+}
+
 /* Rule 5, when neither names nor stacks found a worker: the largest NAME-N
  * thread group; -1 with the explanation when that fails too. */
 static int discover_last_rule(struct session *s, char *err, size_t errlen)
@@ -1118,6 +1152,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	uint64_t next_scan = now_ns() + 500000000ull, next_tick = now_ns() + 100000000ull;
 	uint64_t next_age = now_ns() + UNIT_AGE_NS;
 	uint64_t discover_until = s->named || opts->workers_prefix ? 0 : now_ns() + 1500000000ull;
+	uint64_t prefix_check = opts->workers_prefix && !opts->on_input ? now_ns() + 1500000000ull : 0;
 	uint64_t deadline = opts->duration_ns ? s->start_ns + opts->duration_ns : 0;
 	for (;;) {
 		/* The kernel side wakes hud only when the ring buffer fills up,
@@ -1144,6 +1179,10 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 			discover_until = 0;
 			if (discover_last_rule(s, err, errlen) < 0)
 				goto out;
+		}
+		if (prefix_check && now >= prefix_check) {
+			prefix_check = 0;
+			warn_prefix_unmatched(s);
 		}
 		if (now >= next_tick) {
 			next_tick = now + 100000000ull;

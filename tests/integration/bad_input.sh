@@ -22,6 +22,14 @@ hud_says "a pid and a process name together" "give --pid or a process name, not 
 sleep 60 & plain=$!
 hud_says "a process without Tokio workers, with a hint about --workers" "pass --workers PREFIX" --pid $plain --headless --duration 1
 check "--workers PREFIX picks the threads it names" "$HUD" --pid $plain --headless --duration 1 --workers sleep
+# A prefix no thread has: said while hud goes on, with the names there are.
+"$HUD" --pid $plain --headless --duration 2 --workers nosuch > "$WORK/out.txt" 2> "$WORK/err.txt"
+check "--workers that names no thread: a warning naming the threads there are ($(grep -c warning "$WORK/err.txt"))" \
+	grep -q "warning: no thread of process $plain is named nosuch\*.*sleep" "$WORK/err.txt"
+# Thread names are cut to 15 characters: a longer prefix matches on those.
+"$HUD" --pid $plain --headless --duration 1 --workers sleep-and-more-than-15 > "$WORK/out.txt" 2> "$WORK/err.txt"
+check "--workers longer than a thread name is cut to 15 characters, and says so (exit $?)" \
+	grep -q "matches thread names starting with sleep-and-more-" "$WORK/err.txt"
 kill $plain
 
 start_demo --scenario cpu || { not_ok "demo app starts"; finish; exit 1; }
