@@ -96,6 +96,10 @@ int diff_run(FILE *f, const char *before, const char *after, double tolerance_pc
 
 	describe(f, "before", before, m[0], total_ns[0], total_count[0]);
 	describe(f, "after ", after, m[1], total_ns[1], total_count[1]);
+	if (m[0]->info.threshold_ns != m[1]->info.threshold_ns)
+		fprintf(f, "note: the thresholds differ: %.1f ms before, %.1f ms after; blocks between the two "
+			"count in one run only (record both with the same --threshold)\n",
+			(double)m[0]->info.threshold_ns / 1e6, (double)m[1]->info.threshold_ns / 1e6);
 	uint32_t *order = xcalloc(d.nrows + 1, sizeof(uint32_t)), n = 0, added = 0, gone = 0;
 	for (uint32_t i = 0; i < d.nrows; i++)
 		if (d.rows[i].count[0] || d.rows[i].count[1])

@@ -149,6 +149,12 @@ check "... named as new" grep -q '^  new .*compute_checksum' "$WORK/diff.txt"
 "$HUD" --diff "$trace" "$WORK/without.json" > "$WORK/diff.txt" 2>&1
 check "--diff: a culprit gone and less blocking pass (exit 0)" test $? = 0
 check "... named as gone" grep -q '^  gone .*compute_checksum' "$WORK/diff.txt"
+# Runs at other thresholds: what lies between them counts in one only.
+jq -c '.traceEvents |= map(if .name=="hud_info" then .args.threshold_ns = 1000000 else . end)' "$trace" > "$WORK/t1.json"
+"$HUD" --diff "$trace" "$WORK/t1.json" > "$WORK/diff.txt" 2>&1
+check "--diff of runs at other thresholds says so, with both" grep -q 'thresholds differ: 5.0 ms before, 1.0 ms after' "$WORK/diff.txt"
+"$HUD" --diff "$trace" "$WORK/slower.json" > "$WORK/diff.txt" 2>&1
+check "... and only then" test "$(grep -c 'thresholds differ' "$WORK/diff.txt")" = 0
 "$HUD" --diff "$trace" "$WORK/b1.json" > /dev/null 2> "$WORK/err.txt"
 check "--diff with a bad file: exit 2 and one sentence" test $? = 2 -a "$(wc -l < "$WORK/err.txt")" = 1
 finish
