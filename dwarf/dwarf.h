@@ -30,6 +30,10 @@ struct sym_frame {
 	const char *file;       /* source path as DWARF gives it; "??" when unknown */
 	uint32_t line;          /* 0 when unknown */
 	uint32_t flags;         /* SYM_FRAME_* */
+	uint32_t decl_line;     /* where the function itself is declared (DWARF's
+				 * DW_AT_decl_line), 0 when unknown: two closures
+				 * or async blocks of one function have one name
+				 * and differ here */
 };
 
 /* ---- One ELF file ------------------------------------------------------- */

@@ -117,6 +117,10 @@ int sym_attrs_read(Dwarf_Debug dbg, Dwarf_Die die, struct sym_attrs *a)
 			if (form_unsigned(at, form, &u, &err) == DW_DLV_OK)
 				a->call_line = u;
 			break;
+		case DW_AT_decl_line:
+			if (form_unsigned(at, form, &u, &err) == DW_DLV_OK)
+				a->decl_line = u;
+			break;
 		case DW_AT_language:
 			if (form_unsigned(at, form, &u, &err) == DW_DLV_OK)
 				a->lang = u;

@@ -42,10 +42,11 @@
 struct fname {
 	const char *name;
 	uint64_t origin;
+	uint32_t decl_line;     /* the DIE's own DW_AT_decl_line, 0 when it has none */
 };
 
 struct subrec {                 /* a subprogram with code */
-	struct fname nm;
+	struct fname nm;        /* nm.decl_line: through the origin too, once resolved */
 	const char *resolved;   /* demangled and interned; NULL until computed */
 	uint32_t inl_first, inl_count;  /* its slice of the unit's inline ranges */
 	uint32_t drun_first, ndepth;    /* its depth runs: druns[drun_first .. +ndepth] */
@@ -110,6 +111,7 @@ struct urange {
 struct name_slot {
 	Dwarf_Off off;          /* 0 = empty slot */
 	const char *name;
+	uint32_t decl_line;     /* the first DW_AT_decl_line along the chain, 0 none */
 };
 
 /* The linker merges .debug_str, so one raw name has one address: the
@@ -348,7 +350,7 @@ static Dwarf_Debug dbg_of(struct sym_dw *d)
 
 /* ---- Names -------------------------------------------------------------- */
 
-static const char **name_slot(struct sym_dw *d, Dwarf_Off off, int insert)
+static struct name_slot *name_slot(struct sym_dw *d, Dwarf_Off off, int insert)
 {
 	if (insert && (d->nnames + 1) * 2 > d->names_cap) {
 		size_t ncap = d->names_cap ? d->names_cap * 2 : 1024;
@@ -372,13 +374,14 @@ static const char **name_slot(struct sym_dw *d, Dwarf_Off off, int insert)
 	size_t j = (off * 0x9e3779b97f4a7c15ull >> 17) & (d->names_cap - 1);
 	for (; d->names[j].off; j = (j + 1) & (d->names_cap - 1))
 		if (d->names[j].off == off)
-			return &d->names[j].name;
+			return &d->names[j];
 	if (!insert)
 		return NULL;
 	d->names[j].off = off;
 	d->names[j].name = NULL;
+	d->names[j].decl_line = 0;
 	d->nnames++;
-	return &d->names[j].name;
+	return &d->names[j];
 }
 
 /* The raw name of the DIE at off: its linkage name, else its DW_AT_name, else
@@ -386,53 +389,57 @@ static const char **name_slot(struct sym_dw *d, Dwarf_Off off, int insert)
 static struct cu *cu_of_offset(struct sym_dw *d, uint64_t off);
 static int unit_abbrevs(struct sym_dw *d, struct cu *cu);
 
-static const char *name_entry(struct sym_dw *d, Dwarf_Off off, int hops)
+static const char *name_entry(struct sym_dw *d, Dwarf_Off off, int hops, uint32_t *decl_line)
 {
+	*decl_line = 0;
 	if (hops == 0 || off == 0)
 		return NULL;
-	const char **slot = name_slot(d, off, 0);
-	if (slot)
-		return *slot;
+	struct name_slot *slot = name_slot(d, off, 0);
+	if (slot) {
+		*decl_line = slot->decl_line;
+		return slot->name;
+	}
+	const char *name = NULL, *next_name = NULL;
+	uint64_t own_decl = 0, origin = 0;
 	struct cu *cu = d->fast ? cu_of_offset(d, off) : NULL;
 	if (cu && !cu->slow && unit_abbrevs(d, cu) == 0) {
 		struct dw_die die;
-		const char *name = NULL;
 		if (dw_read_die(&d->s, &cu->u, cu->ab, off, 0, &die) == 0 && !die.null) {
-			if (die.linkage)
-				name = die.linkage;
-			else if (die.name)
-				name = die.name;
-			else if (die.has_origin && die.origin != off)
-				name = name_entry(d, die.origin, hops - 1);
+			name = die.linkage ? die.linkage : die.name;
+			own_decl = die.decl_line;
+			origin = die.has_origin && die.origin != off ? die.origin : 0;
 		}
-		slot = name_slot(d, off, 1);
-		if (slot)
-			*slot = name;
-		return name;
-	}
-	if (!dbg_of(d))
+	} else if (dbg_of(d)) {
+		Dwarf_Error err = NULL;
+		Dwarf_Die die = NULL;
+		if (dwarf_offdie_b(d->dbg, off, 1, &die, &err) != DW_DLV_OK) {
+			sym_drop_err(d->dbg, &err);
+			return NULL;
+		}
+		struct sym_attrs a;
+		if (sym_attrs_read(d->dbg, die, &a) == 0) {
+			name = a.linkage ? a.linkage : a.name;
+			own_decl = a.decl_line;
+			origin = a.has_origin && a.origin != off ? a.origin : 0;
+		}
+		sym_attrs_free(d->dbg, &a);
+		dwarf_dealloc_die(die);
+	} else {
 		return NULL;
-	Dwarf_Error err = NULL;
-	Dwarf_Die die = NULL;
-	if (dwarf_offdie_b(d->dbg, off, 1, &die, &err) != DW_DLV_OK) {
-		sym_drop_err(d->dbg, &err);
-		return NULL;
 	}
-	struct sym_attrs a;
-	const char *name = NULL;
-	if (sym_attrs_read(d->dbg, die, &a) == 0) {
-		if (a.linkage)
-			name = a.linkage;
-		else if (a.name)
-			name = a.name;
-		else if (a.has_origin && a.origin != off)
-			name = name_entry(d, a.origin, hops - 1);
-	}
-	sym_attrs_free(d->dbg, &a);
-	dwarf_dealloc_die(die);
+	/* The name from the first DIE along the chain that has one, the
+	 * declaration's line likewise (a concrete instance has neither). */
+	uint32_t next_decl = 0;
+	if (origin && (!name || !own_decl))
+		next_name = name_entry(d, origin, hops - 1, &next_decl);
+	if (!name)
+		name = next_name;
+	*decl_line = own_decl && own_decl <= UINT32_MAX ? (uint32_t)own_decl : next_decl;
 	slot = name_slot(d, off, 1);
-	if (slot)
-		*slot = name;
+	if (slot) {
+		slot->name = name;
+		slot->decl_line = *decl_line;
+	}
 	return name;
 }
 
@@ -480,16 +487,21 @@ static const char *demangled(struct sym_dw *d, const char *raw)
 static const char NAMELESS[] = "??";
 
 /* The demangled name of a function record; *resolved caches it. */
-static const char *fn_name(struct sym_dw *d, const struct cu *cu, const struct fname *nm,
+/* A record's name, demangled and interned once; its declaration's line
+ * (nm->decl_line) is completed from the origin at the same time. */
+static const char *fn_name(struct sym_dw *d, const struct cu *cu, struct fname *nm,
 			   const char **resolved)
 {
 	if (*resolved)
 		return *resolved;
 	const char *raw = nm->name;
 	if (nm->origin) {
-		const char *o = name_entry(d, nm->origin, NAME_HOPS);
+		uint32_t decl;
+		const char *o = name_entry(d, nm->origin, NAME_HOPS, &decl);
 		if (o)
 			raw = o;
+		if (!nm->decl_line)
+			nm->decl_line = decl;
 	}
 	const char *name = NULL;
 	if (raw)
@@ -500,15 +512,16 @@ static const char *fn_name(struct sym_dw *d, const struct cu *cu, const struct f
 
 /* The reference's choice among a DIE's names, as a struct fname. */
 static struct fname fname_of(const char *linkage, const char *name, int name_first,
-			     int has_origin, uint64_t origin)
+			     int has_origin, uint64_t origin, uint64_t decl_line)
 {
+	uint32_t decl = decl_line <= UINT32_MAX ? (uint32_t)decl_line : 0;
 	if (linkage)
-		return (struct fname){ linkage, 0 };
+		return (struct fname){ linkage, 0, decl };
 	if (name && name_first)
-		return (struct fname){ name, 0 };
+		return (struct fname){ name, 0, decl };
 	if (has_origin)
-		return (struct fname){ name, origin };
-	return (struct fname){ name, 0 };
+		return (struct fname){ name, origin, decl };
+	return (struct fname){ name, 0, decl };
 }
 
 /* ---- Loading one unit --------------------------------------------------- */
@@ -633,7 +646,7 @@ static int visit(struct loader *L, Dwarf_Die die, int64_t fn, uint32_t depth, in
 		int64_t self = -1;
 		if (ret == 0 && added) {
 			self = (int64_t)L->nsubs;
-			ret = push_sub(L, fname_of(a.linkage, a.name, a.name_first, a.has_origin, a.origin));
+			ret = push_sub(L, fname_of(a.linkage, a.name, a.name_first, a.has_origin, a.origin, a.decl_line));
 		}
 		sym_attrs_free(dbg, &a);
 		return ret ? ret : walk(L, die, self, 0, level + 1);
@@ -645,7 +658,7 @@ static int visit(struct loader *L, Dwarf_Die die, int64_t fn, uint32_t depth, in
 		L->cur_depth = depth;
 		ret = sym_for_each_range(dbg, die, L->cu->version, L->cu->base, &a, add_iaddr, L, &added);
 		if (ret == 0)
-			ret = push_inl(L, fname_of(a.linkage, a.name, a.name_first, a.has_origin, a.origin),
+			ret = push_inl(L, fname_of(a.linkage, a.name, a.name_first, a.has_origin, a.origin, a.decl_line),
 				       a.call_file, a.call_line);
 		sym_attrs_free(dbg, &a);
 		return ret ? ret : walk(L, die, fn, depth + 1, level + 1);
@@ -918,7 +931,7 @@ static int walk_fast(struct sym_dw *d, struct cu *cu, struct loader *Lp)
 			if (ret == 0 && added) {
 				self = (int64_t)L->nsubs;
 				ret = push_sub(L, fname_of(die.linkage, die.name, die.name_first,
-							   die.has_origin, die.origin));
+							   die.has_origin, die.origin, die.decl_line));
 			}
 			child = (struct level){ self, 0 };
 		} else {
@@ -927,7 +940,7 @@ static int walk_fast(struct sym_dw *d, struct cu *cu, struct loader *Lp)
 			ret = dw_for_each_range(s, u, &die, add_iaddr, L, &added);
 			if (ret == 0)
 				ret = push_inl(L, fname_of(die.linkage, die.name, die.name_first,
-							   die.has_origin, die.origin),
+							   die.has_origin, die.origin, die.decl_line),
 					       die.call_file, die.call_line);
 			child = (struct level){ lv->fn, lv->depth + 1 };
 		}
@@ -1502,17 +1515,21 @@ static int frames_for_function(struct sym_dw *d, struct cu *cu, struct subrec *f
 	uint32_t cline = has_loc ? line : 0;
 	for (int i = depth; i >= 0 && nout < max; i--) {
 		const char *name;
+		uint32_t decl;
 		if (i > 0) {
 			struct inlrec *in = &cu->inls[chain[i - 1]];
 			name = fn_name(d, cu, &in->nm, &in->resolved);
+			decl = in->nm.decl_line;
 		} else {
 			name = fn_name(d, cu, &f->nm, &f->resolved);
+			decl = f->nm.decl_line;
 		}
 		out[nout++] = (struct sym_frame){
 			.function = name,
 			.file = cfile ? cfile : "??",
 			.line = cline,
 			.flags = i > 0 ? SYM_FRAME_INLINED : 0,
+			.decl_line = decl,
 		};
 		if (i > 0) {
 			/* File 0 is "no file" to the reference, in every version. */

@@ -712,6 +712,7 @@ int dw_read_die(const struct dw_secs *s, struct dw_unit *u, const struct dw_abbr
 			break;
 		case DW_AT_call_file: as_unsigned(&v, &d->call_file); break;
 		case DW_AT_call_line: as_unsigned(&v, &d->call_line); break;
+		case DW_AT_decl_line: as_unsigned(&v, &d->decl_line); break;
 		case DW_AT_language: as_unsigned(&v, &d->lang); break;
 		case DW_AT_comp_dir: comp_dir = v; break;
 		case DW_AT_stmt_list:

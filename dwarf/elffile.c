@@ -738,6 +738,7 @@ static void copy_frames(struct sym_frame *dst, const struct sym_frame *src, int 
 		dst[i].file = src[i].file;
 		dst[i].line = src[i].line;
 		dst[i].flags = src[i].flags;
+		dst[i].decl_line = src[i].decl_line;
 	}
 }
 

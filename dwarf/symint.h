@@ -118,7 +118,7 @@ struct sym_attrs {
 	const char *linkage, *name, *comp_dir;
 	Dwarf_Off origin;
 	int has_origin, name_first, has_stmt;
-	uint64_t call_file, call_line, lang;
+	uint64_t call_file, call_line, lang, decl_line;
 };
 
 /* Frees a libdwarf error (if any) and clears it. */
@@ -242,7 +242,7 @@ const struct dw_abbrevs *dw_abbrev_one(const struct dw_secs *s, const struct dw_
 struct dw_die {
 	uint64_t next;          /* offset after its attributes */
 	uint64_t low, high, ranges, origin, sibling, stmt_list;
-	uint64_t call_file, call_line, lang;
+	uint64_t call_file, call_line, lang, decl_line;
 	const char *name, *linkage, *comp_dir;
 	uint16_t tag;
 	uint8_t children, null, has_low, has_high, high_is_size, has_ranges, ranges_index;

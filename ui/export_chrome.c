@@ -150,7 +150,10 @@ static void write_frame_def(struct chrome_writer *w, const struct model *m, uint
 	json_string(w->f, strtab_get(m->strings, fr->function));
 	fputs(",\"file\":", w->f);
 	json_string(w->f, strtab_get(m->strings, fr->file));
-	fprintf(w->f, ",\"line\":%u,\"flags\":%u}}", fr->line, fr->flags);
+	fprintf(w->f, ",\"line\":%u,\"flags\":%u", fr->line, fr->flags);
+	if (fr->decl_line)
+		fprintf(w->f, ",\"decl_line\":%u", fr->decl_line);
+	fputs("}}", w->f);
 }
 
 static void pending_flush(struct chrome_writer *w)

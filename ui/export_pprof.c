@@ -7,7 +7,8 @@
  * blocking events (count) and blocking time (ns); the default is blocking
  * time, what hud is for. One Location per model frame (a stack's frames
  * are already split into inline frames, so each Location has one Line) and
- * one Function per model function (name + file). The one Mapping is the
+ * one Function per model function (name, file and the line it is declared
+ * at, its start_line: async blocks of one function share a name). The one Mapping is the
  * target, marked as fully symbolized so no tool tries to symbolize again.
  *
  * Wire format: every field is a varint (wire type 0) or length-delimited
@@ -143,6 +144,8 @@ static void encode(struct buf *out, const struct model *m)
 		f_int(&tmp, 2, (uint64_t)name);
 		f_int(&tmp, 3, (uint64_t)name);
 		f_int(&tmp, 4, (uint64_t)str(&s, strtab_get(m->strings, f->file)));
+		if (f->decl_line)
+			f_int(&tmp, 5, f->decl_line);
 		f_msg(out, 5, &tmp);
 	}
 

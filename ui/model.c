@@ -87,40 +87,47 @@ void model_free(struct model *m)
 	free(m);
 }
 
-/* ---- Functions: one per (name, file) ------------------------------------ */
+/* ---- Functions: one per (name, file, declaration line) ---------------------
+ *
+ * The declaration line tells apart what shares a name: Rust names every
+ * async block and closure of a function NAME::{{closure}}. A generic
+ * function's instances share all three, and stay one. */
 
-struct func_key { uint32_t function, file; };
+struct func_key { uint32_t function, file, decl_line; };
 
-static uint32_t func_hash2(uint32_t function, uint32_t file)
+static uint32_t func_hash2(const struct func_key *k)
 {
-	return mix(mix(17, function), file);
+	return mix(mix(mix(17, k->function), k->file), k->decl_line);
 }
 
 static uint32_t func_hash(const struct model *m, uint32_t id)
 {
-	return func_hash2(m->funcs[id].function, m->funcs[id].file);
+	const struct func_stat *f = &m->funcs[id];
+	return func_hash2(&(struct func_key){ f->function, f->file, f->decl_line });
 }
 
 static int func_eq(const struct model *m, uint32_t id, const void *key)
 {
 	const struct func_key *k = key;
-	return m->funcs[id].function == k->function && m->funcs[id].file == k->file;
+	return m->funcs[id].function == k->function && m->funcs[id].file == k->file &&
+	       m->funcs[id].decl_line == k->decl_line;
 }
 
-static uint32_t func_intern(struct model *m, uint32_t function, uint32_t file, uint32_t line, uint32_t flags)
+static uint32_t func_intern(struct model *m, const struct frame *fr)
 {
-	struct func_key k = { function, file };
-	uint32_t *slot = index_slot(m, m->func_index, m->func_index_cap, func_hash2(function, file), func_eq, &k);
+	struct func_key k = { fr->function, fr->file, fr->decl_line };
+	uint32_t *slot = index_slot(m, m->func_index, m->func_index_cap, func_hash2(&k), func_eq, &k);
 
 	if (*slot)
 		return *slot - 1;
 	GROW(m->funcs, m->nfuncs, m->funcs_cap);
 	struct func_stat *f = &m->funcs[m->nfuncs];
 	memset(f, 0, sizeof(*f));
-	f->function = function;
-	f->file = file;
-	f->line = line;
-	f->flags = flags;
+	f->function = fr->function;
+	f->file = fr->file;
+	f->decl_line = fr->decl_line;
+	f->line = fr->line;
+	f->flags = fr->flags;
 	*slot = ++m->nfuncs;
 	if (m->nfuncs * 2 > m->func_index_cap)
 		index_grow(&m->func_index, &m->func_index_cap, m->nfuncs, func_hash, m);
@@ -131,7 +138,7 @@ static uint32_t func_intern(struct model *m, uint32_t function, uint32_t file, u
 
 static uint32_t frame_hash2(const struct frame *f)
 {
-	return mix(mix(mix(mix(3, f->function), f->file), f->line), f->flags);
+	return mix(mix(mix(mix(mix(3, f->function), f->file), f->line), f->flags), f->decl_line);
 }
 
 static uint32_t frame_hash(const struct model *m, uint32_t id)
@@ -142,7 +149,8 @@ static uint32_t frame_hash(const struct model *m, uint32_t id)
 static int frame_eq(const struct model *m, uint32_t id, const void *key)
 {
 	const struct frame *a = &m->frames[id], *b = key;
-	return a->function == b->function && a->file == b->file && a->line == b->line && a->flags == b->flags;
+	return a->function == b->function && a->file == b->file && a->line == b->line && a->flags == b->flags &&
+	       a->decl_line == b->decl_line;
 }
 
 static uint32_t frame_intern(struct model *m, const struct frame_in *in)
@@ -153,6 +161,7 @@ static uint32_t frame_intern(struct model *m, const struct frame_in *in)
 	f.function = strtab_intern(m->strings, in->function ? in->function : "??");
 	f.file = strtab_intern(m->strings, in->file ? in->file : "??");
 	f.line = in->line;
+	f.decl_line = in->decl_line;
 	f.flags = in->flags & (FRAME_INLINED | FRAME_NODEBUG | FRAME_UNKNOWN);
 	if (frame_is_app(strtab_get(m->strings, f.function), strtab_get(m->strings, f.file), in->in_main) &&
 	    !(f.flags & FRAME_UNKNOWN))
@@ -160,7 +169,7 @@ static uint32_t frame_intern(struct model *m, const struct frame_in *in)
 	uint32_t *slot = index_slot(m, m->frame_index, m->frame_index_cap, frame_hash2(&f), frame_eq, &f);
 	if (*slot)
 		return *slot - 1;
-	f.func_index = func_intern(m, f.function, f.file, f.line, f.flags);
+	f.func_index = func_intern(m, &f);
 	GROW(m->frames, m->nframes, m->frames_cap);
 	m->frames[m->nframes] = f;
 	*slot = ++m->nframes;

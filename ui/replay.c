@@ -27,7 +27,7 @@
 #define MAX_COUNT       (1ull << 48)
 #define EVENT_BYTES     (64u << 20)     /* one event, read whole */
 
-struct rframe { uint32_t function, file, line, flags; };
+struct rframe { uint32_t function, file, line, flags, decl_line; };
 
 struct replay {
 	struct json *j;
@@ -130,8 +130,9 @@ static int on_info(struct replay *r, int args)
 
 static int on_frame(struct replay *r, int args)
 {
-	uint64_t id, line, flags;
+	uint64_t id, line, flags, decl = 0;
 	const char *fn = arg_str(r, args, "function"), *file = arg_str(r, args, "file");
+	int decl_at = jdoc_get(&r->d, args, "decl_line");      /* absent: unknown, or an earlier build */
 
 	if (!fn || !file)
 		return bad(r, "hud_frame", "function and file must be strings");
@@ -139,12 +140,15 @@ static int on_frame(struct replay *r, int args)
 		return bad(r, "hud_frame", "frame ids must count up from 0");
 	if (arg_u64(r, args, "line", UINT32_MAX, &line) < 0 || arg_u64(r, args, "flags", 0xff, &flags) < 0)
 		return bad(r, "hud_frame", "line and flags must be small numbers");
+	if (decl_at >= 0 && jdoc_u64(&r->d, decl_at, UINT32_MAX, &decl) < 0)
+		return bad(r, "hud_frame", "decl_line must be a line number");
 	if (r->nframes == r->frames_cap) {
 		r->frames_cap = r->frames_cap ? r->frames_cap * 2 : 1024;
 		r->frames = xrealloc(r->frames, r->frames_cap * sizeof(*r->frames));
 	}
 	r->frames[r->nframes++] = (struct rframe){
 		strtab_intern(r->m->strings, fn), strtab_intern(r->m->strings, file), (uint32_t)line, (uint32_t)flags,
+		(uint32_t)decl,
 	};
 	return 0;
 }
@@ -167,8 +171,9 @@ static int on_stack(struct replay *r, int args)
 		 * executable and the rules said so; saying in_main for those
 		 * (only) makes model_stack decide the same again. */
 		in[n++] = (struct frame_in){
-			strtab_get(r->m->strings, rf->function), strtab_get(r->m->strings, rf->file),
-			rf->line, rf->flags, (rf->flags & FRAME_APP) ? 1 : 0,
+			.function = strtab_get(r->m->strings, rf->function), .file = strtab_get(r->m->strings, rf->file),
+			.line = rf->line, .flags = rf->flags, .decl_line = rf->decl_line,
+			.in_main = (rf->flags & FRAME_APP) ? 1 : 0,
 		};
 	}
 	if (r->nstacks == r->stacks_cap) {

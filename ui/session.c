@@ -212,6 +212,7 @@ static const struct addr_entry *resolve(struct session *s, uint64_t addr, int le
 		f->function = fr[i].function;
 		f->file = fr[i].file;
 		f->line = fr[i].line;
+		f->decl_line = fr[i].decl_line;
 		f->flags = (fr[i].flags & SYM_FRAME_INLINED ? FRAME_INLINED : 0) |
 			   (fr[i].flags & SYM_FRAME_SYMTAB ? FRAME_NODEBUG : 0) |
 			   (fr[i].flags & SYM_FRAME_UNKNOWN ? FRAME_UNKNOWN : 0);

@@ -64,6 +64,7 @@ struct frame {
 	uint32_t line;
 	uint32_t flags;         /* FRAME_* */
 	uint32_t func_index;    /* index in model.funcs */
+	uint32_t decl_line;     /* where its function is declared, 0 unknown (sym_frame) */
 };
 
 struct stack {
@@ -91,6 +92,9 @@ struct stack {
 /* Aggregates per function (name + file), for hotspots. */
 struct func_stat {
 	uint32_t function, file;
+	uint32_t decl_line;     /* with name and file, what makes it one function:
+				 * async blocks and closures of one function share
+				 * a name; 0 unknown */
 	uint32_t line;          /* line of its longest block's culprit frame, else
 				 * of the first frame of it seen */
 	uint32_t flags;
@@ -205,6 +209,7 @@ struct frame_in {
 	uint32_t line;
 	uint32_t flags;             /* FRAME_INLINED / FRAME_NODEBUG / FRAME_UNKNOWN */
 	int in_main;                /* 1 when the address is in the main executable */
+	uint32_t decl_line;         /* its function's declaration line, 0 unknown */
 };
 
 /* Interns a stack of frames (innermost first); app frames and the culprit

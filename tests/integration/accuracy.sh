@@ -152,6 +152,23 @@ check "blocking pool asleep: its threads are not workers (workers $(jq .otherDat
 	jq -e '.otherData.workers == 4' "$WORK/pool.json"
 kill $demo 2>/dev/null; wait $demo 2>/dev/null
 
+# ---- two async blocks of one function: two culprits, each at its line ---------------
+# Both are named hud_demo::closures::spawn_all::{{closure}}.
+cl_src=$(cd "$(dirname "$0")/../demo/src" && pwd)/closures.rs
+cl_off=$(grep -n "HUD-CLOSURE: off_cpu" "$cl_src" | cut -d: -f1)
+cl_cpu=$(grep -n "HUD-CLOSURE: cpu" "$cl_src" | cut -d: -f1)
+"$DEMO" --quiet --scenario closures --duration 9 > /dev/null 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 6 --export "$WORK/closures.json" > "$WORK/closures.txt" 2>&1
+check "closures: the sleeping async block is its own culprit, at closures.rs:$cl_off" \
+	grep -qE "^  off_cpu .*spawn_all::\{\{closure\}\} \(.*closures.rs:$cl_off\)" "$WORK/closures.txt"
+check "closures: the spinning one too, at closures.rs:$cl_cpu" \
+	grep -qE "^  cpu .*spawn_all::\{\{closure\}\} \(.*closures.rs:$cl_cpu\)" "$WORK/closures.txt"
+"$HUD" --replay "$WORK/closures.json" --headless > "$WORK/closures.replay.txt" 2>&1
+check "closures: replay keeps them apart" grep -qE "^  cpu .*closures.rs:$cl_cpu\)" "$WORK/closures.replay.txt"
+kill $demo 2>/dev/null; wait $demo 2>/dev/null
+
 # ---- workers with a custom name: found by stack -----------------------------------
 "$DEMO" --quiet --thread-name api --scenario cpu,healthy > /dev/null 2>&1 &
 demo=$!

@@ -25,13 +25,14 @@ static uint32_t fix_stack(struct model *m, int s)
 	snprintf(name[0], sizeof(name[0]), "app::handler_%d", s % 5);
 	snprintf(name[1], sizeof(name[1]), "app::route_%d::{{closure}}", s % 3);
 	f[n++] = (struct frame_in){ s % 7 == 0 ? "syscall" : name[0], s % 7 == 0 ? "??" : fix_app,
-				    (uint32_t)(10 + s % 5), s % 7 == 0 ? FRAME_NODEBUG : 0, s % 7 != 0 };
-	f[n++] = (struct frame_in){ name[0], fix_app, (uint32_t)(20 + s % 4), FRAME_INLINED, 1 };
-	f[n++] = (struct frame_in){ name[1], fix_app, 33, 0, 1 };
+				    (uint32_t)(10 + s % 5), s % 7 == 0 ? FRAME_NODEBUG : 0, s % 7 != 0, 0 };
+	f[n++] = (struct frame_in){ name[0], fix_app, (uint32_t)(20 + s % 4), FRAME_INLINED, 1, 0 };
+	/* Two async blocks of one function: one name, declared at two lines. */
+	f[n++] = (struct frame_in){ name[1], fix_app, 33, 0, 1, (uint32_t)(30 + s % 2) };
 	if (s % 4 == 1)
-		f[n++] = (struct frame_in){ "evil\x1b[31m\"name\";\x01\u00e9", fix_app, 7, 0, 1 };
-	f[n++] = (struct frame_in){ "tokio::runtime::task::core::Core<T,S>::poll", fix_lib, 212, 0, 0 };
-	f[n++] = (struct frame_in){ "tokio::runtime::scheduler::multi_thread::worker::run", fix_lib, 400, 0, 0 };
+		f[n++] = (struct frame_in){ "evil\x1b[31m\"name\";\x01\u00e9", fix_app, 7, 0, 1, 0 };
+	f[n++] = (struct frame_in){ "tokio::runtime::task::core::Core<T,S>::poll", fix_lib, 212, 0, 0, 0 };
+	f[n++] = (struct frame_in){ "tokio::runtime::scheduler::multi_thread::worker::run", fix_lib, 400, 0, 0, 0 };
 	return model_stack(m, f, n);
 }
 

@@ -50,19 +50,19 @@ static struct model *demo_model(const char *evil)
 	m->info.debug_percent = 97;
 
 	struct frame_in cpu[] = {
-		{ "app::cpu::compute_checksum", "/src/app/src/cpu.rs", 45, 0, 1 },
-		{ "app::cpu::handle::{{closure}}", "/src/app/src/cpu.rs", 32, FRAME_INLINED, 1 },
-		{ "tokio::runtime::task::harness::Harness<T,S>::poll", TOKIO_FILE, 152, 0, 1 },
-		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1 },
+		{ "app::cpu::compute_checksum", "/src/app/src/cpu.rs", 45, 0, 1, 0 },
+		{ "app::cpu::handle::{{closure}}", "/src/app/src/cpu.rs", 32, FRAME_INLINED, 1, 0 },
+		{ "tokio::runtime::task::harness::Harness<T,S>::poll", TOKIO_FILE, 152, 0, 1, 0 },
+		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1, 0 },
 	};
 	struct frame_in sleep[] = {
-		{ "std::thread::sleep", "/rustc/abc/library/std/src/thread/mod.rs", 880, 0, 1 },
-		{ "app::sleep::throttle_backend", "/src/app/src/sleep.rs", 30, 0, 1 },
-		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1 },
+		{ "std::thread::sleep", "/rustc/abc/library/std/src/thread/mod.rs", 880, 0, 1, 0 },
+		{ "app::sleep::throttle_backend", "/src/app/src/sleep.rs", 30, 0, 1, 0 },
+		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1, 0 },
 	};
 	struct frame_in parse[] = {
-		{ evil ? evil : "app::io::parse_header", evil ? evil : "/src/app/src/io.rs", 7, 0, 1 },
-		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1 },
+		{ evil ? evil : "app::io::parse_header", evil ? evil : "/src/app/src/io.rs", 7, 0, 1, 0 },
+		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1, 0 },
 	};
 	uint32_t s_cpu = model_stack(m, cpu, 4), s_sleep = model_stack(m, sleep, 3), s_parse = model_stack(m, parse, 2);
 
@@ -529,16 +529,16 @@ static void test_blocking_line(void)
 	m->info.freq = 99;
 	m->info.threshold_ns = 5 * MS;
 	struct frame_in held[] = {
-		{ "app::mutex::rebalance_ledger", "/src/app/src/mutex.rs", 66, 0, 1 },
-		{ "app::mutex::update_shared_state", "/src/app/src/mutex.rs", 54, 0, 1 },
-		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1 },
+		{ "app::mutex::rebalance_ledger", "/src/app/src/mutex.rs", 66, 0, 1, 0 },
+		{ "app::mutex::update_shared_state", "/src/app/src/mutex.rs", 54, 0, 1, 0 },
+		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1, 0 },
 	};
 	struct frame_in waiting[] = {
-		{ "syscall", "??", 0, FRAME_NODEBUG, 0 },
+		{ "syscall", "??", 0, FRAME_NODEBUG, 0, 0 },
 		{ "std::sys::sync::mutex::futex::Mutex::lock_contended", "/rustc/abc/library/std/src/sys/sync/mutex/futex.rs",
-		  62, 0, 1 },
-		{ "app::mutex::update_shared_state", "/src/app/src/mutex.rs", 53, 0, 1 },
-		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1 },
+		  62, 0, 1, 0 },
+		{ "app::mutex::update_shared_state", "/src/app/src/mutex.rs", 53, 0, 1, 0 },
+		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1, 0 },
 	};
 	uint32_t s_held = model_stack(m, held, 3);
 	uint32_t s_wait = model_stack(m, waiting, 4);

@@ -38,7 +38,7 @@ static void compare(const struct model *ma, const struct model *mb)
 		const struct frame *a = &ma->frames[i], *b = &mb->frames[i];
 		CHECK_STR(S(mb, b->function), S(ma, a->function));
 		CHECK_STR(S(mb, b->file), S(ma, a->file));
-		EQ(line); EQ(flags); EQ(func_index);
+		EQ(line); EQ(flags); EQ(func_index); EQ(decl_line);
 	}
 	CHECK(ma->nstacks == mb->nstacks, "stacks %u != %u", ma->nstacks, mb->nstacks);
 	for (uint32_t i = 0; i < ma->nstacks && i < mb->nstacks; i++) {
@@ -52,7 +52,7 @@ static void compare(const struct model *ma, const struct model *mb)
 		const struct func_stat *a = &ma->funcs[i], *b = &mb->funcs[i];
 		CHECK_STR(S(mb, b->function), S(ma, a->function));
 		CHECK_STR(S(mb, b->file), S(ma, a->file));
-		EQ(line); EQ(flags); EQ(samples); EQ(block_max_ns); EQ(first_ns); EQ(last_ns); EQ(nworker_blocks);
+		EQ(decl_line); EQ(line); EQ(flags); EQ(samples); EQ(block_max_ns); EQ(first_ns); EQ(last_ns); EQ(nworker_blocks);
 		for (int k = 0; k < BLOCK_KINDS; k++) {
 			EQ(block_count[k]);
 			EQ(block_ns[k]);
@@ -299,6 +299,12 @@ int main(void)
 		return check_done();
 	m = fix_build(w, 2);
 	m->info.epoll_counted = 0;      /* --no-epoll-count: kept through the file */
+	/* One name, two declaration lines: two functions (async blocks of one
+	 * function), each with its own counts. */
+	int routes = 0;
+	for (uint32_t i = 0; i < m->nfuncs; i++)
+		routes += strcmp(S(m, m->funcs[i].function), "app::route_0::{{closure}}") == 0;
+	CHECK(routes == 2, "app::route_0::{{closure}} declared at two lines is two functions (%d)", routes);
 
 	/* The file as a killed hud leaves it: the temporary name, flushed. */
 	char tmp[300];

@@ -14,14 +14,14 @@ static uint32_t stack_through(struct model *m, const char *const *middle, int nm
 	struct frame_in f[12];
 	int n = 0;
 
-	f[n++] = (struct frame_in){ "app::crunch", app, 12, 0, 1 };
+	f[n++] = (struct frame_in){ "app::crunch", app, 12, 0, 1, 0 };
 	for (int i = 0; i < nmiddle; i++)
-		f[n++] = (struct frame_in){ middle[i], tokio, 100 + (uint32_t)i, 0, 0 };
-	f[n++] = (struct frame_in){ "app::handler::{{closure}}", app, 30, 0, 1 };
-	f[n++] = (struct frame_in){ "tokio::runtime::task::raw::poll", tokio, 255, 0, 0 };
-	f[n++] = (struct frame_in){ "tokio::runtime::scheduler::multi_thread::worker::Context::run_task", tokio, 470, 0, 0 };
-	f[n++] = (struct frame_in){ "tokio::runtime::scheduler::multi_thread::worker::run", tokio, 400, 0, 0 };
-	f[n++] = (struct frame_in){ "tokio::runtime::blocking::pool::Inner::run", tokio, 500, 0, 0 };
+		f[n++] = (struct frame_in){ middle[i], tokio, 100 + (uint32_t)i, 0, 0, 0 };
+	f[n++] = (struct frame_in){ "app::handler::{{closure}}", app, 30, 0, 1, 0 };
+	f[n++] = (struct frame_in){ "tokio::runtime::task::raw::poll", tokio, 255, 0, 0, 0 };
+	f[n++] = (struct frame_in){ "tokio::runtime::scheduler::multi_thread::worker::Context::run_task", tokio, 470, 0, 0, 0 };
+	f[n++] = (struct frame_in){ "tokio::runtime::scheduler::multi_thread::worker::run", tokio, 400, 0, 0, 0 };
+	f[n++] = (struct frame_in){ "tokio::runtime::blocking::pool::Inner::run", tokio, 500, 0, 0, 0 };
 	return model_stack(m, f, n);
 }
 

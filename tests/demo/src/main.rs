@@ -6,6 +6,7 @@
 //! lines are tagged "HUD-HEALTHY: KIND NAME" the same way.
 
 mod busy;
+mod closures;
 mod cpu;
 mod deadlock;
 mod drain;
@@ -23,10 +24,12 @@ use std::io::Write;
 use std::process::exit;
 use std::time::Duration;
 
-const ALL_SCENARIOS: [&str; 11] =
-    ["cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy", "inplace", "drain", "pool"];
+const ALL_SCENARIOS: [&str; 12] = [
+    "cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy", "inplace", "drain", "pool", "closures",
+];
 /// The default set: everything but CPU pressure, busy workers, block_in_place, a drained
-/// channel, which disturb the others, and the blocking pool waiting (a control of its own).
+/// channel, which disturb the others, the blocking pool waiting (a control of its own) and two
+/// culprits that are async blocks of one function.
 const DEFAULT_SCENARIOS: [&str; 6] = ["cpu", "sleep", "fsync", "mutex", "net", "healthy"];
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 
@@ -44,7 +47,7 @@ struct Opts {
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
   --scenario LIST  comma list of cpu,sleep,fsync,mutex,net,healthy,pressure,busy,
-                   inplace,drain,pool, all, or none (default: the first six)
+                   inplace,drain,pool,closures, all, or none (default: the first six)
   --workers N      Tokio worker threads (default 4)
   --duration SECS  exit after SECS seconds (default: run until SIGINT/SIGTERM)
                    (forced 2 s later even if the runtime is stalled)
@@ -227,6 +230,7 @@ async fn run(opts: &Opts) {
             "inplace" => inplace::spawn_all(),
             "drain" => drain::spawn_all(opts.workers),
             "pool" => pool::spawn_all(),
+            "closures" => closures::spawn_all(),
             _ => unreachable!(),
         }
     }
