@@ -24,9 +24,10 @@ static uint32_t stack_of(struct model *m, int s)
 			 (s * 7 + i) % 97, i);
 		f[i] = (struct frame_in){ names[i], app ? "/srv/my_service/src/handlers.rs" :
 					  "/root/.cargo/registry/src/index.crates.io-6f17d22bba15001f/tokio-1.38.0/src/runtime/task/harness.rs",
-					  (uint32_t)(10 + (s + i) % 900), i % 5 == 1 ? FRAME_INLINED : 0, app };
+					  (uint32_t)(10 + (s + i) % 900), i % 5 == 1 ? FRAME_INLINED : 0, app,
+					  app ? (uint32_t)(3 + (s * 7 + i) % 97) : 0 };
 	}
-	f[depth - 1] = (struct frame_in){ "tokio::runtime::scheduler::multi_thread::worker::run", "/x/worker.rs", 1, 0, 0 };
+	f[depth - 1] = (struct frame_in){ "tokio::runtime::scheduler::multi_thread::worker::run", "/x/worker.rs", 1, 0, 0, 0 };
 	return model_stack(m, f, depth);
 }
 
