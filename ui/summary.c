@@ -120,7 +120,7 @@ void summary_print(FILE *out, const struct model *m, int top)
 		if (m->funcs[f].samples)
 			order[n++] = f;
 	qsort(order, n, sizeof(uint32_t), by_samples);
-	fputs("\nTop CPU on workers (samples, innermost application frame)\n", out);
+	fputs("\nTop CPU on workers (samples, innermost application frame, else innermost frame)\n", out);
 	if (!n)
 		fputs("  none: no sample landed on a worker\n", out);
 	for (uint32_t k = 0; k < n && (int)k < top; k++) {
