@@ -59,6 +59,10 @@ void sym_file_trim(struct sym_file *f);
 /* 1 when the file has DWARF line information, 0 otherwise. */
 int sym_file_has_debug(struct sym_file *f);
 
+/* 1 when the file's code has names at all: a symbol table, or DWARF (in
+ * it or in a separate debug file); 0 when it was stripped of both. */
+int sym_file_has_symbols(struct sym_file *f);
+
 /* The largest thread-local variable of the executable at path whose
  * (mangled) name contains name_part: it starts *below bytes under the
  * thread pointer (x86-64) and is *size bytes long. 0, or -1 when there is

@@ -50,6 +50,7 @@ struct sym_file {
 	struct sym_dw *dw;
 	int dw_tried;
 	char *root;             /* prefix for debug file lookups ("/proc/PID/root"), or NULL */
+	char *seen_dir;         /* its directory as the process sees it, when opened by another name */
 	int dbg_fd;             /* the separate debug file, when DWARF is there */
 	Elf *dbg_elf;
 	char *dbg_path;
@@ -270,6 +271,7 @@ void sym_file_close(struct sym_file *f)
 		close(f->dbg_fd);
 	free(f->dbg_path);
 	free(f->root);
+	free(f->seen_dir);
 	free(f->slots);
 	free(f->cframes);
 	free(f->syms);
@@ -409,18 +411,24 @@ static void find_debug_file(struct sym_file *f)
 	uint32_t crc;
 	if (!debuglink(f->elf, name, sizeof(name), &crc))
 		return;
-	/* The directory of the file, as the process sees it and as hud does. */
+	/* The directory of the file, as hud reaches it (dir) and as the process
+	 * sees it (inner, without the root prefix). */
 	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", f->path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
-	const char *inner = dir;        /* the directory without the root prefix */
-	size_t rl = f->root ? strlen(f->root) : 0;
-	if (rl && strncmp(dir, f->root, rl) == 0 && dir[rl] == '/')
-		inner = dir + rl;
+	const char *inner = dir;
+	if (f->seen_dir) {
+		snprintf(dir, sizeof(dir), "%s%s", f->root ? f->root : "", f->seen_dir);
+		inner = f->seen_dir;
+	} else {
+		snprintf(dir, sizeof(dir), "%s", f->path);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+		size_t rl = f->root ? strlen(f->root) : 0;
+		if (rl && strncmp(dir, f->root, rl) == 0 && dir[rl] == '/')
+			inner = dir + rl;
+	}
 	static const char *const fmts[] = { "%s%s/%s", "%s%s/.debug/%s", "%s/usr/lib/debug%s/%s" };
 	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
 		for (int r = 0; r < nroots; r++) {
@@ -436,10 +444,17 @@ static void find_debug_file(struct sym_file *f)
 	}
 }
 
-void sym_file_set_root(struct sym_file *f, const char *root)
+void sym_file_set_root(struct sym_file *f, const char *root, const char *seen_path)
 {
 	free(f->root);
 	f->root = root ? strdup(root) : NULL;
+	free(f->seen_dir);
+	f->seen_dir = NULL;
+	/* An absolute path with a directory; readlink's " (deleted)" is only
+	 * on the name. */
+	const char *slash = seen_path && seen_path[0] == '/' ? strrchr(seen_path, '/') : NULL;
+	if (slash)
+		f->seen_dir = slash == seen_path ? strdup("") : strndup(seen_path, (size_t)(slash - seen_path));
 }
 
 static struct sym_dw *dwarf_of(struct sym_file *f)
@@ -638,6 +653,11 @@ int sym_file_has_debug(struct sym_file *f)
 {
 	struct sym_dw *d = dwarf_of(f);
 	return d ? sym_dw_has_lines(d) : 0;
+}
+
+int sym_file_has_symbols(struct sym_file *f)
+{
+	return f->nsyms > 0 || dwarf_of(f) != NULL;
 }
 
 const char *sym_file_build_id(struct sym_file *f)

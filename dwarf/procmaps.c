@@ -168,7 +168,7 @@ struct sym_proc *sym_proc_open(int pid, const char *target, char *err, size_t er
 	if (p->files[0].f && !target) {
 		char root[64];
 		snprintf(root, sizeof(root), "/proc/%d/root", pid);
-		sym_file_set_root(p->files[0].f, root);
+		sym_file_set_root(p->files[0].f, root, p->exe_path);
 	}
 	p->nfiles = 1;
 	return p;
@@ -319,7 +319,7 @@ static int map_file(struct sym_proc *p, struct map *m)
 		pf->f = sym_file_open(root, err, sizeof(err));
 	if (pf->f) {
 		snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
-		sym_file_set_root(pf->f, root);
+		sym_file_set_root(pf->f, root, NULL);
 	} else {
 		pf->f = sym_file_open(m->path, err, sizeof(err));
 	}

@@ -311,8 +311,11 @@ void sym_dw_close(struct sym_dw *d);
 int sym_file_offset_to_vaddr(struct sym_file *f, uint64_t off, uint64_t *vaddr);
 
 /* Debug files of f are looked up under root first ("/proc/PID/root": the
- * process's own filesystem), then in hud's. NULL: hud's only. */
-void sym_file_set_root(struct sym_file *f, const char *root);
+ * process's own filesystem), then in hud's. NULL: hud's only. seen_path:
+ * where the process sees the file when f was opened by another name (the
+ * main executable, through /proc/PID/exe): a .gnu_debuglink file is looked
+ * for beside it; NULL when f's path is root followed by it. */
+void sym_file_set_root(struct sym_file *f, const char *root, const char *seen_path);
 
 /* The file f's DWARF is read from: a separate debug file when one was
  * found, else f's own path. */

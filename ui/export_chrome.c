@@ -292,11 +292,11 @@ static void write_info(struct chrome_writer *w, const struct model *m)
 	json_string(f, i->workers_rule);
 	fprintf(f, ",\"start_ns\":%llu,\"duration_ns\":%llu,\"now_ns\":%llu,\"window_ns\":%llu,"
 		"\"samples\":%llu,\"worker_samples\":%llu,\"blocking_events\":%llu,\"lost_events\":%llu,"
-		"\"stack_failures\":%llu,\"debug_percent\":%d,\"epoll_counted\":%d,\"stop_reason\":",
+		"\"stack_failures\":%llu,\"debug_percent\":%d,\"epoll_counted\":%d,\"main_symbols\":%d,\"stop_reason\":",
 		(unsigned long long)i->start_ns, (unsigned long long)i->duration_ns, (unsigned long long)i->now_ns,
 		(unsigned long long)i->window_ns, (unsigned long long)i->samples,
 		(unsigned long long)i->worker_samples, (unsigned long long)i->events, (unsigned long long)i->lost,
-		(unsigned long long)i->stack_failures, i->debug_percent, i->epoll_counted);
+		(unsigned long long)i->stack_failures, i->debug_percent, i->epoll_counted, i->main_symbols);
 	json_string(f, i->stop_reason);
 	fputs("}}", f);
 	w->info_out = *i;

@@ -86,8 +86,9 @@ static int on_info(struct replay *r, int args)
 {
 	struct model_info *i = &r->m->info;
 	uint64_t pid, thr, freq, start, dur, now, win, lost, fails, format;
-	int64_t dbg, polls = -1;
+	int64_t dbg, polls = -1, syms = -1;
 	int polls_at = jdoc_get(&r->d, args, "epoll_counted");   /* absent before hud wrote it */
+	int syms_at = jdoc_get(&r->d, args, "main_symbols");     /* likewise */
 	const char *target = arg_str(r, args, "target"), *comm = arg_str(r, args, "process");
 	const char *rule = arg_str(r, args, "workers_rule"), *stop = arg_str(r, args, "stop_reason");
 
@@ -106,7 +107,8 @@ static int on_info(struct replay *r, int args)
 	    arg_u64(r, args, "window_ns", MAX_NS, &win) < 0 || arg_u64(r, args, "lost_events", MAX_COUNT, &lost) < 0 ||
 	    arg_u64(r, args, "stack_failures", MAX_COUNT, &fails) < 0 ||
 	    arg_int(r, jdoc_get(&r->d, args, "debug_percent"), -1, 100, &dbg) < 0 ||
-	    (polls_at >= 0 && arg_int(r, polls_at, -1, 1, &polls) < 0))
+	    (polls_at >= 0 && arg_int(r, polls_at, -1, 1, &polls) < 0) ||
+	    (syms_at >= 0 && arg_int(r, syms_at, -1, 1, &syms) < 0))
 		return bad(r, "hud_info", "a number is missing or out of range");
 	snprintf(i->target, sizeof(i->target), "%s", target);
 	snprintf(i->comm, sizeof(i->comm), "%s", comm);
@@ -122,6 +124,7 @@ static int on_info(struct replay *r, int args)
 	i->stack_failures = fails;
 	i->debug_percent = (int)dbg;
 	i->epoll_counted = (int)polls;
+	i->main_symbols = (int)syms;
 	r->file_duration = dur;
 	r->file_now = now;
 	r->seen_info = 1;

@@ -461,8 +461,12 @@ static void warn_no_debug(struct session *s)
 	s->warned = 1;
 	char target[512];
 	text_sanitize(s->model->info.target, target, sizeof(target));
-	fprintf(stderr, "hud: warning: %s has no debug info; functions are named from the symbol table "
-		"without file:line (build the target with debug = true)\n", target);
+	if (!sym_file_has_symbols(main_file))
+		fprintf(stderr, "hud: warning: %s has no symbols (it was stripped): its code and Tokio's look "
+			"alike, so hud can report no blocking; pass the unstripped binary with --target FILE\n", target);
+	else
+		fprintf(stderr, "hud: warning: %s has no debug info; functions are named from the symbol table "
+			"without file:line (build the target with debug = true)\n", target);
 }
 
 /* Rules 3 and 4 of worker discovery, when no thread had a worker's name:
@@ -1094,6 +1098,8 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	s->sym = sym_proc_open(opts->pid, opts->target, err, errlen);
 	if (!s->sym)
 		goto out;
+	if (sym_proc_main(s->sym))
+		m->info.main_symbols = sym_file_has_symbols(sym_proc_main(s->sym));
 	if (sym_proc_target_mismatch(s->sym)) {
 		char target[512];
 		text_sanitize(m->info.target, target, sizeof(target));

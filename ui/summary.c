@@ -79,6 +79,12 @@ void summary_print(FILE *out, const struct model *m, int top)
 	if (i->epoll_counted == 0)
 		fputs("note: epoll_wait calls were not counted (--no-epoll-count, or a kernel without syscall "
 		      "tracepoints): a task that yields often can show as cpu blocks\n", out);
+	if (i->lost)
+		fprintf(out, "note: %llu events were lost (the ring buffer was full): raise --ringbuf-kb "
+			"(default 2048)\n", (unsigned long long)i->lost);
+	if (i->main_symbols == 0)
+		fputs("note: the target has no symbols (it was stripped): its code and Tokio's look alike, so "
+		      "blocking could not be told; profile it with --target and the unstripped binary\n", out);
 
 	sort_model = m;
 	for (uint32_t f = 0; f < m->nfuncs; f++)
@@ -86,7 +92,9 @@ void summary_print(FILE *out, const struct model *m, int top)
 			order[n++] = f;
 	qsort(order, n, sizeof(uint32_t), by_block_time);
 	fprintf(out, "\nTop blocking culprits (threshold %.1f ms)\n", (double)i->threshold_ns / 1e6);
-	if (!n)
+	if (!n && i->main_symbols == 0)
+		fputs("  unknown: the target has no symbols (see the note above)\n", out);
+	else if (!n)
 		fputs("  none: no worker was blocked longer than the threshold\n", out);
 	else
 		fprintf(out, "  %-11s %6s %10s %9s  %s\n", "kind", "count", "total ms", "max ms", "function (file:line)");

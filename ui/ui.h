@@ -168,6 +168,9 @@ struct model_info {
 	int epoll_counted;      /* 1: the kernel counted the workers' epoll_wait calls (polls of one task
 				 * told apart, docs/ARCHITECTURE.md `cpu`); 0: not (--no-epoll-count, or
 				 * no syscall tracepoints); -1 unknown (a trace from an older hud) */
+	int main_symbols;       /* 1: the target's code has names (symbols or DWARF); 0: it was
+				 * stripped, so its code and Tokio's look alike and no blocking
+				 * can be told; -1 unknown (a trace from an older hud) */
 	char stop_reason[64];
 	uint64_t window_ns;     /* utilisation window (--window), default 10 s */
 	uint64_t now_ns;        /* session time of the latest data (live) or the end (replay) */

@@ -56,5 +56,27 @@ check "no debug info: still exits 0" test $rc = 0
 check "no debug info: warns and says how to fix it" grep -q "no debug info.*debug = true" "$WORK/err.txt"
 check "no debug info: the culprit is named from the symbol table" grep -q "compute_checksum" "$WORK/out.txt"
 stop_demos
+
+# Debug info split off beside the binary (.gnu_debuglink), as distributions
+# and deploy scripts do: found through the running process.
+mkdir -p "$WORK/split"
+objcopy --only-keep-debug "$DEMO" "$WORK/split/hud-demo.debug"
+objcopy --strip-debug --add-gnu-debuglink="$WORK/split/hud-demo.debug" "$DEMO" "$WORK/split/hud-demo"
+cpu_line=$(grep -n "HUD-CULPRIT: cpu compute_checksum" "$ROOT/tests/demo/src/cpu.rs" | cut -d: -f1)
+DEMO=$WORK/split/hud-demo start_demo --scenario cpu || { not_ok "split demo starts"; finish; exit 1; }
+"$HUD" --pid "$DEMO_PID" --headless --duration 4 > "$WORK/out.txt" 2> "$WORK/err.txt"
+check "debug info in a file beside it (.gnu_debuglink): no warning" test "$(grep -c 'no debug info' "$WORK/err.txt")" = 0
+check "... and the culprit at its line, cpu.rs:$cpu_line" grep -q "compute_checksum (.*cpu.rs:$cpu_line)" "$WORK/out.txt"
+stop_demos
+
+# No symbols at all (strip): hud cannot tell the application's code from
+# Tokio's, and says what to do instead of reporting nothing as if all was well.
+strip -o "$WORK/hud-demo-stripped" "$DEMO"
+DEMO=$WORK/hud-demo-stripped start_demo --scenario cpu || { not_ok "stripped demo starts"; finish; exit 1; }
+"$HUD" --pid "$DEMO_PID" --headless --duration 3 > "$WORK/out.txt" 2> "$WORK/err.txt"
+check "no symbols: a warning that names the fix, --target with the unstripped binary" \
+	grep -q "has no symbols.*--target" "$WORK/err.txt"
+check "... and the summary says blocking could not be told" grep -q "no symbols" "$WORK/out.txt"
+stop_demos
 check "nothing stays attached after all of these" test "$(hud_prog_count_settled "$before")" = "$before"
 finish

@@ -84,6 +84,7 @@ lost=$(grep -o 'lost events [0-9]*' "$WORK/lost.txt" | grep -o '[0-9]*$')
 check "overflow: hud exits 0" test $rc = 0
 check "overflow: the summary shows lost events (${lost:-none})" test "${lost:-0}" -gt 0
 check "overflow: the export counts the same lost events" jq -e ".otherData.lost_events == ${lost:-0}" "$WORK/lost.json"
+check "overflow: the summary's note says to raise --ringbuf-kb" grep -q "^note: ${lost:-0} events were lost.*--ringbuf-kb" "$WORK/lost.txt"
 kill "$DEMO_PID"; DEMO_PID=${DEMO_PIDS[0]}
 check "--ringbuf-kb refuses a size that is not a power of two" \
 	bash -c "'$HUD' --pid $DEMO_PID --headless --ringbuf-kb 6 2>&1 | grep -q 'power of two'"

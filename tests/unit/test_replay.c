@@ -30,7 +30,7 @@ static void compare(const struct model *ma, const struct model *mb)
 	CHECK_STR(b->workers_rule, a->workers_rule);
 	CHECK_STR(b->stop_reason, a->stop_reason);
 	EQ(pid); EQ(threshold_ns); EQ(freq); EQ(duration_ns); EQ(samples); EQ(worker_samples); EQ(events);
-	EQ(lost); EQ(stack_failures); EQ(debug_percent); EQ(epoll_counted); EQ(window_ns); EQ(now_ns);
+	EQ(lost); EQ(stack_failures); EQ(debug_percent); EQ(epoll_counted); EQ(main_symbols); EQ(window_ns); EQ(now_ns);
 	CHECK(mb->info.replay == 1, "replay flag");
 
 	CHECK(ma->nframes == mb->nframes, "frames %u != %u", ma->nframes, mb->nframes);
@@ -299,6 +299,7 @@ int main(void)
 		return check_done();
 	m = fix_build(w, 2);
 	m->info.epoll_counted = 0;      /* --no-epoll-count: kept through the file */
+	m->info.main_symbols = 1;
 	/* One name, two declaration lines: two functions (async blocks of one
 	 * function), each with its own counts. */
 	int routes = 0;

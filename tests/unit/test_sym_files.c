@@ -67,7 +67,7 @@ static void check_work(const char *what, const char *path, const char *root, int
 		return;
 	}
 	if (root)
-		sym_file_set_root(f, root);
+		sym_file_set_root(f, root, NULL);
 	int n = sym_file_resolve(f, a, fr, SYM_MAX_FRAMES);
 	CHECK(n >= 1 && strcmp(fr[0].function, "work") == 0, "%s: function %s", what,
 	      n >= 1 ? fr[0].function : "(none)");
