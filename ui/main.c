@@ -133,6 +133,30 @@ static void say(const char *fmt, ...)
 	}
 }
 
+/* Why pid, which exists, is no program to profile (a kernel thread, a
+ * zombie), or NULL. From /proc/PID/stat: the state (3rd field) and the
+ * flags (9th, PF_KTHREAD), after the name in parentheses. */
+static const char *unprofilable(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')');
+	char state;
+	unsigned long flags;
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+		return NULL;
+	if (flags & 0x00200000)         /* PF_KTHREAD */
+		return "is a kernel thread; hud profiles programs (give the pid of a Tokio application)";
+	if (state == 'Z' || state == 'X')
+		return "has exited (its parent has not reaped it yet); there is nothing to profile";
+	return NULL;
+}
+
 static int fail(const char *msg)
 {
 	say("%s\n", msg);
@@ -615,6 +639,9 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &stops, NULL);
 	if (kill(o.pid, 0) < 0 && errno == ESRCH)
 		return say("hud: no process with pid %d\n", o.pid), 1;
+	const char *why = unprofilable(o.pid);
+	if (why)
+		return say("hud: process %d %s\n", o.pid, why), 1;
 	/* The UI needs a terminal to draw on; escape codes into a file or a
 	 * pipe would be garbage, so say what works instead. */
 	if (!o.headless && !isatty(STDOUT_FILENO))

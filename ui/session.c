@@ -1096,8 +1096,15 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	 * the peak was 28.9 MB in the same 200 s. */
 	sym_set_table_budget(6u << 20);
 	s->sym = sym_proc_open(opts->pid, opts->target, err, errlen);
-	if (!s->sym)
+	if (!s->sym) {
+		if (strncmp(err, "hud:", 4) != 0) {
+			char why[512];
+			snprintf(why, sizeof(why), "%s", err);
+			snprintf(err, errlen, "hud: cannot read process %d's executable and memory map (%s); hud "
+				 "needs root with ptrace access to the process", opts->pid, why);
+		}
 		goto out;
+	}
 	if (sym_proc_main(s->sym))
 		m->info.main_symbols = sym_file_has_symbols(sym_proc_main(s->sym));
 	if (sym_proc_target_mismatch(s->sym)) {

@@ -17,6 +17,7 @@ hud_says() {
 }
 
 hud_says "a pid that does not exist" "no process with pid 4194000" --pid 4194000 --headless
+hud_says "a kernel thread (kthreadd) is no program, and hud says so" "process 2 is a kernel thread" --pid 2 --headless
 # A name left over beside --pid (hud --pid $(pgrep a b)) is not ignored.
 hud_says "a pid and a process name together" "give --pid or a process name, not both" --pid $$ hud-demo --headless
 sleep 60 & plain=$!
