@@ -73,12 +73,6 @@ static int cp_wide(uint32_t c)
 /* Invisible characters that reorder or hide text (bidi overrides,
  * zero-width marks): harmless to the terminal but able to make a name read
  * as another, so they are shown as '?'. */
-static int cp_hidden(uint32_t c)
-{
-	return (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
-	       (c >= 0x2060 && c <= 0x206f) || c == 0xfeff || c == 0xad;
-}
-
 /* The next character of sanitised text: its bytes (NUL-terminated) in g and
  * its width; returns the bytes it takes in p. */
 static int next_glyph(const char *p, int utf8, char g[5], int *width)
@@ -96,7 +90,7 @@ static int next_glyph(const char *p, int utf8, char g[5], int *width)
 		cp = cp << 6 | (u[i] & 0x3f);
 	}
 	*width = 1;
-	if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && !utf8) || cp_hidden(cp)) {
+	if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && !utf8) || text_cp_hidden(cp)) {
 		g[0] = '?';     /* ASCII terminal, or a character that must not show */
 		g[1] = 0;
 		return len;

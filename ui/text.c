@@ -73,11 +73,22 @@ static int utf8_len(const unsigned char *s)
 	return 0;
 }
 
+int text_cp_hidden(uint32_t c)
+{
+	return (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+	       (c >= 0x2060 && c <= 0x206f) || c == 0xfeff || c == 0xad || c == 0x061c;
+}
+
 /* C1 controls (U+0080-U+009F) are two-byte UTF-8 sequences that some
- * terminals still obey (CSI as U+009B), so they are escaped too. */
+ * terminals still obey (CSI as U+009B), so they are escaped too; so are
+ * the characters that do not show (text_cp_hidden): a right-to-left
+ * override in a name would reorder the rest of the line. s is valid
+ * UTF-8 of len bytes. */
 static int is_c1(const unsigned char *s, int len)
 {
-	return len == 2 && s[0] == 0xc2 && s[1] < 0xa0;
+	uint32_t c = len == 2 ? (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f) :
+		     len == 3 ? (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f) : 0;
+	return (len == 2 && c < 0xa0) || text_cp_hidden(c);
 }
 
 void text_sanitize(const char *s, char *out, size_t outlen)

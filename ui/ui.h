@@ -32,6 +32,9 @@ char *xstrdup(const char *s);
 /* Copies s into out (size outlen) with every control byte, escape sequence
  * start and invalid UTF-8 byte shown as \xNN, so it is safe on a terminal. */
 void text_sanitize(const char *s, char *out, size_t outlen);
+/* 1 for a character that does not show but changes what does: zero-width
+ * and bidirectional controls (a right-to-left override), soft hyphen, BOM. */
+int text_cp_hidden(uint32_t c);
 
 /* Writes s as a JSON string literal (quotes included), escaping control
  * bytes and replacing invalid UTF-8 with U+FFFD. */

@@ -400,7 +400,12 @@ static void test_hostile(void)
 
 	CHECK(strstr(t, "evil\\x1b]52;c;AAAA\\x07\\x1b[2J") != NULL, "escapes are shown as text:\n%s", t);
 	CHECK(strstr(t, "\\xc2\\x9b") && strstr(t, "\\xff\\xfe"), "C1 and invalid UTF-8 are shown as \\xNN");
-	CHECK(strstr(t, "?gnp.exe") != NULL, "a bidi override shows as '?'");
+	CHECK(strstr(t, "\\xe2\\x80\\xaegnp.exe") != NULL, "a bidi override is shown as \\xNN, not obeyed");
+	/* The same for the summary's and the messages' text. */
+	char line[64];
+	text_sanitize("main\xe2\x80\xae.rs \xe2\x81\xa6x \xd8\x9c \xc3\xa9", line, sizeof(line));
+	CHECK(strcmp(line, "main\\xe2\\x80\\xae.rs \\xe2\\x81\\xa6x \\xd8\\x9c \xc3\xa9") == 0,
+	      "bidi controls escaped, other text kept: %s", line);
 	size_t n;
 	char *out = term_encode(s, NULL, 1, &n);
 	CHECK(output_is_clean(out, n, why, sizeof(why)), "encoded frame is clean: %s", why);
