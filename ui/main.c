@@ -560,7 +560,7 @@ static int run_replay(const struct options *o)
 		m->info.window_ns = (uint64_t)(o->window_s * 1e9);
 	text_sanitize(o->replay, name, sizeof(name));
 	if (cut)
-		say("hud: %s was cut short (hud was killed before it finished the file); "
+		say("hud: %s was cut short (the hud that wrote it did not finish it: killed, or the machine or disk failed); "
 			"replaying the %llu blocking events and %llu samples written before its last flush\n",
 			name, (unsigned long long)m->info.events, (unsigned long long)m->info.samples);
 	rc = exports_finish(&x, m);

@@ -18,6 +18,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "ui/ui.h"
 
@@ -428,6 +429,19 @@ static void find_leftover(const char *path, char *out, size_t len)
 	closedir(d);
 }
 
+/* Whether the file fd holds only white space (up to 64 KB of it). */
+static int only_space(int fd)
+{
+	char buf[65536];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	if (n <= 0 || (size_t)n == sizeof(buf))
+		return 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r')
+			return 0;
+	return 1;
+}
+
 struct model *replay_load(const char *path, int *cut_short, char *err, size_t errlen)
 {
 	struct replay r;
@@ -448,6 +462,12 @@ struct model *replay_load(const char *path, int *cut_short, char *err, size_t er
 			snprintf(err, errlen, "hud: cannot open %s: %s", name, strerror(e));
 		return NULL;
 	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "hud: %s is a directory; replay a trace file written by hud --export FILE.json", name);
+		close(fd);
+		return NULL;
+	}
 	memset(&r, 0, sizeof(r));
 	r.j = json_open(fd);
 	r.m = model_new();
@@ -464,11 +484,15 @@ struct model *replay_load(const char *path, int *cut_short, char *err, size_t er
 			 "no traceEvents array");
 		rc = -1;
 	} else if (rc > 0) {
-		snprintf(err, errlen, "hud: %s is not a hud trace: it is JSON but not an object with traceEvents", name);
+		snprintf(err, errlen, "hud: %s is not a hud trace: it does not start with a JSON object "
+			 "({\"traceEvents\":[...]})", name);
 	} else if (rc < 0 && json_truncated(r.j) && json_offset(r.j) == 0) {
 		snprintf(err, errlen, "hud: %s is empty; it is not a hud trace", name);
+	} else if (rc < 0 && json_truncated(r.j) && only_space(fd)) {
+		snprintf(err, errlen, "hud: %s is empty (only white space); it is not a hud trace", name);
 	} else if (rc < 0 && json_truncated(r.j)) {
-		snprintf(err, errlen, "hud: %s is truncated before any hud event: %s", name, json_error(r.j));
+		snprintf(err, errlen, "hud: %s ends before its first hud event (%s); there is nothing to replay",
+			 name, json_error(r.j));
 	} else if (rc < 0 && json_syntax_error(r.j)) {
 		snprintf(err, errlen, "hud: cannot replay %s: it is not valid JSON (%s)", name, json_error(r.j));
 	} else if (rc < 0 && json_error(r.j)) {
@@ -494,7 +518,7 @@ struct model *replay_load(const char *path, int *cut_short, char *err, size_t er
 	if (*cut_short) {
 		if (m->info.now_ns > m->info.duration_ns)
 			m->info.duration_ns = m->info.now_ns;
-		snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "the file was cut short (hud was killed)");
+		snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "the file was cut short (not finished)");
 	}
 	m->info.replay = 1;
 	return m;

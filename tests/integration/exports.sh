@@ -115,7 +115,7 @@ stop_demos
 printf 'hello, world\n' > "$WORK/b1.json";                 hud_refuses "not JSON" "$WORK/b1.json"
 echo '{"traceEvents":[{"ph":"B","pid":1,"tid":1,"ts":0,"name":"x"}]}' > "$WORK/b2.json"
 hud_refuses "not a hud trace" "$WORK/b2.json"
-head -c 40 "$trace" > "$WORK/b3.json";                     hud_refuses "truncated before any hud event" "$WORK/b3.json"
+head -c 40 "$trace" > "$WORK/b3.json";                     hud_refuses "ends before its first hud event" "$WORK/b3.json"
 jq -c '.traceEvents |= map(if .name=="hud_stack" then .args.frames = "x" else . end)' "$trace" > "$WORK/b4.json"
 hud_refuses "wrong types" "$WORK/b4.json"
 jq -c '.traceEvents |= map(if .ph=="B" then .args.dur_ns = 1e300 else . end)' "$trace" > "$WORK/b5.json"

@@ -150,12 +150,16 @@ static void bad_files(void)
 	static const struct { const char *what, *text, *words; } cases[] = {
 		{ "empty", "", "is empty" },
 		{ "not JSON", "hello world", "not valid JSON" },
-		{ "JSON, not an object", "[1,2,3]", "not a hud trace" },
+		{ "JSON, not an object", "[1,2,3]", "does not start with a JSON object" },
+		/* Not JSON at all, though its first bytes could start a value:
+		 * never called JSON. */
+		{ "a number, then garbage", "7\x01garbage", "does not start with a JSON object" },
+		{ "white space only", " \n\t \n", "is empty (only white space)" },
 		{ "no traceEvents", "{\"a\":1}", "no traceEvents" },
 		{ "another program's trace", "{\"traceEvents\":[{\"ph\":\"B\",\"name\":\"x\",\"pid\":1,\"tid\":1,\"ts\":0}]}",
 		  "no hud_info event (another program wrote it, or an older hud)" },
 		{ "traceEvents of the wrong type", "{\"traceEvents\":{}}", "not an array" },
-		{ "truncated before any hud event", "{\"traceEvents\":[{\"ph\":\"M\",", "truncated" },
+		{ "truncated before any hud event", "{\"traceEvents\":[{\"ph\":\"M\",", "ends before its first hud event" },
 		{ "trailing garbage", "{\"traceEvents\":[]} x", "not valid JSON" },
 		{ "deep nesting", NULL, "nesting deeper" },
 		{ "huge string", NULL, "longer than" },
@@ -186,6 +190,11 @@ static void bad_files(void)
 		if (text != cases[i].text)
 			free(text);
 	}
+	char err[2048];
+	int cut;
+	struct model *m = replay_load(dir, &cut, err, sizeof(err));
+	CHECK(!m && strstr(err, "is a directory") && one_sentence(err), "a directory: got '%s'", err);
+	model_free(m);
 }
 
 /* A hud trace whose hud_* events are wrong in type or range. */
