@@ -885,17 +885,15 @@ static void refresh_counters(struct session *s)
 	s->model->info.debug_percent = sym_proc_debug_percent(s->sym);
 }
 
-/* Said once, in a headless run, when no thread has had --workers' prefix
- * for the first 1.5 s: the names the process's threads have. hud goes on
- * (the runtime may start later). */
-static void warn_prefix_unmatched(struct session *s)
+/* The distinct names of the process's threads, sanitized, comma-separated
+ * (the first eight, then "..."); "(none)" when it has none listed. */
+static void thread_names(const struct session *s, char *names, size_t cap)
 {
-	char names[512] = "", name[64];
+	char name[64];
 	size_t len = 0;
 	int shown = 0, more = 0;
 
-	if (threads_worker_count(&s->threads) || s->model->nworkers)
-		return;
+	names[0] = 0;
 	for (int i = 0; i < s->threads.n; i++) {
 		const char *comm = s->threads.v[i].comm;
 		int seen = 0;
@@ -908,15 +906,30 @@ static void warn_prefix_unmatched(struct session *s)
 			continue;
 		}
 		text_sanitize(comm, name, sizeof(name));
-		int n = snprintf(names + len, sizeof(names) - len, "%s%s", shown ? ", " : "", name);
-		if (n > 0 && (size_t)n < sizeof(names) - len)
+		int n = snprintf(names + len, cap - len, "%s%s", shown ? ", " : "", name);
+		if (n > 0 && (size_t)n < cap - len)
 			len += (size_t)n;
 		shown++;
 	}
-	char prefix[64];
+	if (!names[0])
+		snprintf(names, cap, "(none)");
+	else if (more && len + 6 <= cap)
+		memcpy(names + len, ", ...", 6);
+}
+
+/* Said once, in a headless run, when no thread has had --workers' prefix
+ * for the first 1.5 s: the names the process's threads have. hud goes on
+ * (the runtime may start later). */
+static void warn_prefix_unmatched(struct session *s)
+{
+	char names[512], prefix[64];
+
+	if (threads_worker_count(&s->threads) || s->model->nworkers)
+		return;
+	thread_names(s, names, sizeof(names));
 	text_sanitize(s->opts->workers_prefix, prefix, sizeof(prefix));
-	fprintf(stderr, "hud: warning: no thread of process %d is named %s* (--workers); its threads are named %s%s; "
-		"hud goes on looking\n", s->opts->pid, prefix, names[0] ? names : "(none)", more ? ", ..." : "");
+	fprintf(stderr, "hud: warning: no thread of process %d is named %s* (--workers); its threads are named %s; "
+		"hud goes on looking\n", s->opts->pid, prefix, names);
 }
 
 /* Rule 5, when neither names nor stacks found a worker: the largest NAME-N
@@ -933,10 +946,13 @@ static int discover_last_rule(struct session *s, char *err, size_t errlen)
 		warn_no_debug(s);
 		return 0;
 	}
+	char names[512];
+	thread_names(s, names, sizeof(names));
 	snprintf(err, errlen, "hud: no Tokio worker threads in process %d: no thread is named "
 		 "tokio-runtime-w* or tokio-rt-worker*, none ran Tokio's worker loop or a "
-		 "current_thread runtime, and no NAME-N thread group exists; if the runtime "
-		 "names its threads, pass --workers PREFIX", s->opts->pid);
+		 "current_thread runtime while hud looked, and no NAME-N thread group exists; if the runtime "
+		 "names its threads, or is a current_thread runtime that mostly sleeps, pass --workers PREFIX "
+		 "with its thread's name (its threads are named %s)", s->opts->pid, names);
 	return -1;
 }
 

@@ -21,7 +21,7 @@ hud_says "a kernel thread (kthreadd) is no program, and hud says so" "process 2 
 # A name left over beside --pid (hud --pid $(pgrep a b)) is not ignored.
 hud_says "a pid and a process name together" "give --pid or a process name, not both" --pid $$ hud-demo --headless
 sleep 60 & plain=$!
-hud_says "a process without Tokio workers, with a hint about --workers" "pass --workers PREFIX" --pid $plain --headless --duration 1
+hud_says "a process without Tokio workers, with a hint about --workers and its thread names" "pass --workers PREFIX.*its threads are named sleep" --pid $plain --headless --duration 1
 check "--workers PREFIX picks the threads it names" "$HUD" --pid $plain --headless --duration 1 --workers sleep
 # A prefix no thread has: said while hud goes on, with the names there are.
 "$HUD" --pid $plain --headless --duration 2 --workers nosuch > "$WORK/out.txt" 2> "$WORK/err.txt"
