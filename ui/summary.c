@@ -38,13 +38,27 @@ static int by_samples(const void *a, const void *b)
 }
 
 /* The kind with most blocking time for a function, for its row. */
-static const char *main_kind(const struct func_stat *f)
+/* The kinds of f's blocks, the longest in all first, joined by '+' when
+ * there are several ("cpu+off_cpu"): the row's count and time add them up. */
+static void kinds_of(const struct func_stat *f, char *out, size_t len)
 {
-	int best = 0;
-	for (int k = 1; k < BLOCK_KINDS; k++)
-		if (f->block_ns[k] > f->block_ns[best])
-			best = k;
-	return block_kind_name((enum block_kind)best);
+	int done[BLOCK_KINDS] = { 0 };
+	size_t o = 0;
+
+	out[0] = 0;
+	for (int n = 0; n < BLOCK_KINDS; n++) {
+		int best = -1;
+		for (int k = 0; k < BLOCK_KINDS; k++)
+			if (!done[k] && f->block_count[k] && (best < 0 || f->block_ns[k] > f->block_ns[best]))
+				best = k;
+		if (best < 0)
+			break;
+		done[best] = 1;
+		int w = snprintf(out + o, len - o, "%s%s", o ? "+" : "", block_kind_name((enum block_kind)best));
+		if (w < 0 || (size_t)w >= len - o)
+			break;
+		o += (size_t)w;
+	}
 }
 
 static void location(const struct model *m, const struct func_stat *f, char *out, size_t len)
@@ -100,9 +114,11 @@ void summary_print(FILE *out, const struct model *m, int top)
 		fprintf(out, "  %-11s %6s %10s %9s  %s\n", "kind", "count", "total ms", "max ms", "function (file:line)");
 	for (uint32_t k = 0; k < n && (int)k < top; k++) {
 		const struct func_stat *f = &m->funcs[order[k]];
+		char kinds[64];
 		text_sanitize(strtab_get(m->strings, f->function), name, sizeof(name));
 		location(m, f, loc, sizeof(loc));
-		fprintf(out, "  %-11s %6llu %10.1f %9.1f  %s (%s)\n", main_kind(f),
+		kinds_of(f, kinds, sizeof(kinds));
+		fprintf(out, "  %-11s %6llu %10.1f %9.1f  %s (%s)\n", kinds,
 			(unsigned long long)func_block_count(f), (double)func_block_ns(f) / 1e6,
 			(double)f->block_max_ns / 1e6, name, loc);
 	}

@@ -162,11 +162,11 @@ demo=$!
 sleep 1
 "$HUD" --pid $demo --headless --duration 6 --export "$WORK/closures.json" > "$WORK/closures.txt" 2>&1
 check "closures: the sleeping async block is its own culprit, at closures.rs:$cl_off" \
-	grep -qE "^  off_cpu .*spawn_all::\{\{closure\}\} \(.*closures.rs:$cl_off\)" "$WORK/closures.txt"
+	grep -qE "^  off_cpu(\+[a-z_+]+)? .*spawn_all::\{\{closure\}\} \(.*closures.rs:$cl_off\)" "$WORK/closures.txt"
 check "closures: the spinning one too, at closures.rs:$cl_cpu" \
-	grep -qE "^  cpu .*spawn_all::\{\{closure\}\} \(.*closures.rs:$cl_cpu\)" "$WORK/closures.txt"
+	grep -qE "^  cpu(\+[a-z_+]+)? .*spawn_all::\{\{closure\}\} \(.*closures.rs:$cl_cpu\)" "$WORK/closures.txt"
 "$HUD" --replay "$WORK/closures.json" --headless > "$WORK/closures.replay.txt" 2>&1
-check "closures: replay keeps them apart" grep -qE "^  cpu .*closures.rs:$cl_cpu\)" "$WORK/closures.replay.txt"
+check "closures: replay keeps them apart" grep -qE "^  cpu(\+[a-z_+]+)? .*closures.rs:$cl_cpu\)" "$WORK/closures.replay.txt"
 kill $demo 2>/dev/null; wait $demo 2>/dev/null
 
 # ---- workers with a custom name: found by stack -----------------------------------

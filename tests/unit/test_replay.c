@@ -93,6 +93,7 @@ static void compare(const struct model *ma, const struct model *mb)
 	fclose(fb);
 	CHECK(la == lb && memcmp(ta, tb, la) == 0, "summaries differ:\n%s\n---\n%s", ta, tb);
 	CHECK(!strchr(tb, 0x1b), "the summary carries no raw escape byte");
+
 	free(ta);
 	free(tb);
 }
@@ -293,6 +294,34 @@ static void attach_facts(void)
 	model_free(m);
 }
 
+/* A function that blocks in two kinds (on CPU at one line, asleep at
+ * another): its summary row names both, the longer first, and adds them
+ * up, where it said only the longer kind. */
+static void mixed_kinds(void)
+{
+	struct model *m = model_new();
+	m->info.threshold_ns = 5000000;
+	model_worker(m, 0, 100, "tokio-runtime-w");
+	uint32_t st = fix_stack(m, 1);
+	const struct stack *s = &m->stacks[st];
+	int32_t culprit = (int32_t)model_stack_frame(m, st, (uint32_t)s->culprit)->func_index;
+	struct block_event e = { .kind = BLOCK_CPU, .worker_id = 0, .tid = 100, .start_ns = 1000,
+				 .duration_ns = 8000000, .stack = st, .culprit_func = culprit, .task_func = -1 };
+	model_block(m, &e);
+	e.kind = BLOCK_OFF_CPU;
+	e.start_ns = 20000000;
+	e.duration_ns = 30000000;
+	model_block(m, &e);
+	char *t = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&t, &n);
+	summary_print(f, m, 10);
+	fclose(f);
+	CHECK(t && strstr(t, "\n  off_cpu+cpu      2       38.0 "), "both kinds, added up:\n%s", t ? t : "");
+	free(t);
+	model_free(m);
+}
+
 int main(void)
 {
 	char path[256], err[2048];
@@ -396,6 +425,7 @@ int main(void)
 	bad_files();
 	bad_events();
 	attach_facts();
+	mixed_kinds();
 	model_free(m);
 
 	char cmd[400];
