@@ -153,13 +153,18 @@ int term_open(char *err, size_t errlen)
 	for (int i = 0; i < NFATAL; i++)
 		if (sigaction(fatal_signals[i], &sa, &T.old_fatal[i]) < 0)
 			goto sig_failed;
-	/* Until the session installs its own handlers (which end the session
-	 * and so close the UI), a stop signal restores and then acts as usual. */
+	/* A stop signal nobody handles restores the terminal and then acts as
+	 * usual. One the session handles (it ends the session, which closes
+	 * the UI, prints the summary and finishes the export) stays the
+	 * session's: the UI opens after it installed its handlers. */
 	sa.sa_handler = on_stop;
 	sa.sa_flags = 0;
-	for (int i = 0; i < NSTOP; i++)
-		if (sigaction(stop_signals[i], &sa, &T.old_stop[i]) < 0)
+	for (int i = 0; i < NSTOP; i++) {
+		if (sigaction(stop_signals[i], NULL, &T.old_stop[i]) < 0)
 			goto sig_failed;
+		if (T.old_stop[i].sa_handler == SIG_DFL && sigaction(stop_signals[i], &sa, NULL) < 0)
+			goto sig_failed;
+	}
 	sa.sa_handler = on_winch;
 	sa.sa_flags = SA_RESTART;       /* a resize must not fail a read() or write() */
 	if (sigaction(SIGWINCH, &sa, &T.old_winch) < 0)

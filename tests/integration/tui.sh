@@ -208,10 +208,16 @@ tm send-keys -t "$S" C-c
 restored "Ctrl-C"
 check "Ctrl-C: hud exits 0" grep -q "HUD-EXIT=0" "$WORK/screen.txt"
 
-start_hud --pid "$DEMO_PID"
+# SIGTERM (systemd, kill) and SIGHUP (the terminal closing) end the
+# session as Ctrl-C does: the summary and a complete export, exit 0.
+rm -f "$WORK/tui-term.json"
+start_hud --pid "$DEMO_PID" --export "$WORK/tui-term.json"
 wait_screen "Timeline" > /dev/null
 kill -TERM "$(pgrep -P "$(pane_flag pane_pid)" -x hud)" 2>/dev/null
 restored "SIGTERM"
+check "SIGTERM: hud exits 0" grep -q "HUD-EXIT=0" "$WORK/screen.txt"
+check "SIGTERM: the summary is printed" sh -c "tmux -L hud-tui-$$ capture-pane -t '$S' -p -S -500 | grep -q 'Top blocking culprits'"
+check "SIGTERM: the export is written whole" jq -e '.otherData.workers >= 1' "$WORK/tui-term.json"
 
 start_hud --pid "$DEMO_PID" --duration 3
 wait_screen "Timeline" > /dev/null
