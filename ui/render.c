@@ -893,22 +893,34 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	screen_put(s, 1, y + 2, 10, ATTR_BOLD, "blocking");
 	x = 12 + putf(s, 12, y + 2, s->cols - 12, f_block_ns(&agg) ? COL_RED : 0, "%s in %s events",
 		      fmt_dur(f_block_ns(&agg), a, sizeof(a)), fmt_count(f_block_count(&agg), b, sizeof(b)));
-	x += putf(s, x, y + 2, s->cols - x, 0, ", longest %s  %s ", fmt_dur(agg.block_max_ns, a, sizeof(a)), G(s)->vsep);
+	/* Per task hud keeps counts and times (its stacks'); the longest
+	 * block, when and on which workers are kept per function. */
+	int per_task = v->drill_group == GROUP_TASK;
+	if (per_task)
+		x += putf(s, x, y + 2, s->cols - x, 0, "  %s ", G(s)->vsep);
+	else
+		x += putf(s, x, y + 2, s->cols - x, 0, ", longest %s  %s ", fmt_dur(agg.block_max_ns, a, sizeof(a)),
+			  G(s)->vsep);
 	for (int k = 0; k < BLOCK_KINDS; k++)
 		x += putf(s, x, y + 2, s->cols - x, agg.block_count[k] ? 0 : COL_DIM, " %s %s (%s)",
 			  block_kind_name((enum block_kind)k), fmt_count(agg.block_count[k], b, sizeof(b)),
 			  fmt_dur(agg.block_ns[k], c, sizeof(c)));
 
 	screen_put(s, 1, y + 3, 10, ATTR_BOLD, "seen");
-	if (f_block_count(&agg))
+	if (per_task)
+		screen_put(s, 12, y + 3, s->cols - 12, COL_DIM,
+			   "when, the longest block and on which workers are kept per function: Enter on a stack's "
+			   "culprit in the ungrouped Hotspots");
+	else if (f_block_count(&agg))
 		putf(s, 12, y + 3, s->cols - 12, 0, "first %s   last %s   (session time)", fmt_clock(agg.first_ns, a, sizeof(a)),
 		     fmt_clock(agg.last_ns, b, sizeof(b)));
 	else
 		screen_put(s, 12, y + 3, s->cols - 12, COL_DIM, "no blocking event yet (CPU samples only)");
 
-	screen_put(s, 1, y + 4, 10, ATTR_BOLD, "workers");
+	if (!per_task)
+		screen_put(s, 1, y + 4, 10, ATTR_BOLD, "workers");
 	x = 12;
-	for (uint32_t w = 0; w < m->nworkers && x < s->cols - 12; w++) {
+	for (uint32_t w = 0; w < m->nworkers && x < s->cols - 12 && !per_task; w++) {
 		uint32_t id = m->workers[w].id, cnt = id < nw ? wb[id] : 0;
 		x += putf(s, x, y + 4, s->cols - x, cnt ? 0 : COL_DIM, "w%u: %u  ", id, cnt);
 	}

@@ -235,6 +235,10 @@ static void test_sort_group_filter_select(void)
 	t = draw(m, &v, 120, 40, 1, NULL);
 	CHECK(strstr(t, "Call stacks of app::cpu::handle::{{closure}}") && strstr(t, "compute_checksum"),
 	      "the task's drill-down lists the stacks polled under it");
+	/* Per task hud keeps counts and times only: the header says so rather
+	 * than showing a longest block of 0 and a first one at the end of time. */
+	CHECK(!strstr(t, "longest 0") && !strstr(t, "first 3") && strstr(t, "kept per function"),
+	      "the task's header shows only what is kept per task:\n%s", t);
 	free(t);
 	v.drill = 0;
 
