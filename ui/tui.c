@@ -80,7 +80,9 @@ void tui_free(struct tui *t)
 
 /* Renders a frame and sends what changed. A terminal that cannot be
  * written to any more (the SSH link dropped) ends the UI. */
-static int draw(struct tui *t, const struct model *m)
+/* The view drawn at the terminal's size; drawing also settles the moves
+ * keys asked for (render_screen). */
+static struct screen *render_now(struct tui *t, const struct model *m)
 {
 	int cols = 80, rows = 24;
 	if (term_size(&cols, &rows) < 0) {
@@ -89,6 +91,12 @@ static int draw(struct tui *t, const struct model *m)
 	}
 	struct screen *s = screen_new(cols, rows, t->v.utf8);
 	render_screen(s, m, &t->v);
+	return s;
+}
+
+static int draw(struct tui *t, const struct model *m)
+{
+	struct screen *s = render_now(t, m);
 	if (t->shown && screen_equal(s, t->shown)) {
 		screen_free(s);
 		t->dirty = 0;
@@ -283,6 +291,10 @@ int tui_on_input(void *ctx, struct model *m)
 		return 1;
 	}
 	while (!quit && (k = term_key()) != KEY_NONE) {
+		/* Keys read together (typed fast, pasted) act in order: a move
+		 * before this key selects its row first. */
+		if (t->v.move)
+			screen_free(render_now(t, m));
 		quit = handle_key(t, m, k);
 		t->dirty = 1;
 	}

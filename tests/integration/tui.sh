@@ -192,10 +192,26 @@ check "busy workers: at most 2 of 40 captures show a worker idle ($idle_caps)" t
 check "busy workers: most captures show a worker running ($running_caps of 40)" test "$running_caps" -ge 20
 kill "$busy" 2>/dev/null
 wait "$busy" 2>/dev/null
-start_hud --pid "$DEMO_PID"
+
+# ---- keys in one burst (typed fast, pasted, sent by a script) act in order ------------------
+# On a replayed trace, whose rows stay put: j then Enter in one write opens
+# the second row, not the first.
+"$HUD" --pid "$DEMO_PID" --headless --duration 3 --export "$WORK/burst.json" > /dev/null 2>&1
+start_hud --replay "$WORK/burst.json"
 wait_screen "Timeline" > /dev/null
+screen
+second=$(awk '/ FUNCTION /{getline; getline; print; exit}' "$WORK/screen.txt" | awk '{print $1}')
+second=${second#…}
+tm send-keys -t "$S" j Enter
+wait_screen "Call stacks of" > /dev/null
+check "j then Enter in one burst opens the second row (${second:-none})" \
+	grep -q "Call stacks of .*${second:-no-second-row}" "$WORK/screen.txt"
+tm send-keys -t "$S" q
+restored "q after replay"
 
 # ---- ways out -----------------------------------------------------------------------------
+start_hud --pid "$DEMO_PID"
+wait_screen "Timeline" > /dev/null
 tm send-keys -t "$S" q
 restored "q"
 check "q: hud exits 0" grep -q "HUD-EXIT=0" "$WORK/screen.txt"
