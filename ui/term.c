@@ -461,16 +461,19 @@ int term_copy(const char *text)
 	const char *tmux = getenv("TMUX");
 	int in_tmux = tmux && *tmux;
 
-	/* Inside tmux the sequence goes through its passthrough (DCS tmux;
-	 * … ST, every ESC doubled) so the outer terminal sets the clipboard;
-	 * tmux with set-clipboard on also takes the plain one. */
-	if (in_tmux)
-		ob_str(&b, "\x1bPtmux;\x1b");
-	ob_str(&b, "\x1b]52;c;");
-	base64(&b, (const unsigned char *)text, strlen(text));
-	ob_str(&b, "\x07");
-	if (in_tmux)
-		ob_str(&b, "\x1b\\");
+	/* The plain sequence, which terminals and tmux with set-clipboard on
+	 * (its default passes it on too) take; inside tmux also through its
+	 * passthrough (DCS tmux; … ST, every ESC doubled), for a tmux that
+	 * allows passthrough but keeps no clipboard. */
+	for (int wrapped = 0; wrapped <= in_tmux; wrapped++) {
+		if (wrapped)
+			ob_str(&b, "\x1bPtmux;\x1b");
+		ob_str(&b, "\x1b]52;c;");
+		base64(&b, (const unsigned char *)text, strlen(text));
+		ob_str(&b, "\x07");
+		if (wrapped)
+			ob_str(&b, "\x1b\\");
+	}
 	int rc = term_write(b.p, b.n);
 	free(b.p);
 	return rc;

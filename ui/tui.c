@@ -160,7 +160,8 @@ static void copy_stack(struct tui *t, const struct model *m)
 		snprintf(v->message, sizeof(v->message), "copying failed: %s", strerror(errno));
 	else
 		snprintf(v->message, sizeof(v->message),
-			 "copied stack #%d (%zu bytes) to the clipboard with OSC 52", v->drill_sel + 1, n);
+			 "sent stack #%d (%zu bytes) to the clipboard with OSC 52 (if the terminal allows it)",
+			 v->drill_sel + 1, n);
 	free(text);
 }
 

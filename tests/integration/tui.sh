@@ -134,8 +134,12 @@ check "the stack goes through handle_cpu_request" grep -q "handle_cpu_request" "
 check "the drill-down shows per-worker counts" grep -qE "workers +w0: [0-9]+" "$WORK/screen.txt"
 check "the drill-down shows counts by kind" grep -qE "cpu [0-9]+ \(" "$WORK/screen.txt"
 check "the drill-down shows first and last seen" grep -qE "first [0-9:]+ +last [0-9:]+" "$WORK/screen.txt"
+tm set-option -g set-clipboard on
+tm delete-buffer 2>/dev/null
 tm send-keys -t "$S" y
-wait_check "y copies the stack with OSC 52" "copied stack #1 .* OSC 52" 8
+wait_check "y copies the stack with OSC 52" "stack #1 .* OSC 52" 8
+# tmux with set-clipboard on takes the plain sequence into its buffer.
+check "... which reaches tmux's clipboard, with the culprit" sh -c "tmux -L hud-tui-$$ show-buffer | grep -q compute_checksum"
 tm send-keys -t "$S" Escape
 wait_check "Esc goes back to the panels" "Hotspots .*filter" 8
 tm send-keys -t "$S" c
