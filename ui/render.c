@@ -655,15 +655,27 @@ static void draw_hotspots(struct screen *s, const struct model *m, struct view *
 
 /* ---- Workers and Timeline -------------------------------------------------------------- */
 
-static const char *func_name(const struct model *m, int32_t f)
+/* A function as a worker row names it: with its file's name and line, which
+ * tell apart the async blocks of one function (one name); cut from the
+ * left, the place stays. */
+static void func_label(const struct model *m, int32_t f, char *out, size_t len)
 {
-	return f >= 0 && (uint32_t)f < m->nfuncs ? S(m, m->funcs[f].function) : "";
+	if (f < 0 || (uint32_t)f >= m->nfuncs) {
+		snprintf(out, len, "?");
+		return;
+	}
+	const struct func_stat *fs = &m->funcs[f];
+	const char *file = S(m, fs->file), *base = strrchr(file, '/');
+	if (strcmp(file, "??") == 0)
+		snprintf(out, len, "%s", S(m, fs->function));
+	else
+		snprintf(out, len, "%s (%s:%u)", S(m, fs->function), base ? base + 1 : file, fs->line);
 }
 
 static void draw_workers(struct screen *s, const struct model *m, struct view *v, int y, int h)
 {
 	int focused = v->focus == FOCUS_WORKERS, page = h - 2;
-	char t[160], a[32], b[32];
+	char t[2048], a[32], b[32];
 	uint64_t now = m->info.now_ns;
 
 	int sel = 0;
@@ -722,12 +734,14 @@ static void draw_workers(struct screen *s, const struct model *m, struct view *v
 			screen_put(s, xf, ry, 7, base | PUT_RIGHT | (st == WORKER_BLOCKED ? COL_RED : 0),
 				   fmt_dur(now - w->state_since_ns, a, sizeof(a)));
 		if (st == WORKER_BLOCKED) {
-			snprintf(t, sizeof(t), "%s", w->state_func >= 0 ? func_name(m, w->state_func) : "?");
+			func_label(m, w->state_func, t, sizeof(t));
 			int used = screen_put(s, xnow, ry, now_w - 10, base | COL_RED | PUT_TRUNC_LEFT, t);
 			putf(s, xnow + used, ry, now_w - used, base | COL_DIM, " (%s)", block_kind_name(w->state_kind));
 		}
-		if (w->worst_func >= 0)
-			screen_put(s, xw, ry, worst_w, base | PUT_TRUNC_LEFT, func_name(m, w->worst_func));
+		if (w->worst_func >= 0) {
+			func_label(m, w->worst_func, t, sizeof(t));
+			screen_put(s, xw, ry, worst_w, base | PUT_TRUNC_LEFT, t);
+		}
 		(void)b;
 	}
 }
@@ -886,9 +900,9 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	else
 		snprintf(t, sizeof(t), "%s:%u", S(m, agg.file), line);
 	x = 12 + screen_put(s, 12, y + 1, s->cols - 40, COL_CYAN | PUT_TRUNC_LEFT, t);
-	putf(s, x, y + 1, s->cols - x, 0, "   CPU %s (%s samples)",
+	putf(s, x, y + 1, s->cols - x, 0, "   CPU %s (%s sample%s)",
 	     fmt_dur(agg.samples * 1000000000ull / (uint64_t)(m->info.freq > 0 ? m->info.freq : 99), a, sizeof(a)),
-	     fmt_count(agg.samples, b, sizeof(b)));
+	     fmt_count(agg.samples, b, sizeof(b)), agg.samples == 1 ? "" : "s");
 
 	screen_put(s, 1, y + 2, 10, ATTR_BOLD, "blocking");
 	x = 12 + putf(s, 12, y + 2, s->cols - 12, f_block_ns(&agg) ? COL_RED : 0, "%s in %s events",

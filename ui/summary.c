@@ -160,13 +160,16 @@ void summary_print(FILE *out, const struct model *m, int top)
 	for (uint32_t w = 0; w < m->nworkers; w++) {
 		const struct worker_stat *ws = &m->workers[w];
 		double cpu = i->duration_ns ? 100.0 * (double)ws->oncpu_ns / (double)i->duration_ns : 0.0;
-		if (ws->worst_func >= 0)
+		loc[0] = 0;
+		if (ws->worst_func >= 0) {
 			text_sanitize(strtab_get(m->strings, m->funcs[ws->worst_func].function), name, sizeof(name));
-		else
+			location(m, &m->funcs[ws->worst_func], loc, sizeof(loc));
+		} else {
 			snprintf(name, sizeof(name), "-");
-		fprintf(out, "  %-3u %-8u %5.1f%% %8llu %7llu %11.1f  %s\n", ws->id, ws->tid, cpu,
+		}
+		fprintf(out, "  %-3u %-8u %5.1f%% %8llu %7llu %11.1f  %s%s%s%s\n", ws->id, ws->tid, cpu,
 			(unsigned long long)ws->samples, (unsigned long long)ws->block_count,
-			(double)ws->block_ns / 1e6, name);
+			(double)ws->block_ns / 1e6, name, loc[0] ? " (" : "", loc, loc[0] ? ")" : "");
 	}
 	free(order);
 }

@@ -88,8 +88,8 @@ check "Workers lists four workers" test "$(panel Workers | grep -cE '^.[0-3] +[0
 # shows it from the refresh after its second sample to the burst's end:
 # 4-6% of captures (200 captures 0.1 s apart, twice), so 60 tries missed
 # it about one run in twenty; 240 miss it about once in 10^5.
-wait_check "Workers shows a worker blocked in compute_checksum (cpu) while it runs" \
-	" blocked .*compute_checksum \\(cpu\\)" 240
+wait_check "Workers shows a worker blocked in compute_checksum at cpu.rs:$cpu_line (cpu) while it runs" \
+	" blocked .*checksum \\(cpu\\.rs:$cpu_line\\) \\(cpu\\)" 240
 check "Timeline has a lane per worker" test "$(panel Timeline | grep -cE '^ w[0-3] ')" = 4
 check "the timeline has a time axis" grep -qE -- "-10s.*now" "$WORK/screen.txt"
 

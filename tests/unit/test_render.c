@@ -149,6 +149,8 @@ static void test_panels(void)
 	screen_row(s, y, row, sizeof(row));
 	CHECK(y > 0 && strstr(row, "2.00s") && strstr(row, "compute_checksum") && strstr(row, "(cpu)"),
 	      "worker 2 is blocked in compute_checksum for 2 s: %s", row);
+	/* With its file and line, which tell apart async blocks of one name. */
+	CHECK(strstr(row, "compute_checksum (cpu.rs:45)") != NULL, "the worker's culprits have their place: %s", row);
 	y = row_of(s, "running");
 	CHECK(y > 0, "a running worker shows as running");
 	/* Timeline: lane w2 ends blocked (the block is still going on). */
