@@ -1061,18 +1061,21 @@ static void draw_help(struct screen *s)
 		"Tab             focus Hotspots / Workers",
 		"Enter           call stacks of the selected hotspot",
 		"                (on a worker: of its culprit)",
-		"Esc             back from the call stacks",
+		u ? "Esc \u2190           back from the call stacks" : "Esc Left        back from the call stacks",
 		"y               copy the selected stack (OSC 52)",
-		"/               filter by text: Enter applies, Esc cancels",
+		"/               filter: Enter applies, Esc cancels",
 		"c               clear the filter",
 		"s               sort Hotspots by blocking / CPU time",
-		"g               group Hotspots by source file, then by task, then back",
+		"g               group Hotspots by file, by task, back",
 		"p               pause the display (profiling goes on)",
-		"?               this help; any key closes it",
+		"Ctrl-L          draw the screen anew",
+		"? h             this help; any key closes it",
 		"",
 		"Health is the share of worker time blocked over the",
 		"window: NORMAL < 1%, CAUTION < 10%, else CRITICAL.",
 	};
+	/* Every line fits (test_render): the box is as wide as the longest
+	 * line and its margins, and no taller than the smallest screen. */
 	int n = (int)(sizeof(lines) / sizeof(lines[0])), w = 62, h = n + 2;
 	int x0 = (s->cols - w) / 2, y0 = (s->rows - h) / 2;
 	if (y0 < 0)

@@ -22,6 +22,14 @@ struct tui {
 
 struct tui *tui_new(char *err, size_t errlen)
 {
+	/* hud writes ANSI sequences without terminfo; a terminal that says
+	 * it takes none gets the headless mode instead of garbage. */
+	const char *term = getenv("TERM");
+	if (term && strcmp(term, "dumb") == 0) {
+		snprintf(err, errlen, "hud: this terminal (TERM=dumb) cannot show the UI; use --headless "
+			 "(and --export FILE) instead");
+		return NULL;
+	}
 	if (term_init(err, errlen) < 0)
 		return NULL;
 	struct tui *t = xcalloc(1, sizeof(*t));

@@ -19,6 +19,9 @@ rc=$?
 check "without a TTY hud exits non-zero" test $rc != 0
 check "without a TTY hud says to use --headless" grep -q "stdout is not a terminal; use --headless" "$WORK/notty.err"
 check "without a TTY nothing is drawn" test ! -s "$WORK/notty.out"
+# TERM=dumb takes no escape sequences: hud says to use --headless.
+script -qec "env TERM=dumb '$HUD' --pid $$" /dev/null > "$WORK/dumb.out" 2>&1
+check "TERM=dumb: hud says to use --headless" grep -q "TERM=dumb) cannot show the UI; use --headless" "$WORK/dumb.out"
 
 if ! command -v tmux > /dev/null; then
 	not_ok "tmux is installed (apt-get install tmux)"

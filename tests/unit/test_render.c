@@ -362,6 +362,10 @@ static void test_drill(void)
 	screen_free(s);
 	t = draw(m, &v, 120, 40, 1, NULL);
 	CHECK(strstr(t, "Keys") && strstr(t, "pause the display") && strstr(t, "OSC 52"), "help overlay:\n%s", t);
+	/* No line of it is cut short. */
+	CHECK(strstr(t, "Enter applies, Esc cancels") && strstr(t, "by file, by task, back") &&
+	      strstr(t, "any key closes it") && strstr(t, "CAUTION < 10%, else CRITICAL") && !strstr(t, "\u2026   "),
+	      "every help line whole:\n%s", t);
 	free(t);
 	model_free(m);
 }
