@@ -41,12 +41,34 @@
  * them), never in a unit's tables, so they outlive an evicted unit. */
 struct fname {
 	const char *name;
-	uint64_t origin;
-	uint32_t decl_line;     /* the DIE's own DW_AT_decl_line, 0 when it has none */
+	uint64_t od;            /* the origin's offset (low FN_ORIGIN_BITS bits) and the
+				 * declaration's line (the rest; 0 unknown): one word, as
+				 * there are as many of these as functions and inline calls */
 };
 
+#define FN_ORIGIN_BITS 40       /* .debug_info offsets below 1 TiB */
+#define FN_ORIGIN_MASK ((1ull << FN_ORIGIN_BITS) - 1)
+#define FN_DECL_MAX ((1u << (64 - FN_ORIGIN_BITS)) - 1)
+
+static uint64_t fn_origin(const struct fname *f)
+{
+	return f->od & FN_ORIGIN_MASK;
+}
+
+static uint32_t fn_decl(const struct fname *f)
+{
+	return (uint32_t)(f->od >> FN_ORIGIN_BITS);
+}
+
+/* Packs an offset and a line the way fname.od holds them: an offset that
+ * does not fit is none, a line that does not fit unknown. */
+static uint64_t fn_pack(uint64_t origin, uint64_t decl)
+{
+	return (origin > FN_ORIGIN_MASK ? 0 : origin) | (decl > FN_DECL_MAX ? 0 : decl) << FN_ORIGIN_BITS;
+}
+
 struct subrec {                 /* a subprogram with code */
-	struct fname nm;        /* nm.decl_line: through the origin too, once resolved */
+	struct fname nm;        /* its declaration's line: through the origin too, once resolved */
 	const char *resolved;   /* demangled and interned; NULL until computed */
 	uint32_t inl_first, inl_count;  /* its slice of the unit's inline ranges */
 	uint32_t drun_first, ndepth;    /* its depth runs: druns[drun_first .. +ndepth] */
@@ -109,9 +131,9 @@ struct urange {
 };
 
 struct name_slot {
-	Dwarf_Off off;          /* 0 = empty slot */
+	uint64_t od;            /* the DIE's offset (0 = empty slot) and the first
+				 * DW_AT_decl_line along the chain, packed as fname.od */
 	const char *name;
-	uint32_t decl_line;     /* the first DW_AT_decl_line along the chain, 0 none */
 };
 
 /* The linker merges .debug_str, so one raw name has one address: the
@@ -358,10 +380,11 @@ static struct name_slot *name_slot(struct sym_dw *d, Dwarf_Off off, int insert)
 		if (!n)
 			return NULL;
 		for (size_t i = 0; i < d->names_cap; i++) {
-			if (!d->names[i].off)
+			uint64_t o = d->names[i].od & FN_ORIGIN_MASK;
+			if (!o)
 				continue;
-			size_t j = (d->names[i].off * 0x9e3779b97f4a7c15ull >> 17) & (ncap - 1);
-			while (n[j].off)
+			size_t j = (o * 0x9e3779b97f4a7c15ull >> 17) & (ncap - 1);
+			while (n[j].od)
 				j = (j + 1) & (ncap - 1);
 			n[j] = d->names[i];
 		}
@@ -372,14 +395,13 @@ static struct name_slot *name_slot(struct sym_dw *d, Dwarf_Off off, int insert)
 	if (!d->names_cap)
 		return NULL;
 	size_t j = (off * 0x9e3779b97f4a7c15ull >> 17) & (d->names_cap - 1);
-	for (; d->names[j].off; j = (j + 1) & (d->names_cap - 1))
-		if (d->names[j].off == off)
+	for (; d->names[j].od; j = (j + 1) & (d->names_cap - 1))
+		if ((d->names[j].od & FN_ORIGIN_MASK) == off)
 			return &d->names[j];
-	if (!insert)
+	if (!insert || off > FN_ORIGIN_MASK)
 		return NULL;
-	d->names[j].off = off;
+	d->names[j].od = off;
 	d->names[j].name = NULL;
-	d->names[j].decl_line = 0;
 	d->nnames++;
 	return &d->names[j];
 }
@@ -396,7 +418,7 @@ static const char *name_entry(struct sym_dw *d, Dwarf_Off off, int hops, uint32_
 		return NULL;
 	struct name_slot *slot = name_slot(d, off, 0);
 	if (slot) {
-		*decl_line = slot->decl_line;
+		*decl_line = (uint32_t)(slot->od >> FN_ORIGIN_BITS);
 		return slot->name;
 	}
 	const char *name = NULL, *next_name = NULL;
@@ -438,7 +460,7 @@ static const char *name_entry(struct sym_dw *d, Dwarf_Off off, int hops, uint32_
 	slot = name_slot(d, off, 1);
 	if (slot) {
 		slot->name = name;
-		slot->decl_line = *decl_line;
+		slot->od = fn_pack(off, *decl_line);
 	}
 	return name;
 }
@@ -495,13 +517,13 @@ static const char *fn_name(struct sym_dw *d, const struct cu *cu, struct fname *
 	if (*resolved)
 		return *resolved;
 	const char *raw = nm->name;
-	if (nm->origin) {
+	if (fn_origin(nm)) {
 		uint32_t decl;
-		const char *o = name_entry(d, nm->origin, NAME_HOPS, &decl);
+		const char *o = name_entry(d, fn_origin(nm), NAME_HOPS, &decl);
 		if (o)
 			raw = o;
-		if (!nm->decl_line)
-			nm->decl_line = decl;
+		if (!fn_decl(nm))
+			nm->od = fn_pack(fn_origin(nm), decl);
 	}
 	const char *name = NULL;
 	if (raw)
@@ -514,14 +536,13 @@ static const char *fn_name(struct sym_dw *d, const struct cu *cu, struct fname *
 static struct fname fname_of(const char *linkage, const char *name, int name_first,
 			     int has_origin, uint64_t origin, uint64_t decl_line)
 {
-	uint32_t decl = decl_line <= UINT32_MAX ? (uint32_t)decl_line : 0;
 	if (linkage)
-		return (struct fname){ linkage, 0, decl };
+		return (struct fname){ linkage, fn_pack(0, decl_line) };
 	if (name && name_first)
-		return (struct fname){ name, 0, decl };
+		return (struct fname){ name, fn_pack(0, decl_line) };
 	if (has_origin)
-		return (struct fname){ name, origin, decl };
-	return (struct fname){ name, 0, decl };
+		return (struct fname){ name, fn_pack(origin, decl_line) };
+	return (struct fname){ name, fn_pack(0, decl_line) };
 }
 
 /* ---- Loading one unit --------------------------------------------------- */
@@ -1519,10 +1540,10 @@ static int frames_for_function(struct sym_dw *d, struct cu *cu, struct subrec *f
 		if (i > 0) {
 			struct inlrec *in = &cu->inls[chain[i - 1]];
 			name = fn_name(d, cu, &in->nm, &in->resolved);
-			decl = in->nm.decl_line;
+			decl = fn_decl(&in->nm);
 		} else {
 			name = fn_name(d, cu, &f->nm, &f->resolved);
-			decl = f->nm.decl_line;
+			decl = fn_decl(&f->nm);
 		}
 		out[nout++] = (struct sym_frame){
 			.function = name,
