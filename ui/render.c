@@ -1074,8 +1074,8 @@ static void draw_help(struct screen *s)
 		"Health is the share of worker time blocked over the",
 		"window: NORMAL < 1%, CAUTION < 10%, else CRITICAL.",
 	};
-	/* Every line fits (test_render): the box is as wide as the longest
-	 * line and its margins, and no taller than the smallest screen. */
+	/* The box is 62 columns, 56 of them text: every line must fit there
+	 * (test_render checks), and its 21 lines the smallest screen, 80x24. */
 	int n = (int)(sizeof(lines) / sizeof(lines[0])), w = 62, h = n + 2;
 	int x0 = (s->cols - w) / 2, y0 = (s->rows - h) / 2;
 	if (y0 < 0)
