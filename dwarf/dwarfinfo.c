@@ -407,7 +407,8 @@ static struct name_slot *name_slot(struct sym_dw *d, Dwarf_Off off, int insert)
 }
 
 /* The raw name of the DIE at off: its linkage name, else its DW_AT_name, else
- * the name of what it refers to (as the reference's name_entry). */
+ * the name of what it refers to (as the reference's name_entry); and in
+ * *decl_line its DW_AT_decl_line, else that of what it refers to (0 none). */
 static struct cu *cu_of_offset(struct sym_dw *d, uint64_t off);
 static int unit_abbrevs(struct sym_dw *d, struct cu *cu);
 
@@ -508,9 +509,9 @@ static const char *demangled(struct sym_dw *d, const char *raw)
 /* Stands for "computed, no name" in a record's resolved name. */
 static const char NAMELESS[] = "??";
 
-/* The demangled name of a function record; *resolved caches it. */
-/* A record's name, demangled and interned once; its declaration's line
- * (nm->decl_line) is completed from the origin at the same time. */
+/* The demangled name of a function record; *resolved caches it. Its
+ * declaration's line (fn_decl) is completed from the origin at the same
+ * time. */
 static const char *fn_name(struct sym_dw *d, const struct cu *cu, struct fname *nm,
 			   const char **resolved)
 {

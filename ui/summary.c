@@ -37,7 +37,6 @@ static int by_samples(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* The kind with most blocking time for a function, for its row. */
 /* The kinds of f's blocks, the longest in all first, joined by '+' when
  * there are several ("cpu+off_cpu"): the row's count and time add them up. */
 static void kinds_of(const struct func_stat *f, char *out, size_t len)

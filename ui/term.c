@@ -89,6 +89,14 @@ int term_init(char *err, size_t errlen)
 {
 	if (T.inited)
 		return 0;
+	/* hud writes ANSI sequences without terminfo; a terminal that says
+	 * it takes none gets the headless mode instead of garbage. */
+	const char *term = getenv("TERM");
+	if (term && strcmp(term, "dumb") == 0) {
+		snprintf(err, errlen, "hud: this terminal (TERM=dumb) cannot show the UI; use --headless "
+			 "(and --export FILE) instead");
+		return -1;
+	}
 	if (isatty(STDIN_FILENO)) {
 		T.in_fd = STDIN_FILENO;
 	} else {

@@ -84,7 +84,7 @@ int text_cp_hidden(uint32_t c)
  * the characters that do not show (text_cp_hidden): a right-to-left
  * override in a name would reorder the rest of the line. s is valid
  * UTF-8 of len bytes. */
-static int is_c1(const unsigned char *s, int len)
+static int must_escape(const unsigned char *s, int len)
 {
 	uint32_t c = len == 2 ? (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f) :
 		     len == 3 ? (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f) : 0;
@@ -105,7 +105,7 @@ void text_sanitize(const char *s, char *out, size_t outlen)
 			if (o + 1 >= outlen)
 				break;
 			out[o++] = (char)*p++;
-		} else if (len > 1 && !is_c1(p, len)) {
+		} else if (len > 1 && !must_escape(p, len)) {
 			if (o + (size_t)len >= outlen)
 				break;
 			memcpy(out + o, p, (size_t)len);

@@ -22,14 +22,6 @@ struct tui {
 
 struct tui *tui_new(char *err, size_t errlen)
 {
-	/* hud writes ANSI sequences without terminfo; a terminal that says
-	 * it takes none gets the headless mode instead of garbage. */
-	const char *term = getenv("TERM");
-	if (term && strcmp(term, "dumb") == 0) {
-		snprintf(err, errlen, "hud: this terminal (TERM=dumb) cannot show the UI; use --headless "
-			 "(and --export FILE) instead");
-		return NULL;
-	}
 	if (term_init(err, errlen) < 0)
 		return NULL;
 	struct tui *t = xcalloc(1, sizeof(*t));
@@ -86,8 +78,6 @@ void tui_free(struct tui *t)
 	free(t);
 }
 
-/* Renders a frame and sends what changed. A terminal that cannot be
- * written to any more (the SSH link dropped) ends the UI. */
 /* The view drawn at the terminal's size; drawing also settles the moves
  * keys asked for (render_screen). */
 static struct screen *render_now(struct tui *t, const struct model *m)
@@ -102,6 +92,8 @@ static struct screen *render_now(struct tui *t, const struct model *m)
 	return s;
 }
 
+/* Renders a frame and sends what changed. A terminal that cannot be
+ * written to any more (the SSH link dropped) ends the UI. */
 static int draw(struct tui *t, const struct model *m)
 {
 	struct screen *s = render_now(t, m);

@@ -92,7 +92,7 @@ struct stack {
 #define STACK_CLASS_IN_PLACE 4  /* inside tokio::task::block_in_place: the thread
 				 * handed its worker's core to another first */
 
-/* Aggregates per function (name + file), for hotspots. */
+/* Aggregates per function (name, file and declaration line), for hotspots. */
 struct func_stat {
 	uint32_t function, file;
 	uint32_t decl_line;     /* with name and file, what makes it one function:
@@ -542,10 +542,11 @@ int render_health(const struct model *m, double *blocked_pct);
 size_t render_stack_text(const struct model *m, uint32_t stack, char *out, size_t len);
 
 /* The terminal (ui/term.c). term_init picks the keyboard (stdin, else
- * /dev/tty) without changing anything; term_open enters raw mode, the
- * alternate screen and hides the cursor, and arranges for term_close to run
- * on exit() and on SIGSEGV/SIGBUS/SIGABRT/SIGFPE/SIGILL (then re-raised) and
- * on SIGTERM/SIGHUP/SIGINT until someone else handles those. term_close is
+ * /dev/tty) without changing anything, and refuses a TERM=dumb terminal;
+ * term_open enters raw mode, the alternate screen and hides the cursor, and
+ * arranges for term_close to run on exit() and on
+ * SIGSEGV/SIGBUS/SIGABRT/SIGFPE/SIGILL (then re-raised) and on those of
+ * SIGTERM/SIGHUP/SIGINT no one handles yet (the session's own end it). term_close is
  * idempotent. Both return 0, or -1 with one sentence in err. */
 int term_init(char *err, size_t errlen);
 int term_open(char *err, size_t errlen);
