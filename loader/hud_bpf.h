@@ -23,7 +23,7 @@ typedef uint64_t hud_u64;
 #define HUD_MAX_THREADS     8192        /* threads of the target hud lists */
 #define HUD_STACK_DEPTH     64          /* user frames kept per stack */
 #define HUD_STACK_WINDOW    32          /* words read at the user sp to step over libc */
-#define HUD_RINGBUF_BYTES   (2u << 20)  /* 2 MiB: ~2,600 samples of slack */
+#define HUD_RINGBUF_BYTES   (1u << 20)  /* 1 MiB, the least hud sizes it (ui/main.c): ~1,300 samples of slack */
 #define HUD_NOT_WORKER      0xffffffffu /* hud_thread.worker_id of a non-worker */
 
 /* Kernel struct offsets. The sched_switch and sched_wakeup programs are
