@@ -960,24 +960,51 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	heading(s, y + 5, ATTR_BOLD, t);
 
 	/* Stacks as lines: a header, its frames, a blank; scrolled so the
-	 * selected one shows (all of it when it fits). */
+	 * selected one shows (all of it when it fits). A move within a
+	 * selected stack longer than the page scrolls it first: a line for a
+	 * key, a page for PgUp/PgDn, to its end before the next stack is
+	 * selected and back to its header before the one above. */
 	int top = y + 6, page = h - 6, total = 0, sel_pos = 0, sel_len = 0;
-	int sel = select_row(v->drill_sel, v->move, (int)n, &(int){ 0 }, 0);
-	for (uint32_t k = 0; k < n; k++) {
-		int len = (int)m->stacks[ids[k]].depth + 2;
-		if ((int)k == sel) {
-			sel_pos = total;
-			sel_len = len;
-		}
-		total += len;
-	}
-	v->drill_sel = sel;
-	v->drill_stack = n ? (int64_t)ids[sel] : -1;
+	int old = n ? (v->drill_sel < 0 ? 0 : v->drill_sel >= (int)n ? (int)n - 1 : v->drill_sel) : 0;
+	int move = v->move, pos[2] = { 0, 0 }, len[2] = { 0, 0 };
 	v->page = 3;    /* PgUp/PgDn move a couple of stacks */
-	if (sel_pos < v->drill_top)
-		v->drill_top = sel_pos;
-	if (sel_pos + sel_len - 1 > v->drill_top + page - 1)
-		v->drill_top = sel_pos + sel_len - page < sel_pos ? sel_pos + sel_len - page : sel_pos;
+	for (int pass = 0; pass < 2; pass++) {
+		int want = pass == 0 ? old : select_row(old, move, (int)n, &(int){ 0 }, 0);
+		total = 0;
+		for (uint32_t k = 0; k < n; k++) {
+			int l = (int)m->stacks[ids[k]].depth + 2;
+			if ((int)k == want) {
+				pos[pass] = total;
+				len[pass] = l;
+			}
+			total += l;
+		}
+		if (pass == 0 && move > MOVE_HOME && move < MOVE_END && move != 0) {
+			int step = move == 1 || move == -1 ? 1 : page > 2 ? page - 1 : 1;
+			int below = pos[0] + len[0] - 1 - (v->drill_top + page - 1), above = v->drill_top - pos[0];
+			if (move > 0 && below > 0) {
+				v->drill_top += step < below ? step : below;
+				move = 0;
+			} else if (move < 0 && above > 0) {
+				v->drill_top -= step < above ? step : above;
+				move = 0;
+			}
+		}
+		if (pass == 1)
+			v->drill_sel = want;
+	}
+	int sel = v->drill_sel;
+	sel_pos = pos[1];
+	sel_len = len[1];
+	v->drill_stack = n ? (int64_t)ids[sel] : -1;
+	/* A new selection shows from its header; a scrolled one stays as it
+	 * is while any of it shows. */
+	if (sel != old || sel_pos + sel_len - 1 < v->drill_top || sel_pos > v->drill_top + page - 1) {
+		if (sel_pos < v->drill_top)
+			v->drill_top = sel_pos;
+		if (sel_pos + sel_len - 1 > v->drill_top + page - 1)
+			v->drill_top = sel_pos + sel_len - page < sel_pos ? sel_pos + sel_len - page : sel_pos;
+	}
 	if (v->drill_top > total - page)
 		v->drill_top = total - page;
 	if (v->drill_top < 0)

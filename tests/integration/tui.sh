@@ -213,6 +213,19 @@ tm send-keys -t "$S" j Enter
 wait_screen "Call stacks of" > /dev/null
 check "j then Enter in one burst opens the second row (${second:-none})" \
 	grep -q "Call stacks of .*${second:-no-second-row}" "$WORK/screen.txt"
+# A stack longer than the screen: the sleep's off-CPU stack goes on to the
+# thread's start (~50 frames, the pane shows ~30). j and PgDn scroll through
+# it to its outermost frame, k and PgUp back to its header.
+tm send-keys -t "$S" Escape / t h r o t t l e _ b a c k e n d Enter Enter
+wait_screen "Call stacks of .*throttle_backend" > /dev/null
+deep=$(grep -oE '#1 .* ([0-9]+) frames' "$WORK/screen.txt" | grep -oE '[0-9]+ frames' | grep -oE '[0-9]+')
+last=$(( ${deep:-1} - 1 ))
+check "the sleep's stack is longer than the pane (${deep:-?} frames)" test "${deep:-0}" -gt 34
+check "its outermost frame ($last) is not shown at first" sh -c "! grep -qE '^ +\*? *$last  ' '$WORK/screen.txt'"
+tm send-keys -t "$S" PgDn j j
+wait_check "PgDn and j scroll to the stack's outermost frame ($last)" "^ +\\*? *$last  " 12
+tm send-keys -t "$S" PgUp PgUp k
+wait_check "PgUp and k scroll back to the stack's header" "▶ #1 " 12
 tm send-keys -t "$S" q
 restored "q after replay"
 
