@@ -253,6 +253,7 @@ void ringbuf_close(struct ringbuf *rb);
 struct thread_info {
 	uint32_t tid;
 	uint32_t worker_id;     /* HUD_NOT_WORKER for other threads */
+	uint32_t last_worker_id; /* its id when it was last a worker, HUD_NOT_WORKER if never */
 	char comm[16];
 	uint32_t seen;          /* scan generation when last seen */
 };
@@ -279,9 +280,17 @@ int threads_scan(struct thread_set *s, const struct bpf_obj *o);
 
 int threads_worker_count(const struct thread_set *s);
 int threads_is_worker(const struct thread_set *s, uint32_t tid);
+/* Whether the thread was a worker before (and was demoted since). */
+int threads_was_worker(const struct thread_set *s, uint32_t tid);
+/* How many of the threads have a worker prefix's name. */
+int threads_named_like_workers(const struct thread_set *s);
 
 /* Makes a thread a worker (its stack shows Tokio's worker loop), with the
- * next worker id; kernel side too. Returns the id. */
+ * id it had when it was last one, else the next worker id; kernel side
+ * too. Returns the id. A multi-thread runtime's workers move between the
+ * threads of its pool (block_in_place hands a worker to another thread,
+ * and the thread it left waits in the pool), so a thread may be promoted,
+ * demoted and promoted again. */
 uint32_t threads_promote(struct thread_set *s, const struct bpf_obj *o, uint32_t tid);
 
 /* The last rule for finding workers: the largest group (2 or more) of

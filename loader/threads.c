@@ -1,6 +1,7 @@
 /* threads.c — the target's threads, from /proc/PID/task. Workers are the
  * threads whose name starts with a worker prefix; they get ids 0..N-1 in the
- * order they are found. Workers are registered in the BPF "threads" table
+ * order they are found, and a thread keeps its id when it stops being a
+ * worker and becomes one again. Workers are registered in the BPF "threads" table
  * (the kernel side follows them through context switches), and removed
  * from it when they exit or stop being workers. */
 #include <dirent.h>
@@ -104,16 +105,16 @@ int threads_scan(struct thread_set *s, const struct bpf_obj *o)
 		t->tid = (uint32_t)tid;
 		memcpy(t->comm, comm, sizeof(t->comm));
 		t->seen = s->generation;
-		t->worker_id = HUD_NOT_WORKER;
+		t->worker_id = t->last_worker_id = HUD_NOT_WORKER;
 		if (s->by_name && is_worker(s, comm)) {
-			t->worker_id = s->next_worker++;
+			t->worker_id = t->last_worker_id = s->next_worker++;
 			found++;
 		}
 		if (o && t->worker_id != HUD_NOT_WORKER)
 			loader_thread_add(o, t->tid, t->worker_id);
 	}
 	closedir(dir);
-	/* Forget threads that are gone; worker ids are never reused. */
+	/* Forget threads that are gone; a worker id is never another thread's. */
 	for (int i = 0; i < s->n;) {
 		if (s->v[i].seen != s->generation) {
 			if (o)
@@ -150,10 +151,25 @@ uint32_t threads_promote(struct thread_set *s, const struct bpf_obj *o, uint32_t
 	if (!t)
 		return HUD_NOT_WORKER;
 	if (t->worker_id == HUD_NOT_WORKER) {
-		t->worker_id = s->next_worker++;
+		t->worker_id = t->last_worker_id != HUD_NOT_WORKER ? t->last_worker_id : s->next_worker++;
+		t->last_worker_id = t->worker_id;
 		set_worker(o, tid, t->worker_id);
 	}
 	return t->worker_id;
+}
+
+int threads_was_worker(const struct thread_set *s, uint32_t tid)
+{
+	const struct thread_info *t = threads_find(s, tid);
+	return t && t->worker_id == HUD_NOT_WORKER && t->last_worker_id != HUD_NOT_WORKER;
+}
+
+int threads_named_like_workers(const struct thread_set *s)
+{
+	int n = 0;
+	for (int i = 0; i < s->n; i++)
+		n += is_worker(s, s->v[i].comm);
+	return n;
 }
 
 /* Length of NAME in "NAME-N" (N all digits), or 0. */

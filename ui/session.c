@@ -471,13 +471,14 @@ static void warn_no_debug(struct session *s)
 
 /* Rules 3 and 4 of worker discovery, when no thread had a worker's name:
  * a thread whose stack shows Tokio's worker loop is a worker (whatever its
- * name), and so is a thread running a current_thread runtime's block_on. */
+ * name; inside block_in_place too: the thread ran the worker until then),
+ * and so is a thread running a current_thread runtime's block_on. */
 static uint32_t discover_by_stack(struct session *s, uint32_t tid, uint32_t class)
 {
-	if (class != STACK_CLASS_WORKER && class != STACK_CLASS_CURRENT)
+	if (class != STACK_CLASS_WORKER && class != STACK_CLASS_IN_PLACE && class != STACK_CLASS_CURRENT)
 		return HUD_NOT_WORKER;
 	uint32_t id = threads_promote(&s->threads, s->bpf, tid);
-	s->by_stack |= class == STACK_CLASS_WORKER ? 1 : 2;
+	s->by_stack |= class == STACK_CLASS_CURRENT ? 2 : 1;
 	describe_rule(s, s->model->info.workers_rule, sizeof(s->model->info.workers_rule));
 	register_workers(s);
 	warn_no_debug(s);
@@ -486,11 +487,17 @@ static uint32_t discover_by_stack(struct session *s, uint32_t tid, uint32_t clas
 
 /* A blocking-pool thread named like the workers, seen running the pool
  * (on CPU in a sample, or asleep in an off-CPU record's stack): heavy work
- * and blocking waits belong there, they never block a worker. */
+ * and blocking waits belong there, they never block a worker. A thread
+ * that ran a worker before (block_in_place moved its worker to another
+ * thread, and it waits in the pool) keeps its row: it may get a worker
+ * again (see on_sample). */
 static void demote_pool_thread(struct session *s, uint32_t worker, uint32_t tid)
 {
+	const struct worker_stat *w = model_worker_find(s->model, worker);
+
 	threads_demote(&s->threads, s->bpf, tid);
-	model_worker_remove(s->model, worker);
+	if (w && !w->samples && !w->block_count)
+		model_worker_remove(s->model, worker);
 	run_of(s, worker)->active = 0;
 	run_of(s, worker)->npending = 0;
 }
@@ -509,8 +516,16 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	}
 	if (worker != HUD_NOT_WORKER && !threads_is_worker(&s->threads, ev->tid))
 		worker = HUD_NOT_WORKER;    /* demoted since the kernel sent it */
-	if (worker == HUD_NOT_WORKER && !s->opts->workers_prefix && !s->named)
-		worker = discover_by_stack(s, ev->tid, s->model->stacks[stack].thread_class);
+	uint32_t class = s->model->stacks[stack].thread_class;
+	if (worker == HUD_NOT_WORKER && (class == STACK_CLASS_WORKER || class == STACK_CLASS_IN_PLACE) &&
+	    threads_was_worker(&s->threads, ev->tid)) {
+		/* A thread of the pool that runs a worker again, whatever rule
+		 * found it first: it was demoted waiting in the pool. */
+		worker = threads_promote(&s->threads, s->bpf, ev->tid);
+		register_workers(s);
+	} else if (worker == HUD_NOT_WORKER && !s->opts->workers_prefix && !s->named) {
+		worker = discover_by_stack(s, ev->tid, class);
+	}
 	model_sample(s->model, worker, ev->tid, ev->cpu, ts, stack);
 	if (worker == HUD_NOT_WORKER)
 		return;
@@ -774,9 +789,16 @@ static void refresh_workers(struct session *s)
 	for (uint32_t i = 0; i < m->nworkers; i++) {
 		struct worker_stat *w = &m->workers[i];
 		struct hud_thread t;
-		if (loader_thread_get(s->bpf, w->tid, &t) < 0)
-			continue;
 		struct worker_live *l = live_of(s, w->id);
+		if (!threads_is_worker(&s->threads, w->tid) || loader_thread_get(s->bpf, w->tid, &t) < 0) {
+			/* Its thread waits in the pool (its worker moved to
+			 * another thread, see demote_pool_thread), or is gone:
+			 * nothing of it is going on. */
+			if (w->state != WORKER_IDLE)
+				model_worker_state(m, w->id, WORKER_IDLE, ts, -1, BLOCK_OFF_CPU);
+			l->open_stack = -1;
+			continue;
+		}
 		uint64_t total = oncpu_of(s, l, w->tid);
 		if (total > l->oncpu_ns && l->oncpu_ns)
 			model_worker_busy(m, w->id, ts, total - l->oncpu_ns);
@@ -924,7 +946,7 @@ static void warn_prefix_unmatched(struct session *s)
 {
 	char names[512], prefix[64];
 
-	if (threads_worker_count(&s->threads) || s->model->nworkers)
+	if (threads_worker_count(&s->threads) || s->model->nworkers || threads_named_like_workers(&s->threads))
 		return;
 	thread_names(s, names, sizeof(names));
 	text_sanitize(s->opts->workers_prefix, prefix, sizeof(prefix));

@@ -86,6 +86,41 @@ profile inplace 8 --scenario inplace
 check "work inside block_in_place blocks nothing (cpu/off_cpu events in 8 s: $BLOCKS)" test "$BLOCKS" = 0
 check "block_in_place: its CPU time still shows (crunch in Top CPU)" \
 	sh -c "sed -n '/^Top CPU/,/^\$/p' '$WORK/inplace.txt' | grep -q 'inplace::crunch'"
+# The handover moves each worker to another thread of the runtime's pool
+# (one idle there, or a new one), and the thread it left waits in the pool
+# until a handover hands it a worker again. hud follows the workers from
+# thread to thread: once all threads had been seen idle in the pool, hud
+# followed none (6 of 145 samples on workers), and each return of a thread
+# was a new worker id.
+# on_workers NAME WHAT: the run's samples are mostly on workers, and each
+# thread that was a worker kept one id.
+on_workers() {
+	local on ids tids
+	on=$(grep -oE 'samples [0-9]+ \([0-9]+ on workers' "$WORK/$1.txt" | grep -oE '[0-9]+' | tr '\n' ' ')
+	set -- "$1" "$2" $on
+	check "block_in_place, $2: most samples are on workers as the workers move between threads (${4:-?} of ${3:-?})" \
+		test "${4:-0}" -ge $(( ${3:-1} / 2 ))
+	ids=$(jq '[.traceEvents[] | select(.ph == "M" and .name == "hud_worker") | .args.id] | unique | length' "$WORK/$1.json")
+	tids=$(jq '[.traceEvents[] | select(.ph == "M" and .name == "hud_worker") | .args.tid] | unique | length' "$WORK/$1.json")
+	check "block_in_place, $2: a thread keeps its worker id when it comes back ($ids ids, $tids threads)" \
+		test "$ids" = "$tids" -a "$ids" -le 12
+}
+on_workers inplace "Tokio's thread names"
+# The same with a runtime that names its threads (found by their stacks,
+# where each return was a new worker id: 111 ids over 4 threads), and
+# with --workers naming them (hud said no thread had that name, and
+# followed none).
+profile inplace_stack 8 --scenario inplace --thread-name ingest-pool
+on_workers inplace_stack "workers found by their stacks"
+"$DEMO" --quiet --scenario inplace --thread-name ingest-pool --duration 11 > "$WORK/inplace_named.out" 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 8 --workers ingest-pool --export "$WORK/inplace_named.json" \
+	> "$WORK/inplace_named.txt" 2> "$WORK/inplace_named.err"
+wait $demo
+on_workers inplace_named "--workers ingest-pool"
+check "block_in_place, --workers: no warning that no thread has the name" \
+	sh -c "! grep -q 'no thread of process' '$WORK/inplace_named.err'"
 
 # ---- 30 s at default settings ------------------------------------------------
 "$DEMO" --quiet --duration 33 > "$WORK/demo.out" 2>&1 &
