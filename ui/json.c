@@ -712,7 +712,18 @@ const char *jdoc_str(const struct jdoc *d, int i)
 
 int jdoc_u64(const struct jdoc *d, int i, uint64_t max, uint64_t *out)
 {
-	if (jdoc_type(d, i) != JSON_NUMBER || !d->n[i].is_u64 || d->n[i].u64 > max)
+	if (jdoc_type(d, i) != JSON_NUMBER)
+		return -1;
+	if (!d->n[i].is_u64) {
+		/* A whole number written as a float (1.0, 5e6: tools that
+		 * rewrite JSON do), exact below 2^53. */
+		double v = d->n[i].num;
+		if (!(v >= 0 && v <= 9007199254740992.0) || v != (double)(uint64_t)v || (uint64_t)v > max)
+			return -1;
+		*out = (uint64_t)v;
+		return 0;
+	}
+	if (d->n[i].u64 > max)
 		return -1;
 	*out = d->n[i].u64;
 	return 0;

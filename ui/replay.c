@@ -40,6 +40,8 @@ struct replay {
 	uint32_t nstacks, stacks_cap;
 	int seen_info, seen_end;
 	uint64_t file_now, file_duration;
+	uint64_t early_blocks;          /* B (X) events before hud_info: reordered */
+	uint64_t last_end;              /* the latest end of a block */
 };
 
 /* Records a malformed event; the position comes from the reader. */
@@ -313,6 +315,8 @@ static int on_block(struct replay *r, int ev, int args)
 	e.tid = (uint32_t)tid;
 	e.start_ns = start;
 	e.duration_ns = dur;
+	if (start + dur > r->last_end)
+		r->last_end = start + dur;      /* each below 2^62: no overflow */
 	e.stack = stack;
 	/* As the live session decides it: the stack's culprit. */
 	const struct stack *s = &r->m->stacks[stack];
@@ -323,7 +327,9 @@ static int on_block(struct replay *r, int ev, int args)
 	return 0;
 }
 
-/* One trace event, read whole. Unknown events are someone else's: skipped. */
+/* One trace event, read whole. Unknown events are someone else's: skipped.
+ * A block is hud's B event, or the complete (X) event a tool that merges
+ * B/E pairs makes of it, with the same args. */
 static int on_event(struct replay *r)
 {
 	const struct jdoc *d = &r->d;
@@ -332,9 +338,13 @@ static int on_event(struct replay *r)
 
 	if (!ph)
 		return 0;
-	if (strcmp(ph, "B") == 0 && r->seen_info) {
+	if (strcmp(ph, "B") == 0 || strcmp(ph, "X") == 0) {
+		if (!r->seen_info) {
+			r->early_blocks++;
+			return 0;
+		}
 		if (jdoc_type(d, args) != JSON_OBJECT)
-			return bad(r, "B", "args must be an object");
+			return bad(r, ph, "args must be an object");
 		return on_block(r, 0, args);
 	}
 	if (strcmp(ph, "M") != 0 || !name || strncmp(name, "hud_", 4) != 0)
@@ -442,6 +452,19 @@ static int only_space(int fd)
 	return 1;
 }
 
+/* Whether the file's first byte other than white space (or a byte-order
+ * mark) could start hud's trace: '{', or '[' (a bare array of events). */
+static int starts_json(int fd)
+{
+	unsigned char buf[256];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0), i = 0;
+	if (n >= 3 && buf[0] == 0xef && buf[1] == 0xbb && buf[2] == 0xbf)
+		i = 3;
+	while (i < n && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+		i++;
+	return i < n && (buf[i] == '{' || buf[i] == '[');
+}
+
 struct model *replay_load(const char *path, int *cut_short, char *err, size_t errlen)
 {
 	struct replay r;
@@ -468,6 +491,17 @@ struct model *replay_load(const char *path, int *cut_short, char *err, size_t er
 		close(fd);
 		return NULL;
 	}
+	/* A byte-order mark ("UTF-8 with BOM"), skipped; gzip, said. */
+	unsigned char head[3] = { 0, 0, 0 };
+	ssize_t got = pread(fd, head, sizeof(head), 0);
+	if (got >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
+		snprintf(err, errlen, "hud: cannot replay %s: it is gzip-compressed; gunzip it first (hud replays the "
+			 ".json file hud --export wrote; a .pb.gz pprof export does not replay)", name);
+		close(fd);
+		return NULL;
+	}
+	if (got == 3 && head[0] == 0xef && head[1] == 0xbb && head[2] == 0xbf)
+		lseek(fd, 3, SEEK_SET);
 	memset(&r, 0, sizeof(r));
 	r.j = json_open(fd);
 	r.m = model_new();
@@ -493,12 +527,29 @@ struct model *replay_load(const char *path, int *cut_short, char *err, size_t er
 	} else if (rc < 0 && json_truncated(r.j)) {
 		snprintf(err, errlen, "hud: %s ends before its first hud event (%s); there is nothing to replay",
 			 name, json_error(r.j));
+	} else if (rc < 0 && json_syntax_error(r.j) && !starts_json(fd)) {
+		snprintf(err, errlen, "hud: cannot replay %s: it is not valid JSON (%s); replay the .json file hud "
+			 "--export wrote (its .folded and .pb.gz exports do not replay)", name, json_error(r.j));
 	} else if (rc < 0 && json_syntax_error(r.j)) {
 		snprintf(err, errlen, "hud: cannot replay %s: it is not valid JSON (%s)", name, json_error(r.j));
 	} else if (rc < 0 && json_error(r.j)) {
 		snprintf(err, errlen, "hud: cannot replay %s: it has %s", name, json_error(r.j));
 	} else if (rc < 0) {
 		snprintf(err, errlen, "hud: cannot replay %s: it is not a hud trace", name);
+	}
+	uint64_t run_end = r.file_duration > r.file_now ? r.file_duration : r.file_now;
+	if (rc == 0 && r.early_blocks) {
+		snprintf(err, errlen, "hud: cannot replay %s: %llu of its blocking events come before its hud_info event "
+			 "(the events were reordered, sorted by time say); replay the file as hud wrote it", name,
+			 (unsigned long long)r.early_blocks);
+		rc = -1;
+	} else if (rc == 0 && !*cut_short && run_end && r.last_end > run_end + 60000000000ull) {
+		/* A finished file says when the run ended; a block cannot end a
+		 * minute past that (a file cut short has no last word). */
+		snprintf(err, errlen, "hud: cannot replay %s: a blocking event ends at %.1f s, after the run's end "
+			 "(%.1f s); the file was edited or is damaged", name, (double)r.last_end / 1e9,
+			 (double)run_end / 1e9);
+		rc = -1;
 	}
 	json_close(r.j);
 	close(fd);

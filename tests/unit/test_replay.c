@@ -260,6 +260,70 @@ static void bad_events(void)
 	model_free(m);
 }
 
+/* hud's trace as other tools hand it back: with a byte-order mark,
+ * integers written as floats, its B events as complete (X) events, its
+ * events sorted by time, compressed, or a block no run could hold. */
+static void other_hands(void)
+{
+	const char *info = "{\"ph\":\"M\",\"name\":\"hud_info\",\"args\":{\"format\":1.0,\"target\":\"t\","
+		"\"process\":\"p\",\"pid\":1,\"threshold_ns\":5e6,\"frequency_hz\":99,\"workers_rule\":\"r\","
+		"\"start_ns\":0,\"duration_ns\":8000000000,\"now_ns\":8000000000,\"window_ns\":10000000000,"
+		"\"lost_events\":0,\"stack_failures\":0,\"debug_percent\":-1,\"stop_reason\":\"\"}}";
+	const char *defs = "{\"ph\":\"M\",\"name\":\"hud_frame\",\"args\":{\"id\":0,\"function\":\"app::f\","
+		"\"file\":\"src/f.rs\",\"line\":3,\"flags\":1}},"
+		"{\"ph\":\"M\",\"name\":\"hud_stack\",\"args\":{\"id\":0,\"frames\":[0]}},"
+		"{\"ph\":\"M\",\"name\":\"hud_worker\",\"args\":{\"id\":0,\"tid\":5,\"comm\":\"w\"}}";
+	const char *block = "{\"ph\":\"%s\",\"name\":\"app::f\",\"tid\":5,\"ts\":1000,\"dur\":20000,"
+		"\"args\":{\"worker_id\":0,\"start_ns\":1000000,\"dur_ns\":%s,\"stack_id\":0,\"kind\":\"off_cpu\"}}";
+	char ev[1024], text[8192];
+	int cut;
+	struct model *m;
+
+	/* A byte-order mark (an editor's "UTF-8 with BOM"); floats that are
+	 * whole numbers (1.0, 5e6); the block as an X event. */
+	snprintf(ev, sizeof(ev), block, "X", "20000000.0");
+	snprintf(text, sizeof(text), "\xef\xbb\xbf{\"traceEvents\":[%s,%s,%s]}", info, defs, ev);
+	m = NULL;
+	const char *err = replay_bytes(text, strlen(text), &cut, &m);
+	CHECK(m && !cut, "a BOM, whole-number floats and an X event load: '%s'", err);
+	CHECK(m && m->info.events == 1 && m->info.threshold_ns == 5000000 && m->block_total[BLOCK_OFF_CPU] == 20000000,
+	      "the X event is the block (%llu events)", m ? (unsigned long long)m->info.events : 0ull);
+	model_free(m);
+	/* A fraction is no count. */
+	snprintf(ev, sizeof(ev), block, "B", "2.5");
+	snprintf(text, sizeof(text), "{\"traceEvents\":[%s,%s,%s]}", info, defs, ev);
+	m = NULL;
+	err = replay_bytes(text, strlen(text), &cut, &m);
+	CHECK(!m && strstr(err, "malformed") && one_sentence(err), "dur_ns 2.5 is refused: '%s'", err);
+	model_free(m);
+	/* A block of 31 years in an 8 s run. */
+	snprintf(ev, sizeof(ev), block, "B", "1000000000000000000");
+	snprintf(text, sizeof(text), "{\"traceEvents\":[%s,%s,%s]}", info, defs, ev);
+	m = NULL;
+	err = replay_bytes(text, strlen(text), &cut, &m);
+	CHECK(!m && strstr(err, "after the run's end") && one_sentence(err), "a block past the run's end is refused: '%s'", err);
+	model_free(m);
+	/* Sorted by time: the block before the events it needs, which other
+	 * tools put last (no ts). Said, not read as an empty run. */
+	snprintf(ev, sizeof(ev), block, "B", "20000000");
+	snprintf(text, sizeof(text), "{\"traceEvents\":[%s,%s,%s]}", ev, info, defs);
+	m = NULL;
+	err = replay_bytes(text, strlen(text), &cut, &m);
+	CHECK(!m && strstr(err, "before its hud_info event") && one_sentence(err), "a block before hud_info: '%s'", err);
+	model_free(m);
+	/* Compressed, and hud's other exports. */
+	static const struct { const char *what, *bytes, *words; } other[] = {
+		{ "gzip", "\x1f\x8b\x08\x00\x00\x00\x00\x00", "gzip-compressed" },
+		{ "folded stacks", "main;app::f 12\n", "replay the .json file" },
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		m = NULL;
+		err = replay_bytes(other[i].bytes, strlen(other[i].bytes), &cut, &m);
+		CHECK(!m && strstr(err, other[i].words) && one_sentence(err), "%s: '%s'", other[i].what, err);
+		model_free(m);
+	}
+}
+
 /* hud opens its trace before attaching, when what the attach finds (the
  * start, whether epoll_wait is counted) is not known yet: the first tick
  * after it writes them, so a file cut short a moment later has them. */
@@ -422,6 +486,7 @@ int main(void)
 	CHECK(!r && strstr(err, ".gone.json.hud-tmp.77"), "a missing file points at the leftover: %s", err);
 	unlink(tmp);
 
+	other_hands();
 	bad_files();
 	bad_events();
 	attach_facts();
