@@ -508,8 +508,11 @@ struct model *replay_load(const char *path, int *cut_short, char *err, size_t er
 	jdoc_init(&r.d, EVENT_BYTES);
 	rc = read_trace(&r, &saw_events);
 
+	/* Cut short: it loads up to its last whole event. Past hud_end it
+	 * holds all of the run (what follows is Perfetto's: stackFrames,
+	 * samples, otherData), so it is no cut-short run. */
 	if (rc != 0 && json_truncated(r.j) && r.seen_info) {
-		*cut_short = 1;
+		*cut_short = !r.seen_end;
 		rc = 0;
 	}
 	if (rc == 0 && !r.seen_info) {

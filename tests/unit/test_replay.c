@@ -452,12 +452,16 @@ int main(void)
 	char *full = slurp(path, &flen);
 	int loaded = 0, refused = 0, bad = 0;
 	uint64_t last_events = 0;
+	/* Past its hud_end event the file holds all of the run: only its
+	 * closing brackets are missing, and it is no cut-short run. */
+	const char *end_ev = full ? strstr(full, "\"hud_end\"") : NULL;
+	size_t end_at = end_ev ? (size_t)(strchr(end_ev, '}') - full) + 2 : flen;
 	for (size_t n = 0; full && n < flen; n += 997) {
 		struct model *p = NULL;
 		const char *e = replay_bytes(full, n, &cut, &p);
 		if (p) {
 			loaded++;
-			bad += !cut || p->info.events < last_events;
+			bad += (n < end_at ? !cut : cut) || p->info.events < last_events;
 			last_events = p->info.events;
 		} else {
 			refused++;
@@ -466,9 +470,18 @@ int main(void)
 		model_free(p);
 	}
 	CHECK(loaded > 10 && refused >= 1 && bad == 0, "cuts: %d loaded, %d refused, %d wrong", loaded, refused, bad);
-	/* Power loss: the tail is zero bytes. */
-	if (full && flen > 5000) {
-		memset(full + flen - 3000, 0, 3000);
+	if (full && end_ev) {
+		struct model *whole = NULL, *p = NULL;
+		replay_bytes(full, flen, &cut, &whole);
+		const char *e = replay_bytes(full, flen - 2, &cut, &p);
+		CHECK(p && whole && !cut && p->info.events == whole->info.events && !strstr(p->info.stop_reason, "cut short"),
+		      "the whole run less its last two bytes is the whole run, not cut short: %s", p ? p->info.stop_reason : e);
+		model_free(p);
+		model_free(whole);
+	}
+	/* Power loss: the tail is zero bytes, from before hud_end. */
+	if (full && flen > 5000 && end_at > 3000) {
+		memset(full + end_at - 3000, 0, flen - (end_at - 3000));
 		struct model *p = NULL;
 		const char *e = replay_bytes(full, flen, &cut, &p);
 		CHECK(p && cut, "a tail of zero bytes reads as cut short (%s)", p ? "" : e);
