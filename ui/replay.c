@@ -452,6 +452,13 @@ static int only_space(int fd)
 	return 1;
 }
 
+/* Whether the file starts with a zero byte. */
+static int starts_zero(int fd)
+{
+	unsigned char c = 1;
+	return pread(fd, &c, 1, 0) == 1 && c == 0;
+}
+
 /* Whether the file's first byte other than white space (or a byte-order
  * mark) could start hud's trace: '{', or '[' (a bare array of events). */
 static int starts_json(int fd)
@@ -523,6 +530,9 @@ struct model *replay_load(const char *path, int *cut_short, char *err, size_t er
 	} else if (rc > 0) {
 		snprintf(err, errlen, "hud: %s is not a hud trace: it does not start with a JSON object "
 			 "({\"traceEvents\":[...]})", name);
+	} else if (rc < 0 && json_truncated(r.j) && json_offset(r.j) == 0 && starts_zero(fd)) {
+		snprintf(err, errlen, "hud: %s starts with zero bytes, not JSON (as a file whose data never reached "
+			 "the disk reads); it is not a hud trace", name);
 	} else if (rc < 0 && json_truncated(r.j) && json_offset(r.j) == 0) {
 		snprintf(err, errlen, "hud: %s is empty; it is not a hud trace", name);
 	} else if (rc < 0 && json_truncated(r.j) && only_space(fd)) {

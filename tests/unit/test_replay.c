@@ -196,6 +196,13 @@ static void bad_files(void)
 	struct model *m = replay_load(dir, &cut, err, sizeof(err));
 	CHECK(!m && strstr(err, "is a directory") && one_sentence(err), "a directory: got '%s'", err);
 	model_free(m);
+	/* Zero bytes (a file whose data never reached the disk, /dev/zero):
+	 * not "empty". */
+	static const char zeros[4096];
+	m = NULL;
+	const char *e = replay_bytes(zeros, sizeof(zeros), &cut, &m);
+	CHECK(!m && strstr(e, "starts with zero bytes") && one_sentence(e), "zero bytes: got '%s'", e);
+	model_free(m);
 }
 
 /* A hud trace whose hud_* events are wrong in type or range. */
