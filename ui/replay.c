@@ -329,7 +329,8 @@ static int on_block(struct replay *r, int ev, int args)
 
 /* One trace event, read whole. Unknown events are someone else's: skipped.
  * A block is hud's B event, or the complete (X) event a tool that merges
- * B/E pairs makes of it, with the same args. */
+ * B/E pairs makes of it, with the same args (an X event without hud's
+ * stack_id is another program's). */
 static int on_event(struct replay *r)
 {
 	const struct jdoc *d = &r->d;
@@ -339,8 +340,11 @@ static int on_event(struct replay *r)
 	if (!ph)
 		return 0;
 	if (strcmp(ph, "B") == 0 || strcmp(ph, "X") == 0) {
+		int hud_args = jdoc_type(d, args) == JSON_OBJECT && jdoc_get(d, args, "stack_id") >= 0;
+		if (ph[0] == 'X' && !hud_args)
+			return 0;
 		if (!r->seen_info) {
-			r->early_blocks++;
+			r->early_blocks += hud_args;
 			return 0;
 		}
 		if (jdoc_type(d, args) != JSON_OBJECT)

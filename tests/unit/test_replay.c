@@ -296,6 +296,14 @@ static void other_hands(void)
 	CHECK(m && m->info.events == 1 && m->info.threshold_ns == 5000000 && m->block_total[BLOCK_OFF_CPU] == 20000000,
 	      "the X event is the block (%llu events)", m ? (unsigned long long)m->info.events : 0ull);
 	model_free(m);
+	/* Another program's events in the same file (a merged trace):
+	 * skipped, before hud_info too. */
+	snprintf(text, sizeof(text), "{\"traceEvents\":[{\"ph\":\"B\",\"name\":\"gc\",\"tid\":1,\"ts\":0},%s,%s,"
+		 "{\"ph\":\"X\",\"name\":\"frame\",\"tid\":1,\"ts\":5,\"dur\":9,\"args\":{\"n\":1}}]}", info, defs);
+	m = NULL;
+	err = replay_bytes(text, strlen(text), &cut, &m);
+	CHECK(m && m->info.events == 0, "another program's B and X events are skipped: '%s'", err);
+	model_free(m);
 	/* A fraction is no count. */
 	snprintf(ev, sizeof(ev), block, "B", "2.5");
 	snprintf(text, sizeof(text), "{\"traceEvents\":[%s,%s,%s]}", info, defs, ev);
