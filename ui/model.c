@@ -239,6 +239,24 @@ static int32_t find_task(const struct model *m, const uint32_t *ids, uint32_t n)
 	return -1;
 }
 
+/* Whether f is the worker loop: a function of the multi-thread
+ * scheduler's worker module (run, Context::*, Core::*, Launch) other than
+ * its impls for the scheduler's Handle (schedule_task, notify_parked),
+ * which any thread that wakes a task calls. */
+static int is_worker_loop(const char *f)
+{
+	static const char *const modules[] = {
+		"tokio::runtime::scheduler::multi_thread::worker::", "tokio::runtime::thread_pool::worker::",
+		"tokio::runtime::scheduler::multi_thread_alt::worker::",
+	};
+	for (size_t k = 0; k < sizeof(modules) / sizeof(modules[0]); k++) {
+		const char *at = strstr(f, modules[k]);
+		if (at && at[strlen(modules[k])] != '<')
+			return 1;
+	}
+	return 0;
+}
+
 /* Tokio runs workers and blocking-pool work on threads of the same name;
  * only the stack tells them apart: a worker's stack holds the scheduler's
  * worker loop (itself started from the blocking pool), a pool thread's only
@@ -252,9 +270,7 @@ static uint32_t stack_class(const struct model *m, const uint32_t *ids, uint32_t
 		const char *f = strtab_get(m->strings, m->frames[ids[i]].function);
 		if (strstr(f, "tokio::") && strstr(f, "::block_in_place"))
 			return STACK_CLASS_IN_PLACE;
-		if (strstr(f, "tokio::runtime::scheduler::multi_thread::worker::") ||
-		    strstr(f, "tokio::runtime::thread_pool::worker::") ||
-		    strstr(f, "tokio::runtime::scheduler::multi_thread_alt::worker::"))
+		if (is_worker_loop(f))
 			return STACK_CLASS_WORKER;
 		/* A current_thread runtime runs its tasks inside block_on on
 		 * the thread that called it, usually main. */

@@ -112,6 +112,7 @@ struct worker_live {
 	int64_t open_stack;     /* stack of an off-CPU block going on, -1 */
 	int64_t pre_stack;      /* stack read from /proc (asleep since before attach) */
 	int pre_tried;
+	int ran_loop;           /* a stack of it showed the worker loop (see demote_pool_thread) */
 };
 
 struct session {
@@ -488,15 +489,15 @@ static uint32_t discover_by_stack(struct session *s, uint32_t tid, uint32_t clas
 /* A blocking-pool thread named like the workers, seen running the pool
  * (on CPU in a sample, or asleep in an off-CPU record's stack): heavy work
  * and blocking waits belong there, they never block a worker. A thread
- * that ran a worker before (block_in_place moved its worker to another
- * thread, and it waits in the pool) keeps its row: it may get a worker
- * again (see on_sample). */
+ * seen running the worker loop before (block_in_place moved its worker to
+ * another thread, and it waits in the pool) keeps its row: it may get a
+ * worker again (see on_sample). */
+static struct worker_live *live_of(struct session *s, uint32_t id);
+
 static void demote_pool_thread(struct session *s, uint32_t worker, uint32_t tid)
 {
-	const struct worker_stat *w = model_worker_find(s->model, worker);
-
 	threads_demote(&s->threads, s->bpf, tid);
-	if (w && !w->samples && !w->block_count)
+	if (!live_of(s, worker)->ran_loop)
 		model_worker_remove(s->model, worker);
 	run_of(s, worker)->active = 0;
 	run_of(s, worker)->npending = 0;
@@ -529,6 +530,8 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	model_sample(s->model, worker, ev->tid, ev->cpu, ts, stack);
 	if (worker == HUD_NOT_WORKER)
 		return;
+	if (class == STACK_CLASS_WORKER || class == STACK_CLASS_IN_PLACE)
+		live_of(s, worker)->ran_loop = 1;
 	if (s->model->stacks[stack].thread_class == STACK_CLASS_IN_PLACE) {
 		/* Inside block_in_place: the worker's tasks are polled by
 		 * another thread meanwhile, so nothing here blocks them, and

@@ -181,8 +181,10 @@ kill $demo 2>/dev/null; wait $demo 2>/dev/null
 demo=$!
 sleep 1
 "$HUD" --pid $demo --headless --duration 6 --export "$WORK/pool.json" > "$WORK/pool.txt" 2>&1
-check "blocking pool asleep: no blocking event (got $(jq '[.traceEvents[] | select(.ph=="B")] | length' "$WORK/pool.json"))" \
-	jq -e '[.traceEvents[] | select(.ph=="B")] | length == 0' "$WORK/pool.json"
+# (A worker's wait for a CPU, sched_delay, is the machine's: 0-1 in 6 s
+# on a loaded machine, never blamed on the pool's code.)
+check "blocking pool asleep: no cpu/off_cpu event (got $(jq '[.traceEvents[] | select(.ph=="B" and .args.kind != "sched_delay")] | length' "$WORK/pool.json"))" \
+	jq -e '[.traceEvents[] | select(.ph=="B" and .args.kind != "sched_delay")] | length == 0' "$WORK/pool.json"
 check "blocking pool asleep: its threads are not workers (workers $(jq .otherData.workers "$WORK/pool.json"))" \
 	jq -e '.otherData.workers == 4' "$WORK/pool.json"
 kill $demo 2>/dev/null; wait $demo 2>/dev/null
