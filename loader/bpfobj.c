@@ -426,6 +426,16 @@ void loader_set_ringbuf_bytes(uint32_t bytes)
 	ringbuf_bytes = bytes;
 }
 
+uint32_t loader_ringbuf_size(int freq, long cpus)
+{
+	uint64_t want = (uint64_t)(freq > 0 ? freq : 1) * (uint64_t)(cpus > 0 ? cpus : 1) * 800u;
+	uint32_t bytes = HUD_RINGBUF_BYTES;
+
+	while (bytes < want && bytes < (64u << 20))
+		bytes <<= 1;
+	return bytes;
+}
+
 /* Maps the "threads" table into hud: user space reads the kernel side's
  * per-thread state in place and writes its own fields (tid, worker id, idle
  * sites) the same way, without a system call and without overwriting what

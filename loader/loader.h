@@ -74,6 +74,14 @@ struct bpf_obj *loader_open(char *err, size_t errlen);
  * (`--ringbuf-kb`) and the lost-events drill use it. */
 void loader_set_ringbuf_bytes(uint32_t bytes);
 
+/* The ring hud makes by default: room for ~1 s of samples (~800 bytes
+ * each) from every CPU at freq Hz, so that a busy first second (every
+ * stack new to the symbolizer) loses nothing; a power of two, at least
+ * HUD_RINGBUF_BYTES (1 MiB: 6 s of them at 99 Hz on 2 CPUs), at most 64
+ * MiB. The kernel's ring is mapped twice into hud: each MiB of it is 2 MB
+ * of hud's resident size. */
+uint32_t loader_ringbuf_size(int freq, long cpus);
+
 /* Writes the one-entry "config" map: cfg, with its quick_ns worked out
  * here from the threshold and the kernel's tick (the caller's is ignored). */
 int loader_configure(struct bpf_obj *o, const struct hud_config *cfg, char *err, size_t errlen);

@@ -60,7 +60,7 @@ static void usage(FILE *f)
 	      "                         (default: Tokio's tokio-runtime-w / tokio-rt-worker)\n"
 	      "      --window SECS      utilisation window of the workers (default 10)\n"
 	      "      --ringbuf-kb KB    size of the kernel-to-hud ring buffer, a power of two\n"
-	      "                         (default 1024, more at a high --freq: ~0.5 s of samples);\n"
+	      "                         (default 1024, more at a high --freq: ~1 s of samples);\n"
 	      "                         more if the summary shows lost events\n"
 	      "      --no-epoll-count   do not count epoll_wait calls: spares every system call\n"
 	      "                         of the machine the syscall tracepoints' slower entry,\n"
@@ -655,17 +655,7 @@ int main(int argc, char **argv)
 	if (o.ringbuf_kb) {
 		loader_set_ringbuf_bytes((uint32_t)o.ringbuf_kb * 1024u);
 	} else {
-		/* Room for ~0.5 s of samples from every CPU (~800 bytes each), so
-		 * that a busy first second (every stack new to the symbolizer)
-		 * loses nothing; at least 1 MiB (6 s of them at the default 99 Hz
-		 * on 2 CPUs; 4 MiB on 64). The kernel's ring is mapped twice into
-		 * hud, so each MiB of it is 2 MB of hud's resident size. */
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		uint64_t want = (uint64_t)o.freq * (uint64_t)(cpus > 0 ? cpus : 1) * 800u / 2u;
-		uint32_t bytes = HUD_RINGBUF_BYTES;
-		while (bytes < want && bytes < (64u << 20))
-			bytes <<= 1;
-		loader_set_ringbuf_bytes(bytes);
+		loader_set_ringbuf_bytes(loader_ringbuf_size(o.freq, sysconf(_SC_NPROCESSORS_ONLN)));
 	}
 
 	struct model *m = model_new();

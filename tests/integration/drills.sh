@@ -88,7 +88,7 @@ check "overflow: the summary's note says to raise --ringbuf-kb" grep -q "^note: 
 kill "$DEMO_PID"; DEMO_PID=${DEMO_PIDS[0]}
 check "--ringbuf-kb refuses a size that is not a power of two" \
 	bash -c "'$HUD' --pid $DEMO_PID --headless --ringbuf-kb 6 2>&1 | grep -q 'power of two'"
-# The ring hud makes by default is the size --help says: 1024 KiB, or half a
+# The ring hud makes by default is the size --help says: 1024 KiB, or a
 # second of samples (~800 bytes) from every CPU at 99 Hz when that is more.
 "$HUD" --pid "$DEMO_PID" --headless --duration 4 > /dev/null 2> "$WORK/ring.err" &
 hud=$!
@@ -96,7 +96,7 @@ wait_attached "$WORK/ring.err" || not_ok "default ring: hud attaches"
 # hud's ring buffers (map_type 27) from its fds: the larger is the events'.
 ring=$(grep -l '^map_type:[[:space:]]*27$' /proc/$hud/fdinfo/* 2>/dev/null | xargs -r grep -h '^max_entries:' |
 	awk '{ if ($2 > m) m = $2 } END { print m }')
-want=$((1 << 20)); while [ $want -lt $((99 * $(nproc) * 400)) ]; do want=$((want * 2)); done
+want=$((1 << 20)); while [ $want -lt $((99 * $(nproc) * 800)) ]; do want=$((want * 2)); done
 helped=$("$HUD" --help 2>&1 | grep -o '(default [0-9]*, more at a high --freq' | grep -o '[0-9]*')
 check "default ring: ${ring:-none} bytes, as --help says (${helped:-?} KiB at 99 Hz on $(nproc) CPUs)" \
 	test "${ring:-0}" = $want -a $(( ${helped:-0} * 1024 )) = $((1 << 20))

@@ -938,9 +938,10 @@ __attribute__((noinline)) static void check_quick(struct bpf_obj *o, const struc
 	      loader_map_lookup(loader_map_fd(o, "config"), &zero, &back) == 0 && back.quick_ns == 0,
 	      "a threshold of a tick and 0.5 ms times every return (%llu)", (unsigned long long)back.quick_ns);
 	CHECK(loader_configure(o, base, err, sizeof(err)) == 0, "threshold back: %s", err);
-	/* Records between wakeups: a quarter of the ring over the CPUs, in
-	 * samples, as a power of two. */
-	uint64_t per = HUD_RINGBUF_BYTES / 4 / (uint64_t)o->ncpus_possible / sizeof(struct hud_sample), want = 1;
+	/* Records between wakeups: a quarter of the ring (main's, as made) over
+	 * the CPUs, in samples, as a power of two. */
+	uint64_t ring = loader_ringbuf_size(999, sysconf(_SC_NPROCESSORS_ONLN));
+	uint64_t per = ring / 4 / (uint64_t)o->ncpus_possible / sizeof(struct hud_sample), want = 1;
 	while (want * 2 <= per)
 		want *= 2;
 	CHECK(loader_map_lookup(loader_map_fd(o, "config"), &zero, &back) == 0 && back.wake_mask == want - 1,
@@ -1003,6 +1004,8 @@ int main(void)
 		printf("test_loader: skipped, needs root\n");
 		return check_done();
 	}
+	/* The ring hud makes at the 999 Hz this test samples at. */
+	loader_set_ringbuf_bytes(loader_ringbuf_size(999, sysconf(_SC_NPROCESSORS_ONLN)));
 	struct bpf_obj *o = loader_open(err, sizeof(err));
 	CHECK(o != NULL, "loader_open: %s", err);
 	if (!o)
