@@ -109,15 +109,24 @@ void summary_print(FILE *out, const struct model *m, int top)
 		fputs("  unknown: the target has no symbols (see the note above)\n", out);
 	else if (!n)
 		fputs("  none: no worker was blocked longer than the threshold\n", out);
-	else
-		fprintf(out, "  %-11s %6s %10s %9s  %s\n", "kind", "count", "total ms", "max ms", "function (file:line)");
+	/* The kind column is as wide as its widest row ("cpu+sched_delay"),
+	 * 11 at least: the columns after it stay aligned. */
+	int kind_w = 11;
+	for (uint32_t k = 0; k < n && (int)k < top; k++) {
+		char kinds[64];
+		kinds_of(&m->funcs[order[k]], kinds, sizeof(kinds));
+		if ((int)strlen(kinds) > kind_w)
+			kind_w = (int)strlen(kinds);
+	}
+	if (n)
+		fprintf(out, "  %-*s %6s %10s %9s  %s\n", kind_w, "kind", "count", "total ms", "max ms", "function (file:line)");
 	for (uint32_t k = 0; k < n && (int)k < top; k++) {
 		const struct func_stat *f = &m->funcs[order[k]];
 		char kinds[64];
 		text_sanitize(strtab_get(m->strings, f->function), name, sizeof(name));
 		location(m, f, loc, sizeof(loc));
 		kinds_of(f, kinds, sizeof(kinds));
-		fprintf(out, "  %-11s %6llu %10.1f %9.1f  %s (%s)\n", kinds,
+		fprintf(out, "  %-*s %6llu %10.1f %9.1f  %s (%s)\n", kind_w, kinds,
 			(unsigned long long)func_block_count(f), (double)func_block_ns(f) / 1e6,
 			(double)f->block_max_ns / 1e6, name, loc);
 	}

@@ -398,6 +398,25 @@ static void mixed_kinds(void)
 	fclose(f);
 	CHECK(t && strstr(t, "\n  off_cpu+cpu      2       38.0 "), "both kinds, added up:\n%s", t ? t : "");
 	free(t);
+	/* A kind wider than the column (cpu+sched_delay): the column widens
+	 * for all rows, so the counts stay aligned. */
+	uint32_t st2 = fix_stack(m, 2);
+	const struct stack *s2 = &m->stacks[st2];
+	e.culprit_func = (int32_t)model_stack_frame(m, st2, (uint32_t)s2->culprit)->func_index;
+	e.stack = st2;
+	e.kind = BLOCK_CPU;
+	e.duration_ns = 9000000;
+	model_block(m, &e);
+	e.kind = BLOCK_SCHED_DELAY;
+	e.duration_ns = 6000000;
+	model_block(m, &e);
+	t = NULL;
+	f = open_memstream(&t, &n);
+	summary_print(f, m, 10);
+	fclose(f);
+	CHECK(t && strstr(t, "\n  kind             count ") && strstr(t, "\n  off_cpu+cpu          2 ") &&
+	      strstr(t, "\n  cpu+sched_delay      2 "), "the kind column widens to cpu+sched_delay:\n%s", t ? t : "");
+	free(t);
 	model_free(m);
 }
 
