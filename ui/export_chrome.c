@@ -236,7 +236,7 @@ static void sync_model(struct chrome_writer *w, const struct model *m)
 			w->pid, w->nstacks_out);
 		for (uint32_t i = 0; i < s->depth; i++)
 			fprintf(w->f, "%s%u", i ? "," : "", m->stack_frames[s->first + i]);
-		fputs("]}}", w->f);
+		fputs(s->cut ? "],\"cut\":true}}" : "]}}", w->f);
 	}
 
 	uint32_t same = m->nworkers == w->nshadow;

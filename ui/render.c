@@ -972,7 +972,7 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 		int want = pass == 0 ? old : select_row(old, move, (int)n, &(int){ 0 }, 0);
 		total = 0;
 		for (uint32_t k = 0; k < n; k++) {
-			int l = (int)m->stacks[ids[k]].depth + 2;
+			int l = (int)m->stacks[ids[k]].depth + 2 + (int)m->stacks[ids[k]].cut;
 			if ((int)k == want) {
 				pos[pass] = total;
 				len[pass] = l;
@@ -1017,7 +1017,8 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	for (uint32_t k = 0; k < n; k++) {
 		const struct stack *st = &m->stacks[ids[k]];
 		int is_sel = (int)k == sel;
-		for (int i = -1; i <= (int)st->depth; i++, ln++) {
+		int last = (int)st->depth + (st->cut ? 1 : 0);     /* the blank line */
+		for (int i = -1; i <= last; i++, ln++) {
 			int ry = top + ln - v->drill_top;
 			if (ry < top)
 				continue;
@@ -1032,8 +1033,13 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 				     fmt_count(st->block_count, b, sizeof(b)), fmt_count(st->samples, c, sizeof(c)), st->depth);
 				continue;
 			}
-			if (i == (int)st->depth)
+			if (i == last)
 				continue;       /* blank line between stacks */
+			if (i == (int)st->depth) {
+				putf(s, 8, ry, s->cols - 8, COL_DIM, "%s outer frames not read (the stack is deeper than "
+				     "hud walks)", s->utf8 ? "\u2026" : "...");
+				continue;
+			}
 			const struct frame *f = model_stack_frame(m, ids[k], (uint32_t)i);
 			int app = f->flags & FRAME_APP;
 			uint8_t at = app ? ATTR_BOLD | COL_AMBER : COL_DIM;
@@ -1069,6 +1075,11 @@ size_t render_stack_text(const struct model *m, uint32_t stack, char *out, size_
 			break;
 		}
 		o += (size_t)n;
+	}
+	if (stack < m->nstacks && m->stacks[stack].cut) {
+		int n = snprintf(out + o, len - o, "... outer frames not read (the stack is deeper than hud walks)\n");
+		if (n > 0 && (size_t)n < len - o)
+			o += (size_t)n;
 	}
 	return o;
 }

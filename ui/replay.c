@@ -186,7 +186,10 @@ static int on_stack(struct replay *r, int args)
 		r->stacks_cap = r->stacks_cap ? r->stacks_cap * 2 : 1024;
 		r->stacks = xrealloc(r->stacks, r->stacks_cap * sizeof(uint32_t));
 	}
-	r->stacks[r->nstacks++] = model_stack(r->m, in, n);
+	r->stacks[r->nstacks] = model_stack(r->m, in, n);
+	if (jdoc_type(&r->d, jdoc_get(&r->d, args, "cut")) == JSON_TRUE)
+		r->m->stacks[r->stacks[r->nstacks]].cut = 1;
+	r->nstacks++;
 	return 0;
 }
 

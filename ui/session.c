@@ -266,6 +266,10 @@ static uint32_t model_stack_of(struct session *s, const uint64_t *ips, int n, in
 			}
 		}
 		uint32_t id = model_stack(s->model, frames, count);
+		/* A walk that used all its room stopped short of the stack's
+		 * outer frames (a deep recursion): said where it shows. */
+		if (n >= HUD_STACK_DEPTH || count >= 256)
+			s->model->stacks[id].cut = 1;
 		int32_t task = s->model->stacks[id].task;
 		s->raw[k].hash = h;
 		s->raw[k].model_stack = id;

@@ -78,6 +78,8 @@ struct stack {
 				 * inside Tokio's task poll (the future being polled), -1 */
 	uint32_t hash;
 	uint32_t thread_class;  /* STACK_CLASS_*: what kind of thread runs it */
+	uint32_t cut;           /* 1: its outer frames were not read (the walk's
+				 * HUD_STACK_DEPTH addresses ran out first) */
 	uint64_t samples;       /* CPU samples on workers with this stack */
 	uint64_t block_count;   /* blocking events with this stack */
 	uint64_t block_ns;

@@ -356,6 +356,19 @@ static void test_drill(void)
 	render_stack_text(m, 0, text, sizeof(text));
 	CHECK(strncmp(text, "app::cpu::compute_checksum (/src/app/src/cpu.rs:45)\napp::cpu::handle::{{closure}} "
 		      "(/src/app/src/cpu.rs:32) [inlined]\n", 96) == 0, "stack text for the clipboard: %s", text);
+	CHECK(!strstr(t, "outer frames not read") && !strstr(text, "outer frames not read"), "a whole stack is not marked cut");
+	/* A stack whose walk ran out of room (a deep recursion) says so,
+	 * after its last frame and in the copied text. */
+	m->stacks[0].cut = 1;
+	free(t);
+	screen_free(s);
+	t = draw(m, &v, 120, 40, 1, &s);
+	int yc = row_of(s, "outer frames not read"), ylast = row_of(s, "Harness<T,S>::poll");
+	CHECK(yc > ylast && ylast > 0, "a cut stack ends with a line saying its outer frames were not read (%d after %d)", yc,
+	      ylast);
+	render_stack_text(m, 0, text, sizeof(text));
+	CHECK(strstr(text, "outer frames not read") != NULL, "... and so does its copied text: %s", text);
+	m->stacks[0].cut = 0;
 
 	v.help = 1;
 	free(t);

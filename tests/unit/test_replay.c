@@ -43,7 +43,7 @@ static void compare(const struct model *ma, const struct model *mb)
 	CHECK(ma->nstacks == mb->nstacks, "stacks %u != %u", ma->nstacks, mb->nstacks);
 	for (uint32_t i = 0; i < ma->nstacks && i < mb->nstacks; i++) {
 		const struct stack *a = &ma->stacks[i], *b = &mb->stacks[i];
-		EQ(depth); EQ(culprit); EQ(task); EQ(thread_class); EQ(samples); EQ(block_count); EQ(block_ns);
+		EQ(depth); EQ(culprit); EQ(task); EQ(thread_class); EQ(samples); EQ(block_count); EQ(block_ns); EQ(cut);
 		for (uint32_t k = 0; k < a->depth && k < b->depth; k++)
 			CHECK(ma->stack_frames[a->first + k] == mb->stack_frames[b->first + k], "stack %u frame %u", i, k);
 	}
