@@ -491,9 +491,10 @@ void model_block(struct model *m, const struct block_event *e)
 		m->stacks[e->stack].kind_count[e->kind]++;
 		m->stacks[e->stack].kind_ns[e->kind] += e->duration_ns;
 	}
+	int blame = e->kind != BLOCK_SCHED_DELAY;       /* see func_stat.blame_max_ns */
 	if (e->culprit_func >= 0) {
 		struct func_stat *f = &m->funcs[e->culprit_func];
-		if (!f->block_count[0] && !f->block_count[1] && !f->block_count[2])
+		if (blame && !f->block_count[BLOCK_CPU] && !f->block_count[BLOCK_OFF_CPU])
 			f->first_ns = e->start_ns;
 		f->block_count[e->kind]++;
 		f->block_ns[e->kind] += e->duration_ns;
@@ -508,15 +509,17 @@ void model_block(struct model *m, const struct block_event *e)
 				f->line = fr->line;
 			f->block_max_ns = e->duration_ns;
 		}
-		if (e->start_ns + e->duration_ns > f->last_ns)
+		if (blame && e->duration_ns > f->blame_max_ns)
+			f->blame_max_ns = e->duration_ns;
+		if (blame && e->start_ns + e->duration_ns > f->last_ns)
 			f->last_ns = e->start_ns + e->duration_ns;
-		if (e->worker_id >= f->nworker_blocks && e->worker_id < 4096) {
+		if (blame && e->worker_id >= f->nworker_blocks && e->worker_id < 4096) {
 			uint32_t n = e->worker_id + 8;
 			f->worker_blocks = xrealloc(f->worker_blocks, n * sizeof(uint32_t));
 			memset(f->worker_blocks + f->nworker_blocks, 0, (n - f->nworker_blocks) * sizeof(uint32_t));
 			f->nworker_blocks = n;
 		}
-		if (e->worker_id < f->nworker_blocks)
+		if (blame && e->worker_id < f->nworker_blocks)
 			f->worker_blocks[e->worker_id]++;
 	}
 	if (e->start_ns + e->duration_ns > m->info.now_ns)
@@ -525,13 +528,11 @@ void model_block(struct model *m, const struct block_event *e)
 		w->block_count++;
 		w->block_ns += e->duration_ns;
 		timeline_add(w, e->start_ns, e->start_ns + e->duration_ns, 1);
-		if (e->culprit_func >= 0) {
+		if (e->culprit_func >= 0 && blame) {
 			const struct func_stat *f = &m->funcs[e->culprit_func];
-			uint64_t total = 0;
-			for (int k = 0; k < BLOCK_KINDS; k++)
-				total += f->block_ns[k];
-			/* Worst culprit: the function with most blocking overall
-			 * among those that blocked this worker. */
+			uint64_t total = f->block_ns[BLOCK_CPU] + f->block_ns[BLOCK_OFF_CPU];
+			/* Worst culprit: the function with most blocking (cpu and
+			 * off_cpu) overall among those that blocked this worker. */
 			if (w->worst_func < 0 || total > w->worst_ns) {
 				w->worst_func = e->culprit_func;
 				w->worst_ns = total;

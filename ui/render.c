@@ -877,8 +877,8 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 			agg.block_count[k] += f->block_count[k];
 			agg.block_ns[k] += f->block_ns[k];
 		}
-		if (f->block_max_ns > agg.block_max_ns)
-			agg.block_max_ns = f->block_max_ns;
+		if (f->blame_max_ns > agg.blame_max_ns)
+			agg.blame_max_ns = f->blame_max_ns;
 		if (f_block_count(f) && f->first_ns < agg.first_ns)
 			agg.first_ns = f->first_ns;
 		if (f->last_ns > agg.last_ns)
@@ -913,7 +913,7 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	if (per_task)
 		x += putf(s, x, y + 2, s->cols - x, 0, "  %s ", G(s)->vsep);
 	else
-		x += putf(s, x, y + 2, s->cols - x, 0, ", longest %s  %s ", fmt_dur(agg.block_max_ns, a, sizeof(a)),
+		x += putf(s, x, y + 2, s->cols - x, 0, ", longest %s  %s ", fmt_dur(agg.blame_max_ns, a, sizeof(a)),
 			  G(s)->vsep);
 	for (int k = 0; k < BLOCK_KINDS; k++)
 		x += putf(s, x, y + 2, s->cols - x, agg.block_count[k] ? 0 : COL_DIM, " %s %s (%s)",
@@ -928,6 +928,9 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	else if (f_block_count(&agg))
 		putf(s, 12, y + 3, s->cols - 12, 0, "first %s   last %s   (session time)", fmt_clock(agg.first_ns, a, sizeof(a)),
 		     fmt_clock(agg.last_ns, b, sizeof(b)));
+	else if (agg.block_count[BLOCK_SCHED_DELAY])
+		screen_put(s, 12, y + 3, s->cols - 12, COL_DIM, "no blocking event: it only waited for a CPU (sched_delay, "
+			   "the machine's CPU pressure)");
 	else
 		screen_put(s, 12, y + 3, s->cols - 12, COL_DIM, "no blocking event yet (CPU samples only)");
 

@@ -106,9 +106,12 @@ struct func_stat {
 	uint64_t samples;       /* worker samples with this function innermost-app */
 	uint64_t block_count[BLOCK_KINDS];
 	uint64_t block_ns[BLOCK_KINDS];
-	uint64_t block_max_ns;
-	uint64_t first_ns, last_ns;     /* first and last blocking event (session time) */
-	uint32_t *worker_blocks;        /* blocking events per worker id, nworker_blocks long */
+	uint64_t block_max_ns;          /* its longest event of any kind (the summary's max) */
+	/* Of its cpu and off_cpu blocks only (the drill-down, as Hotspots:
+	 * a sched_delay is the machine's, not the function's doing): */
+	uint64_t blame_max_ns;          /* the longest */
+	uint64_t first_ns, last_ns;     /* first and last (session time) */
+	uint32_t *worker_blocks;        /* how many per worker id, nworker_blocks long */
 	uint32_t nworker_blocks;
 };
 

@@ -328,6 +328,40 @@ static void test_sizes(void)
 	model_free(m);
 }
 
+/* Waits for a CPU (sched_delay) are the machine's, not the function's:
+ * the drill-down's events, longest, first and last and per-worker counts
+ * are its cpu/off_cpu blocks, as its Hotspots row; sched_delay shows in
+ * the kinds. A function that only waited is no worker's worst culprit. */
+static void test_drill_sched_delay(void)
+{
+	struct model *m = demo_model(NULL);
+	struct frame_in vdso[] = {
+		{ "__vdso_clock_gettime", "??", 0, FRAME_NODEBUG, 0, 0 },
+		{ "tokio::runtime::scheduler::multi_thread::worker::Context::run", TOKIO_FILE, 463, 0, 1, 0 },
+	};
+	uint32_t s_vdso = model_stack(m, vdso, 2), s_cpu = 0;
+	for (int i = 0; i < 6; i++) {
+		block(m, s_cpu, BLOCK_SCHED_DELAY, 3, 15 * SEC + (uint64_t)i * 100 * MS, 90 * MS);
+		block(m, s_vdso, BLOCK_SCHED_DELAY, 3, 16 * SEC + (uint64_t)i * 300 * MS, 200 * MS);
+	}
+	struct view v;
+	render_view_init(&v, 1);
+	v.drill = 1;
+	v.drill_key = culprit_func(m, s_cpu);
+	char *t = draw(m, &v, 160, 40, 1, NULL);
+	CHECK(strstr(t, "300ms in 10 events, longest 30ms") && strstr(t, "sched_delay 6 (540ms)") && strstr(t, "w2: 2  w3: 2\n") &&
+	      strstr(t, "last 00:14"), "compute_checksum: 10 cpu blocks, 6 waits for a CPU apart:\n%s", t);
+	free(t);
+	v.drill_key = culprit_func(m, s_vdso);
+	t = draw(m, &v, 160, 40, 1, NULL);
+	CHECK(strstr(t, "only waited for a CPU") && strstr(t, "w3: 0\n"), "a function that only waited for a CPU says so:\n%s", t);
+	free(t);
+	const struct worker_stat *w3 = model_worker_find(m, 3);
+	CHECK(w3 && w3->worst_func == (int32_t)culprit_func(m, s_cpu), "worker 3's worst culprit is compute_checksum (%d)",
+	      w3 ? w3->worst_func : -2);
+	model_free(m);
+}
+
 static void test_drill(void)
 {
 	struct model *m = demo_model(NULL);
@@ -626,6 +660,7 @@ int main(void)
 	test_panels();
 	test_sort_group_filter_select();
 	test_sizes();
+	test_drill_sched_delay();
 	test_drill();
 	test_hostile();
 	test_ascii_color_width();
