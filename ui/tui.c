@@ -205,6 +205,10 @@ static int handle_key(struct tui *t, const struct model *m, int k)
 		v->help = 0;    /* any key closes the help */
 		return 0;
 	}
+	/* The panels' own keys do nothing inside the drill-down: they would
+	 * change the panels hidden behind it (filter, sort, grouping). */
+	if (v->drill && (k == '/' || k == 'c' || k == 's' || k == 'g'))
+		return 0;
 	switch (k) {
 	case 'q': case 'Q':
 		return 1;

@@ -143,8 +143,14 @@ tm send-keys -t "$S" y
 wait_check "y copies the stack with OSC 52" "stack #1 .* OSC 52" 8
 # tmux with set-clipboard on takes the plain sequence into its buffer.
 check "... which reaches tmux's clipboard, with the culprit" sh -c "tmux -L hud-tui-$$ show-buffer | grep -q compute_checksum"
+# The panels' keys do nothing inside the drill-down (they changed the
+# hidden panels: grouping, sort, filter).
+tm send-keys -t "$S" g s c /
+sleep 0.5
 tm send-keys -t "$S" Escape
 wait_check "Esc goes back to the panels" "Hotspots .*filter" 8
+check "g, s, c and / in the drill-down left the panels as they were" \
+	sh -c "grep -E 'Hotspots . by blocking time .*filter \"compute_checksum\"' '$WORK/screen.txt' | grep -qv grouped"
 tm send-keys -t "$S" c
 wait_check "c clears the filter" "Hotspots . by blocking time ─" 8
 check "with no filter, more than one function shows" test "$(panel Hotspots | grep -cE '^.[^ ]')" -gt 2
