@@ -578,6 +578,8 @@ static int run_replay(const struct options *o)
 			tui_close(t);
 			if (tui_error(t)[0])
 				say("%s\n", tui_error(t));
+			else
+				summary_print(stdout, m, 10);   /* as a live run ends */
 			tui_free(t);
 		}
 	}

@@ -234,6 +234,8 @@ tm send-keys -t "$S" PgUp PgUp k
 wait_check "PgUp and k scroll back to the stack's header" "▶ #1 " 12
 tm send-keys -t "$S" q
 restored "q after replay"
+check "q after replay: the replayed run's summary is printed, as after a live run" \
+	sh -c "tmux -L hud-tui-$$ capture-pane -t '$S' -p -S -500 | grep -q 'Top blocking culprits'"
 
 # ---- ways out -----------------------------------------------------------------------------
 start_hud --pid "$DEMO_PID"
