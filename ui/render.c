@@ -658,18 +658,46 @@ static void draw_hotspots(struct screen *s, const struct model *m, struct view *
 /* A function as a worker row names it: with its file's name and line, which
  * tell apart the async blocks of one function (one name); cut from the
  * left, the place stays. */
-static void func_label(const struct model *m, int32_t f, char *out, size_t len)
+/* f's label, made to fit w columns (0: any width): "path::name (file:line)",
+ * else with leading path segments dropped ("name (file:line)"; a closure
+ * keeps its function: "run::{{closure}}"), else the name so shortened
+ * alone; what still does not fit is cut from the left by screen_put. */
+static void func_label(const struct screen *s, const struct model *m, int32_t f, int w, char *out, size_t len)
 {
 	if (f < 0 || (uint32_t)f >= m->nfuncs) {
 		snprintf(out, len, "?");
 		return;
 	}
 	const struct func_stat *fs = &m->funcs[f];
-	const char *file = S(m, fs->file), *base = strrchr(file, '/');
-	if (strcmp(file, "??") == 0)
-		snprintf(out, len, "%s", S(m, fs->function));
-	else
-		snprintf(out, len, "%s (%s:%u)", S(m, fs->function), base ? base + 1 : file, fs->line);
+	const char *file = S(m, fs->file), *base = strrchr(file, '/'), *name = S(m, fs->function);
+	char loc[512] = "";
+	if (strcmp(file, "??") != 0)
+		snprintf(loc, sizeof(loc), " (%s:%u)", base ? base + 1 : file, fs->line);
+	snprintf(out, len, "%s%s", name, loc);
+	if (w <= 0 || text_width(out, s->utf8) <= w)
+		return;
+	/* The "::" separators outside <...>, from the left; the last one
+	 * before the name's first segment that is not a closure is as far as
+	 * the path may go. */
+	const char *cut = NULL, *p = name;
+	int depth = 0;
+	for (; *p; p++) {
+		if (*p == '<')
+			depth++;
+		else if (*p == '>' && depth > 0)
+			depth--;
+		else if (depth == 0 && p[0] == ':' && p[1] == ':' && strncmp(p + 2, "{{", 2) != 0) {
+			const char *next = p + 2;
+			snprintf(out, len, "%s%s%s", s->utf8 ? "\u2026" : "...", next, loc);
+			cut = next;
+			if (text_width(out, s->utf8) <= w)
+				return;
+		}
+	}
+	if (cut && text_width(cut, s->utf8) < w)
+		snprintf(out, len, "%s%s", s->utf8 ? "\u2026" : "...", cut);
+	else if (cut)
+		snprintf(out, len, "%s", cut);
 }
 
 static void draw_workers(struct screen *s, const struct model *m, struct view *v, int y, int h)
@@ -734,12 +762,16 @@ static void draw_workers(struct screen *s, const struct model *m, struct view *v
 			screen_put(s, xf, ry, 7, base | PUT_RIGHT | (st == WORKER_BLOCKED ? COL_RED : 0),
 				   fmt_dur(now - w->state_since_ns, a, sizeof(a)));
 		if (st == WORKER_BLOCKED) {
-			func_label(m, w->state_func, t, sizeof(t));
-			int used = screen_put(s, xnow, ry, now_w - 10, base | COL_RED | PUT_TRUNC_LEFT, t);
-			putf(s, xnow + used, ry, now_w - used, base | COL_DIM, " (%s)", block_kind_name(w->state_kind));
+			/* The kind only where the function fits beside it. */
+			const char *kind = block_kind_name(w->state_kind);
+			int kind_w = now_w >= 30 ? (int)strlen(kind) + 3 : 0;
+			func_label(s, m, w->state_func, now_w - kind_w, t, sizeof(t));
+			int used = screen_put(s, xnow, ry, now_w - kind_w, base | COL_RED | PUT_TRUNC_LEFT, t);
+			if (kind_w)
+				putf(s, xnow + used, ry, now_w - used, base | COL_DIM, " (%s)", kind);
 		}
 		if (w->worst_func >= 0) {
-			func_label(m, w->worst_func, t, sizeof(t));
+			func_label(s, m, w->worst_func, worst_w, t, sizeof(t));
 			screen_put(s, xw, ry, worst_w, base | PUT_TRUNC_LEFT, t);
 		}
 		(void)b;
@@ -923,8 +955,7 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	screen_put(s, 1, y + 3, 10, ATTR_BOLD, "seen");
 	if (per_task)
 		screen_put(s, 12, y + 3, s->cols - 12, COL_DIM,
-			   "when, the longest block and on which workers are kept per function: Enter on a stack's "
-			   "culprit in the ungrouped Hotspots");
+			   "when, longest, workers: per function only (ungrouped Hotspots)");
 	else if (f_block_count(&agg))
 		putf(s, 12, y + 3, s->cols - 12, 0, "first %s   last %s   (session time)", fmt_clock(agg.first_ns, a, sizeof(a)),
 		     fmt_clock(agg.last_ns, b, sizeof(b)));

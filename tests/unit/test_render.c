@@ -239,7 +239,7 @@ static void test_sort_group_filter_select(void)
 	      "the task's drill-down lists the stacks polled under it");
 	/* Per task hud keeps counts and times only: the header says so rather
 	 * than showing a longest block of 0 and a first one at the end of time. */
-	CHECK(!strstr(t, "longest 0") && !strstr(t, "first 3") && strstr(t, "kept per function"),
+	CHECK(!strstr(t, "longest 0") && !strstr(t, "first 3") && strstr(t, "per function only"),
 	      "the task's header shows only what is kept per task:\n%s", t);
 	free(t);
 	v.drill = 0;
@@ -296,6 +296,15 @@ static void test_sizes(void)
 	      "80x24 holds every panel:\n%s", t);
 	CHECK(strstr(t, "compute_checksum") && strstr(t, "cpu.rs:45"), "80x24 still names the culprit at file:line:\n%s", t);
 	CHECK(row_of(s, " w3 ") > 0, "80x24 shows every worker's lane");
+	/* Worker 2, blocked in compute_checksum: at 80 columns its BLOCKED IN
+	 * and WORST CULPRIT columns (13 and 16 wide) name the function, without
+	 * its module path and file:line, where they showed the label's end
+	 * ("…5) (cpu)", "…sum (cpu.rs:45)"). */
+	char wrow[2048];
+	screen_row(s, row_of(s, "    102 "), wrow, sizeof(wrow));
+	const char *first = strstr(wrow, "checksum");
+	CHECK(first && strstr(first + 1, "compute_checksum") && !strstr(wrow, "(cpu)"),
+	      "80x24: worker 2's row names compute_checksum in both columns: %s", wrow);
 	int lines = 0;
 	for (const char *p = t; *p; p++)
 		lines += *p == '\n';
