@@ -661,12 +661,13 @@ static void draw_hotspots(struct screen *s, const struct model *m, struct view *
 /* f's label, made to fit w columns (0: any width): "path::name (file:line)",
  * else with leading path segments dropped ("name (file:line)"; a closure
  * keeps its function: "run::{{closure}}"), else the name so shortened
- * alone; what still does not fit is cut from the left by screen_put. */
-static void func_label(const struct screen *s, const struct model *m, int32_t f, int w, char *out, size_t len)
+ * alone; what still does not fit is cut from the left by screen_put.
+ * Returns 1 when the label kept its file:line (or has none). */
+static int func_label(const struct screen *s, const struct model *m, int32_t f, int w, char *out, size_t len)
 {
 	if (f < 0 || (uint32_t)f >= m->nfuncs) {
 		snprintf(out, len, "?");
-		return;
+		return 1;
 	}
 	const struct func_stat *fs = &m->funcs[f];
 	const char *file = S(m, fs->file), *base = strrchr(file, '/'), *name = S(m, fs->function);
@@ -675,7 +676,7 @@ static void func_label(const struct screen *s, const struct model *m, int32_t f,
 		snprintf(loc, sizeof(loc), " (%s:%u)", base ? base + 1 : file, fs->line);
 	snprintf(out, len, "%s%s", name, loc);
 	if (w <= 0 || text_width(out, s->utf8) <= w)
-		return;
+		return 1;
 	/* The "::" separators outside <...>, from the left; the last one
 	 * before the name's first segment that is not a closure is as far as
 	 * the path may go. */
@@ -691,13 +692,16 @@ static void func_label(const struct screen *s, const struct model *m, int32_t f,
 			snprintf(out, len, "%s%s%s", s->utf8 ? "\u2026" : "...", next, loc);
 			cut = next;
 			if (text_width(out, s->utf8) <= w)
-				return;
+				return 1;
 		}
 	}
 	if (cut && text_width(cut, s->utf8) < w)
 		snprintf(out, len, "%s%s", s->utf8 ? "\u2026" : "...", cut);
 	else if (cut)
 		snprintf(out, len, "%s", cut);
+	else
+		snprintf(out, len, "%s", name);
+	return !loc[0];
 }
 
 static void draw_workers(struct screen *s, const struct model *m, struct view *v, int y, int h)
@@ -719,7 +723,7 @@ static void draw_workers(struct screen *s, const struct model *m, struct view *v
 		 fmt_dur(m->info.window_ns, a, sizeof(a)));
 	heading(s, y, focused ? ATTR_BOLD | COL_CYAN : ATTR_BOLD, t);
 
-	int rest = s->cols - 50, now_w = rest * 45 / 100, worst_w = rest - now_w - 1;
+	int rest = s->cols - 50, now_w = rest >= 60 ? rest / 2 : rest * 45 / 100, worst_w = rest - now_w - 1;
 	int xi = 1, xt = 5, xu = 13, xbk = 19, xe = 25, xst = 33, xf = 41, xnow = 49, xw = xnow + now_w + 1;
 	int hy = y + 1;
 	screen_put(s, xi, hy, 3, ATTR_BOLD, "ID");
@@ -762,10 +766,14 @@ static void draw_workers(struct screen *s, const struct model *m, struct view *v
 			screen_put(s, xf, ry, 7, base | PUT_RIGHT | (st == WORKER_BLOCKED ? COL_RED : 0),
 				   fmt_dur(now - w->state_since_ns, a, sizeof(a)));
 		if (st == WORKER_BLOCKED) {
-			/* The kind only where the function fits beside it. */
+			/* The function, its file:line, then the kind, as room
+			 * allows: the kind goes first. */
 			const char *kind = block_kind_name(w->state_kind);
-			int kind_w = now_w >= 30 ? (int)strlen(kind) + 3 : 0;
-			func_label(s, m, w->state_func, now_w - kind_w, t, sizeof(t));
+			int kind_w = (int)strlen(kind) + 3;
+			if (!func_label(s, m, w->state_func, now_w - kind_w, t, sizeof(t)) || now_w - kind_w < 12) {
+				kind_w = 0;
+				func_label(s, m, w->state_func, now_w, t, sizeof(t));
+			}
 			int used = screen_put(s, xnow, ry, now_w - kind_w, base | COL_RED | PUT_TRUNC_LEFT, t);
 			if (kind_w)
 				putf(s, xnow + used, ry, now_w - used, base | COL_DIM, " (%s)", kind);
