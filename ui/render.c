@@ -1160,6 +1160,12 @@ static void draw_help(struct screen *s)
 	int x0 = (s->cols - w) / 2, y0 = (s->rows - h) / 2;
 	if (y0 < 0)
 		y0 = 0;
+	/* A plain margin around the box, so the panels' text does not run
+	 * into it (without colour, or copied as text, reverse video is lost). */
+	for (int y = y0 - 1; y <= y0 + h; y++)
+		for (int x = x0 - 2; x < x0 + w + 2; x++)
+			if (y >= 0 && y < s->rows && x >= 0 && x < s->cols)
+				put_cell(s, x, y, " ", 1, 0);
 	for (int y = 0; y < h && y0 + y < s->rows; y++) {
 		for (int x = 0; x < w; x++)
 			put_cell(s, x0 + x, y0 + y, " ", 1, ATTR_REVERSE);

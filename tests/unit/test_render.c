@@ -418,6 +418,18 @@ static void test_drill(void)
 	screen_free(s);
 	t = draw(m, &v, 120, 40, 1, NULL);
 	CHECK(strstr(t, "Keys") && strstr(t, "pause the display") && strstr(t, "OSC 52"), "help overlay:\n%s", t);
+	/* Two blank columns each side of the 62-column box: the panels' text
+	 * does not run into it (copied as text, reverse video is lost). */
+	{
+		struct screen *hs;
+		free(draw(m, &v, 120, 40, 1, &hs));
+		int hy = row_of(hs, "quit (the terminal is restored)"), x0 = (120 - 62) / 2, blank = hy > 0;
+		for (int dx = 1; dx <= 2 && hy > 0; dx++)
+			blank &= strcmp(hs->cells[(size_t)hy * 120 + (size_t)(x0 - dx)].ch, " ") == 0 &&
+				 strcmp(hs->cells[(size_t)hy * 120 + (size_t)(x0 + 61 + dx)].ch, " ") == 0;
+		CHECK(blank, "a blank margin around the help box (row %d)", hy);
+		screen_free(hs);
+	}
 	/* No line of it is cut short. */
 	CHECK(strstr(t, "Enter applies, Esc cancels") && strstr(t, "by file, by task, back") &&
 	      strstr(t, "any key closes it") && strstr(t, "CAUTION < 10%, else CRITICAL") && !strstr(t, "\u2026   "),
