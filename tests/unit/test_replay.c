@@ -304,28 +304,26 @@ static void other_hands(void)
 	err = replay_bytes(text, strlen(text), &cut, &m);
 	CHECK(m && m->info.events == 0, "another program's B and X events are skipped: '%s'", err);
 	model_free(m);
-	/* A fraction is no count. */
-	snprintf(ev, sizeof(ev), block, "B", "2.5");
-	snprintf(text, sizeof(text), "{\"traceEvents\":[%s,%s,%s]}", info, defs, ev);
-	m = NULL;
-	err = replay_bytes(text, strlen(text), &cut, &m);
-	CHECK(!m && strstr(err, "malformed") && one_sentence(err), "dur_ns 2.5 is refused: '%s'", err);
-	model_free(m);
-	/* A block of 31 years in an 8 s run. */
-	snprintf(ev, sizeof(ev), block, "B", "1000000000000000000");
-	snprintf(text, sizeof(text), "{\"traceEvents\":[%s,%s,%s]}", info, defs, ev);
-	m = NULL;
-	err = replay_bytes(text, strlen(text), &cut, &m);
-	CHECK(!m && strstr(err, "after the run's end") && one_sentence(err), "a block past the run's end is refused: '%s'", err);
-	model_free(m);
-	/* Sorted by time: the block before the events it needs, which other
-	 * tools put last (no ts). Said, not read as an empty run. */
-	snprintf(ev, sizeof(ev), block, "B", "20000000");
-	snprintf(text, sizeof(text), "{\"traceEvents\":[%s,%s,%s]}", ev, info, defs);
-	m = NULL;
-	err = replay_bytes(text, strlen(text), &cut, &m);
-	CHECK(!m && strstr(err, "before its hud_info event") && one_sentence(err), "a block before hud_info: '%s'", err);
-	model_free(m);
+	/* Refused in one sentence: a fraction is no count; a block of 31
+	 * years in an 8 s run; events sorted by time, the block before the
+	 * events it needs, which other tools put last (no ts): said, not read
+	 * as an empty run. */
+	static const struct { const char *dur, *words, *what; int first; } refused[] = {
+		{ "2.5", "malformed", "dur_ns 2.5", 0 },
+		{ "1000000000000000000", "after the run's end", "a block past the run's end", 0 },
+		{ "20000000", "before its hud_info event", "a block before hud_info", 1 },
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(ev, sizeof(ev), block, "B", refused[i].dur);
+		if (refused[i].first)
+			snprintf(text, sizeof(text), "{\"traceEvents\":[%s,%s,%s]}", ev, info, defs);
+		else
+			snprintf(text, sizeof(text), "{\"traceEvents\":[%s,%s,%s]}", info, defs, ev);
+		m = NULL;
+		err = replay_bytes(text, strlen(text), &cut, &m);
+		CHECK(!m && strstr(err, refused[i].words) && one_sentence(err), "%s is refused: '%s'", refused[i].what, err);
+		model_free(m);
+	}
 	/* Compressed, and hud's other exports. */
 	static const struct { const char *what, *bytes, *words; } other[] = {
 		{ "gzip", "\x1f\x8b\x08\x00\x00\x00\x00\x00", "gzip-compressed" },
