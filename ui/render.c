@@ -655,14 +655,12 @@ static void draw_hotspots(struct screen *s, const struct model *m, struct view *
 
 /* ---- Workers and Timeline -------------------------------------------------------------- */
 
-/* A function as a worker row names it: with its file's name and line, which
- * tell apart the async blocks of one function (one name); cut from the
- * left, the place stays. */
-/* f's label, made to fit w columns (0: any width): "path::name (file:line)",
- * else with leading path segments dropped ("name (file:line)"; a closure
- * keeps its function: "run::{{closure}}"), else the name so shortened
- * alone; what still does not fit is cut from the left by screen_put.
- * Returns 1 when the label kept its file:line (or has none). */
+/* A function as a worker row names it, made to fit w columns (0: any
+ * width): "path::name (file:line)" (the file's name and line tell apart the
+ * async blocks of one function, one name), else with leading path segments
+ * dropped ("…name (file:line)"), else the name so shortened alone; what
+ * still does not fit is cut from the left by screen_put. Returns 1 when the
+ * label kept its file:line (or has none). */
 static int func_label(const struct screen *s, const struct model *m, int32_t f, int w, char *out, size_t len)
 {
 	if (f < 0 || (uint32_t)f >= m->nfuncs) {
@@ -677,9 +675,9 @@ static int func_label(const struct screen *s, const struct model *m, int32_t f, 
 	snprintf(out, len, "%s%s", name, loc);
 	if (w <= 0 || text_width(out, s->utf8) <= w)
 		return 1;
-	/* The "::" separators outside <...>, from the left; the last one
-	 * before the name's first segment that is not a closure is as far as
-	 * the path may go. */
+	/* The path, a segment at a time from the left: at each "::" outside
+	 * <...>, but never right before a {{closure}}, which keeps the name
+	 * of its function ("run::{{closure}}"). */
 	const char *cut = NULL, *p = name;
 	int depth = 0;
 	for (; *p; p++) {
