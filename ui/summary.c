@@ -94,7 +94,7 @@ void summary_print(FILE *out, const struct model *m, int top)
 		      "tracepoints): a task that yields often can show as cpu blocks\n", out);
 	if (i->lost)
 		fprintf(out, "note: %llu events were lost (the ring buffer was full): raise --ringbuf-kb "
-			"(default 2048)\n", (unsigned long long)i->lost);
+			"(16384, say; hud --help gives the default)\n", (unsigned long long)i->lost);
 	if (i->main_symbols == 0)
 		fputs("note: the target has no symbols (it was stripped): its code and Tokio's look alike, so "
 		      "blocking could not be told; profile it with --target and the unstripped binary\n", out);

@@ -100,6 +100,8 @@ want=$((1 << 20)); while [ $want -lt $((99 * $(nproc) * 800)) ]; do want=$((want
 helped=$("$HUD" --help 2>&1 | grep -o '(default [0-9]*, more at a high --freq' | grep -o '[0-9]*')
 check "default ring: ${ring:-none} bytes, as --help says (${helped:-?} KiB at 99 Hz on $(nproc) CPUs)" \
 	test "${ring:-0}" = $want -a $(( ${helped:-0} * 1024 )) = $((1 << 20))
+check "overflow: the lost-events note names no default ring size but --help's (${helped:-?} KiB)" \
+	sh -c "! grep -oE 'default [0-9]+' '$WORK/lost.txt' | grep -vq 'default ${helped:-none}\$'"
 wait $hud
 
 # ---- The disk fills while exporting: clear error, the previous file intact ------
