@@ -515,15 +515,16 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	if (ev->depth == 0 || ev->depth > HUD_STACK_DEPTH)
 		return;
 	uint32_t stack = model_stack_of(s, ev->ips, (int)ev->depth, &task_phys);
-	if (worker != HUD_NOT_WORKER && s->model->stacks[stack].thread_class == STACK_CLASS_POOL) {
+	uint32_t class = s->model->stacks[stack].thread_class;
+	/* The worker loop in its stack: a worker's (inside block_in_place too). */
+	int in_loop = class == STACK_CLASS_WORKER || class == STACK_CLASS_IN_PLACE;
+	if (worker != HUD_NOT_WORKER && class == STACK_CLASS_POOL) {
 		demote_pool_thread(s, worker, ev->tid);
 		worker = HUD_NOT_WORKER;
 	}
 	if (worker != HUD_NOT_WORKER && !threads_is_worker(&s->threads, ev->tid))
 		worker = HUD_NOT_WORKER;    /* demoted since the kernel sent it */
-	uint32_t class = s->model->stacks[stack].thread_class;
-	if (worker == HUD_NOT_WORKER && (class == STACK_CLASS_WORKER || class == STACK_CLASS_IN_PLACE) &&
-	    threads_was_worker(&s->threads, ev->tid)) {
+	if (worker == HUD_NOT_WORKER && in_loop && threads_was_worker(&s->threads, ev->tid)) {
 		/* A thread of the pool that runs a worker again, whatever rule
 		 * found it first: it was demoted waiting in the pool. */
 		worker = threads_promote(&s->threads, s->bpf, ev->tid);
@@ -534,9 +535,9 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	model_sample(s->model, worker, ev->tid, ev->cpu, ts, stack);
 	if (worker == HUD_NOT_WORKER)
 		return;
-	if (class == STACK_CLASS_WORKER || class == STACK_CLASS_IN_PLACE)
+	if (in_loop)
 		live_of(s, worker)->ran_loop = 1;
-	if (s->model->stacks[stack].thread_class == STACK_CLASS_IN_PLACE) {
+	if (class == STACK_CLASS_IN_PLACE) {
 		/* Inside block_in_place: the worker's tasks are polled by
 		 * another thread meanwhile, so nothing here blocks them, and
 		 * the poll that called it is over as far as they go. */
@@ -797,10 +798,11 @@ static void refresh_workers(struct session *s)
 		struct worker_stat *w = &m->workers[i];
 		struct hud_thread t;
 		struct worker_live *l = live_of(s, w->id);
-		if (!threads_is_worker(&s->threads, w->tid) || loader_thread_get(s->bpf, w->tid, &t) < 0) {
-			/* Its thread waits in the pool (its worker moved to
-			 * another thread, see demote_pool_thread), or is gone:
-			 * nothing of it is going on. */
+		if (loader_thread_get(s->bpf, w->tid, &t) < 0) {
+			/* Not in the kernel side's table: its thread waits in the
+			 * pool (its worker moved to another thread, and
+			 * demote_pool_thread took it out) or is gone; nothing of
+			 * it is going on. */
 			if (w->state != WORKER_IDLE)
 				model_worker_state(m, w->id, WORKER_IDLE, ts, -1, BLOCK_OFF_CPU);
 			l->open_stack = -1;
