@@ -494,8 +494,22 @@ void model_block(struct model *m, const struct block_event *e)
 	int blame = e->kind != BLOCK_SCHED_DELAY;       /* see func_stat.blame_max_ns */
 	if (e->culprit_func >= 0) {
 		struct func_stat *f = &m->funcs[e->culprit_func];
-		if (blame && !f->block_count[BLOCK_CPU] && !f->block_count[BLOCK_OFF_CPU])
-			f->first_ns = e->start_ns;
+		if (blame) {
+			if (!f->block_count[BLOCK_CPU] && !f->block_count[BLOCK_OFF_CPU])
+				f->first_ns = e->start_ns;
+			if (e->duration_ns > f->blame_max_ns)
+				f->blame_max_ns = e->duration_ns;
+			if (e->start_ns + e->duration_ns > f->last_ns)
+				f->last_ns = e->start_ns + e->duration_ns;
+			if (e->worker_id >= f->nworker_blocks && e->worker_id < 4096) {
+				uint32_t n = e->worker_id + 8;
+				f->worker_blocks = xrealloc(f->worker_blocks, n * sizeof(uint32_t));
+				memset(f->worker_blocks + f->nworker_blocks, 0, (n - f->nworker_blocks) * sizeof(uint32_t));
+				f->nworker_blocks = n;
+			}
+			if (e->worker_id < f->nworker_blocks)
+				f->worker_blocks[e->worker_id]++;
+		}
 		f->block_count[e->kind]++;
 		f->block_ns[e->kind] += e->duration_ns;
 		if (e->duration_ns > f->block_max_ns) {
@@ -509,18 +523,6 @@ void model_block(struct model *m, const struct block_event *e)
 				f->line = fr->line;
 			f->block_max_ns = e->duration_ns;
 		}
-		if (blame && e->duration_ns > f->blame_max_ns)
-			f->blame_max_ns = e->duration_ns;
-		if (blame && e->start_ns + e->duration_ns > f->last_ns)
-			f->last_ns = e->start_ns + e->duration_ns;
-		if (blame && e->worker_id >= f->nworker_blocks && e->worker_id < 4096) {
-			uint32_t n = e->worker_id + 8;
-			f->worker_blocks = xrealloc(f->worker_blocks, n * sizeof(uint32_t));
-			memset(f->worker_blocks + f->nworker_blocks, 0, (n - f->nworker_blocks) * sizeof(uint32_t));
-			f->nworker_blocks = n;
-		}
-		if (blame && e->worker_id < f->nworker_blocks)
-			f->worker_blocks[e->worker_id]++;
 	}
 	if (e->start_ns + e->duration_ns > m->info.now_ns)
 		m->info.now_ns = e->start_ns + e->duration_ns;
