@@ -70,9 +70,6 @@ static int cp_wide(uint32_t c)
 	return 0;
 }
 
-/* Invisible characters that reorder or hide text (bidi overrides,
- * zero-width marks): harmless to the terminal but able to make a name read
- * as another, so they are shown as '?'. */
 /* The next character of sanitised text: its bytes (NUL-terminated) in g and
  * its width; returns the bytes it takes in p. */
 static int next_glyph(const char *p, int utf8, char g[5], int *width)
@@ -1004,38 +1001,29 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	 * selected stack longer than the page scrolls it first: a line for a
 	 * key, a page for PgUp/PgDn, to its end before the next stack is
 	 * selected and back to its header before the one above. */
-	int top = y + 6, page = h - 6, total = 0, sel_pos = 0, sel_len = 0;
+	int top = y + 6, page = h - 6;
+	int *at = xcalloc(n + 1, sizeof(int));  /* at[k]: stack k's first line; at[n]: all */
+	for (uint32_t k = 0; k < n; k++)
+		at[k + 1] = at[k] + (int)m->stacks[ids[k]].depth + 2 + (int)m->stacks[ids[k]].cut;
+	int total = at[n];
 	int old = n ? (v->drill_sel < 0 ? 0 : v->drill_sel >= (int)n ? (int)n - 1 : v->drill_sel) : 0;
-	int move = v->move, pos[2] = { 0, 0 }, len[2] = { 0, 0 };
+	int move = v->move;
 	v->page = 3;    /* PgUp/PgDn move a couple of stacks */
-	for (int pass = 0; pass < 2; pass++) {
-		int want = pass == 0 ? old : select_row(old, move, (int)n, &(int){ 0 }, 0);
-		total = 0;
-		for (uint32_t k = 0; k < n; k++) {
-			int l = (int)m->stacks[ids[k]].depth + 2 + (int)m->stacks[ids[k]].cut;
-			if ((int)k == want) {
-				pos[pass] = total;
-				len[pass] = l;
-			}
-			total += l;
+	if (n && move > MOVE_HOME && move < MOVE_END && move != 0) {
+		int step = move == 1 || move == -1 ? 1 : page > 2 ? page - 1 : 1;
+		int below = at[old + 1] - 1 - (v->drill_top + page - 1), above = v->drill_top - at[old];
+		if (move > 0 && below > 0) {
+			v->drill_top += step < below ? step : below;
+			move = 0;
+		} else if (move < 0 && above > 0) {
+			v->drill_top -= step < above ? step : above;
+			move = 0;
 		}
-		if (pass == 0 && move > MOVE_HOME && move < MOVE_END && move != 0) {
-			int step = move == 1 || move == -1 ? 1 : page > 2 ? page - 1 : 1;
-			int below = pos[0] + len[0] - 1 - (v->drill_top + page - 1), above = v->drill_top - pos[0];
-			if (move > 0 && below > 0) {
-				v->drill_top += step < below ? step : below;
-				move = 0;
-			} else if (move < 0 && above > 0) {
-				v->drill_top -= step < above ? step : above;
-				move = 0;
-			}
-		}
-		if (pass == 1)
-			v->drill_sel = want;
 	}
-	int sel = v->drill_sel;
-	sel_pos = pos[1];
-	sel_len = len[1];
+	int sel = select_row(old, move, (int)n, &(int){ 0 }, 0);
+	int sel_pos = n ? at[sel] : 0, sel_len = n ? at[sel + 1] - at[sel] : 0;
+	free(at);
+	v->drill_sel = sel;
 	v->drill_stack = n ? (int64_t)ids[sel] : -1;
 	/* A new selection shows from its header; a scrolled one stays as it
 	 * is while any of it shows. */
