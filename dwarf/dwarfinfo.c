@@ -50,14 +50,15 @@ struct fname {
 #define FN_ORIGIN_MASK ((1ull << FN_ORIGIN_BITS) - 1)
 #define FN_DECL_MAX ((1u << (64 - FN_ORIGIN_BITS)) - 1)
 
-static uint64_t fn_origin(const struct fname *f)
+/* The two halves of a packed word (fname.od, name_slot.od). */
+static uint64_t od_origin(uint64_t od)
 {
-	return f->od & FN_ORIGIN_MASK;
+	return od & FN_ORIGIN_MASK;
 }
 
-static uint32_t fn_decl(const struct fname *f)
+static uint32_t od_decl(uint64_t od)
 {
-	return (uint32_t)(f->od >> FN_ORIGIN_BITS);
+	return (uint32_t)(od >> FN_ORIGIN_BITS);
 }
 
 /* Packs an offset and a line the way fname.od holds them: an offset that
@@ -380,7 +381,7 @@ static struct name_slot *name_slot(struct sym_dw *d, Dwarf_Off off, int insert)
 		if (!n)
 			return NULL;
 		for (size_t i = 0; i < d->names_cap; i++) {
-			uint64_t o = d->names[i].od & FN_ORIGIN_MASK;
+			uint64_t o = od_origin(d->names[i].od);
 			if (!o)
 				continue;
 			size_t j = (o * 0x9e3779b97f4a7c15ull >> 17) & (ncap - 1);
@@ -396,7 +397,7 @@ static struct name_slot *name_slot(struct sym_dw *d, Dwarf_Off off, int insert)
 		return NULL;
 	size_t j = (off * 0x9e3779b97f4a7c15ull >> 17) & (d->names_cap - 1);
 	for (; d->names[j].od; j = (j + 1) & (d->names_cap - 1))
-		if ((d->names[j].od & FN_ORIGIN_MASK) == off)
+		if (od_origin(d->names[j].od) == off)
 			return &d->names[j];
 	if (!insert || off > FN_ORIGIN_MASK)
 		return NULL;
@@ -419,7 +420,7 @@ static const char *name_entry(struct sym_dw *d, Dwarf_Off off, int hops, uint32_
 		return NULL;
 	struct name_slot *slot = name_slot(d, off, 0);
 	if (slot) {
-		*decl_line = (uint32_t)(slot->od >> FN_ORIGIN_BITS);
+		*decl_line = od_decl(slot->od);
 		return slot->name;
 	}
 	const char *name = NULL, *next_name = NULL;
@@ -510,7 +511,7 @@ static const char *demangled(struct sym_dw *d, const char *raw)
 static const char NAMELESS[] = "??";
 
 /* The demangled name of a function record; *resolved caches it. Its
- * declaration's line (fn_decl) is completed from the origin at the same
+ * declaration's line (od_decl) is completed from the origin at the same
  * time. */
 static const char *fn_name(struct sym_dw *d, const struct cu *cu, struct fname *nm,
 			   const char **resolved)
@@ -518,13 +519,13 @@ static const char *fn_name(struct sym_dw *d, const struct cu *cu, struct fname *
 	if (*resolved)
 		return *resolved;
 	const char *raw = nm->name;
-	if (fn_origin(nm)) {
+	if (od_origin(nm->od)) {
 		uint32_t decl;
-		const char *o = name_entry(d, fn_origin(nm), NAME_HOPS, &decl);
+		const char *o = name_entry(d, od_origin(nm->od), NAME_HOPS, &decl);
 		if (o)
 			raw = o;
-		if (!fn_decl(nm))
-			nm->od = fn_pack(fn_origin(nm), decl);
+		if (!od_decl(nm->od))
+			nm->od = fn_pack(od_origin(nm->od), decl);
 	}
 	const char *name = NULL;
 	if (raw)
@@ -1541,10 +1542,10 @@ static int frames_for_function(struct sym_dw *d, struct cu *cu, struct subrec *f
 		if (i > 0) {
 			struct inlrec *in = &cu->inls[chain[i - 1]];
 			name = fn_name(d, cu, &in->nm, &in->resolved);
-			decl = fn_decl(&in->nm);
+			decl = od_decl(in->nm.od);
 		} else {
 			name = fn_name(d, cu, &f->nm, &f->resolved);
-			decl = fn_decl(&f->nm);
+			decl = od_decl(f->nm.od);
 		}
 		out[nout++] = (struct sym_frame){
 			.function = name,
