@@ -466,14 +466,19 @@ static int starts_zero(int fd)
 	return pread(fd, &c, 1, 0) == 1 && c == 0;
 }
 
+/* The length of a UTF-8 byte-order mark ("UTF-8 with BOM") at the start
+ * of the n bytes at b: 3, or 0 without one. */
+static int bom_len(const unsigned char *b, ssize_t n)
+{
+	return n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf ? 3 : 0;
+}
+
 /* Whether the file's first byte other than white space (or a byte-order
  * mark) could start hud's trace: '{', or '[' (a bare array of events). */
 static int starts_json(int fd)
 {
 	unsigned char buf[256];
-	ssize_t n = pread(fd, buf, sizeof(buf), 0), i = 0;
-	if (n >= 3 && buf[0] == 0xef && buf[1] == 0xbb && buf[2] == 0xbf)
-		i = 3;
+	ssize_t n = pread(fd, buf, sizeof(buf), 0), i = bom_len(buf, n);
 	while (i < n && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
 		i++;
 	return i < n && (buf[i] == '{' || buf[i] == '[');
@@ -514,8 +519,8 @@ struct model *replay_load(const char *path, int *cut_short, char *err, size_t er
 		close(fd);
 		return NULL;
 	}
-	if (got == 3 && head[0] == 0xef && head[1] == 0xbb && head[2] == 0xbf)
-		lseek(fd, 3, SEEK_SET);
+	if (bom_len(head, got))
+		lseek(fd, bom_len(head, got), SEEK_SET);
 	memset(&r, 0, sizeof(r));
 	r.j = json_open(fd);
 	r.m = model_new();
