@@ -465,25 +465,27 @@ static void base64(struct obuf *b, const unsigned char *s, size_t n)
 
 int term_copy(const char *text)
 {
-	struct obuf b = { 0 };
+	struct obuf b = { 0 }, enc = { 0 };
 	const char *tmux = getenv("TMUX");
 	int in_tmux = tmux && *tmux;
 
 	/* The plain sequence, which terminals and tmux with set-clipboard on
 	 * (its default passes it on too) take; inside tmux also through its
 	 * passthrough (DCS tmux; … ST, every ESC doubled), for a tmux that
-	 * allows passthrough but keeps no clipboard. */
+	 * allows passthrough but keeps no clipboard. The text is encoded once. */
+	base64(&enc, (const unsigned char *)text, strlen(text));
 	for (int wrapped = 0; wrapped <= in_tmux; wrapped++) {
 		if (wrapped)
 			ob_str(&b, "\x1bPtmux;\x1b");
 		ob_str(&b, "\x1b]52;c;");
-		base64(&b, (const unsigned char *)text, strlen(text));
+		ob_add(&b, enc.p ? enc.p : "", enc.n);
 		ob_str(&b, "\x07");
 		if (wrapped)
 			ob_str(&b, "\x1b\\");
 	}
 	int rc = term_write(b.p, b.n);
 	free(b.p);
+	free(enc.p);
 	return rc;
 }
 
