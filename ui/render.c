@@ -728,7 +728,7 @@ static void draw_workers(struct screen *s, const struct model *m, struct view *v
 	screen_put(s, xe, hy, 7, ATTR_BOLD | PUT_RIGHT, "EVENTS");
 	screen_put(s, xst, hy, 7, ATTR_BOLD, "STATE");
 	screen_put(s, xf, hy, 7, ATTR_BOLD | PUT_RIGHT, "FOR");
-	screen_put(s, xnow, hy, now_w, ATTR_BOLD, "BLOCKED IN (NOW)");
+	screen_put(s, xnow, hy, now_w, ATTR_BOLD, m->info.replay ? "BLOCKED IN (AT END)" : "BLOCKED IN (NOW)");
 	screen_put(s, xw, hy, worst_w, ATTR_BOLD, "WORST CULPRIT");
 	if (!m->nworkers) {
 		char none[sizeof(m->info.workers_rule) + 64];
@@ -757,7 +757,9 @@ static void draw_workers(struct screen *s, const struct model *m, struct view *v
 		static const uint8_t st_attr[] = { COL_DIM, COL_GREEN, COL_RED | ATTR_BOLD };
 		unsigned st = (unsigned)w->state < 3 ? (unsigned)w->state : 0;
 		screen_put(s, xst, ry, 7, base | st_attr[st], st_name[st]);
-		if (now >= w->state_since_ns && (w->state_since_ns || st))
+		/* A state first seen at this look began at some moment since
+		 * the last one: its length is not known, and none is shown. */
+		if (now > w->state_since_ns && (w->state_since_ns || st))
 			screen_put(s, xf, ry, 7, base | PUT_RIGHT | (st == WORKER_BLOCKED ? COL_RED : 0),
 				   fmt_dur(now - w->state_since_ns, a, sizeof(a)));
 		if (st == WORKER_BLOCKED) {
@@ -1114,7 +1116,7 @@ size_t render_stack_text(const struct model *m, uint32_t stack, char *out, size_
 
 /* ---- Help, footer, and the whole frame ---------------------------------------------- */
 
-static void draw_help(struct screen *s)
+static void draw_help(struct screen *s, int replay)
 {
 	const int u = s->utf8;
 	const char *lines[] = {
@@ -1142,7 +1144,15 @@ static void draw_help(struct screen *s)
 	};
 	/* The box is 62 columns, 56 of them text: every line must fit there
 	 * (test_render checks), and its 21 lines the smallest screen, 80x24. */
-	int n = (int)(sizeof(lines) / sizeof(lines[0])), w = 62, h = n + 2;
+	int n = (int)(sizeof(lines) / sizeof(lines[0])), w = 62;
+	if (replay) {   /* nothing goes on to pause */
+		int k = 0;
+		for (int i = 0; i < n; i++)
+			if (lines[i][0] != 'p')
+				lines[k++] = lines[i];
+		n = k;
+	}
+	int h = n + 2;
 	int x0 = (s->cols - w) / 2, y0 = (s->rows - h) / 2;
 	if (y0 < 0)
 		y0 = 0;
@@ -1160,7 +1170,7 @@ static void draw_help(struct screen *s)
 	}
 }
 
-static void draw_footer(struct screen *s, const struct view *v)
+static void draw_footer(struct screen *s, const struct view *v, int replay)
 {
 	int y = s->rows - 1, x = 0;
 	if (v->editing) {
@@ -1181,7 +1191,7 @@ static void draw_footer(struct screen *s, const struct view *v)
 	static const char *const drill_keys[][2] = {
 		{ "Esc", "back" }, { NULL, "select stack" }, { "y", "copy stack" }, { "q", "quit" }, { "?", "help" },
 	};
-	int nk = v->drill ? 5 : 10;
+	int nk = v->drill ? 5 : replay ? 9 : 10;    /* a replay has nothing to pause */
 	x = 1;
 	for (int i = 0; i < nk && x < s->cols; i++) {
 		const char *k = v->drill ? drill_keys[i][0] : main_keys[i][0];
@@ -1240,8 +1250,8 @@ void render_screen(struct screen *s, const struct model *m, struct view *v)
 		draw_workers(s, m, v, 2 + hh, wh);
 		draw_timeline(s, m, v, 2 + hh + wh, th);
 	}
-	draw_footer(s, v);
+	draw_footer(s, v, m->info.replay);
 	if (v->help)
-		draw_help(s);
+		draw_help(s, m->info.replay);
 	v->move = 0;
 }

@@ -237,7 +237,7 @@ static int handle_key(struct tui *t, const struct model *m, int k)
 			v->focus = v->focus == FOCUS_HOTSPOTS ? FOCUS_WORKERS : FOCUS_HOTSPOTS;
 		break;
 	case 'p':
-		v->paused = !v->paused;
+		v->paused = !v->paused && !m->info.replay;     /* a replay has nothing going on */
 		break;
 	case '?': case 'h':
 		v->help = 1;

@@ -213,6 +213,12 @@ wait "$busy" 2>/dev/null
 start_hud --replay "$WORK/burst.json"
 wait_screen "Timeline" > /dev/null
 screen
+# Nothing goes on in a replay: no pause key, and the states are the end's.
+check "a replay offers no pause key" sh -c "! grep -q 'p pause' '$WORK/screen.txt'"
+check "a replay's workers show their state at the end" grep -q "BLOCKED IN (AT END)" "$WORK/screen.txt"
+tm send-keys -t "$S" p
+sleep 0.5; screen
+check "p does not pause a replay" sh -c "! grep -q PAUSED '$WORK/screen.txt'"
 second=$(awk '/ FUNCTION /{getline; getline; print; exit}' "$WORK/screen.txt" | awk '{print $1}')
 second=${second#…}
 tm send-keys -t "$S" j Enter

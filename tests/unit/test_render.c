@@ -675,8 +675,42 @@ static void test_empty_stack(void)
 	model_free(m);
 }
 
+/* A replayed trace: its end is "now", nothing goes on, so nothing live is
+ * offered (no pause key, none in the help), and the worker's column says
+ * the state is the one at the end. A state seen to begin at the last look
+ * has no known length: no FOR (not "0"). */
+static void test_replay_and_fresh_state(void)
+{
+	struct model *m = demo_model(NULL);
+	struct view v;
+	render_view_init(&v, 1);
+	struct screen *s;
+
+	model_worker_state(m, 3, WORKER_IDLE, m->info.now_ns, -1, BLOCK_OFF_CPU);
+	char *t = draw(m, &v, 120, 40, 1, &s);
+	int y = row_of(s, " 103 ");
+	char row[2048];
+	screen_row(s, y, row, sizeof(row));
+	CHECK(y > 0 && strstr(row, "idle    ") && !strstr(row, " 0 "), "an idle state that began at this look shows no FOR: %s", row);
+	CHECK(strstr(t, "p pause") && strstr(t, "(NOW)"), "live: p pause, BLOCKED IN (NOW):\n%s", t);
+	free(t);
+	screen_free(s);
+
+	m->info.replay = 1;
+	t = draw(m, &v, 120, 40, 1, NULL);
+	CHECK(!strstr(t, "pause") && strstr(t, "(AT END)") && !strstr(t, "(NOW)"),
+	      "replay: no pause key, the states are the recording's end's:\n%s", t);
+	free(t);
+	v.help = 1;
+	t = draw(m, &v, 120, 40, 1, NULL);
+	CHECK(strstr(t, "Keys") && !strstr(t, "pause"), "replay: the help offers no pause:\n%s", t);
+	free(t);
+	model_free(m);
+}
+
 int main(void)
 {
+	test_replay_and_fresh_state();
 	test_empty_stack();
 	test_panels();
 	test_sort_group_filter_select();
