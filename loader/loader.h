@@ -184,14 +184,18 @@ void loader_sites_forget_all(const struct bpf_obj *o);
 /* ---- Stacks of sleeping threads ---------------------------------------------- */
 
 /* The user stack (innermost first, up to max frames) of a thread that is
- * asleep, from its user registers (bp may be 0: then libc's saved words near
- * sp are searched for the frame record), read through memfd (/proc/PID/mem);
- * text_lo/text_hi are the main executable's code. Returns the number of
- * frames, 0 when nothing could be read; slots (NULL for none) gets the
- * address each return address was read from (slots[0] = 0: the pc). Not
- * synchronised with the thread: the caller checks it stayed asleep. */
-int ustack_walk(int memfd, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t text_lo, uint64_t text_hi,
-		uint64_t *ips, uint64_t *slots, int max);
+ * asleep, from its user registers, read through memfd (/proc/PID/mem);
+ * text_lo/text_hi are the main executable's code. Out of code without
+ * frame pointers (the C library) by its call-frame information through u
+ * (unwind_open(pid), see loader/unwind.h; NULL for none), else by the
+ * words near sp (bp may be 0: then libc's saved words are searched for the
+ * frame record). Returns the number of frames, 0 when nothing could be
+ * read; slots (NULL for none) gets the address each return address was
+ * read from (slots[0] = 0: the pc). Not synchronised with the thread: the
+ * caller checks it stayed asleep. */
+struct unwind;
+int ustack_walk(int memfd, struct unwind *u, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t text_lo,
+		uint64_t text_hi, uint64_t *ips, uint64_t *slots, int max);
 
 /* The same for a thread asleep in a system call since before hud attached,
  * registers from /proc/PID/task/TID/syscall. 0 when it is not in one. */

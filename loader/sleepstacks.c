@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "loader/loader_int.h"
+#include "loader/unwind.h"
 
 #define RING      1024  /* stacks kept */
 #define HOLD_RATE 300   /* sleeps a second above which the reader polls */
@@ -94,6 +95,7 @@ struct sleepstacks {
 	const struct bpf_obj *o;
 	struct ringbuf *rb;
 	int memfd;
+	struct unwind *unwind;  /* the reader thread's: the C library's frames (unwind.h) */
 	uint64_t text_lo, text_hi;
 	struct timespec interval;
 	pthread_t thread;
@@ -281,7 +283,8 @@ static void read_sleeper(struct sleepstacks *ss, const struct hud_sleep *e, uint
 
 	/* A sleep that already ended is not walked. */
 	if ((still = asleep_at(ss, e))) {
-		n = ustack_walk(ss->memfd, e->ip, e->sp, e->bp, ss->text_lo, ss->text_hi, ips, slots, HUD_STACK_DEPTH);
+		n = ustack_walk(ss->memfd, ss->unwind, e->ip, e->sp, e->bp, ss->text_lo, ss->text_hi, ips, slots,
+				HUD_STACK_DEPTH);
 		still = asleep_at(ss, e);
 	}
 	pthread_mutex_lock(&ss->lock);
@@ -422,11 +425,13 @@ struct sleepstacks *sleepstacks_start(const struct bpf_obj *o, int pid, uint64_t
 		free(ss);
 		return NULL;
 	}
+	ss->unwind = unwind_open(pid);  /* NULL (out of memory): the walk's own steps */
 	if (pthread_mutex_init(&ss->lock, NULL) != 0 ||
 	    !(ss->rb = ringbuf_open(loader_map_fd(o, "sleeps"), err, errlen))) {
 		if (!ss->rb && !*err)
 			snprintf(err, errlen, "hud: cannot create a mutex");
 		close(ss->memfd);
+		unwind_close(ss->unwind);
 		free(ss);
 		return NULL;
 	}
@@ -440,6 +445,7 @@ struct sleepstacks *sleepstacks_start(const struct bpf_obj *o, int pid, uint64_t
 		ringbuf_close(ss->rb);
 		pthread_mutex_destroy(&ss->lock);
 		close(ss->memfd);
+		unwind_close(ss->unwind);
 		free(ss);
 		return NULL;
 	}
@@ -497,6 +503,7 @@ void sleepstacks_stop(struct sleepstacks *ss)
 		pthread_join(ss->thread, NULL);
 	ringbuf_close(ss->rb);
 	close(ss->memfd);
+	unwind_close(ss->unwind);
 	pthread_mutex_destroy(&ss->lock);
 	for (uint32_t i = 0; i < ss->sites_cap; i++)
 		free(ss->sites[i]);

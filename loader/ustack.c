@@ -5,12 +5,17 @@
  * (sleepstacks.c reads them from the registers the kernel side reported, the
  * kernel side reads no user memory at a context switch), and threads that
  * were already asleep when hud attached, such as a worker deadlocked before
- * hud started (registers from /proc/PID/task/TID/syscall). */
+ * hud started (registers from /proc/PID/task/TID/syscall).
+ * Code without frame pointers (the C library) is stepped through by its
+ * call-frame information first (unwind.c), which also names its frames;
+ * where that fails, by the words near the stack pointer as the kernel
+ * side does. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "loader/loader_int.h"
+#include "loader/unwind.h"
 
 #define WINDOW 48
 #define CHUNK  16384
@@ -84,9 +89,48 @@ static int is_record(struct mem *m, uint64_t fp, uint64_t above)
 	       in_text(m, rec[1]) && rec[0] > fp;
 }
 
-static int walk(struct mem *m, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *ips, uint64_t *slots, int max)
+static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-	uint64_t win[WINDOW], fp = 0;
+	return peek(ctx, addr, buf, len);
+}
+
+/* From a pc outside the executable: the frames out of it by call-frame
+ * information, as far as it goes (the executable's own included: Rust's
+ * standard library is built without frame pointers, and a frame-pointer
+ * walk from there skips its caller). The frames' count, 0 when the first
+ * step fails; r gets the registers where it stopped. */
+static int walk_cfi(struct mem *m, struct unwind *u, uint64_t r[3], uint64_t *ips, uint64_t *slots, int max)
+{
+	uint64_t slot;
+	int n = 0;
+
+	for (int first = 1; u && n < max && unwind_step(u, first, &r[0], &r[1], &r[2], &slot, read_mem, m) == 0;
+	     first = 0) {
+		slots[n] = slot;
+		ips[n++] = r[0];
+	}
+	return n;
+}
+
+/* The frame record to go on from at sp: bp when it is one, else the
+ * first of the words near sp that is (libc's saved rbp, or a frame
+ * pointer that a function without one left in place); 0 if none. */
+static uint64_t record_near(struct mem *m, uint64_t sp, uint64_t bp, uint64_t *win)
+{
+	if (bp && is_record(m, bp, sp))
+		return bp;
+	if (peek(m, sp, win, WINDOW * 8) < 0)
+		return 0;
+	for (int i = 0; i < WINDOW; i++)
+		if (is_record(m, win[i], sp))
+			return win[i];
+	return 0;
+}
+
+static int walk(struct mem *m, struct unwind *u, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *ips,
+		uint64_t *slots, int max)
+{
+	uint64_t win[WINDOW], fp = 0, r[3] = { ip, sp, bp };
 	int n = 0, k;
 
 	if (max < 2 || !ip)
@@ -95,6 +139,12 @@ static int walk(struct mem *m, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *
 	ips[n++] = ip;
 	if (in_text(m, ip) && bp) {
 		fp = bp;
+	} else if (!in_text(m, ip) && (k = walk_cfi(m, u, r, ips + n, slots + n, max - n)) > 0) {
+		/* Where the information ends in the executable, its frame
+		 * pointers take over. */
+		n += k;
+		if (n < max && in_text(m, r[0]))
+			fp = record_near(m, r[1], r[2], win);
 	} else {
 		/* Without a frame pointer in libc, the return address into the
 		 * executable is the first such word near the stack pointer that
@@ -130,8 +180,8 @@ static int walk(struct mem *m, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *
 	return n;
 }
 
-int ustack_walk(int memfd, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t text_lo, uint64_t text_hi,
-		uint64_t *ips, uint64_t *slots, int max)
+int ustack_walk(int memfd, struct unwind *u, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t text_lo,
+		uint64_t text_hi, uint64_t *ips, uint64_t *slots, int max)
 {
 	static __thread struct mem m;
 	uint64_t unused[HUD_STACK_DEPTH];
@@ -146,7 +196,7 @@ int ustack_walk(int memfd, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t text_
 		slots = unused;
 		max = max < HUD_STACK_DEPTH ? max : HUD_STACK_DEPTH;
 	}
-	return walk(&m, ip, sp, bp, ips, slots, max);
+	return walk(&m, u, ip, sp, bp, ips, slots, max);
 }
 
 int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, uint64_t *ips, int max)
@@ -168,7 +218,11 @@ int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, u
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return max > 0 && v[8] ? (ips[0] = v[8], 1) : 0;
 	/* No frame pointer register here: the window finds the record. */
-	n = ustack_walk(fd, v[8], v[7], 0, text_lo, text_hi, ips, NULL, max);
+	/* Once per thread at most, at attach: the files' tables are mapped
+	 * for this walk only. */
+	struct unwind *u = unwind_open(pid);
+	n = ustack_walk(fd, u, v[8], v[7], 0, text_lo, text_hi, ips, NULL, max);
+	unwind_close(u);
 	close(fd);
 	return n;
 }

@@ -1,0 +1,135 @@
+/* test_ustack.c — the stack of a thread asleep deep in the C library, read
+ * from outside (loader/ustack.c), on a small program built here with gcc:
+ * - system() waits in waitpid under do_system, whose frame is ~900 bytes:
+ *   the caller's return address lies far above the stack pointer, where no
+ *   scan of the words near it reaches (a blocking getaddrinfo, deeper
+ *   still, was missed so). The C library's call-frame information
+ *   (.eh_frame) steps through its frames: the program's function is found,
+ *   at its line, and the library's frame on the way (do_system) is named;
+ * - the walk goes on through the program's frame pointers to main.
+ * Skips when gcc is missing. */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dwarf/dwarf.h"
+#include "loader/loader.h"
+#include "tests/unit/check.h"
+
+static char dir[] = "/tmp/test_ustackXXXXXX";
+
+static const char prog[] =
+	"#include <stdlib.h>\n"                                                         /* line 1 */
+	"__attribute__((noinline)) int deep_wait(void) { return system(\"sleep 30\"); }\n" /* line 2 */
+	"int main(void) { return deep_wait() + 1; }\n";                                 /* line 3 */
+
+/* The executable's code range in the process, from /proc/PID/maps. */
+static int text_of(int pid, const char *exe, uint64_t *lo, uint64_t *hi)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	*lo = *hi = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a, b;
+		char perms[8];
+		int at = 0;
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &a, &b, perms, &at) == 3 && perms[2] == 'x' &&
+		    strstr(line + at, exe)) {
+			*lo = a;
+			*hi = b;
+		}
+	}
+	fclose(f);
+	return *hi ? 0 : -1;
+}
+
+static void test_deep_libc(void)
+{
+	char src[256], exe[256], cmd[1024];
+	snprintf(src, sizeof(src), "%s/deep.c", dir);
+	snprintf(exe, sizeof(exe), "%s/deep", dir);
+	FILE *f = fopen(src, "w");
+	if (!f || fputs(prog, f) < 0 || fclose(f) != 0) {
+		CHECK(0, "cannot write %s", src);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "gcc -O1 -g -fno-omit-frame-pointer -o %s %s", exe, src);
+	if (system(cmd) != 0) {
+		printf("skip: gcc could not build the test program\n");
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);  /* its sleep is killed with it */
+		execl(exe, exe, (char *)NULL);
+		_exit(127);
+	}
+	CHECK(pid > 0, "fork");
+	if (pid <= 0)
+		return;
+	/* Until it waits for its child in waitpid (wait4 is system call 61). */
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	int waiting = 0;
+	for (int i = 0; i < 100 && !waiting; i++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		FILE *s = fopen(path, "r");
+		if (s) {
+			waiting = fgets(line, sizeof(line), s) && strncmp(line, "61 ", 3) == 0;
+			fclose(s);
+		}
+	}
+	CHECK(waiting, "the program waits in wait4 (%s)", line);
+
+	uint64_t lo, hi, ips[HUD_STACK_DEPTH];
+	int n = 0;
+	if (text_of((int)pid, exe, &lo, &hi) == 0)
+		n = ustack_sleeping((int)pid, (uint32_t)pid, lo, hi, ips, HUD_STACK_DEPTH);
+	char err[256];
+	struct sym_proc *p = sym_proc_open((int)pid, NULL, err, sizeof(err));
+	int found = -1, libc_frames = 0, in_main = 0;
+	for (int i = 0; p && i < n; i++) {
+		struct sym_frame fr[8];
+		int k = sym_proc_resolve(p, i ? ips[i] - 1 : ips[i], fr, 8);
+		for (int j = 0; j < k; j++) {
+			if (getenv("TEST_VERBOSE"))
+				printf("#%d %s %s:%u\n", i, fr[j].function, fr[j].file, fr[j].line);
+			if (strcmp(fr[j].function, "deep_wait") == 0 && found < 0 && fr[j].line == 2)
+				found = i;
+			if (found < 0 && i > 0 && strstr(fr[j].function, "do_system"))
+				libc_frames++;
+			in_main |= strcmp(fr[j].function, "main") == 0 && fr[j].line == 3;
+		}
+	}
+	CHECK(found > 0, "deep_wait (deep.c:2) is on the stack read from outside (%d frames)", n);
+	/* waitpid and system are tail calls: wait4's caller is do_system. */
+	CHECK(libc_frames == 1, "the C library's frame on the way, do_system, is named (%d)", libc_frames);
+	CHECK(in_main, "the walk goes on to main (deep.c:3)");
+	if (p)
+		sym_proc_close(p);
+	kill(-pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp");
+		return check_done();
+	}
+	test_deep_libc();
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "test_ustack: could not remove %s\n", dir);
+	return check_done();
+}
