@@ -277,6 +277,10 @@ struct thread_set {
 	struct thread_info *v;
 	int n, cap;
 	uint32_t next_worker;   /* worker ids are given in discovery order */
+	uint32_t *spare;        /* ids given back (threads_release_id), given again first */
+	int nspare, spare_cap;
+	uint32_t *gone;         /* ids of the workers (or former ones) gone at the last scan */
+	int ngone, gone_cap;
 	uint32_t generation;
 	int by_name;            /* 0: new threads are never workers by name (another rule found them) */
 };
@@ -286,9 +290,17 @@ struct thread_set {
 void threads_init(struct thread_set *s, int pid, const char *custom);
 
 /* Lists /proc/PID/task; new threads are classified and, when o is not NULL,
- * registered in the "threads" map; threads that are gone are removed.
- * Returns the number of new workers found, -1 when the process is gone. */
+ * registered in the "threads" map; threads that are gone are removed, and
+ * the worker ids they had (or last had) listed in gone[] until the next
+ * scan. Returns the number of new workers found, -1 when /proc/PID/task
+ * cannot be listed (errno says why: ENOENT, the process is gone). */
 int threads_scan(struct thread_set *s, const struct bpf_obj *o);
+
+/* Gives back the id of a worker gone (listed in gone[]) whose thread never
+ * ran a worker (a blocking-pool thread named like them): the next new
+ * worker gets it, so ids stay few where pool threads come and go. An id
+ * not given back is never another thread's. */
+void threads_release_id(struct thread_set *s, uint32_t id);
 
 int threads_worker_count(const struct thread_set *s);
 int threads_is_worker(const struct thread_set *s, uint32_t tid);

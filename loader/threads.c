@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "loader/loader_int.h"
@@ -73,6 +74,32 @@ static struct thread_info *thread_add(struct thread_set *s)
 	return &s->v[s->n++];
 }
 
+/* A new worker's id: one given back, else the next. */
+static uint32_t new_worker_id(struct thread_set *s)
+{
+	return s->nspare ? s->spare[--s->nspare] : s->next_worker++;
+}
+
+/* Appends v to a growing array; a full one that cannot grow drops it. */
+static void push_id(uint32_t **a, int *n, int *cap, uint32_t v)
+{
+	if (*n == *cap) {
+		int ncap = *cap ? *cap * 2 : 16;
+		uint32_t *p = realloc(*a, (size_t)ncap * sizeof(*p));
+		if (!p)
+			return;
+		*a = p;
+		*cap = ncap;
+	}
+	(*a)[(*n)++] = v;
+}
+
+void threads_release_id(struct thread_set *s, uint32_t id)
+{
+	if (id < s->next_worker)
+		push_id(&s->spare, &s->nspare, &s->spare_cap, id);
+}
+
 int threads_scan(struct thread_set *s, const struct bpf_obj *o)
 {
 	char path[64];
@@ -85,6 +112,7 @@ int threads_scan(struct thread_set *s, const struct bpf_obj *o)
 	if (!dir)
 		return -1;
 	s->generation++;
+	s->ngone = 0;
 	while ((d = readdir(dir))) {
 		char *end;
 		unsigned long tid = strtoul(d->d_name, &end, 10);
@@ -107,7 +135,7 @@ int threads_scan(struct thread_set *s, const struct bpf_obj *o)
 		t->seen = s->generation;
 		t->worker_id = t->last_worker_id = HUD_NOT_WORKER;
 		if (s->by_name && is_worker(s, comm)) {
-			t->worker_id = t->last_worker_id = s->next_worker++;
+			t->worker_id = t->last_worker_id = new_worker_id(s);
 			found++;
 		}
 		if (o && t->worker_id != HUD_NOT_WORKER)
@@ -119,6 +147,8 @@ int threads_scan(struct thread_set *s, const struct bpf_obj *o)
 		if (s->v[i].seen != s->generation) {
 			if (o)
 				loader_thread_remove(o, s->v[i].tid);
+			if (s->v[i].last_worker_id != HUD_NOT_WORKER)
+				push_id(&s->gone, &s->ngone, &s->gone_cap, s->v[i].last_worker_id);
 			s->v[i] = s->v[--s->n];
 		} else {
 			i++;
@@ -151,7 +181,7 @@ uint32_t threads_promote(struct thread_set *s, const struct bpf_obj *o, uint32_t
 	if (!t)
 		return HUD_NOT_WORKER;
 	if (t->worker_id == HUD_NOT_WORKER) {
-		t->worker_id = t->last_worker_id != HUD_NOT_WORKER ? t->last_worker_id : s->next_worker++;
+		t->worker_id = t->last_worker_id != HUD_NOT_WORKER ? t->last_worker_id : new_worker_id(s);
 		t->last_worker_id = t->worker_id;
 		set_worker(o, tid, t->worker_id);
 	}
@@ -233,5 +263,7 @@ void threads_demote(struct thread_set *s, const struct bpf_obj *o, uint32_t tid)
 void threads_free(struct thread_set *s)
 {
 	free(s->v);
+	free(s->spare);
+	free(s->gone);
 	memset(s, 0, sizeof(*s));
 }

@@ -746,14 +746,55 @@ static struct worker_live *live_of(struct session *s, uint32_t id)
 
 /* The thread's time on CPU so far, from the kernel's own accounting
  * (/proc/PID/task/TID/schedstat, kept open); 0 when it cannot be read. */
+static void sched_close(struct worker_live *l)
+{
+	if (l->sched_fd >= 0)
+		close(l->sched_fd);
+	l->sched_fd = -1;
+}
+
+/* Why /proc/PID/task could not be listed (threads_scan failed, errno
+ * set), as a stop reason: the target's exit only when it is gone, not when
+ * hud ran out of file descriptors, say. */
+static void scan_failure(const struct session *s, char *out, size_t len)
+{
+	int e = errno;
+	if (e == ENOENT || e == ESRCH || (kill(s->opts->pid, 0) != 0 && errno == ESRCH))
+		snprintf(out, len, "target exited");
+	else if (e == EMFILE || e == ENFILE)
+		snprintf(out, len, "out of file descriptors (raise ulimit -n)");
+	else
+		snprintf(out, len, "cannot list its threads: %s", strerror(e));
+}
+
+/* Workers gone since the last scan (threads_scan's gone[]). Their schedstat
+ * files close. A row whose thread never showed the worker loop was a
+ * blocking-pool thread's, named like the workers and not yet seen in the
+ * pool: it goes, and its id is given back for the next new thread, so a
+ * pool whose threads come and go (spawn_blocking bursts, a short
+ * keep-alive) makes neither rows nor ids grow with time. */
+static void forget_gone(struct session *s)
+{
+	for (int i = 0; i < s->threads.ngone; i++) {
+		uint32_t id = s->threads.gone[i];
+		struct worker_live *l = live_of(s, id);
+		sched_close(l);
+		if (l->ran_loop)
+			continue;
+		model_worker_remove(s->model, id);
+		*l = (struct worker_live){ .sched_fd = -1, .open_stack = -1, .pre_stack = -1 };
+		*run_of(s, id) = (struct poll_run){ 0 };
+		threads_release_id(&s->threads, id);
+	}
+	s->threads.ngone = 0;
+}
+
 static uint64_t oncpu_of(struct session *s, struct worker_live *l, uint32_t tid)
 {
 	char buf[96];
 
-	if (l->sched_fd >= 0 && l->sched_tid != tid) {
-		close(l->sched_fd);
-		l->sched_fd = -1;
-	}
+	if (l->sched_fd >= 0 && l->sched_tid != tid)
+		sched_close(l);
 	if (l->sched_fd < 0) {
 		snprintf(buf, sizeof(buf), "/proc/%d/task/%u/schedstat", s->opts->pid, tid);
 		l->sched_fd = open(buf, O_RDONLY | O_CLOEXEC);
@@ -806,6 +847,7 @@ static void refresh_workers(struct session *s)
 			if (w->state != WORKER_IDLE)
 				model_worker_state(m, w->id, WORKER_IDLE, ts, -1, BLOCK_OFF_CPU);
 			l->open_stack = -1;
+			sched_close(l);
 			continue;
 		}
 		uint64_t total = oncpu_of(s, l, w->tid);
@@ -1275,9 +1317,10 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 			/* The symbolizer's mapped debug pages read since. */
 			sym_proc_trim(s->sym);
 			if (threads_scan(&s->threads, s->bpf) < 0) {
-				snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "target exited");
+				scan_failure(s, m->info.stop_reason, sizeof(m->info.stop_reason));
 				break;
 			}
+			forget_gone(s);
 			register_workers(s);
 		}
 	}
