@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,6 +99,47 @@ struct poll_run {
 	int32_t func;           /* leading culprit so far (for the live view) */
 };
 
+/* Which program image a process runs: an exec replaces it under the same
+ * pid (its executable, and where its code starts: a new random base even
+ * when it runs the same file again). */
+struct image {
+	dev_t dev;
+	ino_t ino;
+	unsigned long long startcode;
+};
+
+/* /proc/PID/exe and the startcode field of /proc/PID/stat (the 26th):
+ * 0, or -1 when either cannot be read. */
+static int image_of(int pid, struct image *im)
+{
+	char path[64], buf[1024];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &st) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* After the command's closing parenthesis (a command may hold one):
+	 * field 3 on; startcode is the 24th of those. */
+	const char *p = strrchr(buf, ')');
+	for (int field = 2; p && field < 26; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -1;
+	im->dev = st.st_dev;
+	im->ino = st.st_ino;
+	im->startcode = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
 /* What the session keeps per worker id between refreshes. */
 struct worker_live {
 	uint64_t oncpu_ns;      /* its time on CPU as last read (schedstat); 0 = none yet */
@@ -136,6 +178,7 @@ struct session {
 	struct worker_live *live;       /* per worker id */
 	uint32_t nlive;
 	uint64_t text_lo, text_hi;
+	struct image image;     /* the program the target ran at attach (see image_of) */
 	uint64_t start_ns;
 	uint64_t idle_events;
 	int named;              /* workers were found by thread name */
@@ -1234,6 +1277,8 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		warn_no_debug(s);
 	if (!(s->rb = ringbuf_open(loader_map_fd(s->bpf, "events"), err, errlen)))
 		goto out;
+	if (image_of(opts->pid, &s->image) != 0)
+		memset(&s->image, 0, sizeof(s->image));
 	s->start_ns = now_ns();
 	m->info.start_ns = s->start_ns;
 	if (loader_attach(s->bpf, opts->freq, !opts->no_epoll_count, err, errlen) < 0)
@@ -1318,6 +1363,15 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 			sym_proc_trim(s->sym);
 			if (threads_scan(&s->threads, s->bpf) < 0) {
 				scan_failure(s, m->info.stop_reason, sizeof(m->info.stop_reason));
+				break;
+			}
+			/* hud names one program's code: another one run by exec
+			 * under the same pid ends the session. */
+			struct image now_im;
+			if (s->image.ino && image_of(opts->pid, &now_im) == 0 &&
+			    (now_im.ino != s->image.ino || now_im.dev != s->image.dev ||
+			     now_im.startcode != s->image.startcode)) {
+				snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "target ran exec");
 				break;
 			}
 			forget_gone(s);
