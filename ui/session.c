@@ -479,10 +479,15 @@ static void run_finish(struct session *s, uint32_t worker, struct poll_run *r, u
 		session_cpu_bounds(r->first_ns, r->last_ns, r->after_ns, end, sample_period(s), &start, &dur);
 		block(s, BLOCK_CPU, worker, r->tid, start, dur, run_stack(r));
 	} else {
+		/* Each wait is named by the poll it interrupted, as its samples
+		 * saw it (its leading culprit's stack): the record itself holds
+		 * only the pc, often in the vDSO or the standard library (a
+		 * clock read in a loop), with no application frame. */
 		for (int i = 0; i < r->npending; i++)
 			if (r->pending_stack[i] >= 0)
 				block(s, BLOCK_SCHED_DELAY, worker, r->pending[i].tid, session_ts(s, r->pending[i].ts_ns),
-				      r->pending[i].duration_ns, (uint32_t)r->pending_stack[i]);
+				      r->pending[i].duration_ns,
+				      r->active && r->nvotes ? run_stack(r) : (uint32_t)r->pending_stack[i]);
 	}
 	r->npending = 0;
 	r->active = 0;

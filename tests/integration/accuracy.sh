@@ -33,6 +33,15 @@ profile() {
 profile busy 10 --scenario busy
 check "a task yielding every 1 ms is no block (cpu/off_cpu events in 10 s: $BLOCKS)" test "$BLOCKS" = 0
 check "busy: the export says epoll_wait calls were counted" jq -e '.otherData.epoll_waits_counted == true' "$WORK/busy.json"
+# Preempted in the middle of those polls (two CPUs, four workers), the
+# workers wait for a CPU: each wait is named by the poll it interrupted, as
+# its samples saw it, not by the bare pc of the preemption (most often the
+# vDSO's clock read in the spin loop: 174 of 188 such events were named
+# __vdso_clock_gettime, with no application frame).
+vdso=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="sched_delay" and (.name|test("vdso|clock_gettime|Timespec")))] | length' "$WORK/busy.json")
+named=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="sched_delay" and (.name|test("short_compute")))] | length' "$WORK/busy.json")
+check "busy: waits for a CPU are named by the poll they interrupted ($named short_compute, $vdso clock reads)" \
+	test "${named:-0}" -gt "$((${vdso:-0} * 4))"
 
 # ---- --no-epoll-count: the counter left off ----------------------------------
 # While the epoll_wait counter's syscall tracepoints are attached, every
