@@ -1085,6 +1085,40 @@ struct main_code {
 	struct code_map { uint64_t start, end, off; } maps[8];
 };
 
+/* Stacks are walked by frame pointers, which Rust release builds leave
+ * out unless asked. Tokio's worker loop is built with the application's
+ * flags: when its first instructions (after an endbr64) are not push rbp;
+ * mov rbp, rsp, the build has none, and every stack is cut short or
+ * wrong, which the user is told once, with the fix. */
+static void warn_no_frame_pointers(int pid, uint64_t lo, uint64_t size, const char *target)
+{
+	static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa }, frame[4] = { 0x55, 0x48, 0x89, 0xe5 };
+	unsigned char b[8];
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = size >= sizeof(b) ? pread(fd, b, sizeof(b), (off_t)lo) : -1;
+	close(fd);
+	if (n != (ssize_t)sizeof(b))
+		return;
+	const unsigned char *p = memcmp(b, endbr64, 4) == 0 ? b + 4 : b;
+	if (memcmp(p, frame, 4) != 0) {
+		char exe[4096];
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		ssize_t len = readlink(path, exe, sizeof(exe) - 1);
+		if (len > 0)
+			exe[len] = 0;
+		else
+			snprintf(exe, sizeof(exe), "%s", path);
+		fprintf(stderr, "hud: warning: %s was built without frame pointers (Tokio's worker loop sets up none): "
+			"stacks will be cut short or wrong; rebuild it with RUSTFLAGS=\"-C force-frame-pointers=yes\"\n",
+			target ? target : exe);
+	}
+}
+
 /* Where Tokio's worker loop lies in the process (see hud_config.loop_lo):
  * its symbol in the running executable, else in --target, at the file
  * offset one of the executable's mappings holds. None without it: then
@@ -1103,6 +1137,7 @@ static void tokio_worker_loop(int pid, const char *target, const struct main_cod
 		    off - c->maps[i].off <= c->maps[i].end - c->maps[i].start - size) {
 			cfg->loop_lo = c->maps[i].start + (off - c->maps[i].off);
 			cfg->loop_len = size;
+			warn_no_frame_pointers(pid, cfg->loop_lo, size, target);
 			return;
 		}
 }

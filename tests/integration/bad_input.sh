@@ -79,5 +79,40 @@ check "no symbols: a warning that names the fix, --target with the unstripped bi
 	grep -q "has no symbols.*--target" "$WORK/err.txt"
 check "... and the summary says blocking could not be told" grep -q "no symbols" "$WORK/out.txt"
 stop_demos
+
+# ---- built without frame pointers -------------------------------------------------------
+# hud walks stacks by frame pointers; a Rust release build has none unless
+# asked. Tokio's worker loop is built with the application's flags, so its
+# first instructions tell: a program whose loop (here a C function under
+# Tokio's mangled name, in threads named like the workers) does not set up
+# rbp gets a warning that names the fix; one that does, none.
+cat > "$WORK/fp.c" <<'C'
+#include <pthread.h>
+#include <unistd.h>
+__attribute__((noinline)) long ctx_run(long n)
+	__asm__("_ZN5tokio7runtime9scheduler12multi_thread6worker7Context3run17h0123456789abcdefE");
+__attribute__((noinline)) long ctx_run(long n) { volatile long a[64]; for (long i = 0; i < 64; i++) a[i] = i * n; return a[n & 63]; }
+static void *loop(void *p) { (void)p; for (;;) { ctx_run(3); usleep(20000); } return 0; }
+int main(void) {
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++) { pthread_create(&t[i], 0, loop, 0); pthread_setname_np(t[i], "tokio-runtime-w"); }
+	sleep(30);
+	return 0;
+}
+C
+for fp in omit keep; do
+	if ! gcc -O1 -f$([ $fp = omit ] && echo omit || echo no-omit)-frame-pointer -pthread -o "$WORK/fp-$fp" "$WORK/fp.c" \
+		2> "$WORK/fp.err"; then
+		not_ok "frame pointers: gcc builds the test program ($(head -1 "$WORK/fp.err"))"
+		continue
+	fi
+	"$WORK/fp-$fp" & fpid=$!
+	sleep 0.5
+	"$HUD" --pid $fpid --headless --duration 1 > "$WORK/fp-$fp.out" 2> "$WORK/fp-$fp.txt"
+	kill $fpid; wait $fpid 2>/dev/null
+done
+check "without frame pointers: a warning that names the fix" \
+	grep -q "without frame pointers.*force-frame-pointers=yes" "$WORK/fp-omit.txt"
+check "with frame pointers: no such warning" sh -c "! grep -q 'frame pointers' '$WORK/fp-keep.txt'"
 check "nothing stays attached after all of these" test "$(hud_prog_count_settled "$before")" = "$before"
 finish
