@@ -71,6 +71,10 @@ static int is_runtime_frame(const char *function)
 	return strstr(function, "tokio::runtime::") || strstr(function, "tokio::park::");
 }
 
+/* Stopped in application code: an application frame comes before any of
+ * Tokio's scheduler. A task's poll counts as one: Tokio parks outside
+ * polls, so what stops inside one is the task's code (without debug info,
+ * an async fn inlined into the poll leaves no frame of its own). */
 int model_stack_in_app(const struct model *m, uint32_t stack)
 {
 	const struct stack *s = &m->stacks[stack];
@@ -79,7 +83,10 @@ int model_stack_in_app(const struct model *m, uint32_t stack)
 		const struct frame *f = model_stack_frame(m, stack, i);
 		if (f->flags & FRAME_APP)
 			return 1;
-		if (is_runtime_frame(strtab_get(m->strings, f->function)))
+		const char *name = strtab_get(m->strings, f->function);
+		if (strstr(name, "tokio::runtime::task::") && strstr(name, "poll"))
+			return 1;
+		if (is_runtime_frame(name))
 			return 0;
 	}
 	return 0;

@@ -269,7 +269,8 @@ void model_block(struct model *m, const struct block_event *e);
 int frame_is_app(const char *function, const char *file, int in_main);
 
 /* 1 when the stack's thread was stopped in application code: an application
- * frame comes before (innermost side) any frame of Tokio's scheduler. */
+ * frame, or a task's poll (whose inlined code it is), comes before
+ * (innermost side) any other frame of Tokio's runtime. */
 int model_stack_in_app(const struct model *m, uint32_t stack);
 
 /* 1 when the stack is Tokio parking a worker that has nothing to do. */

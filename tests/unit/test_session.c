@@ -59,6 +59,31 @@ static void check_stack_classes(void)
 	uint32_t waking = model_stack(m, f, 7);
 	CHECK(m->stacks[waking].thread_class == STACK_CLASS_POOL,
 	      "a pool thread waking a worker: a pool thread's stack (%u)", m->stacks[waking].thread_class);
+
+	/* A build without debug info: the async fn is inlined into Tokio's
+	 * task poll, and no frame of the application's shows. A sleep inside
+	 * a task's poll is the task's doing (Tokio parks outside polls); one
+	 * in Tokio's park is not. */
+	static const char *const inlined_sleep[] = {
+		"__GI___clock_nanosleep", "std::thread::sleep", "tokio::runtime::task::core::Core<T,S>::poll",
+		"tokio::runtime::task::harness::Harness<T,S>::poll",
+		"tokio::runtime::scheduler::multi_thread::worker::Context::run_task",
+		"tokio::runtime::scheduler::multi_thread::worker::Context::run",
+	};
+	static const char *const parked[] = {
+		"syscall", "std::sys::pal::unix::futex::futex_wait", "tokio::runtime::park::Inner::park",
+		"tokio::runtime::scheduler::multi_thread::park::Parker::park",
+		"tokio::runtime::scheduler::multi_thread::worker::Context::park",
+		"tokio::runtime::scheduler::multi_thread::worker::Context::run",
+	};
+	for (int i = 0; i < 6; i++)
+		f[i] = (struct frame_in){ inlined_sleep[i], "??", 0, FRAME_NODEBUG, i > 0, 0 };
+	uint32_t task_sleeps = model_stack(m, f, 6);
+	for (int i = 0; i < 6; i++)
+		f[i] = (struct frame_in){ parked[i], "??", 0, FRAME_NODEBUG, i > 0, 0 };
+	uint32_t park = model_stack(m, f, 6);
+	CHECK(model_stack_in_app(m, task_sleeps), "a sleep inside a task's poll, no application frame: the task's");
+	CHECK(!model_stack_in_app(m, park), "Tokio's park: not the application's");
 	model_free(m);
 }
 
