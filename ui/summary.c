@@ -98,6 +98,17 @@ void summary_print(FILE *out, const struct model *m, int top)
 	if (i->main_symbols == 0)
 		fputs("note: the target has no symbols (it was stripped): its code and Tokio's look alike, so "
 		      "blocking could not be told; profile it with --target and the unstripped binary\n", out);
+	/* Waits for a CPU of a tenth of the workers' time or more: a poll is
+	 * judged on the CPU time its samples saw, so long polls that mostly
+	 * waited show as sched_delay, not as cpu blocks. */
+	uint64_t waited = 0;
+	for (uint32_t f = 0; f < m->nfuncs; f++)
+		waited += m->funcs[f].block_ns[BLOCK_SCHED_DELAY];
+	double share = m->nworkers && i->duration_ns ? (double)waited / ((double)i->duration_ns * m->nworkers) : 0;
+	if (share >= 0.1)
+		fprintf(out, "note: the workers waited for a CPU %.0f%% of their time (more busy threads than CPUs): "
+			"cpu blocks are judged on the CPU time sampled and may be under-reported; --freq 499 samples "
+			"finer\n", share * 100);
 
 	sort_model = m;
 	for (uint32_t f = 0; f < m->nfuncs; f++)

@@ -414,6 +414,22 @@ static void mixed_kinds(void)
 	fclose(f);
 	CHECK(t && strstr(t, "\n  kind             count ") && strstr(t, "\n  off_cpu+cpu          2 ") &&
 	      strstr(t, "\n  cpu+sched_delay      2 "), "the kind column widens to cpu+sched_delay:\n%s", t ? t : "");
+	CHECK(t && !strstr(t, "waited for a CPU"), "6 ms of waits for a CPU in 1 s: no note");
+	free(t);
+	/* Workers that waited for a CPU much of the time (more workers busy
+	 * than CPUs): a poll is judged on the CPU time its samples saw, so
+	 * cpu blocks are under-reported, which the summary says, with what
+	 * samples finer. */
+	m->info.duration_ns = 1000000000;
+	e.kind = BLOCK_SCHED_DELAY;
+	e.duration_ns = 300000000;
+	model_block(m, &e);
+	t = NULL;
+	f = open_memstream(&t, &n);
+	summary_print(f, m, 10);
+	fclose(f);
+	CHECK(t && strstr(t, "note: the workers waited for a CPU 31% of their time") && strstr(t, "--freq 499"),
+	      "a note on CPU pressure:\n%s", t ? t : "");
 	free(t);
 	model_free(m);
 }
