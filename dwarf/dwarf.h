@@ -56,6 +56,10 @@ int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, 
  * Strings of frames already returned stay valid. Call it when idle. */
 void sym_file_trim(struct sym_file *f);
 
+/* The symbol table's name (demangled) of the function holding vaddr, NULL
+ * when it has none. */
+const char *sym_file_symbol(struct sym_file *f, uint64_t vaddr);
+
 /* 1 when the file has DWARF line information, 0 otherwise. */
 int sym_file_has_debug(struct sym_file *f);
 

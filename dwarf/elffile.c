@@ -723,6 +723,11 @@ static int in_code(const struct sym_file *f, uint64_t vaddr)
 	return !any;
 }
 
+const char *sym_file_symbol(struct sym_file *f, uint64_t vaddr)
+{
+	return in_code(f, vaddr) ? symtab_name(f, vaddr) : NULL;
+}
+
 static int resolve_uncached(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max)
 {
 	int n = 0;

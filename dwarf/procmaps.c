@@ -366,6 +366,16 @@ int sym_proc_resolve(struct sym_proc *p, uint64_t addr, struct sym_frame *out, i
 	if (sym_file_offset_to_vaddr(f, off, &vaddr) != 0)
 		return unknown(p, m->path, off, out);
 	int n = sym_file_resolve(f, vaddr, out, max);
+	/* Line tables only (rustc's debug = "line-tables-only") name a
+	 * function without its path, every async fn's body "{async_fn#0}":
+	 * the symbol table's name, with its path, tells them apart. Only the
+	 * outermost frame is the symbol's function; --resolve keeps DWARF's
+	 * name, as addr2line does. */
+	if (n > 0 && !(out[n - 1].flags & SYM_FRAME_SYMTAB) && !strstr(out[n - 1].function, "::")) {
+		const char *sym = sym_file_symbol(f, vaddr);
+		if (sym && strstr(sym, "::"))
+			out[n - 1].function = sym;
+	}
 	if (fi == 0) {
 		p->main_resolved++;
 		if (n > 0 && out[0].line != 0)
