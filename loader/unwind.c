@@ -392,6 +392,17 @@ static int cie_parse(const struct ufile *f, const uint8_t *p, struct cie *ci)
 	return 0;
 }
 
+/* reg's value is kept some way this walk does not follow (in another
+ * register, by an expression): rbp or the return address then cannot be
+ * had. */
+static void rule_unusable(struct rules *r, const struct cie *ci, uint64_t reg)
+{
+	if (reg == REG_RBP)
+		r->rbp_saved = -1;
+	if (reg == ci->ra_reg)
+		r->ra_saved = -1;
+}
+
 /* Runs instructions [p, end) from loc, stopping past pc; init holds the
  * CIE's rules (for DW_CFA_restore). Returns -1 on what cannot be read. */
 static int run_insns(const struct cie *ci, const uint8_t *p, const uint8_t *end, uint64_t loc, uint64_t pc,
@@ -435,10 +446,7 @@ static int run_insns(const struct cie *ci, const uint8_t *p, const uint8_t *end,
 		case 0x09:                                       /* register */
 			reg = uleb(&c);
 			(void)uleb(&c);
-			if (reg == REG_RBP)
-				r->rbp_saved = -1;
-			if (reg == ci->ra_reg)
-				r->ra_saved = -1;
+			rule_unusable(r, ci, reg);
 			break;
 		case 0x0a:                                       /* remember_state */
 			if (depth == MAX_STATES)
@@ -467,10 +475,7 @@ static int run_insns(const struct cie *ci, const uint8_t *p, const uint8_t *end,
 			if (c.bad || n > (uint64_t)(c.end - c.p))
 				return -1;
 			c.p += n;
-			if (reg == REG_RBP)
-				r->rbp_saved = -1;
-			if (reg == ci->ra_reg)
-				r->ra_saved = -1;
+			rule_unusable(r, ci, reg);
 			break;
 		}
 		case 0x11: reg = uleb(&c); off = sleb(&c) * ci->data_align; goto saved;
@@ -482,10 +487,7 @@ static int run_insns(const struct cie *ci, const uint8_t *p, const uint8_t *end,
 				(void)uleb(&c);
 			else
 				(void)sleb(&c);
-			if (reg == REG_RBP)
-				r->rbp_saved = -1;
-			if (reg == ci->ra_reg)
-				r->ra_saved = -1;
+			rule_unusable(r, ci, reg);
 			break;
 		case 0x2e: (void)uleb(&c); break;                /* GNU_args_size */
 		case 0x2f: reg = uleb(&c); off = -(int64_t)uleb(&c) * ci->data_align; goto saved;

@@ -371,6 +371,19 @@ static void attach_facts(void)
 	model_free(m);
 }
 
+/* The summary of m, as text (free it). */
+static char *summary_of(const struct model *m)
+{
+	char *t = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&t, &n);
+	if (!f)
+		return NULL;
+	summary_print(f, m, 10);
+	fclose(f);
+	return t;
+}
+
 /* A function that blocks in two kinds (on CPU at one line, asleep at
  * another): its summary row names both, the longer first, and adds them
  * up, where it said only the longer kind. */
@@ -389,11 +402,7 @@ static void mixed_kinds(void)
 	e.start_ns = 20000000;
 	e.duration_ns = 30000000;
 	model_block(m, &e);
-	char *t = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&t, &n);
-	summary_print(f, m, 10);
-	fclose(f);
+	char *t = summary_of(m);
 	CHECK(t && strstr(t, "\n  off_cpu+cpu      2       38.0 "), "both kinds, added up:\n%s", t ? t : "");
 	free(t);
 	/* A kind wider than the column (cpu+sched_delay): the column widens
@@ -408,10 +417,7 @@ static void mixed_kinds(void)
 	e.kind = BLOCK_SCHED_DELAY;
 	e.duration_ns = 6000000;
 	model_block(m, &e);
-	t = NULL;
-	f = open_memstream(&t, &n);
-	summary_print(f, m, 10);
-	fclose(f);
+	t = summary_of(m);
 	CHECK(t && strstr(t, "\n  kind             count ") && strstr(t, "\n  off_cpu+cpu          2 ") &&
 	      strstr(t, "\n  cpu+sched_delay      2 "), "the kind column widens to cpu+sched_delay:\n%s", t ? t : "");
 	CHECK(t && !strstr(t, "waited for a CPU"), "6 ms of waits for a CPU in 1 s: no note");
@@ -424,10 +430,7 @@ static void mixed_kinds(void)
 	e.kind = BLOCK_SCHED_DELAY;
 	e.duration_ns = 300000000;
 	model_block(m, &e);
-	t = NULL;
-	f = open_memstream(&t, &n);
-	summary_print(f, m, 10);
-	fclose(f);
+	t = summary_of(m);
 	CHECK(t && strstr(t, "note: the workers waited for a CPU 31% of their time") && strstr(t, "--freq 499"),
 	      "a note on CPU pressure:\n%s", t ? t : "");
 	free(t);
