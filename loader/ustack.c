@@ -217,9 +217,9 @@ int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, u
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return max > 0 && v[8] ? (ips[0] = v[8], 1) : 0;
-	/* No frame pointer register here: the window finds the record. */
-	/* Once per thread at most, at attach: the files' tables are mapped
-	 * for this walk only. */
+	/* No frame pointer register here: past the call-frame information
+	 * (its tables mapped for this walk only: once per thread at most, at
+	 * attach), the window finds the record. */
 	struct unwind *u = unwind_open(pid);
 	n = ustack_walk(fd, u, v[8], v[7], 0, text_lo, text_hi, ips, NULL, max);
 	unwind_close(u);

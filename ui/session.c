@@ -792,8 +792,6 @@ static struct worker_live *live_of(struct session *s, uint32_t id)
 	return &s->live[id];
 }
 
-/* The thread's time on CPU so far, from the kernel's own accounting
- * (/proc/PID/task/TID/schedstat, kept open); 0 when it cannot be read. */
 static void sched_close(struct worker_live *l)
 {
 	if (l->sched_fd >= 0)
@@ -837,6 +835,8 @@ static void forget_gone(struct session *s)
 	s->threads.ngone = 0;
 }
 
+/* The thread's time on CPU so far, from the kernel's own accounting
+ * (/proc/PID/task/TID/schedstat, kept open); 0 when it cannot be read. */
 static uint64_t oncpu_of(struct session *s, struct worker_live *l, uint32_t tid)
 {
 	char buf[96];
