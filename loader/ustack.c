@@ -112,15 +112,21 @@ static int walk_cfi(struct mem *m, struct unwind *u, uint64_t r[3], uint64_t *ip
 	return n;
 }
 
-/* The frame record to go on from at sp: bp when it is one, else the
- * first of the words near sp that is (libc's saved rbp, or a frame
- * pointer that a function without one left in place); 0 if none. */
+/* The frame record to go on from at sp, in a function of the executable:
+ * bp when it is one; without bp (a thread asleep since before attach: its
+ * rbp is not known), the function's own record, the first one above sp;
+ * else the first word near sp that points at one (a frame pointer that a
+ * function without one left in place, whose caller is then skipped); 0 if
+ * none. */
 static uint64_t record_near(struct mem *m, uint64_t sp, uint64_t bp, uint64_t *win)
 {
 	if (bp && is_record(m, bp, sp))
 		return bp;
 	if (peek(m, sp, win, WINDOW * 8) < 0)
 		return 0;
+	for (int i = 0; !bp && i < WINDOW - 1; i++)
+		if (is_record(m, sp + 8 * (uint64_t)i, sp - 8) && after_call(m, win[i + 1]))
+			return sp + 8 * (uint64_t)i;
 	for (int i = 0; i < WINDOW; i++)
 		if (is_record(m, win[i], sp))
 			return win[i];

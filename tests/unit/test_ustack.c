@@ -6,7 +6,8 @@
  *   still, was missed so). The C library's call-frame information
  *   (.eh_frame) steps through its frames: the program's function is found,
  *   at its line, and the library's frame on the way (do_system) is named;
- * - the walk goes on through the program's frame pointers to main.
+ * - the walk goes on through the program's frame pointers to main;
+ * - a thread asleep before attach (no rbp known) loses no frame.
  * Skips when gcc is missing. */
 #include <signal.h>
 #include <stdint.h>
@@ -120,6 +121,74 @@ static void test_deep_libc(void)
 	waitpid(pid, NULL, 0);
 }
 
+/* A thread asleep before hud attached: /proc/PID/task/TID/syscall gives
+ * its pc and stack pointer, not its rbp. Out of libc's read, the caller
+ * keeps a frame pointer the call-frame information needs; its own frame
+ * record, just above the stack pointer, is found, so its caller (main) is
+ * not skipped. */
+static const char piper[] =
+	"#include <unistd.h>\n"                                                          /* line 1 */
+	"__attribute__((noinline)) int reader(int fd) { char c; return (int)read(fd, &c, 1); }\n" /* line 2 */
+	"int main(void) { int p[2]; if (pipe(p)) return 1; return reader(p[0]) + 1; }\n";        /* line 3 */
+
+static void test_no_rbp(void)
+{
+	char src[256], exe[256], cmd[1024];
+	snprintf(src, sizeof(src), "%s/piper.c", dir);
+	snprintf(exe, sizeof(exe), "%s/piper", dir);
+	FILE *f = fopen(src, "w");
+	if (!f || fputs(piper, f) < 0 || fclose(f) != 0) {
+		CHECK(0, "cannot write %s", src);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "gcc -O1 -g -fno-omit-frame-pointer -o %s %s", exe, src);
+	if (system(cmd) != 0) {
+		printf("skip: gcc could not build the test program\n");
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(exe, exe, (char *)NULL);
+		_exit(127);
+	}
+	if (pid <= 0)
+		return;
+	char path[64], line[256] = "";
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	int waiting = 0;
+	for (int i = 0; i < 100 && !waiting; i++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		FILE *s = fopen(path, "r");
+		if (s) {
+			waiting = fgets(line, sizeof(line), s) && strncmp(line, "0 ", 2) == 0;
+			fclose(s);
+		}
+	}
+	CHECK(waiting, "the program waits in read (%s)", line);
+	uint64_t lo, hi, ips[HUD_STACK_DEPTH];
+	int n = 0;
+	if (text_of((int)pid, exe, &lo, &hi) == 0)
+		n = ustack_sleeping((int)pid, (uint32_t)pid, lo, hi, ips, HUD_STACK_DEPTH);
+	char err[256];
+	struct sym_proc *p = sym_proc_open((int)pid, NULL, err, sizeof(err));
+	int in_reader = 0, in_main = 0;
+	for (int i = 1; p && i < n; i++) {
+		struct sym_frame fr[8];
+		int k = sym_proc_resolve(p, ips[i] - 1, fr, 8);
+		for (int j = 0; j < k; j++) {
+			in_reader |= strcmp(fr[j].function, "reader") == 0 && fr[j].line == 2;
+			in_main |= strcmp(fr[j].function, "main") == 0 && fr[j].line == 3;
+		}
+	}
+	CHECK(in_reader, "asleep since before attach, no rbp: reader (piper.c:2) is on the stack (%d frames)", n);
+	CHECK(in_main, "... and its caller, main (piper.c:3)");
+	if (p)
+		sym_proc_close(p);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -127,6 +196,7 @@ int main(void)
 		return check_done();
 	}
 	test_deep_libc();
+	test_no_rbp();
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
