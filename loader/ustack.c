@@ -96,7 +96,7 @@ static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 
 /* From a pc outside the executable: the frames out of it by call-frame
  * information, as far as it goes (the executable's own included: Rust's
- * standard library is built without frame pointers, and a frame-pointer
+ * standard library keeps no frame pointer in some functions, and a frame-pointer
  * walk from there skips its caller). The frames' count, 0 when the first
  * step fails; r gets the registers where it stopped. */
 static int walk_cfi(struct mem *m, struct unwind *u, uint64_t r[3], uint64_t *ips, uint64_t *slots, int max)
