@@ -52,49 +52,68 @@ static int text_of(int pid, const char *exe, uint64_t *lo, uint64_t *hi)
 	return *hi ? 0 : -1;
 }
 
-static void test_deep_libc(void)
+/* Writes source to DIR/name.c, builds it with frame pointers, starts it
+ * (in a process group of its own: its children die with it) and waits
+ * until it sleeps in system call nr. Its pid, with its stack read from
+ * outside into ips (*n frames), or -1 (skipped when gcc cannot build it). */
+static pid_t start_asleep(const char *name, const char *source, int nr, uint64_t *ips, int *n)
 {
-	char src[256], exe[256], cmd[1024];
-	snprintf(src, sizeof(src), "%s/deep.c", dir);
-	snprintf(exe, sizeof(exe), "%s/deep", dir);
+	char src[256], exe[256], cmd[1024], path[64], line[256] = "", want[16];
+	snprintf(src, sizeof(src), "%s/%s.c", dir, name);
+	snprintf(exe, sizeof(exe), "%s/%s", dir, name);
 	FILE *f = fopen(src, "w");
-	if (!f || fputs(prog, f) < 0 || fclose(f) != 0) {
+	if (!f || fputs(source, f) < 0 || fclose(f) != 0) {
 		CHECK(0, "cannot write %s", src);
-		return;
+		return -1;
 	}
 	snprintf(cmd, sizeof(cmd), "gcc -O1 -g -fno-omit-frame-pointer -o %s %s", exe, src);
 	if (system(cmd) != 0) {
 		printf("skip: gcc could not build the test program\n");
-		return;
+		return -1;
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		setpgid(0, 0);  /* its sleep is killed with it */
+		setpgid(0, 0);
 		execl(exe, exe, (char *)NULL);
 		_exit(127);
 	}
 	CHECK(pid > 0, "fork");
 	if (pid <= 0)
-		return;
-	/* Until it waits for its child in waitpid (wait4 is system call 61). */
-	char path[64], line[256];
+		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	snprintf(want, sizeof(want), "%d ", nr);
 	int waiting = 0;
 	for (int i = 0; i < 100 && !waiting; i++) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 		FILE *s = fopen(path, "r");
 		if (s) {
-			waiting = fgets(line, sizeof(line), s) && strncmp(line, "61 ", 3) == 0;
+			waiting = fgets(line, sizeof(line), s) && strncmp(line, want, strlen(want)) == 0;
 			fclose(s);
 		}
 	}
-	CHECK(waiting, "the program waits in wait4 (%s)", line);
-
-	uint64_t lo, hi, ips[HUD_STACK_DEPTH];
-	int n = 0;
+	CHECK(waiting, "%s sleeps in system call %d (%s)", name, nr, line);
+	uint64_t lo, hi;
+	*n = 0;
 	if (text_of((int)pid, exe, &lo, &hi) == 0)
-		n = ustack_sleeping((int)pid, (uint32_t)pid, lo, hi, ips, HUD_STACK_DEPTH);
+		*n = ustack_sleeping((int)pid, (uint32_t)pid, lo, hi, ips, HUD_STACK_DEPTH);
+	return pid;
+}
+
+static void stop(pid_t pid)
+{
+	kill(-pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static void test_deep_libc(void)
+{
+	uint64_t ips[HUD_STACK_DEPTH];
+	int n = 0;
+	/* Until it waits for its child in waitpid (wait4 is system call 61). */
+	pid_t pid = start_asleep("deep", prog, 61, ips, &n);
+	if (pid < 0)
+		return;
 	char err[256];
 	struct sym_proc *p = sym_proc_open((int)pid, NULL, err, sizeof(err));
 	int found = -1, libc_frames = 0, in_main = 0;
@@ -117,8 +136,7 @@ static void test_deep_libc(void)
 	CHECK(in_main, "the walk goes on to main (deep.c:3)");
 	if (p)
 		sym_proc_close(p);
-	kill(-pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	stop(pid);
 }
 
 /* A thread asleep before hud attached: /proc/PID/task/TID/syscall gives
@@ -133,43 +151,11 @@ static const char piper[] =
 
 static void test_no_rbp(void)
 {
-	char src[256], exe[256], cmd[1024];
-	snprintf(src, sizeof(src), "%s/piper.c", dir);
-	snprintf(exe, sizeof(exe), "%s/piper", dir);
-	FILE *f = fopen(src, "w");
-	if (!f || fputs(piper, f) < 0 || fclose(f) != 0) {
-		CHECK(0, "cannot write %s", src);
-		return;
-	}
-	snprintf(cmd, sizeof(cmd), "gcc -O1 -g -fno-omit-frame-pointer -o %s %s", exe, src);
-	if (system(cmd) != 0) {
-		printf("skip: gcc could not build the test program\n");
-		return;
-	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		execl(exe, exe, (char *)NULL);
-		_exit(127);
-	}
-	if (pid <= 0)
-		return;
-	char path[64], line[256] = "";
-	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
-	int waiting = 0;
-	for (int i = 0; i < 100 && !waiting; i++) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-		FILE *s = fopen(path, "r");
-		if (s) {
-			waiting = fgets(line, sizeof(line), s) && strncmp(line, "0 ", 2) == 0;
-			fclose(s);
-		}
-	}
-	CHECK(waiting, "the program waits in read (%s)", line);
-	uint64_t lo, hi, ips[HUD_STACK_DEPTH];
+	uint64_t ips[HUD_STACK_DEPTH];
 	int n = 0;
-	if (text_of((int)pid, exe, &lo, &hi) == 0)
-		n = ustack_sleeping((int)pid, (uint32_t)pid, lo, hi, ips, HUD_STACK_DEPTH);
+	pid_t pid = start_asleep("piper", piper, 0, ips, &n);       /* read is system call 0 */
+	if (pid < 0)
+		return;
 	char err[256];
 	struct sym_proc *p = sym_proc_open((int)pid, NULL, err, sizeof(err));
 	int in_reader = 0, in_main = 0;
@@ -185,8 +171,7 @@ static void test_no_rbp(void)
 	CHECK(in_main, "... and its caller, main (piper.c:3)");
 	if (p)
 		sym_proc_close(p);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	stop(pid);
 }
 
 int main(void)
