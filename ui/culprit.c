@@ -71,6 +71,11 @@ static int is_runtime_frame(const char *function)
 	return strstr(function, "tokio::runtime::") || strstr(function, "tokio::park::");
 }
 
+int frame_is_task_poll(const char *function)
+{
+	return strstr(function, "tokio::runtime::task::") && strstr(function, "poll");
+}
+
 /* Stopped in application code: an application frame comes before any of
  * Tokio's scheduler. A task's poll counts as one: Tokio parks outside
  * polls, so what stops inside one is the task's code (without debug info,
@@ -84,7 +89,7 @@ int model_stack_in_app(const struct model *m, uint32_t stack)
 		if (f->flags & FRAME_APP)
 			return 1;
 		const char *name = strtab_get(m->strings, f->function);
-		if (strstr(name, "tokio::runtime::task::") && strstr(name, "poll"))
+		if (frame_is_task_poll(name))
 			return 1;
 		if (is_runtime_frame(name))
 			return 0;

@@ -220,8 +220,7 @@ static int32_t pick_culprit(const struct model *m, const uint32_t *ids, uint32_t
  * (spawned tasks) or block_on (the future given to Runtime::block_on). */
 static int is_poll_boundary(const char *f)
 {
-	return (strstr(f, "tokio::runtime::task::") && strstr(f, "poll")) ||
-	       (strstr(f, "tokio::runtime::") && strstr(f, "block_on"));
+	return frame_is_task_poll(f) || (strstr(f, "tokio::runtime::") && strstr(f, "block_on"));
 }
 
 /* The task is the first application frame inside the innermost poll

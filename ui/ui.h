@@ -268,6 +268,9 @@ void model_block(struct model *m, const struct block_event *e);
 /* Is this frame the application's own code? (file path and name rules) */
 int frame_is_app(const char *function, const char *file, int in_main);
 
+/* Is this frame Tokio's poll of a spawned task (its harness or core)? */
+int frame_is_task_poll(const char *function);
+
 /* 1 when the stack's thread was stopped in application code: an application
  * frame, or a task's poll (whose inlined code it is), comes before
  * (innermost side) any other frame of Tokio's runtime. */
