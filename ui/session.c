@@ -1090,7 +1090,7 @@ struct main_code {
  * flags: when its first instructions (after an endbr64) are not push rbp;
  * mov rbp, rsp, the build has none, and every stack is cut short or
  * wrong, which the user is told once, with the fix. */
-static void warn_no_frame_pointers(int pid, uint64_t lo, uint64_t size, const char *target)
+static void warn_no_frame_pointers(int pid, uint64_t lo, uint64_t size, const char *target_name)
 {
 	static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa }, frame[4] = { 0x55, 0x48, 0x89, 0xe5 };
 	unsigned char b[8];
@@ -1106,24 +1106,21 @@ static void warn_no_frame_pointers(int pid, uint64_t lo, uint64_t size, const ch
 		return;
 	const unsigned char *p = memcmp(b, endbr64, 4) == 0 ? b + 4 : b;
 	if (memcmp(p, frame, 4) != 0) {
-		char exe[4096];
-		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-		ssize_t len = readlink(path, exe, sizeof(exe) - 1);
-		if (len > 0)
-			exe[len] = 0;
-		else
-			snprintf(exe, sizeof(exe), "%s", path);
+		char target[512];
+		text_sanitize(target_name, target, sizeof(target));
 		fprintf(stderr, "hud: warning: %s was built without frame pointers (Tokio's worker loop sets up none): "
 			"stacks will be cut short or wrong; rebuild it with RUSTFLAGS=\"-C force-frame-pointers=yes\"\n",
-			target ? target : exe);
+			target);
 	}
 }
 
 /* Where Tokio's worker loop lies in the process (see hud_config.loop_lo):
  * its symbol in the running executable, else in --target, at the file
  * offset one of the executable's mappings holds. None without it: then
- * the sampler walks whole stacks. */
-static void tokio_worker_loop(int pid, const char *target, const struct main_code *c, struct hud_config *cfg)
+ * the sampler walks whole stacks. Warns as above when the loop sets up no
+ * frame pointer, naming the target as the model does (target_name). */
+static void tokio_worker_loop(int pid, const char *target, const char *target_name, const struct main_code *c,
+			      struct hud_config *cfg)
 {
 	static const char *const parts[] = { "5tokio", "6worker", "7Context3run", NULL };
 	char exe[64];
@@ -1137,7 +1134,7 @@ static void tokio_worker_loop(int pid, const char *target, const struct main_cod
 		    off - c->maps[i].off <= c->maps[i].end - c->maps[i].start - size) {
 			cfg->loop_lo = c->maps[i].start + (off - c->maps[i].off);
 			cfg->loop_len = size;
-			warn_no_frame_pointers(pid, cfg->loop_lo, size, target);
+			warn_no_frame_pointers(pid, cfg->loop_lo, size, target_name);
 			return;
 		}
 }
@@ -1293,7 +1290,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	cfg.text_lo = code.lo;
 	cfg.text_hi = code.hi;
 	tokio_context(opts->pid, opts->target, &cfg);
-	tokio_worker_loop(opts->pid, opts->target, &code, &cfg);
+	tokio_worker_loop(opts->pid, opts->target, m->info.target, &code, &cfg);
 	s->text_lo = cfg.text_lo;
 	s->text_hi = cfg.text_hi;
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)
