@@ -650,6 +650,10 @@ static void draw_hotspots(struct screen *s, const struct model *m, struct view *
 	free(rows);
 }
 
+/* What ends a stack whose outer frames the walk did not reach (stack.cut),
+ * in the drill-down and in its copied text. */
+static const char CUT_NOTE[] = "outer frames not read (the stack is deeper than hud walks)";
+
 /* ---- Workers and Timeline -------------------------------------------------------------- */
 
 /* A function as a worker row names it, made to fit w columns (0: any
@@ -1066,8 +1070,7 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 			if (i == last)
 				continue;       /* blank line between stacks */
 			if (i == (int)st->depth) {
-				putf(s, 8, ry, s->cols - 8, COL_DIM, "%s outer frames not read (the stack is deeper than "
-				     "hud walks)", s->utf8 ? "\u2026" : "...");
+				putf(s, 8, ry, s->cols - 8, COL_DIM, "%s %s", s->utf8 ? "\u2026" : "...", CUT_NOTE);
 				continue;
 			}
 			const struct frame *f = model_stack_frame(m, ids[k], (uint32_t)i);
@@ -1107,7 +1110,7 @@ size_t render_stack_text(const struct model *m, uint32_t stack, char *out, size_
 		o += (size_t)n;
 	}
 	if (stack < m->nstacks && m->stacks[stack].cut) {
-		int n = snprintf(out + o, len - o, "... outer frames not read (the stack is deeper than hud walks)\n");
+		int n = snprintf(out + o, len - o, "... %s\n", CUT_NOTE);
 		if (n > 0 && (size_t)n < len - o)
 			o += (size_t)n;
 	}
@@ -1118,6 +1121,7 @@ size_t render_stack_text(const struct model *m, uint32_t stack, char *out, size_
 
 static void draw_help(struct screen *s, int replay)
 {
+	static const char pause_line[] = "p               pause the display (profiling goes on)";
 	const int u = s->utf8;
 	const char *lines[] = {
 		"Keys",
@@ -1135,7 +1139,7 @@ static void draw_help(struct screen *s, int replay)
 		"c               clear the filter",
 		"s               sort Hotspots by blocking / CPU time",
 		"g               group Hotspots by file, by task, back",
-		"p               pause the display (profiling goes on)",
+		pause_line,
 		"Ctrl-L          draw the screen anew",
 		"? h             this help; any key closes it",
 		"",
@@ -1148,7 +1152,7 @@ static void draw_help(struct screen *s, int replay)
 	if (replay) {   /* nothing goes on to pause */
 		int k = 0;
 		for (int i = 0; i < n; i++)
-			if (lines[i][0] != 'p')
+			if (lines[i] != pause_line)
 				lines[k++] = lines[i];
 		n = k;
 	}
@@ -1191,11 +1195,13 @@ static void draw_footer(struct screen *s, const struct view *v, int replay)
 	static const char *const drill_keys[][2] = {
 		{ "Esc", "back" }, { NULL, "select stack" }, { "y", "copy stack" }, { "q", "quit" }, { "?", "help" },
 	};
-	int nk = v->drill ? 5 : replay ? 9 : 10;    /* a replay has nothing to pause */
+	int nk = v->drill ? 5 : 10;
 	x = 1;
 	for (int i = 0; i < nk && x < s->cols; i++) {
 		const char *k = v->drill ? drill_keys[i][0] : main_keys[i][0];
 		const char *what = v->drill ? drill_keys[i][1] : main_keys[i][1];
+		if (replay && k && strcmp(k, "p") == 0)
+			continue;       /* a replay has nothing to pause */
 		x += screen_put(s, x, y, s->cols - x, ATTR_BOLD | COL_CYAN, k ? k : G(s)->updown);
 		x += putf(s, x, y, s->cols - x, 0, " %s  ", what);
 	}
