@@ -519,8 +519,9 @@ struct model *replay_load(const char *path, int *cut_short, char *err, size_t er
 		close(fd);
 		return NULL;
 	}
-	if (bom_len(head, got))
-		lseek(fd, bom_len(head, got), SEEK_SET);
+	int bom = bom_len(head, got);
+	if (bom)
+		lseek(fd, bom, SEEK_SET);
 	memset(&r, 0, sizeof(r));
 	r.j = json_open(fd);
 	r.m = model_new();
