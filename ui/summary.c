@@ -122,25 +122,25 @@ void summary_print(FILE *out, const struct model *m, int top)
 		fputs("  none: no worker was blocked longer than the threshold\n", out);
 	/* The kind column is as wide as its widest row ("cpu+sched_delay"),
 	 * 11 at least: the columns after it stay aligned. */
+	uint32_t rows = top <= 0 ? 0 : (uint32_t)top < n ? (uint32_t)top : n;  /* what is printed */
+	char (*kinds)[64] = xcalloc(rows + 1, sizeof(*kinds));
 	int kind_w = 11;
-	for (uint32_t k = 0; k < n && (int)k < top; k++) {
-		char kinds[64];
-		kinds_of(&m->funcs[order[k]], kinds, sizeof(kinds));
-		if ((int)strlen(kinds) > kind_w)
-			kind_w = (int)strlen(kinds);
+	for (uint32_t k = 0; k < rows; k++) {
+		kinds_of(&m->funcs[order[k]], kinds[k], sizeof(kinds[k]));
+		if ((int)strlen(kinds[k]) > kind_w)
+			kind_w = (int)strlen(kinds[k]);
 	}
 	if (n)
 		fprintf(out, "  %-*s %6s %10s %9s  %s\n", kind_w, "kind", "count", "total ms", "max ms", "function (file:line)");
-	for (uint32_t k = 0; k < n && (int)k < top; k++) {
+	for (uint32_t k = 0; k < rows; k++) {
 		const struct func_stat *f = &m->funcs[order[k]];
-		char kinds[64];
 		text_sanitize(strtab_get(m->strings, f->function), name, sizeof(name));
 		location(m, f, loc, sizeof(loc));
-		kinds_of(f, kinds, sizeof(kinds));
-		fprintf(out, "  %-*s %6llu %10.1f %9.1f  %s (%s)\n", kind_w, kinds,
+		fprintf(out, "  %-*s %6llu %10.1f %9.1f  %s (%s)\n", kind_w, kinds[k],
 			(unsigned long long)func_block_count(f), (double)func_block_ns(f) / 1e6,
 			(double)f->block_max_ns / 1e6, name, loc);
 	}
+	free(kinds);
 
 	if (m->nopen) {
 		fputs("\nBlocks still open at exit\n", out);
