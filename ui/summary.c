@@ -21,12 +21,31 @@ static uint64_t func_block_count(const struct func_stat *f)
 	return t;
 }
 
+/* A function whose only blocks are waits for a CPU and that is not the
+ * application's: the worker was parked idle, or in Tokio's or the C
+ * library's code (a clock read, a futex), when it was woken or preempted
+ * and then waited. Nothing there blocked it; the summary's culprits show
+ * these as one row (CPU_WAITS_ROW), not as a row per place. */
+static int cpu_wait_elsewhere(const struct func_stat *f)
+{
+	return !(f->flags & FRAME_APP) && f->block_count[BLOCK_SCHED_DELAY] && !f->block_count[BLOCK_CPU] &&
+	       !f->block_count[BLOCK_OFF_CPU];
+}
+
+#define CPU_WAITS_ROW "(outside the application's code: parked idle, or in Tokio or the C library)"
+
 static const struct model *sort_model;
+static struct func_stat sort_cpu_waits;        /* the row of cpu_wait_elsewhere functions, index nfuncs */
+
+static const struct func_stat *row_stat(const struct model *m, uint32_t f)
+{
+	return f == m->nfuncs ? &sort_cpu_waits : &m->funcs[f];
+}
 
 static int by_block_time(const void *a, const void *b)
 {
-	uint64_t x = func_block_ns(&sort_model->funcs[*(const uint32_t *)a]);
-	uint64_t y = func_block_ns(&sort_model->funcs[*(const uint32_t *)b]);
+	uint64_t x = func_block_ns(row_stat(sort_model, *(const uint32_t *)a));
+	uint64_t y = func_block_ns(row_stat(sort_model, *(const uint32_t *)b));
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
@@ -111,9 +130,22 @@ void summary_print(FILE *out, const struct model *m, int top)
 			"finer\n", share * 100);
 
 	sort_model = m;
-	for (uint32_t f = 0; f < m->nfuncs; f++)
-		if (func_block_count(&m->funcs[f]))
+	memset(&sort_cpu_waits, 0, sizeof(sort_cpu_waits));
+	for (uint32_t f = 0; f < m->nfuncs; f++) {
+		const struct func_stat *fs = &m->funcs[f];
+		if (!func_block_count(fs))
+			continue;
+		if (!cpu_wait_elsewhere(fs)) {
 			order[n++] = f;
+			continue;
+		}
+		sort_cpu_waits.block_count[BLOCK_SCHED_DELAY] += fs->block_count[BLOCK_SCHED_DELAY];
+		sort_cpu_waits.block_ns[BLOCK_SCHED_DELAY] += fs->block_ns[BLOCK_SCHED_DELAY];
+		if (fs->block_max_ns > sort_cpu_waits.block_max_ns)
+			sort_cpu_waits.block_max_ns = fs->block_max_ns;
+	}
+	if (sort_cpu_waits.block_count[BLOCK_SCHED_DELAY])
+		order[n++] = m->nfuncs;
 	qsort(order, n, sizeof(uint32_t), by_block_time);
 	fprintf(out, "\nTop blocking culprits (threshold %.1f ms)\n", (double)i->threshold_ns / 1e6);
 	if (!n && i->main_symbols == 0)
@@ -126,19 +158,23 @@ void summary_print(FILE *out, const struct model *m, int top)
 	char (*kinds)[64] = xcalloc(rows + 1, sizeof(*kinds));
 	int kind_w = 11;
 	for (uint32_t k = 0; k < rows; k++) {
-		kinds_of(&m->funcs[order[k]], kinds[k], sizeof(kinds[k]));
+		kinds_of(row_stat(m, order[k]), kinds[k], sizeof(kinds[k]));
 		if ((int)strlen(kinds[k]) > kind_w)
 			kind_w = (int)strlen(kinds[k]);
 	}
 	if (n)
 		fprintf(out, "  %-*s %6s %10s %9s  %s\n", kind_w, "kind", "count", "total ms", "max ms", "function (file:line)");
 	for (uint32_t k = 0; k < rows; k++) {
-		const struct func_stat *f = &m->funcs[order[k]];
+		const struct func_stat *f = row_stat(m, order[k]);
+		fprintf(out, "  %-*s %6llu %10.1f %9.1f  ", kind_w, kinds[k], (unsigned long long)func_block_count(f),
+			(double)func_block_ns(f) / 1e6, (double)f->block_max_ns / 1e6);
+		if (order[k] == m->nfuncs) {
+			fputs(CPU_WAITS_ROW "\n", out);
+			continue;
+		}
 		text_sanitize(strtab_get(m->strings, f->function), name, sizeof(name));
 		location(m, f, loc, sizeof(loc));
-		fprintf(out, "  %-*s %6llu %10.1f %9.1f  %s (%s)\n", kind_w, kinds[k],
-			(unsigned long long)func_block_count(f), (double)func_block_ns(f) / 1e6,
-			(double)f->block_max_ns / 1e6, name, loc);
+		fprintf(out, "%s (%s)\n", name, loc);
 	}
 	free(kinds);
 

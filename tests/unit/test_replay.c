@@ -437,6 +437,57 @@ static void mixed_kinds(void)
 	model_free(m);
 }
 
+/* A stack of one frame outside the application, at pc's function. */
+static uint32_t lone_stack(struct model *m, const char *function, const char *file)
+{
+	struct frame_in f = { function, file, 38, FRAME_NODEBUG, 0, 0 };
+	return model_stack(m, &f, 1);
+}
+
+static void block_at(struct model *m, enum block_kind kind, uint32_t stack, uint64_t start, uint64_t ms)
+{
+	const struct stack *s = &m->stacks[stack];
+	const struct frame *c = s->culprit >= 0 ? model_stack_frame(m, stack, (uint32_t)s->culprit) : NULL;
+	struct block_event e = { .kind = kind, .worker_id = 0, .tid = 100, .start_ns = start,
+				 .duration_ns = ms * 1000000, .stack = stack,
+				 .culprit_func = c ? (int32_t)c->func_index : -1, .task_func = -1 };
+	model_block(m, &e);
+}
+
+/* Under CPU pressure, workers woken from an idle park or preempted in
+ * Tokio's code wait for a CPU at places nothing blocks them (a futex
+ * wrapper, the vDSO's clock read): one row for all of those, not a row per
+ * place that names a C library function as a culprit. A wait inside the
+ * application's code keeps its row, and so does a library function that
+ * was on CPU or asleep. */
+static void cpu_waits_elsewhere(void)
+{
+	struct model *m = model_new();
+	m->info.threshold_ns = 5000000;
+	model_worker(m, 0, 100, "tokio-runtime-w");
+	uint32_t futex = lone_stack(m, "syscall", "./misc/../sysdeps/unix/sysv/linux/x86_64/syscall.S");
+	uint32_t clock = lone_stack(m, "__vdso_clock_gettime", "??");
+	uint32_t lib = lone_stack(m, "__GI___libc_read", "./io/read.c");
+	uint32_t app = fix_stack(m, 1);
+	block_at(m, BLOCK_SCHED_DELAY, futex, 1000, 7);
+	block_at(m, BLOCK_SCHED_DELAY, futex, 20000000, 9);
+	block_at(m, BLOCK_SCHED_DELAY, clock, 40000000, 12);
+	block_at(m, BLOCK_SCHED_DELAY, app, 60000000, 6);
+	block_at(m, BLOCK_SCHED_DELAY, lib, 80000000, 8);
+	block_at(m, BLOCK_OFF_CPU, lib, 90000000, 20);
+	char *t = summary_of(m);
+	CHECK(t && strstr(t, "\n  sched_delay              3       28.0      12.0  (outside the application's code"),
+	      "the waits outside the application are one row, added up:\n%s", t ? t : "");
+	CHECK(t && !strstr(t, "  syscall (") && !strstr(t, "__vdso_clock_gettime"), "no row names where they waited:\n%s",
+	      t ? t : "");
+	CHECK(t && strstr(t, "  sched_delay              1        6.0       6.0  app::handler_1 (/src/app/src/main.rs:"),
+	      "a wait in the application's code keeps its row:\n%s", t ? t : "");
+	CHECK(t && strstr(t, "  off_cpu+sched_delay      2       28.0      20.0  __GI___libc_read ("),
+	      "a library function that also slept keeps its row:\n%s", t ? t : "");
+	free(t);
+	model_free(m);
+}
+
 int main(void)
 {
 	char path[256], err[2048];
@@ -555,6 +606,7 @@ int main(void)
 	bad_events();
 	attach_facts();
 	mixed_kinds();
+	cpu_waits_elsewhere();
 	model_free(m);
 
 	char cmd[400];
