@@ -157,6 +157,43 @@ static const uint8_t *at_vaddr(const struct ufile *f, uint64_t va, size_t n)
 	return NULL;
 }
 
+/* Finds the table of the ELF file image img (len bytes) and fills f with
+ * it: 0, or -1 when it has none that can be used. */
+static int file_parse(struct ufile *f, const uint8_t *img, size_t len)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+	if (len < sizeof(Elf64_Ehdr) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_ident[EI_DATA] != ELFDATA2LSB || eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > len ||
+	    (len - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum || eh->e_phoff % 8)
+		return -1;
+	f->img = img;
+	f->len = len;
+	f->ph = (const Elf64_Phdr *)(img + eh->e_phoff);
+	f->nph = eh->e_phnum;
+	const Elf64_Phdr *eh_frame = NULL;
+	for (uint16_t i = 0; i < f->nph; i++)
+		if (f->ph[i].p_type == PT_GNU_EH_FRAME)
+			eh_frame = &f->ph[i];
+	if (!eh_frame || eh_frame->p_offset > len || len - eh_frame->p_offset < eh_frame->p_filesz ||
+	    eh_frame->p_filesz < 12)
+		return -1;
+	f->hdr = img + eh_frame->p_offset;
+	f->hdr_len = eh_frame->p_filesz;
+	f->hdr_vaddr = eh_frame->p_vaddr;
+	/* version 1; the table as pairs of datarel sdata4, which is what the
+	 * linkers write. */
+	struct cur c = { f->hdr, f->hdr + f->hdr_len, 0 };
+	uint8_t version = (uint8_t)rd(&c, 1), ptr_enc = (uint8_t)rd(&c, 1), count_enc = (uint8_t)rd(&c, 1),
+		table_enc = (uint8_t)rd(&c, 1);
+	(void)eh_ptr(&c, ptr_enc, f->hdr_vaddr + 4, f->hdr_vaddr);
+	uint64_t n = eh_ptr(&c, count_enc, f->hdr_vaddr + (uint64_t)(c.p - f->hdr), f->hdr_vaddr);
+	if (c.bad || version != 1 || table_enc != 0x3b || n > (size_t)(c.end - c.p) / 8)
+		return -1;
+	f->table = c.p;
+	f->nfde = n;
+	return 0;
+}
+
 /* Maps the file and finds its table; f->img stays NULL when it has none
  * that can be used (then it is not tried again). */
 static void file_load(struct ufile *f, int pid)
@@ -178,40 +215,10 @@ static void file_load(struct ufile *f, int pid)
 	close(fd);
 	if (img == MAP_FAILED)
 		return;
-	f->len = (size_t)st.st_size;
-	const Elf64_Ehdr *eh = img;
-	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_ident[EI_DATA] != ELFDATA2LSB || eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > f->len ||
-	    (f->len - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum || eh->e_phoff % 8)
-		goto none;
-	f->img = img;
-	f->ph = (const Elf64_Phdr *)((const uint8_t *)img + eh->e_phoff);
-	f->nph = eh->e_phnum;
-	const Elf64_Phdr *eh_frame = NULL;
-	for (uint16_t i = 0; i < f->nph; i++)
-		if (f->ph[i].p_type == PT_GNU_EH_FRAME)
-			eh_frame = &f->ph[i];
-	if (!eh_frame || eh_frame->p_offset > f->len || f->len - eh_frame->p_offset < eh_frame->p_filesz ||
-	    eh_frame->p_filesz < 12)
-		goto none;
-	f->hdr = f->img + eh_frame->p_offset;
-	f->hdr_len = eh_frame->p_filesz;
-	f->hdr_vaddr = eh_frame->p_vaddr;
-	/* version 1; the table as pairs of datarel sdata4, which is what the
-	 * linkers write. */
-	struct cur c = { f->hdr, f->hdr + f->hdr_len, 0 };
-	uint8_t version = (uint8_t)rd(&c, 1), ptr_enc = (uint8_t)rd(&c, 1), count_enc = (uint8_t)rd(&c, 1),
-		table_enc = (uint8_t)rd(&c, 1);
-	(void)eh_ptr(&c, ptr_enc, f->hdr_vaddr + 4, f->hdr_vaddr);
-	uint64_t n = eh_ptr(&c, count_enc, f->hdr_vaddr + (uint64_t)(c.p - f->hdr), f->hdr_vaddr);
-	if (c.bad || version != 1 || table_enc != 0x3b || n > (size_t)(c.end - c.p) / 8)
-		goto none;
-	f->table = c.p;
-	f->nfde = n;
-	return;
-none:
-	munmap(img, f->len);
-	f->img = NULL;
+	if (file_parse(f, img, (size_t)st.st_size) != 0) {
+		munmap(img, (size_t)st.st_size);
+		f->img = NULL;
+	}
 }
 
 static void file_free(struct ufile *f)
@@ -395,6 +402,13 @@ static int cie_parse(const struct ufile *f, const uint8_t *p, struct cie *ci)
 /* reg's value is kept some way this walk does not follow (in another
  * register, by an expression): rbp or the return address then cannot be
  * had. */
+/* A factored offset (v times the CIE's data alignment), wrapping as the
+ * untrusted numbers may: a signed product could overflow. */
+static int64_t factored(uint64_t v, int64_t align)
+{
+	return (int64_t)(v * (uint64_t)align);
+}
+
 static void rule_unusable(struct rules *r, const struct cie *ci, uint64_t reg)
 {
 	if (reg == REG_RBP)
@@ -422,7 +436,7 @@ static int run_insns(const struct cie *ci, const uint8_t *p, const uint8_t *end,
 			goto advance;
 		case 2:                                          /* offset */
 			reg = op & 0x3f;
-			off = (int64_t)uleb(&c) * ci->data_align;
+			off = factored(uleb(&c), ci->data_align);
 			goto saved;
 		case 3:                                          /* restore */
 			reg = op & 0x3f;
@@ -434,7 +448,7 @@ static int run_insns(const struct cie *ci, const uint8_t *p, const uint8_t *end,
 		case 0x02: delta = rd(&c, 1) * ci->code_align; goto advance;
 		case 0x03: delta = rd(&c, 2) * ci->code_align; goto advance;
 		case 0x04: delta = rd(&c, 4) * ci->code_align; goto advance;
-		case 0x05: reg = uleb(&c); off = (int64_t)uleb(&c) * ci->data_align; goto saved;
+		case 0x05: reg = uleb(&c); off = factored(uleb(&c), ci->data_align); goto saved;
 		case 0x06: reg = uleb(&c); goto restore;
 		case 0x07: case 0x08:                            /* undefined, same_value */
 			reg = uleb(&c);
@@ -478,9 +492,9 @@ static int run_insns(const struct cie *ci, const uint8_t *p, const uint8_t *end,
 			rule_unusable(r, ci, reg);
 			break;
 		}
-		case 0x11: reg = uleb(&c); off = sleb(&c) * ci->data_align; goto saved;
-		case 0x12: r->cfa_reg = (int)uleb(&c); r->cfa_off = sleb(&c) * ci->data_align; break;
-		case 0x13: r->cfa_off = sleb(&c) * ci->data_align; break;
+		case 0x11: reg = uleb(&c); off = factored((uint64_t)sleb(&c), ci->data_align); goto saved;
+		case 0x12: r->cfa_reg = (int)uleb(&c); r->cfa_off = factored((uint64_t)sleb(&c), ci->data_align); break;
+		case 0x13: r->cfa_off = factored((uint64_t)sleb(&c), ci->data_align); break;
 		case 0x14: case 0x15:                            /* val_offset(_sf): a value, not a place */
 			reg = uleb(&c);
 			if (op == 0x14)
@@ -490,7 +504,7 @@ static int run_insns(const struct cie *ci, const uint8_t *p, const uint8_t *end,
 			rule_unusable(r, ci, reg);
 			break;
 		case 0x2e: (void)uleb(&c); break;                /* GNU_args_size */
-		case 0x2f: reg = uleb(&c); off = -(int64_t)uleb(&c) * ci->data_align; goto saved;
+		case 0x2f: reg = uleb(&c); off = factored(0 - uleb(&c), ci->data_align); goto saved;
 		default: return -1;
 		}
 		if (c.bad)
@@ -605,16 +619,14 @@ void unwind_close(struct unwind *u)
 	free(u);
 }
 
-int unwind_step(struct unwind *u, int first, uint64_t *ip, uint64_t *sp, uint64_t *bp, uint64_t *slot,
-		unwind_read_fn read, void *ctx)
+/* unwind_step in mapping m of file f, pc being the address looked up. */
+static int step_in(const struct ufile *f, const struct umap *m, uint64_t pc, uint64_t *ip, uint64_t *sp, uint64_t *bp,
+		   uint64_t *slot, unwind_read_fn read, void *ctx)
 {
-	uint64_t pc = first ? *ip : *ip - 1, va;
-	struct umap *m;
-	struct ufile *f;
+	uint64_t va;
 	struct rules r;
 
-	if (!u || !*ip || !(m = map_of(u, pc)) || !(f = file_of(u, m)) || vaddr_of(f, m, pc, &va) != 0 ||
-	    rules_at(f, va, &r) != 0 || r.ra_saved != 1 || r.rbp_saved < 0)
+	if (vaddr_of(f, m, pc, &va) != 0 || rules_at(f, va, &r) != 0 || r.ra_saved != 1 || r.rbp_saved < 0)
 		return -1;
 	uint64_t cfa;
 	if (r.cfa_reg == REG_RSP)
@@ -634,4 +646,28 @@ int unwind_step(struct unwind *u, int first, uint64_t *ip, uint64_t *sp, uint64_
 	*sp = cfa;
 	*bp = nbp;
 	return 0;
+}
+
+int unwind_step(struct unwind *u, int first, uint64_t *ip, uint64_t *sp, uint64_t *bp, uint64_t *slot,
+		unwind_read_fn read, void *ctx)
+{
+	uint64_t pc = first ? *ip : *ip - 1;
+	struct umap *m;
+	struct ufile *f;
+
+	if (!u || !*ip || !(m = map_of(u, pc)) || !(f = file_of(u, m)))
+		return -1;
+	return step_in(f, m, pc, ip, sp, bp, slot, read, ctx);
+}
+
+int unwind_step_image(const uint8_t *img, size_t len, uint64_t start, uint64_t end, uint64_t off, int first,
+		      uint64_t *ip, uint64_t *sp, uint64_t *bp, uint64_t *slot, unwind_read_fn read, void *ctx)
+{
+	uint64_t pc = first ? *ip : *ip - 1;
+	struct ufile f = { 0 };
+	struct umap m = { start, end, off, 0, NULL };
+
+	if (!*ip || pc < start || pc >= end || file_parse(&f, img, len) != 0)
+		return -1;
+	return step_in(&f, &m, pc, ip, sp, bp, slot, read, ctx);
 }

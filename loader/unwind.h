@@ -40,4 +40,10 @@ void unwind_close(struct unwind *u);
 int unwind_step(struct unwind *u, int first, uint64_t *ip, uint64_t *sp, uint64_t *bp, uint64_t *slot,
 		unwind_read_fn read, void *ctx);
 
+/* unwind_step with one file image already in memory (img, len bytes of an
+ * ELF file, untrusted), mapped at [start, end) from file offset off: no
+ * system call, no state. For tests and tests/fuzz/fuzz_unwind.c. */
+int unwind_step_image(const uint8_t *img, size_t len, uint64_t start, uint64_t end, uint64_t off, int first,
+		      uint64_t *ip, uint64_t *sp, uint64_t *bp, uint64_t *slot, unwind_read_fn read, void *ctx);
+
 #endif

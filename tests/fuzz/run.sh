@@ -28,6 +28,7 @@ options_of() {
 	fuzz_sym) echo "-max_len=200000" ;;
 	fuzz_replay) echo "-max_len=65536" ;;
 	fuzz_bpfobj) echo "-max_len=16384" ;;
+	fuzz_unwind) echo "-max_len=32768" ;;
 	esac
 }
 
