@@ -198,8 +198,11 @@ int ustack_walk(int memfd, struct unwind *u, uint64_t ip, uint64_t sp, uint64_t 
 		uint64_t text_hi, uint64_t *ips, uint64_t *slots, int max);
 
 /* The same for a thread asleep in a system call since before hud attached,
- * registers from /proc/PID/task/TID/syscall. 0 when it is not in one. */
-int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, uint64_t *ips, int max);
+ * registers from /proc/PID/task/TID/syscall. 0 when it is not in one. u:
+ * the process's call-frame information (unwind_open(pid)), or NULL: then
+ * it is opened for this walk only. */
+int ustack_sleeping(int pid, uint32_t tid, struct unwind *u, uint64_t text_lo, uint64_t text_hi, uint64_t *ips,
+		    int max);
 
 /* The stacks of workers asleep outside their idle parks, read while they
  * sleep by a thread of hud's own, from the registers the kernel side reports

@@ -205,7 +205,8 @@ int ustack_walk(int memfd, struct unwind *u, uint64_t ip, uint64_t sp, uint64_t 
 	return walk(&m, u, ip, sp, bp, ips, slots, max);
 }
 
-int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, uint64_t *ips, int max)
+int ustack_sleeping(int pid, uint32_t tid, struct unwind *u, uint64_t text_lo, uint64_t text_hi, uint64_t *ips,
+		    int max)
 {
 	char path[96], line[512];
 	unsigned long long v[9];
@@ -224,11 +225,11 @@ int ustack_sleeping(int pid, uint32_t tid, uint64_t text_lo, uint64_t text_hi, u
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return max > 0 && v[8] ? (ips[0] = v[8], 1) : 0;
 	/* No frame pointer register here: past the call-frame information
-	 * (its tables mapped for this walk only: once per thread at most, at
-	 * attach), the window finds the record. */
-	struct unwind *u = unwind_open(pid);
-	n = ustack_walk(fd, u, v[8], v[7], 0, text_lo, text_hi, ips, NULL, max);
-	unwind_close(u);
+	 * (without the caller's, its tables mapped for this walk only), the
+	 * window finds the record. */
+	struct unwind *own = u ? NULL : unwind_open(pid);
+	n = ustack_walk(fd, u ? u : own, v[8], v[7], 0, text_lo, text_hi, ips, NULL, max);
+	unwind_close(own);
 	close(fd);
 	return n;
 }

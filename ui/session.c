@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include "dwarf/dwarf.h"
 #include "loader/loader.h"
+#include "loader/unwind.h"
 #include "ui/ui.h"
 
 /* Records copied out of the ring buffer before they are processed. Small:
@@ -69,6 +70,11 @@ struct addr_entry {
 
 #define RUN_PENDING 4
 
+/* Threads whose stacks discover_asleep reads from /proc: at attach and
+ * before the last rule (when no thread had a worker's name), and every
+ * second after (~30-50 us each). */
+#define DISCOVER_ASLEEP_ALL  64
+#define DISCOVER_ASLEEP_SOME 8
 #define SPLIT_POLLS 8   /* poll identities a worker remembers as split by CONTEXT alone (on_sample) */
 
 /* A run of samples of one worker in one application function. A worker
@@ -185,6 +191,8 @@ struct session {
 	int by_stack;           /* ... by stack (rules 3 and 4) */
 	char group[16];         /* ... by the largest NAME-N group (rule 5) */
 	int warned;
+	uint32_t asleep_next;   /* discover_asleep's place in the thread list */
+	struct unwind *unwind;  /* ... and the process's call-frame information, NULL until needed */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -522,10 +530,12 @@ static void warn_no_debug(struct session *s)
 			"without file:line (build the target with debug = true)\n", target);
 }
 
-/* Rules 3 and 4 of worker discovery, when no thread had a worker's name:
- * a thread whose stack shows Tokio's worker loop is a worker (whatever its
- * name; inside block_in_place too: the thread ran the worker until then),
- * and so is a thread running a current_thread runtime's block_on. */
+/* Rules 3 and 4 of worker discovery: a thread whose stack shows Tokio's
+ * worker loop is a worker (whatever its name; inside block_in_place too:
+ * the thread ran the worker until then), and so is a thread running a
+ * current_thread runtime's block_on. Without --workers these hold beside
+ * the names too: a second runtime, with threads of its own name, has
+ * workers of its own. */
 static uint32_t discover_by_stack(struct session *s, uint32_t tid, uint32_t class)
 {
 	if (class != STACK_CLASS_WORKER && class != STACK_CLASS_IN_PLACE && class != STACK_CLASS_CURRENT)
@@ -577,7 +587,8 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 		 * found it first: it was demoted waiting in the pool. */
 		worker = threads_promote(&s->threads, s->bpf, ev->tid);
 		register_workers(s);
-	} else if (worker == HUD_NOT_WORKER && !s->opts->workers_prefix && !s->named) {
+	} else if (worker == HUD_NOT_WORKER && !s->opts->workers_prefix &&
+		   (!s->named || class == STACK_CLASS_WORKER || class == STACK_CLASS_CURRENT)) {
 		worker = discover_by_stack(s, ev->tid, class);
 	}
 	model_sample(s->model, worker, ev->tid, ev->cpu, ts, stack);
@@ -774,7 +785,7 @@ static int64_t pre_attach_stack(struct session *s, const struct worker_stat *w, 
 	if (l->pre_tried)
 		return l->pre_stack;
 	uint64_t ips[HUD_STACK_DEPTH];
-	int n = ustack_sleeping(s->opts->pid, w->tid, s->text_lo, s->text_hi, ips, HUD_STACK_DEPTH);
+	int n = ustack_sleeping(s->opts->pid, w->tid, NULL, s->text_lo, s->text_hi, ips, HUD_STACK_DEPTH);
 	l->pre_tried = 1;
 	l->pre_stack = n > 0 ? (int64_t)model_stack_of(s, ips, n, NULL) : -1;
 	return l->pre_stack;
@@ -1053,13 +1064,50 @@ static void warn_prefix_unmatched(struct session *s)
 		"hud goes on looking\n", s->opts->pid, prefix, names);
 }
 
+/* Rules 3 and 4 for threads that sleep, which samples do not see: their
+ * stacks read from /proc, at most max of the threads that are not workers
+ * from where the last call stopped (the list's order). A worker of a
+ * current_thread runtime that mostly sleeps, or of a second runtime that
+ * waits, is found so. Returns how many became workers. */
+static int discover_asleep(struct session *s, int max)
+{
+	uint32_t tids[64];
+	int n = 0, found = 0, total = s->threads.n;
+
+	if (s->opts->workers_prefix || total <= 0)
+		return 0;
+	if (max > (int)(sizeof(tids) / sizeof(tids[0])))
+		max = (int)(sizeof(tids) / sizeof(tids[0]));
+	for (int k = 0; k < total && n < max; k++) {
+		const struct thread_info *t = &s->threads.v[(s->asleep_next + (uint32_t)k) % (uint32_t)total];
+		if (t->worker_id == HUD_NOT_WORKER)
+			tids[n++] = t->tid;
+		if (k == total - 1 || n == max)
+			s->asleep_next = (s->asleep_next + (uint32_t)k + 1) % (uint32_t)total;
+	}
+	if (n && !s->unwind)
+		s->unwind = unwind_open(s->opts->pid);
+	for (int i = 0; i < n && s->unwind; i++) {
+		uint64_t ips[HUD_STACK_DEPTH];
+		int depth = ustack_sleeping(s->opts->pid, tids[i], s->unwind, s->text_lo, s->text_hi, ips,
+					    HUD_STACK_DEPTH);
+		if (depth <= 0)
+			continue;
+		uint32_t stack = model_stack_of(s, ips, depth, NULL);       /* (it may move the stacks) */
+		uint32_t class = s->model->stacks[stack].thread_class;
+		if (class == STACK_CLASS_WORKER || class == STACK_CLASS_CURRENT)
+			found += discover_by_stack(s, tids[i], class) != HUD_NOT_WORKER;
+	}
+	return found;
+}
+
 /* Rule 5, when neither names nor stacks found a worker: the largest NAME-N
  * thread group; -1 with the explanation when that fails too. */
 static int discover_last_rule(struct session *s, char *err, size_t errlen)
 {
 	struct model *m = s->model;
 
-	if (threads_worker_count(&s->threads) || m->nworkers)
+	if (threads_worker_count(&s->threads) || m->nworkers || discover_asleep(s, DISCOVER_ASLEEP_ALL) > 0)
 		return 0;
 	if (threads_promote_name_group(&s->threads, s->bpf, s->group, sizeof(s->group)) > 0) {
 		describe_rule(s, m->info.workers_rule, sizeof(m->info.workers_rule));
@@ -1203,14 +1251,18 @@ static int input_ready(int fd)
 
 static void describe_rule(struct session *s, char *out, size_t len)
 {
+	static const char *const stacks[4] = { "", "Tokio worker loop in their stacks", "current_thread runtime (stack)",
+					       "Tokio worker loop or a current_thread runtime in their stacks" };
+	const char *stack = stacks[s->by_stack & 3], *also = s->by_stack ? "; " : "";
+
 	if (s->opts->workers_prefix)
 		snprintf(out, len, "thread names %s* (--workers)", s->opts->workers_prefix);
 	else if (s->group[0])
-		snprintf(out, len, "largest thread-name group %s-N", s->group);
-	else if (s->by_stack == 2)
-		snprintf(out, len, "current_thread runtime (stack)");
+		snprintf(out, len, "largest thread-name group %s-N%s%s", s->group, also, stack);
+	else if (s->named)
+		snprintf(out, len, "Tokio thread names tokio-runtime-w*/tokio-rt-worker*%s%s", also, stack);
 	else if (s->by_stack)
-		snprintf(out, len, "Tokio worker loop in their stacks");
+		snprintf(out, len, "%s", stack);
 	else
 		snprintf(out, len, "Tokio thread names tokio-runtime-w*/tokio-rt-worker*");
 }
@@ -1321,6 +1373,9 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	if (loader_attach(s->bpf, opts->freq, !opts->no_epoll_count, err, errlen) < 0)
 		goto out;
 	m->info.epoll_counted = loader_counts_epoll_waits(s->bpf);
+	/* Workers by stack at once, for the threads that sleep: samples only
+	 * see threads on a CPU (a second runtime's too, beside named ones). */
+	discover_asleep(s, DISCOVER_ASLEEP_ALL);
 	if (opts->on_attached)
 		opts->on_attached(opts->ctx);
 
@@ -1339,6 +1394,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	uint64_t discover_until = s->named || opts->workers_prefix ? 0 : now_ns() + 1500000000ull;
 	uint64_t prefix_check = opts->workers_prefix && !opts->on_input ? now_ns() + 1500000000ull : 0;
 	uint64_t deadline = opts->duration_ns ? s->start_ns + opts->duration_ns : 0;
+	unsigned scans = 0;
 	for (;;) {
 		/* The kernel side wakes hud only when the ring buffer fills up,
 		 * so hud looks every 100 ms; right after attaching, every 10 ms,
@@ -1413,6 +1469,10 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 			}
 			forget_gone(s);
 			register_workers(s);
+			/* Every other scan, some of the other threads' stacks:
+			 * a runtime started since, or one whose threads sleep. */
+			if (++scans % 2 == 0)
+				discover_asleep(s, DISCOVER_ASLEEP_SOME);
 		}
 	}
 	if (!s->named && !opts->workers_prefix && discover_last_rule(s, err, errlen) < 0)
@@ -1441,6 +1501,7 @@ out:
 	ringbuf_close(s->rb);
 	loader_close(s->bpf);
 	threads_free(&s->threads);
+	unwind_close(s->unwind);
 	if (s->sym)
 		sym_proc_close(s->sym);
 	free(s->addrs);

@@ -237,13 +237,35 @@ check "current_thread: the sleep culprit is found" jq -e \
 	'[.traceEvents[] | select(.ph=="B" and .args.kind=="off_cpu" and (.name|endswith("throttle_backend")))] | length > 0' "$WORK/ct.json"
 kill $demo; wait $demo 2>/dev/null
 
-# ---- last rule: the largest NAME-N group of an idle runtime ----------------------------
+# ---- a second runtime, current_thread, on a thread of its own that mostly sleeps ----------
+sec_line=$(grep -n "HUD-SECOND: sleep render_report" "$ROOT/tests/demo/src/second.rs" | cut -d: -f1)
+"$DEMO" --quiet --scenario cpu --second-runtime reports > /dev/null 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 6 > "$WORK/second.txt" 2>&1
+check "second runtime: its sleeping thread is a worker beside the named ones" \
+	grep -q "^workers 5 (Tokio thread names .*; current_thread runtime (stack))" "$WORK/second.txt"
+check "second runtime: its blocking sleep is named at second.rs:$sec_line" \
+	grep -qE "^  off_cpu(\+[a-z_+]+)? .*second::render_report \(.*second.rs:$sec_line\)" "$WORK/second.txt"
+check "second runtime: and the main runtime's culprit" grep -qE "^  cpu(\+[a-z_+]+)? .*cpu::compute_checksum " "$WORK/second.txt"
+kill $demo; wait $demo 2>/dev/null
+
+# ---- an idle runtime named NAME-N: its parked workers' stacks, else the name group ---------
 "$DEMO" --quiet --thread-name pool --numbered --scenario none > /dev/null 2>&1 &
 demo=$!
 sleep 1
 "$HUD" --pid $demo --headless --duration 3 > "$WORK/grp.txt" 2>&1
-check "idle runtime named NAME-N: workers found by the name group" grep -q "(largest thread-name group pool-N)" "$WORK/grp.txt"
-kill $demo; wait $demo 2>/dev/null
+check "idle runtime named NAME-N: workers found by their sleeping stacks" \
+	grep -q "^workers 4 (Tokio worker loop in their stacks)" "$WORK/grp.txt"
+# Stripped, its stacks name nothing: the last rule, the largest NAME-N group.
+strip -o "$WORK/demo-stripped" "$DEMO"
+"$WORK/demo-stripped" --quiet --thread-name pool --numbered --scenario none > /dev/null 2>&1 &
+stripped=$!
+sleep 1
+"$HUD" --pid $stripped --headless --duration 3 > "$WORK/grp2.txt" 2>&1
+check "idle runtime named NAME-N, stripped: workers found by the name group" \
+	grep -q "(largest thread-name group pool-N)" "$WORK/grp2.txt"
+kill $demo $stripped; wait $demo $stripped 2>/dev/null
 
 # ---- CPU pressure: workers waiting for a CPU are sched_delay, not their code ----------------
 # Threads burning both CPUs in bursts: the demo's workers, woken from their

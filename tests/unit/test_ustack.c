@@ -96,7 +96,7 @@ static pid_t start_asleep(const char *name, const char *source, int nr, uint64_t
 	uint64_t lo, hi;
 	*n = 0;
 	if (text_of((int)pid, exe, &lo, &hi) == 0)
-		*n = ustack_sleeping((int)pid, (uint32_t)pid, lo, hi, ips, HUD_STACK_DEPTH);
+		*n = ustack_sleeping((int)pid, (uint32_t)pid, NULL, lo, hi, ips, HUD_STACK_DEPTH);
 	return pid;
 }
 

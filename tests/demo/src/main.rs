@@ -17,6 +17,7 @@ mod mutex;
 mod net;
 mod pool;
 mod pressure;
+mod second;
 mod sleep;
 mod stats;
 
@@ -43,6 +44,7 @@ struct Opts {
     numbered: bool,
     current_thread: bool,
     busy_tasks: usize,
+    second_runtime: Option<String>,
 }
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
@@ -56,6 +58,8 @@ const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration
   --thread-name N  name the runtime's threads N (workers and blocking pool alike)
   --numbered       with --thread-name: name them N-0, N-1, ...
   --current-thread a current_thread runtime on the main thread instead
+  --second-runtime NAME  also a current_thread runtime on a thread named NAME, its task
+                   blocking (std::thread::sleep 30 ms every ~100 ms)
   --busy-tasks N   tasks per worker in the busy scenario (default 1)
   --quiet          no status lines";
 
@@ -75,6 +79,7 @@ fn parse_args() -> Opts {
         numbered: false,
         current_thread: false,
         busy_tasks: 1,
+        second_runtime: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -133,6 +138,7 @@ fn parse_args() -> Opts {
             "--thread-name" => o.thread_name = Some(value("--thread-name")),
             "--numbered" => o.numbered = true,
             "--current-thread" => o.current_thread = true,
+            "--second-runtime" => o.second_runtime = Some(value("--second-runtime")),
             "--quiet" | "-q" => o.quiet = true,
             "--help" | "-h" => {
                 println!("{}", USAGE);
@@ -174,6 +180,10 @@ fn main() {
             exit(1);
         }
     };
+
+    if let Some(name) = &opts.second_runtime {
+        second::start(name);
+    }
 
     let mut names = opts.scenarios.join(",");
     if names.is_empty() {
