@@ -93,7 +93,7 @@ struct poll_run {
 	uint32_t epoll_waits;   /* the worker's epoll_wait count (hud_sample.epoll_waits) */
 	uint32_t ctx_hash;      /* its Tokio CONTEXT's hash (hud_sample.ctx_hash) */
 	uint64_t delay_first, delay_last;       /* hud_sample.run_delay at its first and last sample */
-	uint64_t poll;          /* identity of the poll: see poll_identity() */
+	uint64_t poll;          /* identity of the poll: see session_poll_identity() */
 	uint32_t samples;
 	uint32_t need;          /* samples that make it a block (session_cpu_block): see on_sample */
 	uint64_t split_polls[SPLIT_POLLS];      /* the worker's latest poll identities seen polled
@@ -409,18 +409,26 @@ static void run_vote(struct poll_run *r, int32_t func, uint32_t stack)
  * return addresses and the registers their callees saved below each frame
  * pointer stay exactly the same until the poll returns; the next poll, even
  * of another task of the same type, leaves different values there (another
- * task pointer at least). Without a task frame, the innermost application
- * function stands in. */
-static uint64_t poll_identity(const struct hud_sample *smp, int32_t task_phys, int32_t func)
+ * task pointer at least). The innermost frame is the one running, though:
+ * when the task's code is inlined into Tokio's poll (a small async fn in a
+ * release build), the task's frame is the innermost, and its pc and what
+ * is below its frame pointer move, so the frames from its caller's outward
+ * stand for it (before, every sample of such a poll was a poll of its own,
+ * and a 25 ms loop of one was found as a CPU block 23 times in 116).
+ * Without a task frame, or without frames outside the running one, the
+ * innermost application function stands in. */
+uint64_t session_poll_identity(const uint64_t *ips, const uint32_t *fhash, uint32_t depth, int32_t task_phys,
+			       int32_t func)
 {
-	if (task_phys < 0 || (uint32_t)task_phys >= smp->depth)
+	uint32_t from = task_phys > 0 ? (uint32_t)task_phys : 1;
+	if (task_phys < 0 || from >= depth)
 		return 0x5a5a000000000000ull ^ (uint32_t)func;
 	uint64_t h = 0x2545f4914f6cdd1dull;
-	uint32_t end = (uint32_t)task_phys + 12 < smp->depth ? (uint32_t)task_phys + 12 : smp->depth;
-	for (uint32_t i = (uint32_t)task_phys; i < end; i++) {
-		h = addr_hash(h ^ smp->ips[i]);
-		if (i + 1 < smp->depth)
-			h = addr_hash(h ^ smp->fhash[i]);
+	uint32_t end = from + 12 < depth ? from + 12 : depth;
+	for (uint32_t i = from; i < end; i++) {
+		h = addr_hash(h ^ ips[i]);
+		if (i + 1 < depth)
+			h = addr_hash(h ^ fhash[i]);
 	}
 	return h;
 }
@@ -607,7 +615,7 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	const struct stack *st = &s->model->stacks[stack];
 	const struct frame *c = st->culprit >= 0 ? model_stack_frame(s->model, stack, (uint32_t)st->culprit) : NULL;
 	int32_t func = c && (c->flags & FRAME_APP) ? (int32_t)c->func_index : -1;
-	uint64_t poll = poll_identity(ev, task_phys, func);
+	uint64_t poll = session_poll_identity(ev->ips, ev->fhash, ev->depth, task_phys, func);
 	struct poll_run *r = run_of(s, worker);
 
 	/* One poll goes on while the worker neither slept nor turned Tokio's

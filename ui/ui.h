@@ -312,6 +312,15 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
  * when the session ends. */
 int session_cpu_block(uint32_t samples, uint32_t need, uint64_t span, uint64_t waited, uint64_t threshold_ns);
 
+/* Which poll a CPU sample is in, from its stack (depth return addresses
+ * ips, innermost first, the pc first, and the hashes fhash of what each
+ * frame saved below its frame pointer; task_phys the physical frame of the
+ * task's code, -1 none; func the culprit's function): the frames from the
+ * task's outward that are suspended for the whole poll. Equal for two
+ * samples of one poll; different, but for chance, for polls of two tasks. */
+uint64_t session_poll_identity(const uint64_t *ips, const uint32_t *fhash, uint32_t depth, int32_t task_phys,
+			       int32_t func);
+
 /* When a CPU block whose first and last samples are at first and last
  * began and how long it lasted: half a sample period (period_ns) before the
  * first and after the last, as each sample stands for one period (perf's

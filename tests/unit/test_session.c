@@ -115,6 +115,39 @@ static void check_cpu_bounds(uint64_t ms)
 	CHECK(start == 1000 * ms - 50000 && dur == 6 * ms + 100000, "10 kHz: 0.1 ms more");
 }
 
+/* Two samples of one poll have one identity, wherever in the poll's code
+ * they land; the polls of two tasks have two. Also when the task's code is
+ * inlined into Tokio's poll, so that the task's frame is the one running:
+ * its pc and the words below its frame pointer move from one sample to the
+ * next (before, each sample of such a poll was a poll of its own, and a
+ * 25 ms loop of a small async fn in a release build was found as a CPU
+ * block 23 times in 116). */
+static void check_poll_identity(void)
+{
+	/* The running frame, the harness that polls the task, the worker loop. */
+	uint64_t a[4] = { 0x55550001234, 0x5555000a100, 0x5555000b200, 0x5555000c300 };
+	uint32_t ha[4] = { 0x1111, 0xaaaa, 0xbbbb, 0xcccc };
+	uint64_t b[4] = { 0x55550001288, 0x5555000a100, 0x5555000b200, 0x5555000c300 };
+	uint32_t hb[4] = { 0x2222, 0xaaaa, 0xbbbb, 0xcccc };
+	CHECK(session_poll_identity(a, ha, 4, 0, 7) == session_poll_identity(b, hb, 4, 0, 7),
+	      "the task's code inlined into the poll (task frame innermost): one poll for two samples");
+	uint64_t c[4] = { 0x55550001234, 0x5555000a100, 0x5555000b200, 0x5555000c300 };
+	uint32_t hc[4] = { 0x1111, 0xdddd, 0xbbbb, 0xcccc };  /* another task's pointer, saved by the harness */
+	CHECK(session_poll_identity(a, ha, 4, 0, 7) != session_poll_identity(c, hc, 4, 0, 7),
+	      "the same code, polled for another task: two polls");
+	/* A task frame further out: its return address and saved words stay
+	 * for the poll, what runs inside it moves. */
+	uint64_t d[5] = { 0x55550009999, 0x55550001300, 0x5555000a100, 0x5555000b200, 0x5555000c300 };
+	uint32_t hd[5] = { 0x3333, 0x4444, 0xaaaa, 0xbbbb, 0xcccc };
+	uint64_t e[5] = { 0x55550008888, 0x55550001300, 0x5555000a100, 0x5555000b200, 0x5555000c300 };
+	uint32_t he[5] = { 0x5555, 0x4444, 0xaaaa, 0xbbbb, 0xcccc };
+	CHECK(session_poll_identity(d, hd, 5, 1, 7) == session_poll_identity(e, he, 5, 1, 7),
+	      "a task frame outside the running one: one poll");
+	CHECK(session_poll_identity(a, ha, 1, 0, 7) == session_poll_identity(b, hb, 1, 0, 7) &&
+	      session_poll_identity(a, ha, 1, 0, 7) != session_poll_identity(a, ha, 1, 0, 8),
+	      "only the running frame: the culprit's function stands for the poll");
+}
+
 int main(void)
 {
 	const uint64_t ms = 1000000, thr = 5 * ms;
@@ -136,5 +169,6 @@ int main(void)
 	CHECK(!session_cpu_block(1, 0, 30 * ms, 0, thr), "never fewer than two samples");
 	check_cpu_bounds(ms);
 	check_stack_classes();
+	check_poll_identity();
 	return check_done();
 }
