@@ -765,9 +765,15 @@ int loader_thread_add(const struct bpf_obj *o, uint32_t tid, uint32_t worker_id)
 		if (k && k != HUD_TID_GONE)
 			continue;
 		/* A free entry: the kernel side does not touch it until its tid
-		 * is set, so everything else is written first. */
+		 * is set, so everything else is written first. Its sequence
+		 * numbers start past every earlier entry's (hud_thread.first_seq). */
+		static uint32_t next_seq = 1u << 16;
 		memset((char *)t + sizeof(t->tid), 0, sizeof(*t) - sizeof(t->tid));
 		t->worker_id = worker_id;
+		t->switches = t->first_seq = next_seq;
+		next_seq += 1u << 16;
+		if (!next_seq)
+			next_seq = 1u << 16;
 		__atomic_store_n(&t->tid, tid, __ATOMIC_RELEASE);
 		return 0;
 	}

@@ -239,7 +239,8 @@ struct hud_thread {
 	hud_u64 off_ts;         /* when it last left the CPU, other than to park idle */
 	hud_u64 regs_delta;     /* its user registers' offset from its kernel stack (see HUD_KC_*), 0 until known */
 	hud_u64 wake_ts;        /* when it was last woken while off CPU, 0 if not since */
-	hud_u32 switches;       /* times it left the CPU: the sequence number of a switch-out */
+	hud_u32 switches;       /* the sequence number of its last switch-out: counts up from
+				 * first_seq, one per time it left the CPU */
 	hud_u32 vol_switches;   /* ... of which it went to sleep (not preempted) */
 	hud_u16 off_idle;       /* 1: it last left at one of its idle sites */
 	hud_u16 epoll_waits;    /* times it entered epoll_wait (wrapping): see hud_sample */
@@ -252,7 +253,14 @@ struct hud_thread {
 	hud_u64 off_site;       /* their site */
 	hud_u32 site_keys[HUD_SITES];   /* user space: see HUD_SITES; 0 = none */
 	hud_u64 site_found;     /* kernel side only: switch_out_site's findings, passed through memory */
-	hud_u32 pad1[6];        /* the checks start on a cache line of their own */
+	/* user space: switches when the entry was made. Each new entry starts
+	 * 65,536 past the last one's (loader_thread_add), so that a switch-out
+	 * is one (tid, sequence number) for the whole session: a thread taken
+	 * out of the table and put back, or a new thread with a dead one's tid,
+	 * would otherwise count from 0 again, and the stack read at an earlier
+	 * switch-out of that number named its sleeps. */
+	hud_u32 first_seq;
+	hud_u32 pad1[5];        /* the checks start on a cache line of their own */
 	struct hud_site_check site_checks[HUD_SITES];   /* user space */
 };
 _Static_assert(sizeof(struct hud_thread) % 64 == 0, "threads' entries are whole cache lines");

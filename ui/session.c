@@ -560,14 +560,20 @@ static uint32_t discover_by_stack(struct session *s, uint32_t tid, uint32_t clas
  * (on CPU in a sample, or asleep in an off-CPU record's stack): heavy work
  * and blocking waits belong there, they never block a worker. A thread
  * seen running the worker loop before (block_in_place moved its worker to
- * another thread, and it waits in the pool) keeps its row: it may get a
- * worker again (see on_sample). */
+ * another thread, and it waits in the pool) keeps its row, and the kernel
+ * side goes on following it: it gets a worker again when another worker
+ * calls block_in_place, and its first sleep as a worker brings it back
+ * (on_offcpu; its samples too, on_sample). Taken out of the kernel side's
+ * table, its sleeps as a worker went unseen until a sample of it: with a
+ * task calling block_in_place every 300 ms, a quarter of the other tasks'
+ * blocks were missed. */
 static struct worker_live *live_of(struct session *s, uint32_t id);
 
 static void demote_pool_thread(struct session *s, uint32_t worker, uint32_t tid)
 {
-	threads_demote(&s->threads, s->bpf, tid);
-	if (!live_of(s, worker)->ran_loop)
+	int ran_loop = live_of(s, worker)->ran_loop;
+	threads_demote(&s->threads, ran_loop ? NULL : s->bpf, tid);
+	if (!ran_loop)
 		model_worker_remove(s->model, worker);
 	run_of(s, worker)->active = 0;
 	run_of(s, worker)->npending = 0;
@@ -665,12 +671,21 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 	int runnable = hud_state_runnable(ev->state);
 	struct poll_run *r = run_of(s, ev->worker_id);
 
-	if (!threads_is_worker(&s->threads, ev->tid))
-		return;
-	if (stack >= 0 && s->model->stacks[stack].thread_class == STACK_CLASS_POOL) {
+	uint32_t class = stack >= 0 ? s->model->stacks[stack].thread_class : STACK_CLASS_UNKNOWN;
+	if (!threads_is_worker(&s->threads, ev->tid)) {
+		/* A thread that ran the worker loop, waiting in the pool since
+		 * (see demote_pool_thread), asleep in the loop again. */
+		if (class != STACK_CLASS_WORKER || !threads_was_worker(&s->threads, ev->tid))
+			return;
+		threads_promote(&s->threads, s->bpf, ev->tid);
+		register_workers(s);
+	}
+	if (class == STACK_CLASS_POOL) {
 		demote_pool_thread(s, ev->worker_id, ev->tid);
 		return;
 	}
+	if (class == STACK_CLASS_WORKER || class == STACK_CLASS_IN_PLACE)
+		live_of(s, ev->worker_id)->ran_loop = 1;
 	if (runnable && r->active && r->vol_switches == ev->vol_switches) {
 		if (r->npending < RUN_PENDING) {
 			r->pending[r->npending] = *ev;
@@ -937,7 +952,7 @@ static void refresh_workers(struct session *s)
 				model_worker_state(m, w->id, WORKER_RUNNING, first_seen(l, &t, ts), -1, BLOCK_CPU);
 			continue;
 		}
-		if (!t.switches) {
+		if (t.switches == t.first_seq) {
 			/* Off CPU since before hud attached: its stack is read from
 			 * /proc (once), a deadlock that began earlier included. */
 			int64_t stack = pre_attach_stack(s, w, l);

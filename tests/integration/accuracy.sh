@@ -131,6 +131,23 @@ on_workers inplace_named "--workers ingest-pool"
 check "block_in_place, --workers: no warning that no thread has the name" \
 	sh -c "! grep -q 'no thread of process' '$WORK/inplace_named.err'"
 
+# A worker's thread that handed its core over in block_in_place waits in the
+# blocking pool, and gets a worker again at another block_in_place: its
+# sleeps as a worker count. With 2 workers every handover moves one of two;
+# before, when hud stopped following a thread in the pool, 8-11 of ~31
+# sleeps were reported, and a sleep could be named by another call's stack.
+"$DEMO" --quiet --workers 2 --scenario sleep,inplace --duration 13 > "$WORK/moves.out" 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 10 --export "$WORK/moves.json" > /dev/null 2>&1
+wait $demo
+moved=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="off_cpu" and (.name|endswith("::throttle_backend")))] | length' "$WORK/moves.json")
+slept=$(grep -o 'sleep=[0-9]*' "$WORK/moves.out" | cut -d= -f2)
+check "block_in_place moving workers: the sleeps of the threads that get them are reported (${moved:-0} of ~$(( ${slept:-0} * 10 / 13 )))" \
+	test "${moved:-0}" -ge $(( ${slept:-0} * 10 * 8 / 13 / 10 ))
+other=$(jq '[.traceEvents[] | select(.ph=="B" and (.args.kind=="cpu" or .args.kind=="off_cpu") and (.name|endswith("::throttle_backend")|not))] | length' "$WORK/moves.json")
+check "block_in_place moving workers: no block named by anything else (${other:-?})" test "${other:-1}" = 0
+
 # ---- 30 s at default settings ------------------------------------------------
 "$DEMO" --quiet --duration 33 > "$WORK/demo.out" 2>&1 &
 demo=$!

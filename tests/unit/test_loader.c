@@ -635,8 +635,9 @@ __attribute__((noinline)) static void check_chain(struct ringbuf *rb, struct see
 }
 
 /* The worker table: tids that share home slots are all found, removing
- * one keeps the ones probed past it, and a full probe window says so. */
-static void check_table(struct bpf_obj *o)
+ * one keeps the ones probed past it, and a full probe window says so. (Not
+ * inlined: main's code stays within 4096 bytes, see check_first_records.) */
+__attribute__((noinline)) static void check_table(struct bpf_obj *o)
 {
 	uint32_t same[HUD_THREAD_PROBES + 1], n = 0;
 	struct hud_thread t;
@@ -648,11 +649,24 @@ static void check_table(struct bpf_obj *o)
 		CHECK(loader_thread_add(o, same[i], 100 + i) == 0, "add tid %u sharing a home slot", same[i]);
 	CHECK(loader_thread_add(o, same[HUD_THREAD_PROBES], 1) < 0 && errno == ENOSPC,
 	      "a ninth tid with the same home slot does not fit");
+	struct hud_thread first;
+	CHECK(loader_thread_get(o, same[2], &first) == 0 && first.switches == first.first_seq && first.first_seq,
+	      "a new entry's sequence numbers start at its first_seq (%u)", first.first_seq);
 	CHECK(loader_thread_remove(o, same[2]) == 0 && loader_thread_get(o, same[2], &t) < 0, "removed tid is gone");
 	CHECK(loader_thread_get(o, same[5], &t) == 0 && t.worker_id == 105, "a tid probed past a removed one is found");
 	CHECK(loader_thread_add(o, same[HUD_THREAD_PROBES], 7) == 0 &&
 	      loader_thread_get(o, same[HUD_THREAD_PROBES], &t) == 0 && t.worker_id == 7,
 	      "the removed slot is reused");
+	/* Put back (a pool thread that runs a worker again, or a new thread
+	 * with a dead one's tid): its switch-outs must not repeat the (tid,
+	 * sequence number) pairs of its first entry, under which stacks were
+	 * read (loader/sleepstacks.c); before, both counted from 0, and a
+	 * sleep was named by another call's stack. */
+	CHECK(loader_thread_remove(o, same[5]) == 0 && loader_thread_add(o, same[2], 102) == 0 &&
+	      loader_thread_get(o, same[2], &t) == 0 && t.switches == t.first_seq &&
+	      t.first_seq - first.first_seq >= (1u << 16),
+	      "a tid put back counts its switch-outs from past the first entry's (%u, then %u)", first.first_seq,
+	      t.first_seq);
 	for (uint32_t i = 0; i <= HUD_THREAD_PROBES; i++)
 		loader_thread_remove(o, same[i]);
 	CHECK(loader_thread_get(o, same[0], &t) < 0 && loader_thread_get(o, same[7], &t) < 0, "all removed");
@@ -1063,8 +1077,9 @@ int main(void)
 	sleepstacks_stop(ss);
 
 	struct hud_thread t;
-	CHECK(loader_thread_get(o, tid, &t) == 0 && t.vol_switches >= 17 && t.switches >= t.vol_switches,
-	      "the kernel side counted its 17 sleeps and more (%u sleeps, %u switch-outs)", t.vol_switches, t.switches);
+	CHECK(loader_thread_get(o, tid, &t) == 0 && t.vol_switches >= 17 && t.switches - t.first_seq >= t.vol_switches,
+	      "the kernel side counted its 17 sleeps and more (%u sleeps, %u switch-outs)", t.vol_switches,
+	      t.switches - t.first_seq);
 	CHECK(!(loader_shortcuts(o) & LOADER_REGS_IN_PLACE) || (t.regs_delta > 0 && t.regs_delta < (1u << 20)),
 	      "the registers' place on the kernel stack was learned (%llu)", (unsigned long long)t.regs_delta);
 	uint64_t st[HUD_STAT_COUNT];
