@@ -72,7 +72,7 @@ struct addr_entry {
 
 /* Threads whose stacks discover_asleep reads from /proc: at attach and
  * before the last rule (when no thread had a worker's name), and every
- * second after (~30-50 us each). */
+ * second after, in turn (~30-50 us each). */
 #define DISCOVER_ASLEEP_ALL  64
 #define DISCOVER_ASLEEP_SOME 8
 #define SPLIT_POLLS 8   /* poll identities a worker remembers as split by CONTEXT alone (on_sample) */
@@ -801,6 +801,15 @@ static void register_workers(struct session *s)
 	}
 }
 
+/* The process's call-frame information, for stacks read from /proc:
+ * opened at the first need, kept for the session (NULL: out of memory). */
+static struct unwind *process_unwind(struct session *s)
+{
+	if (!s->unwind)
+		s->unwind = unwind_open(s->opts->pid);
+	return s->unwind;
+}
+
 /* The stack of a worker that has not left the CPU since hud attached (so
  * the kernel side never saw its stack), read once from /proc; -1 if none. */
 static int64_t pre_attach_stack(struct session *s, const struct worker_stat *w, struct worker_live *l)
@@ -808,7 +817,7 @@ static int64_t pre_attach_stack(struct session *s, const struct worker_stat *w, 
 	if (l->pre_tried)
 		return l->pre_stack;
 	uint64_t ips[HUD_STACK_DEPTH];
-	int n = ustack_sleeping(s->opts->pid, w->tid, NULL, s->text_lo, s->text_hi, ips, HUD_STACK_DEPTH);
+	int n = ustack_sleeping(s->opts->pid, w->tid, process_unwind(s), s->text_lo, s->text_hi, ips, HUD_STACK_DEPTH);
 	l->pre_tried = 1;
 	l->pre_stack = n > 0 ? (int64_t)model_stack_of(s, ips, n, NULL) : -1;
 	return l->pre_stack;
@@ -1108,9 +1117,7 @@ static int discover_asleep(struct session *s, int max)
 		if (k == total - 1 || n == max)
 			s->asleep_next = (s->asleep_next + (uint32_t)k + 1) % (uint32_t)total;
 	}
-	if (n && !s->unwind)
-		s->unwind = unwind_open(s->opts->pid);
-	for (int i = 0; i < n && s->unwind; i++) {
+	for (int i = 0; i < n && process_unwind(s); i++) {
 		uint64_t ips[HUD_STACK_DEPTH];
 		int depth = ustack_sleeping(s->opts->pid, tids[i], s->unwind, s->text_lo, s->text_hi, ips,
 					    HUD_STACK_DEPTH);
