@@ -70,9 +70,9 @@ struct addr_entry {
 
 #define RUN_PENDING 4
 
-/* Threads whose stacks discover_asleep reads from /proc: at attach and
- * before the last rule (when no thread had a worker's name), and every
- * second after, in turn (~30-50 us each). */
+/* Threads whose stacks discover_asleep reads from /proc: 200 ms after
+ * attaching and before the last rule (when no thread had a worker's name),
+ * and every second, in turn (~30-50 us each). */
 #define DISCOVER_ASLEEP_ALL  64
 #define DISCOVER_ASLEEP_SOME 8
 #define SPLIT_POLLS 8   /* poll identities a worker remembers as split by CONTEXT alone (on_sample) */
@@ -1403,9 +1403,6 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	if (loader_attach(s->bpf, opts->freq, !opts->no_epoll_count, err, errlen) < 0)
 		goto out;
 	m->info.epoll_counted = loader_counts_epoll_waits(s->bpf);
-	/* Workers by stack at once, for the threads that sleep: samples only
-	 * see threads on a CPU (a second runtime's too, beside named ones). */
-	discover_asleep(s, DISCOVER_ASLEEP_ALL);
 	if (opts->on_attached)
 		opts->on_attached(opts->ctx);
 
@@ -1422,6 +1419,11 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	uint64_t next_scan = now_ns() + 500000000ull, next_tick = now_ns() + 100000000ull;
 	uint64_t next_age = now_ns() + UNIT_AGE_NS;
 	uint64_t discover_until = s->named || opts->workers_prefix ? 0 : now_ns() + 1500000000ull;
+	/* Workers by stack for the threads that sleep (samples only see threads
+	 * on a CPU; a second runtime's too, beside named ones), soon after
+	 * attaching, not before the first events: naming their frames may
+	 * load the C library's debug information (~50 ms). */
+	uint64_t asleep_at = now_ns() + 200000000ull;
 	uint64_t prefix_check = opts->workers_prefix && !opts->on_input ? now_ns() + 1500000000ull : 0;
 	uint64_t deadline = opts->duration_ns ? s->start_ns + opts->duration_ns : 0;
 	unsigned scans = 0;
@@ -1445,6 +1447,10 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		    opts->on_input(opts->ctx, m)) {
 			snprintf(m->info.stop_reason, sizeof(m->info.stop_reason), "quit");
 			break;
+		}
+		if (asleep_at && now >= asleep_at) {
+			asleep_at = 0;
+			discover_asleep(s, DISCOVER_ASLEEP_ALL);
 		}
 		if (discover_until && now >= discover_until) {
 			discover_until = 0;
