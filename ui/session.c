@@ -1096,37 +1096,55 @@ static void warn_prefix_unmatched(struct session *s)
 		"hud goes on looking\n", s->opts->pid, prefix, names);
 }
 
-/* Rules 3 and 4 for threads that sleep, which samples do not see: their
- * stacks read from /proc, at most max of the threads that are not workers
- * from where the last call stopped (the list's order). A worker of a
+/* The stacks of threads that sleep, which samples do not see, read from
+ * /proc: at most max threads whose kind is not known yet, from where the
+ * last call stopped (the list's order). A thread that is not a worker
+ * becomes one by rules 3 and 4 (without --workers): a worker of a
  * current_thread runtime that mostly sleeps, or of a second runtime that
- * waits, is found so. Returns how many became workers. */
-static int discover_asleep(struct session *s, int max)
+ * waits, is found so. A worker by name never seen running the worker loop
+ * is taken out of the workers when it waits in the blocking pool: before,
+ * the pool threads alive when a session ended that had not been seen at
+ * work were counted as workers (48 for a 4-worker runtime, amid bursts of
+ * spawn_blocking). Returns how many became workers; *running (NULL: not
+ * wanted) counts the workers of unknown kind that were not asleep. */
+static int discover_asleep(struct session *s, int max, int *running)
 {
-	uint32_t tids[64];
+	struct { uint32_t tid, worker; } pick[64];
 	int n = 0, found = 0, total = s->threads.n;
 
-	if (s->opts->workers_prefix || total <= 0)
+	if (total <= 0)
 		return 0;
-	if (max > (int)(sizeof(tids) / sizeof(tids[0])))
-		max = (int)(sizeof(tids) / sizeof(tids[0]));
+	if (max > (int)(sizeof(pick) / sizeof(pick[0])))
+		max = (int)(sizeof(pick) / sizeof(pick[0]));
 	for (int k = 0; k < total && n < max; k++) {
 		const struct thread_info *t = &s->threads.v[(s->asleep_next + (uint32_t)k) % (uint32_t)total];
-		if (t->worker_id == HUD_NOT_WORKER)
-			tids[n++] = t->tid;
+		int unknown = t->worker_id == HUD_NOT_WORKER ? !s->opts->workers_prefix : !live_of(s, t->worker_id)->ran_loop;
+		if (unknown) {
+			pick[n].tid = t->tid;
+			pick[n++].worker = t->worker_id;
+		}
 		if (k == total - 1 || n == max)
 			s->asleep_next = (s->asleep_next + (uint32_t)k + 1) % (uint32_t)total;
 	}
 	for (int i = 0; i < n && process_unwind(s); i++) {
 		uint64_t ips[HUD_STACK_DEPTH];
-		int depth = ustack_sleeping(s->opts->pid, tids[i], s->unwind, s->text_lo, s->text_hi, ips,
+		int depth = ustack_sleeping(s->opts->pid, pick[i].tid, s->unwind, s->text_lo, s->text_hi, ips,
 					    HUD_STACK_DEPTH);
-		if (depth <= 0)
+		if (depth <= 0) {
+			if (running && pick[i].worker != HUD_NOT_WORKER)
+				(*running)++;
 			continue;
+		}
 		uint32_t stack = model_stack_of(s, ips, depth, NULL);       /* (it may move the stacks) */
 		uint32_t class = s->model->stacks[stack].thread_class;
-		if (class == STACK_CLASS_WORKER || class == STACK_CLASS_CURRENT)
-			found += discover_by_stack(s, tids[i], class) != HUD_NOT_WORKER;
+		if (pick[i].worker == HUD_NOT_WORKER) {
+			if (class == STACK_CLASS_WORKER || class == STACK_CLASS_CURRENT)
+				found += discover_by_stack(s, pick[i].tid, class) != HUD_NOT_WORKER;
+		} else if (class == STACK_CLASS_POOL && threads_is_worker(&s->threads, pick[i].tid)) {
+			demote_pool_thread(s, pick[i].worker, pick[i].tid);
+		} else if (class == STACK_CLASS_WORKER) {
+			live_of(s, pick[i].worker)->ran_loop = 1;
+		}
 	}
 	return found;
 }
@@ -1137,7 +1155,7 @@ static int discover_last_rule(struct session *s, char *err, size_t errlen)
 {
 	struct model *m = s->model;
 
-	if (threads_worker_count(&s->threads) || m->nworkers || discover_asleep(s, DISCOVER_ASLEEP_ALL) > 0)
+	if (threads_worker_count(&s->threads) || m->nworkers || discover_asleep(s, DISCOVER_ASLEEP_ALL, NULL) > 0)
 		return 0;
 	if (threads_promote_name_group(&s->threads, s->bpf, s->group, sizeof(s->group)) > 0) {
 		describe_rule(s, m->info.workers_rule, sizeof(m->info.workers_rule));
@@ -1450,7 +1468,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		}
 		if (asleep_at && now >= asleep_at) {
 			asleep_at = 0;
-			discover_asleep(s, DISCOVER_ASLEEP_ALL);
+			discover_asleep(s, DISCOVER_ASLEEP_ALL, NULL);
 		}
 		if (discover_until && now >= discover_until) {
 			discover_until = 0;
@@ -1508,7 +1526,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 			/* Every other scan, some of the other threads' stacks:
 			 * a runtime started since, or one whose threads sleep. */
 			if (++scans % 2 == 0)
-				discover_asleep(s, DISCOVER_ASLEEP_SOME);
+				discover_asleep(s, DISCOVER_ASLEEP_SOME, NULL);
 		}
 	}
 	if (!s->named && !opts->workers_prefix && discover_last_rule(s, err, errlen) < 0)
@@ -1517,6 +1535,21 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	while (ringbuf_poll(s->rb, 0, collect, s) > 0)
 		process_batch(s);
 	process_batch(s);
+	/* The threads as they are now (a blocking pool's threads come and go
+	 * between scans), then those named like workers that were never seen
+	 * at work: those waiting in the blocking pool are not workers. Up to
+	 * 256 threads, and those that were running looked at again 20 ms
+	 * later, four times at most (a pool thread between two closures). */
+	if (threads_scan(&s->threads, s->bpf) >= 0)
+		forget_gone(s);
+	for (int round = 0; round < 5; round++) {
+		int running = 0;
+		for (int i = 0; i < 4; i++)
+			discover_asleep(s, DISCOVER_ASLEEP_ALL, &running);
+		if (!running || round == 4)
+			break;
+		usleep(20000);
+	}
 	refresh_workers(s);
 	report_open_blocks(s);
 

@@ -215,6 +215,23 @@ check "blocking pool asleep: its threads are not workers (workers $(jq .otherDat
 	jq -e '.otherData.workers == 4' "$WORK/pool.json"
 kill $demo 2>/dev/null; wait $demo 2>/dev/null
 
+# A pool whose threads come and go (bursts of 24 closures, threads idle 5 ms
+# exit): at --threshold 50 their 25 ms waits are never reported, so only
+# their stacks, read while they wait, say they are the pool's; and threads
+# that exit between two scans of the threads are gone at the end. Before,
+# those alive or just gone when the session ended were counted as workers
+# (28 for the demo's 4 in one of two runs; 48 on a test app).
+"$DEMO" --quiet --scenario pool --pool-burst 24 --pool-keep-alive 5 --duration 13 > /dev/null 2>&1 &
+demo=$!
+sleep 1
+counts=""
+for run in 1 2 3; do
+	counts="$counts $("$HUD" --pid $demo --headless --duration 3 --threshold 50 2>/dev/null | sed -n 's/^workers \([0-9]*\) .*/\1/p')"
+done
+check "blocking pool that comes and goes: its threads are not workers at the end (workers:$counts)" \
+	test "$counts" = " 4 4 4"
+kill $demo 2>/dev/null; wait $demo 2>/dev/null
+
 # ---- two async blocks of one function: two culprits, each at its line ---------------
 # Both are named hud_demo::closures::spawn_all::{{closure}}.
 cl_src=$(cd "$(dirname "$0")/../demo/src" && pwd)/closures.rs

@@ -45,6 +45,8 @@ struct Opts {
     current_thread: bool,
     busy_tasks: usize,
     second_runtime: Option<String>,
+    pool_keep_alive: Option<Duration>,
+    pool_burst: usize,
 }
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
@@ -58,6 +60,9 @@ const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration
   --thread-name N  name the runtime's threads N (workers and blocking pool alike)
   --numbered       with --thread-name: name them N-0, N-1, ...
   --current-thread a current_thread runtime on the main thread instead
+  --pool-keep-alive MS   blocking-pool threads exit after MS idle (Tokio's default: 10 s),
+                   so the pool's threads come and go
+  --pool-burst N   closures the pool scenario starts at once (default 2)
   --second-runtime NAME  also a current_thread runtime on a thread named NAME, its task
                    blocking (std::thread::sleep 30 ms every ~100 ms)
   --busy-tasks N   tasks per worker in the busy scenario (default 1)
@@ -80,6 +85,8 @@ fn parse_args() -> Opts {
         current_thread: false,
         busy_tasks: 1,
         second_runtime: None,
+        pool_keep_alive: None,
+        pool_burst: 2,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -139,6 +146,20 @@ fn parse_args() -> Opts {
             "--numbered" => o.numbered = true,
             "--current-thread" => o.current_thread = true,
             "--second-runtime" => o.second_runtime = Some(value("--second-runtime")),
+            "--pool-burst" => {
+                let v = value("--pool-burst");
+                match v.parse::<usize>() {
+                    Ok(n) if (1..=256).contains(&n) => o.pool_burst = n,
+                    _ => usage_error(&format!("bad --pool-burst '{}'", v)),
+                }
+            }
+            "--pool-keep-alive" => {
+                let v = value("--pool-keep-alive");
+                match v.parse::<u64>() {
+                    Ok(ms) if ms > 0 => o.pool_keep_alive = Some(Duration::from_millis(ms)),
+                    _ => usage_error(&format!("bad --pool-keep-alive '{}'", v)),
+                }
+            }
             "--quiet" | "-q" => o.quiet = true,
             "--help" | "-h" => {
                 println!("{}", USAGE);
@@ -163,6 +184,9 @@ fn main() {
         b
     };
     builder.enable_all();
+    if let Some(d) = opts.pool_keep_alive {
+        builder.thread_keep_alive(d);
+    }
     if let Some(name) = opts.thread_name.clone() {
         if opts.numbered {
             let next = std::sync::atomic::AtomicUsize::new(0);
@@ -239,7 +263,7 @@ async fn run(opts: &Opts) {
             "inplace" if opts.current_thread => eprintln!("hud-demo: inplace needs the multi-thread runtime; skipped"),
             "inplace" => inplace::spawn_all(),
             "drain" => drain::spawn_all(opts.workers),
-            "pool" => pool::spawn_all(),
+            "pool" => pool::spawn_all(opts.pool_burst),
             "closures" => closures::spawn_all(),
             _ => unreachable!(),
         }

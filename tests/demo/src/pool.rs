@@ -12,15 +12,17 @@ use crate::stats;
 const WAIT: Duration = Duration::from_millis(25);
 const PERIOD: Duration = Duration::from_millis(40);
 
-pub fn spawn_all() {
-    tokio::spawn(async {
+/// burst closures at once (two by default, so the pool keeps more than one
+/// thread); with a short `--pool-keep-alive`, a burst's threads exit after
+/// it and the next burst starts new ones.
+pub fn spawn_all(burst: usize) {
+    tokio::spawn(async move {
         loop {
             tokio::time::sleep(PERIOD).await;
-            // Two at once, so the pool keeps more than one thread.
-            let a = tokio::task::spawn_blocking(|| blocking_wait(WAIT));
-            let b = tokio::task::spawn_blocking(|| blocking_wait(WAIT));
-            let _ = a.await;
-            let _ = b.await;
+            let waits: Vec<_> = (0..burst).map(|_| tokio::task::spawn_blocking(|| blocking_wait(WAIT))).collect();
+            for w in waits {
+                let _ = w.await;
+            }
             stats::bump(&stats::HEALTHY);
         }
     });
