@@ -285,21 +285,24 @@ check "second runtime: and the main runtime's culprit" grep -qE "^  cpu(\+[a-z_+
 kill $demo; wait $demo 2>/dev/null
 
 # ---- an idle runtime named NAME-N: its parked workers' stacks, else the name group ---------
-"$DEMO" --quiet --thread-name pool --numbered --scenario none > /dev/null 2>&1 &
-demo=$!
-sleep 1
-"$HUD" --pid $demo --headless --duration 3 > "$WORK/grp.txt" 2>&1
+# idle_pool_runtime BINARY NAME: BINARY (the demo) run as an idle runtime whose
+# threads are named pool-0, pool-1, ...; hud's summary of 3 s in $WORK/NAME.txt.
+idle_pool_runtime() {
+	local pid
+	"$1" --quiet --thread-name pool --numbered --scenario none > /dev/null 2>&1 &
+	pid=$!
+	sleep 1
+	"$HUD" --pid $pid --headless --duration 3 > "$WORK/$2.txt" 2>&1
+	kill $pid; wait $pid 2>/dev/null
+}
+idle_pool_runtime "$DEMO" grp
 check "idle runtime named NAME-N: workers found by their sleeping stacks" \
 	grep -q "^workers 4 (Tokio worker loop in their stacks)" "$WORK/grp.txt"
 # Stripped, its stacks name nothing: the last rule, the largest NAME-N group.
 strip -o "$WORK/demo-stripped" "$DEMO"
-"$WORK/demo-stripped" --quiet --thread-name pool --numbered --scenario none > /dev/null 2>&1 &
-stripped=$!
-sleep 1
-"$HUD" --pid $stripped --headless --duration 3 > "$WORK/grp2.txt" 2>&1
+idle_pool_runtime "$WORK/demo-stripped" grp2
 check "idle runtime named NAME-N, stripped: workers found by the name group" \
 	grep -q "(largest thread-name group pool-N)" "$WORK/grp2.txt"
-kill $demo $stripped; wait $demo $stripped 2>/dev/null
 
 # ---- CPU pressure: workers waiting for a CPU are sched_delay, not their code ----------------
 # Threads burning both CPUs in bursts: the demo's workers, woken from their
