@@ -1540,15 +1540,17 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	 * at work: those waiting in the blocking pool are not workers. Up to
 	 * 256 threads, and those that were running looked at again 20 ms
 	 * later, four times at most (a pool thread between two closures). */
-	if (threads_scan(&s->threads, s->bpf) >= 0)
+	if (threads_scan(&s->threads, s->bpf) >= 0) {
 		forget_gone(s);
-	for (int round = 0; round < 5; round++) {
-		int running = 0;
-		for (int i = 0; i < 4; i++)
-			discover_asleep(s, DISCOVER_ASLEEP_ALL, &running);
-		if (!running || round == 4)
-			break;
-		usleep(20000);
+		int calls = (s->threads.n + DISCOVER_ASLEEP_ALL - 1) / DISCOVER_ASLEEP_ALL;
+		for (int round = 0; round < 5; round++) {
+			int running = 0;
+			for (int i = 0; i < calls && i < 4; i++)
+				discover_asleep(s, DISCOVER_ASLEEP_ALL, &running);
+			if (!running || round == 4)
+				break;
+			usleep(20000);
+		}
 	}
 	refresh_workers(s);
 	report_open_blocks(s);
