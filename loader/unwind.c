@@ -399,9 +399,6 @@ static int cie_parse(const struct ufile *f, const uint8_t *p, struct cie *ci)
 	return 0;
 }
 
-/* reg's value is kept some way this walk does not follow (in another
- * register, by an expression): rbp or the return address then cannot be
- * had. */
 /* A factored offset (v times the CIE's data alignment), wrapping as the
  * untrusted numbers may: a signed product could overflow. */
 static int64_t factored(uint64_t v, int64_t align)
@@ -409,6 +406,9 @@ static int64_t factored(uint64_t v, int64_t align)
 	return (int64_t)(v * (uint64_t)align);
 }
 
+/* reg's value is kept some way this walk does not follow (in another
+ * register, by an expression): rbp or the return address then cannot be
+ * had. */
 static void rule_unusable(struct rules *r, const struct cie *ci, uint64_t reg)
 {
 	if (reg == REG_RBP)
