@@ -70,9 +70,10 @@ struct addr_entry {
 
 #define RUN_PENDING 4
 
-/* Threads whose stacks discover_asleep reads from /proc: a second after
- * attaching, before the last rule (when no thread had a worker's name), at
- * the end, and every second, in turn (~30-50 us each). */
+/* Threads whose stacks discover_asleep reads from /proc at most in one
+ * call: a second after attaching, before the last rule (when no thread had
+ * a worker's name), at the end; and every second, in turn (~30-50 us
+ * each). */
 #define DISCOVER_ASLEEP_ALL  64
 #define DISCOVER_ASLEEP_SOME 8
 #define SPLIT_POLLS 8   /* poll identities a worker remembers as split by CONTEXT alone (on_sample) */
@@ -1109,13 +1110,13 @@ static void warn_prefix_unmatched(struct session *s)
  * wanted) counts the workers of unknown kind that were not asleep. */
 static int discover_asleep(struct session *s, int max, int *running)
 {
-	struct { uint32_t tid, worker; } pick[64];
+	struct { uint32_t tid, worker; } pick[DISCOVER_ASLEEP_ALL];
 	int n = 0, found = 0, total = s->threads.n;
 
 	if (total <= 0)
 		return 0;
-	if (max > (int)(sizeof(pick) / sizeof(pick[0])))
-		max = (int)(sizeof(pick) / sizeof(pick[0]));
+	if (max > DISCOVER_ASLEEP_ALL)
+		max = DISCOVER_ASLEEP_ALL;
 	for (int k = 0; k < total && n < max; k++) {
 		const struct thread_info *t = &s->threads.v[(s->asleep_next + (uint32_t)k) % (uint32_t)total];
 		int unknown = t->worker_id == HUD_NOT_WORKER ? !s->opts->workers_prefix : !live_of(s, t->worker_id)->ran_loop;
@@ -1126,10 +1127,10 @@ static int discover_asleep(struct session *s, int max, int *running)
 		if (k == total - 1 || n == max)
 			s->asleep_next = (s->asleep_next + (uint32_t)k + 1) % (uint32_t)total;
 	}
-	for (int i = 0; i < n && process_unwind(s); i++) {
+	struct unwind *u = n ? process_unwind(s) : NULL;
+	for (int i = 0; i < n && u; i++) {
 		uint64_t ips[HUD_STACK_DEPTH];
-		int depth = ustack_sleeping(s->opts->pid, pick[i].tid, s->unwind, s->text_lo, s->text_hi, ips,
-					    HUD_STACK_DEPTH);
+		int depth = ustack_sleeping(s->opts->pid, pick[i].tid, u, s->text_lo, s->text_hi, ips, HUD_STACK_DEPTH);
 		if (depth <= 0) {
 			if (running && pick[i].worker != HUD_NOT_WORKER)
 				(*running)++;
