@@ -61,6 +61,18 @@ struct hud_map_def events SEC("maps") = {
 	.type = BPF_MAP_TYPE_RINGBUF, .key_size = 0,
 	.value_size = 0, .max_entries = HUD_RINGBUF_BYTES,
 };
+/* The sampler's records, a ring per CPU (see struct hud_sample_pos): the
+ * loader sizes both by the CPUs and "samples" by the sampling rate. */
+struct hud_map_def samples SEC("maps") = {
+	.type = BPF_MAP_TYPE_ARRAY, .key_size = 4,
+	.value_size = sizeof(struct hud_sample), .max_entries = 1,
+	.map_flags = BPF_F_MMAPABLE,
+};
+struct hud_map_def sample_pos SEC("maps") = {
+	.type = BPF_MAP_TYPE_ARRAY, .key_size = 4,
+	.value_size = sizeof(struct hud_sample_pos), .max_entries = 1,
+	.map_flags = BPF_F_MMAPABLE,
+};
 struct hud_map_def sleeps SEC("maps") = {
 	.type = BPF_MAP_TYPE_RINGBUF, .key_size = 0,
 	.value_size = 0, .max_entries = HUD_SLEEPS_BYTES,
@@ -682,8 +694,21 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	if (!cfg || cfg->tgid != tgid || tid == 0)
 		return 0;
 	t = thread_of(tid);
-	hud_u64 wake = count_record(HUD_STAT_SAMPLES, cfg);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	stat_add(HUD_STAT_SAMPLES, 1);
+	hud_u32 cpu = bpf_get_smp_processor_id();
+	struct hud_sample_pos *pos = bpf_map_lookup_elem(&sample_pos, &cpu);
+	if (!pos) {
+		stat_add(HUD_STAT_LOST, 1);
+		return 0;
+	}
+	/* The reader's tail is read only when the slots known free are used
+	 * up: its line is written by the reader, so a read of it is a miss. */
+	hud_u32 mask = cfg->sample_mask, slot;
+	hud_u64 head = pos->head;
+	if (head >= pos->limit)
+		pos->limit = *(volatile hud_u64 *)&pos->tail + mask + 1;
+	slot = cpu * (mask + 1) + ((hud_u32)head & mask);
+	e = head < pos->limit ? bpf_map_lookup_elem(&samples, &slot) : 0;
 	if (!e) {
 		stat_add(HUD_STAT_LOST, 1);
 		return 0;
@@ -691,7 +716,7 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	e->kind = HUD_EV_SAMPLE;
 	e->tid = tid;
 	e->worker_id = t ? t->worker_id : HUD_NOT_WORKER;
-	e->cpu = bpf_get_smp_processor_id();
+	e->cpu = cpu;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->vol_switches = t ? t->vol_switches : 0;
 	e->epoll_waits = t ? t->epoll_waits : 0;
@@ -729,6 +754,23 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	 * every walk of every length. */
 	if (!*(volatile hud_u32 *)&e->depth)
 		stat_add(HUD_STAT_STACK_FAIL, 1);
-	bpf_ringbuf_submit(e, wake);
+	/* The record, then head: the compiler keeps the stores in order, and
+	 * so does the CPU (see struct hud_sample_pos). */
+	asm volatile("" ::: "memory");
+	*(volatile hud_u64 *)&pos->head = head + 1;
+	/* Half the slots used since tail was read: read it again, and wake
+	 * the reader when they are still in use. */
+	if (head + 1 - (pos->limit - mask - 1) != (mask >> 1) + 1)
+		return 0;
+	hud_u64 tail = *(volatile hud_u64 *)&pos->tail;
+	pos->limit = tail + mask + 1;
+	if (head + 1 - tail > mask >> 1) {
+		struct hud_wake *wk = bpf_ringbuf_reserve(&events, sizeof(*wk), 0);
+		if (wk) {
+			wk->kind = HUD_EV_SAMPLES_WAITING;
+			wk->cpu = cpu;
+			bpf_ringbuf_submit(wk, BPF_RB_FORCE_WAKEUP);
+		}
+	}
 	return 0;
 }

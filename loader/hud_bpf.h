@@ -122,7 +122,9 @@ struct hud_config {
 	 * unknown. See hud_sample.ctx_hash. */
 	hud_u64 tls_off;
 	hud_u32 tls_len;
-	hud_u32 pad1;
+	/* Set by loader_configure: the slots of each CPU's part of "samples",
+	 * less one (a power of two less one; see struct hud_sample_pos). */
+	hud_u32 sample_mask;
 	/* Tokio's worker loop (multi_thread::worker::Context::run) in the
 	 * process: [loop_lo, loop_lo + loop_len). The sampler's walk ends at
 	 * its frame: what lies outward (the thread's start, the blocking pool
@@ -131,11 +133,11 @@ struct hud_config {
 	 * the demo's compute_checksum). 0, 0: walk to the stack's end. */
 	hud_u64 loop_lo;
 	hud_u64 loop_len;
-	/* Set by loader_configure: a record of "events" wakes the reader
-	 * when its CPU's count of records of its kind (HUD_STAT_SAMPLES,
-	 * HUD_STAT_OFFCPU) is a multiple of wake_mask + 1, so that all CPUs
-	 * together fill at most a quarter of the ring buffer with either kind
-	 * between wakeups; the reader also looks every 100 ms on its own. */
+	/* Set by loader_configure: an off-CPU record wakes the reader when
+	 * its CPU's count of them (HUD_STAT_OFFCPU) is a multiple of
+	 * wake_mask + 1, so that all CPUs together fill at most a quarter of
+	 * "events" between wakeups; the reader also looks every 100 ms on its
+	 * own (samples: see struct hud_sample_pos). */
 	hud_u32 wake_mask;
 	hud_u32 pad2;
 };
@@ -279,10 +281,43 @@ struct hud_sleep {
 };
 #define HUD_SLEEPS_BYTES    (64u << 10)
 
-/* Event kinds in the ring buffer. */
-#define HUD_EV_SAMPLE  1u   /* struct hud_sample: the sampler fired on a thread of the target */
+/* Record kinds. */
+#define HUD_EV_SAMPLE  1u   /* struct hud_sample: the sampler fired on a thread of the target
+			     * (in "samples", not in "events") */
 #define HUD_EV_OFFCPU  2u   /* struct hud_event: a worker came back after > threshold off CPU
 			     * (after an idle park: after > threshold in the run queue) */
+#define HUD_EV_SAMPLES_WAITING 3u /* struct hud_wake in "events": a CPU's part of "samples" is
+				   * half full; read it */
+
+/* Samples do not go through the "events" ring buffer: its reserve and
+ * submit (a lock taken with interrupts off, two atomic operations) cost
+ * ~0.7 us a sample on the test machine, a third of the sampler (see
+ * docs/PERFORMANCE.md). Each CPU writes its own part of "samples" (an
+ * mmapable array: ncpus_possible parts of sample_mask + 1 slots), as a ring
+ * with one writer and one reader: its "sample_pos" entry counts the slots
+ * written (head, by the sampler) and read (tail, by user space). The
+ * sampler writes slot head & sample_mask when head - tail <= sample_mask
+ * (reading tail only when the slots it knew free are used up), then
+ * advances head (the record's stores before it: x86-64 keeps stores
+ * in order, and hud is x86-64 only); user space reads the slots up to
+ * head, then advances tail. A sampler's run never nests in another on its
+ * CPU (it runs in a timer interrupt). A full part counts a lost sample.
+ * When half its slots were written since it last read tail, the sampler
+ * reads it again, and sends a struct hud_wake in "events" (which wakes the
+ * reader) if half are still unread. Each CPU's samples are in time
+ * order; user space merges them with "events" by time (ui/session.c). */
+struct hud_sample_pos {
+	hud_u64 head;           /* written by the sampler */
+	hud_u64 limit;          /* the sampler's: tail + slots, when it last read tail */
+	hud_u64 pad0[6];        /* (head and tail on lines of their own) */
+	hud_u64 tail;           /* written by user space */
+	hud_u64 pad1[7];
+};
+
+struct hud_wake {
+	hud_u32 kind;           /* HUD_EV_SAMPLES_WAITING */
+	hud_u32 cpu;
+};
 
 /* prev_state bits as sched_switch reports them. */
 #define HUD_STATE_PREEMPTED 0x100u  /* TASK_REPORT_MAX: preempted while running */
@@ -351,7 +386,7 @@ struct hud_event {
 /* "stats" (per-CPU array): counters, summed by user space. */
 #define HUD_STAT_SAMPLES     0  /* sampler hits on the target */
 #define HUD_STAT_OFFCPU      1  /* off-CPU events emitted */
-#define HUD_STAT_LOST        2  /* events dropped: ring buffer full */
+#define HUD_STAT_LOST        2  /* records dropped: "events" or a CPU's samples full */
 #define HUD_STAT_STACK_FAIL  3  /* user stack captures that failed */
 #define HUD_STAT_SLEEPS_LOST 4  /* sleeps that did not fit in "sleeps" */
 #define HUD_STAT_COUNT       5

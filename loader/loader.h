@@ -70,16 +70,18 @@ void loader_parsed_free(struct bpf_parsed *p);
 struct bpf_obj *loader_open(char *err, size_t errlen);
 
 /* Size in bytes of the ring buffer the next loader_open creates (a power
- * of two, at least one page; 0 restores HUD_RINGBUF_BYTES). A tuning knob
- * (`--ringbuf-kb`) and the lost-events drill use it. */
+ * of two, at least one page; 0 restores HUD_RINGBUF_BYTES), and of its
+ * samples' rings together (see struct hud_sample_pos: per CPU, a power of
+ * two of slots, at least 2). A tuning knob (`--ringbuf-kb`) and the
+ * lost-events drill use it. */
 void loader_set_ringbuf_bytes(uint32_t bytes);
 
-/* The ring hud makes by default: room for ~1 s of samples (~800 bytes
+/* The rings hud makes by default: room for ~1 s of samples (~800 bytes
  * each) from every CPU at freq Hz, so that a busy first second (every
  * stack new to the symbolizer) loses nothing; a power of two, at least
  * HUD_RINGBUF_BYTES (1 MiB: 6 s of them at 99 Hz on 2 CPUs), at most 64
- * MiB. The kernel's ring is mapped twice into hud: each MiB of it is 2 MB
- * of hud's resident size. */
+ * MiB. The kernel's ring buffer is mapped twice into hud: each MiB of it
+ * that was written is 2 MB of hud's resident size. */
 uint32_t loader_ringbuf_size(int freq, long cpus);
 
 /* Writes the one-entry "config" map: cfg, with its quick_ns worked out
@@ -260,6 +262,31 @@ void ringbuf_hold(struct ringbuf *rb, int on);
 int ringbuf_epoll_fd(const struct ringbuf *rb);
 
 void ringbuf_close(struct ringbuf *rb);
+
+/* ---- The samples' rings (one per CPU; see struct hud_sample_pos) ----------- */
+
+struct sample_rings;
+
+/* Maps o's "samples" and "sample_pos" into hud. */
+struct sample_rings *sample_rings_open(const struct bpf_obj *o, char *err, size_t errlen);
+
+/* The rings' count: every possible CPU's, numbered 0 to this less one. */
+int sample_rings_cpus(const struct sample_rings *r);
+
+/* CPU cpu's oldest unread sample when it was taken at or before until_ns
+ * (CLOCK_MONOTONIC), else NULL; it stays in place, unchanged, until
+ * sample_rings_pop. A CPU's samples are in time order. */
+const struct hud_sample *sample_rings_peek(struct sample_rings *r, int cpu, uint64_t until_ns);
+/* Gives the slot of the sample sample_rings_peek returned back to the
+ * sampler. */
+void sample_rings_pop(struct sample_rings *r, int cpu);
+
+/* Hands every unread sample to fn, one CPU after another (not merged by
+ * time), and gives each back; a non-zero return from fn stops after that
+ * one. Returns how many were handed out. */
+int sample_rings_drain(struct sample_rings *r, ringbuf_fn fn, void *ctx);
+
+void sample_rings_close(struct sample_rings *r);
 
 /* ---- The target's threads ----------------------------------------------------- */
 

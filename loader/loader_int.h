@@ -35,6 +35,7 @@ struct bpf_obj {
 	int *perf_fds;          /* every perf event hud opened */
 	int nperf;
 	int ncpus_possible;     /* per-CPU map values come in this many slots */
+	uint32_t sample_slots;  /* of each CPU's part of "samples" (see struct hud_sample_pos) */
 	struct hud_thread *threads;     /* the "threads" map, mapped (HUD_THREAD_SLOTS entries) */
 	size_t threads_len;
 	int shortcuts;          /* LOADER_REGS_IN_PLACE...: see loader_shortcuts */

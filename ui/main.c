@@ -59,7 +59,7 @@ static void usage(FILE *f)
 	      "      --workers PREFIX   worker threads are those whose name starts with PREFIX\n"
 	      "                         (default: Tokio's tokio-runtime-w / tokio-rt-worker)\n"
 	      "      --window SECS      utilisation window of the workers (default 10)\n"
-	      "      --ringbuf-kb KB    size of the kernel-to-hud ring buffer, a power of two\n"
+	      "      --ringbuf-kb KB    size of the kernel-to-hud rings, a power of two\n"
 	      "                         (default 1024, more at a high --freq: ~1 s of samples);\n"
 	      "                         more if the summary shows lost events\n"
 	      "      --no-epoll-count   do not count epoll_wait calls: spares every system call\n"
@@ -213,6 +213,7 @@ static int check_kernel(void)
 	struct check_seen seen = { 0, 0, 0 };
 	char err[2048];
 	struct ringbuf *rb = NULL;
+	struct sample_rings *sr = NULL;
 	int rc = 1;
 
 	if (!privileged())
@@ -227,6 +228,7 @@ static int check_kernel(void)
 	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 1000000 };
 	if (loader_configure(o, &cfg, err, sizeof(err)) < 0 || loader_thread_add(o, seen.tid, 0) < 0 ||
 	    !(rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err))) ||
+	    !(sr = sample_rings_open(o, err, sizeof(err))) ||
 	    loader_attach(o, 999, 1, err, sizeof(err)) < 0) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "hud: registering a thread in the BPF map failed");
@@ -238,8 +240,10 @@ static int check_kernel(void)
 	for (uint64_t end = now_ns() + 200000000ull; now_ns() < end;)
 		x = x * 6364136223846793005ull + 1;
 	usleep(20000);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 5; i++) {
 		ringbuf_poll(rb, 20, check_record, &seen);
+		sample_rings_drain(sr, check_record, &seen);
+	}
 	if (seen.samples > 0 && seen.offcpu > 0) {
 		char clock[96] = "always read with bpf_ktime_get_ns";
 		if (loader_tick_ns(o))
@@ -262,6 +266,7 @@ static int check_kernel(void)
 	}
 out:
 	ringbuf_close(rb);
+	sample_rings_close(sr);
 	loader_close(o);
 	return rc;
 }

@@ -27,12 +27,19 @@
 #include "loader/unwind.h"
 #include "ui/ui.h"
 
-/* Records copied out of the ring buffer before they are processed. Small:
- * a page of it is only resident once a poll found that many records, so a
- * large batch made hud's memory step up at each new burst, minutes into a
- * session (1,024 records were 800 KB); the loop reads on in batches. */
+/* Off-CPU records copied out of the ring buffer before they are
+ * processed. Small: a page of it is only resident once a poll found that
+ * many records, so a large batch made hud's memory step up at each new
+ * burst, minutes into a session; the loop reads on in batches. */
 #define BATCH_MAX 64
 #define BATCHES_PER_LOOK 16
+/* Samples come from rings of their own, one per CPU (see struct
+ * hud_sample_pos), and are merged with the off-CPU records by time: a
+ * worker's samples and its off-CPU records are judged in order. Only
+ * records made RECORD_HOLD_NS before the reader looked are taken: one
+ * timed just before may not be published yet (a program's run is a few
+ * microseconds, but a virtual CPU can be stopped by its host). */
+#define RECORD_HOLD_NS 2000000ull
 /* Symbolizer units of up to UNIT_AGE_BYTES unused for UNIT_AGE_KEEP turns
  * of UNIT_AGE_NS are dropped (see sym_table_age). On the demo app a unit
  * first needed late held up to ~160 KB; its largest, 1.9 MB, once dropped
@@ -41,13 +48,6 @@
 #define UNIT_AGE_NS    10000000000ull
 #define UNIT_AGE_KEEP  6
 #define UNIT_AGE_BYTES ((size_t)512 << 10)
-
-/* A ring buffer record of either kind; `kind` comes first in both. */
-union record {
-	uint32_t kind;
-	struct hud_event off;
-	struct hud_sample smp;
-};
 
 /* Distinct raw stacks (by content hash) and what they became. */
 struct raw_entry {
@@ -172,7 +172,8 @@ struct session {
 	struct thread_set threads;
 	struct sym_proc *sym;
 	struct model *model;
-	union record batch[BATCH_MAX];
+	struct sample_rings *samples;
+	struct hud_event batch[BATCH_MAX];     /* off-CPU records read, not yet processed */
 	struct raw_entry *raw;
 	uint32_t nraw, raw_cap;
 	int nbatch;
@@ -736,20 +737,9 @@ static void bench_report(void)
 		(unsigned long long)sym_table_evictions(), (unsigned long long)sym_table_aged());
 }
 
-static int collect(void *ctx, const void *data, size_t len)
+/* Counts a record read (and, for ./build.sh bench, notes the first). */
+static void record_read(void)
 {
-	struct session *s = ctx;
-	union record *r = &s->batch[s->nbatch];
-	uint32_t kind;
-
-	if (len < sizeof(kind))
-		return 0;
-	memcpy(&kind, data, sizeof(kind));
-	if ((kind == HUD_EV_SAMPLE && len < sizeof(struct hud_sample)) ||
-	    (kind == HUD_EV_OFFCPU && len < sizeof(struct hud_event)) ||
-	    (kind != HUD_EV_SAMPLE && kind != HUD_EV_OFFCPU))
-		return 0;
-	memcpy(r, data, kind == HUD_EV_SAMPLE ? sizeof(struct hud_sample) : sizeof(struct hud_event));
 	/* ./build.sh bench (HUD_BENCH_FIRST_EVENT=1, undocumented): the
 	 * CLOCK_MONOTONIC time of the first record (attach latency) and, at
 	 * exit, how many were read (lost counts are checked against it). */
@@ -757,7 +747,22 @@ static int collect(void *ctx, const void *data, size_t len)
 		fprintf(stderr, "hud: first event at %llu ns\n", (unsigned long long)now_ns());
 		atexit(bench_report);
 	}
-	s->nbatch++;
+}
+
+/* An off-CPU record from the ring buffer into the batch; a record saying
+ * that a CPU's samples are half full only woke the reader. */
+static int collect(void *ctx, const void *data, size_t len)
+{
+	struct session *s = ctx;
+	uint32_t kind;
+
+	if (len < sizeof(kind))
+		return 0;
+	memcpy(&kind, data, sizeof(kind));
+	if (kind != HUD_EV_OFFCPU || len < sizeof(struct hud_event))
+		return 0;
+	memcpy(&s->batch[s->nbatch++], data, sizeof(struct hud_event));
+	record_read();
 	return s->nbatch == BATCH_MAX;  /* full: process, then drain again */
 }
 
@@ -779,18 +784,105 @@ static int64_t offcpu_stack(struct session *s, const struct hud_event *ev)
 	return n ? (int64_t)model_stack_of(s, ips, n, NULL) : -1;
 }
 
-static void process_batch(struct session *s)
+/* When the kernel side made an off-CPU record: at the thread's return,
+ * the end of its time off CPU. */
+static uint64_t made_at(const struct hud_event *e)
 {
-	for (int i = 0; i < s->nbatch; i++) {
-		const union record *r = &s->batch[i];
-		if (r->kind == HUD_EV_SAMPLE) {
-			on_sample(s, &r->smp, session_ts(s, r->smp.ts_ns));
-		} else if (r->off.worker_id != HUD_NOT_WORKER) {
-			int64_t stack = offcpu_stack(s, &r->off);
-			on_offcpu(s, &r->off, stack, session_ts(s, r->off.ts_ns));
+	return e->ts_ns + e->duration_ns;
+}
+
+/* Processes, in time order, the batch's off-CPU records made by horizon
+ * and the samples taken by then (CLOCK_MONOTONIC); the batch keeps the
+ * later ones, in order. */
+static void process_ready(struct session *s, uint64_t horizon)
+{
+	int i, j, cpus[64], ncpus = 0, more = 0;
+
+	/* The batch by time: read in the order the CPUs reserved their
+	 * records, so nearly sorted already. */
+	for (i = 1; i < s->nbatch; i++) {
+		struct hud_event e = s->batch[i];
+		for (j = i; j > 0 && made_at(&s->batch[j - 1]) > made_at(&e); j--)
+			s->batch[j] = s->batch[j - 1];
+		s->batch[j] = e;
+	}
+	/* The CPUs with samples ready (a few of the possible ones; if more
+	 * than fit, the rest on the next round). */
+	int n = s->samples ? sample_rings_cpus(s->samples) : 0;
+	for (int c = 0; c < n; c++)
+		if (sample_rings_peek(s->samples, c, horizon)) {
+			if (ncpus < (int)(sizeof(cpus) / sizeof(cpus[0])))
+				cpus[ncpus++] = c;
+			else
+				more = 1;
+		}
+	for (i = 0;;) {
+		const struct hud_sample *first = NULL;
+		int at = -1;
+		for (j = 0; j < ncpus;) {
+			const struct hud_sample *smp = sample_rings_peek(s->samples, cpus[j], horizon);
+			if (!smp) {
+				cpus[j] = cpus[--ncpus];
+				continue;
+			}
+			if (!first || smp->ts_ns < first->ts_ns) {
+				first = smp;
+				at = cpus[j];
+			}
+			j++;
+		}
+		int off = i < s->nbatch && made_at(&s->batch[i]) <= horizon;
+		if (first && (!off || first->ts_ns <= made_at(&s->batch[i]))) {
+			struct hud_sample smp = *first;
+			sample_rings_pop(s->samples, at);
+			record_read();
+			on_sample(s, &smp, session_ts(s, smp.ts_ns));
+		} else if (off) {
+			const struct hud_event *e = &s->batch[i++];
+			if (e->worker_id != HUD_NOT_WORKER)
+				on_offcpu(s, e, offcpu_stack(s, e), session_ts(s, e->ts_ns));
+		} else if (more) {
+			more = 0;
+			for (int c = 0; c < n && ncpus < (int)(sizeof(cpus) / sizeof(cpus[0])); c++)
+				if (sample_rings_peek(s->samples, c, horizon))
+					cpus[ncpus++] = c;
+			more = ncpus == (int)(sizeof(cpus) / sizeof(cpus[0]));
+			if (!ncpus)
+				break;
+		} else {
+			break;
 		}
 	}
-	s->nbatch = 0;
+	memmove(s->batch, s->batch + i, (size_t)(s->nbatch - i) * sizeof(s->batch[0]));
+	s->nbatch -= i;
+}
+
+/* Reads the ring buffer (waiting up to wait_ms for a record) and
+ * processes what is ready: see RECORD_HOLD_NS. At the end (last), all of
+ * it. Returns -1 when the ring buffer could not be read. */
+static int read_records(struct session *s, int wait_ms, int last)
+{
+	int got = ringbuf_poll(s->rb, wait_ms, collect, s);
+	for (int b = 0; got >= 0 && (last || b < BATCHES_PER_LOOK); b++) {
+		/* Once the clock is read, what the ring buffer holds is all
+		 * that was made until then (give or take RECORD_HOLD_NS). */
+		uint64_t now = now_ns();
+		if (s->nbatch < BATCH_MAX)
+			got = ringbuf_poll(s->rb, 0, collect, s);
+		if (got < 0)
+			break;
+		uint64_t horizon = last ? UINT64_MAX : now - RECORD_HOLD_NS;
+		int full = s->nbatch == BATCH_MAX;
+		/* A full batch is processed whole, or it would stay full: the
+		 * ring buffer's later records were made after its last. */
+		for (int i = 0; full && i < BATCH_MAX; i++)
+			if (made_at(&s->batch[i]) > horizon)
+				horizon = made_at(&s->batch[i]);
+		process_ready(s, horizon);
+		if (!full && (!last || got == 0))
+			break;
+	}
+	return got < 0 ? -1 : 0;
 }
 
 static void register_workers(struct session *s)
@@ -1413,7 +1505,8 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	register_workers(s);
 	if (s->named)
 		warn_no_debug(s);
-	if (!(s->rb = ringbuf_open(loader_map_fd(s->bpf, "events"), err, errlen)))
+	if (!(s->rb = ringbuf_open(loader_map_fd(s->bpf, "events"), err, errlen)) ||
+	    !(s->samples = sample_rings_open(s->bpf, err, errlen)))
 		goto out;
 	if (image_of(opts->pid, &s->image) != 0)
 		memset(&s->image, 0, sizeof(s->image));
@@ -1453,16 +1546,10 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		 * so hud looks every 100 ms; right after attaching, every 10 ms,
 		 * so the first events show at once. */
 		int wait_ms = now_ns() - s->start_ns < 500000000ull ? 10 : 100;
-		int got = ringbuf_poll(s->rb, wait_ms, collect, s);
-		for (int b = 1; got >= 0 && s->nbatch == BATCH_MAX && b < BATCHES_PER_LOOK; b++) {
-			process_batch(s);
-			got = ringbuf_poll(s->rb, 0, collect, s);
-		}
-		if (got < 0) {
+		if (read_records(s, wait_ms, 0) < 0) {
 			snprintf(err, errlen, "hud: reading the ring buffer failed: %s", strerror(errno));
 			goto out;
 		}
-		process_batch(s);
 		uint64_t now = now_ns();
 		if (opts->input_fd >= 0 && opts->on_input && input_ready(opts->input_fd) &&
 		    opts->on_input(opts->ctx, m)) {
@@ -1534,10 +1621,8 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	}
 	if (!s->named && !opts->workers_prefix && discover_last_rule(s, err, errlen) < 0)
 		goto out;
-	/* Whatever is still in the ring buffer belongs to the session. */
-	while (ringbuf_poll(s->rb, 0, collect, s) > 0)
-		process_batch(s);
-	process_batch(s);
+	/* Whatever is still in the rings belongs to the session. */
+	(void)read_records(s, 0, 1);
 	/* The threads as they are now (a blocking pool's threads come and go
 	 * between scans), then those named like workers that were never seen
 	 * at work: those waiting in the blocking pool are not workers. Up to
@@ -1573,6 +1658,7 @@ out:
 	}
 	sleepstacks_stop(s->sleeps);
 	ringbuf_close(s->rb);
+	sample_rings_close(s->samples);
 	loader_close(s->bpf);
 	threads_free(&s->threads);
 	unwind_close(s->unwind);

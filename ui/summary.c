@@ -112,7 +112,7 @@ void summary_print(FILE *out, const struct model *m, int top)
 		fputs("note: epoll_wait calls were not counted (--no-epoll-count, or a kernel without syscall "
 		      "tracepoints): a task that yields often can show as cpu blocks\n", out);
 	if (i->lost)
-		fprintf(out, "note: %llu events were lost (the ring buffer was full): raise --ringbuf-kb "
+		fprintf(out, "note: %llu events were lost (hud's rings were full): raise --ringbuf-kb "
 			"(16384, say; hud --help gives the default)\n", (unsigned long long)i->lost);
 	if (i->main_symbols == 0)
 		fputs("note: the target has no symbols (it was stripped): its code and Tokio's look alike, so "

@@ -49,6 +49,20 @@ struct seen {
 	uint64_t delay_last;            /* hud_sample.run_delay of its latest sample */
 };
 
+/* The samples' rings of the object under test (see records_poll). */
+static struct sample_rings *samples_of_test;
+
+static int on_record(void *ctx, const void *data, size_t len);
+
+/* The off-CPU records so far (waiting up to timeout_ms for one), then the
+ * samples so far. */
+static void records_poll(struct ringbuf *rb, int timeout_ms, struct seen *seen)
+{
+	ringbuf_poll(rb, timeout_ms, on_record, seen);
+	if (samples_of_test)
+		sample_rings_drain(samples_of_test, on_record, seen);
+}
+
 /* The frame of ips inside the len bytes of code from fn, or -1. */
 static int stack_has(const uint64_t *ips, int n, uintptr_t fn, uint64_t len)
 {
@@ -197,7 +211,7 @@ static volatile int rounds = 2;
 static void sleeps_collect(struct ringbuf *rb, struct seen *seen)
 {
 	for (int i = 0; i < 5 && rb; i++) {
-		ringbuf_poll(rb, 0, on_record, seen);
+		records_poll(rb, 0, seen);
 		spin_ms(2);     /* a sleep would be one 10 ms block with the others */
 	}
 }
@@ -564,7 +578,7 @@ __attribute__((noinline)) static void check_short_waits(struct bpf_obj *o, struc
 		if (write(pong_fds[1], &c, 1) != 1 || read(pong_fds[2], &c, 1) != 1)
 			break;
 		if (i % 100 == 99)
-			ringbuf_poll(rb, 0, on_record, seen);
+			records_poll(rb, 0, seen);
 	}
 	c = 0;
 	CHECK(write(pong_fds[1], &c, 1) == 1 && pthread_join(t, NULL) == 0, "stop the ponger");
@@ -871,7 +885,7 @@ __attribute__((noinline)) static void check_first_records(struct sleepstacks *ss
 	uint64_t slept_to = mono_ns();
 	spin_ms(20);
 	for (int i = 0; i < 5 && rb; i++)
-		ringbuf_poll(rb, 20, on_record, seen);
+		records_poll(rb, 20, seen);
 	CHECK(seen->samples_mine >= 100, "~300 samples at 999 Hz over 300 ms of CPU, got %d", seen->samples_mine);
 	CHECK(seen->offcpu_long >= 1, "the 30 ms sleep was reported off CPU");
 	CHECK(seen->max_off_ns >= 30000000ull && seen->max_off_ns < 200000000ull,
@@ -953,13 +967,19 @@ __attribute__((noinline)) static void check_quick(struct bpf_obj *o, const struc
 	      "a threshold of a tick and 0.5 ms times every return (%llu)", (unsigned long long)back.quick_ns);
 	CHECK(loader_configure(o, base, err, sizeof(err)) == 0, "threshold back: %s", err);
 	/* Records between wakeups: a quarter of the ring (main's, as made) over
-	 * the CPUs, in samples, as a power of two. */
+	 * the CPUs, in off-CPU records, as a power of two. */
 	uint64_t ring = loader_ringbuf_size(999, sysconf(_SC_NPROCESSORS_ONLN));
-	uint64_t per = ring / 4 / (uint64_t)o->ncpus_possible / sizeof(struct hud_sample), want = 1;
+	uint64_t per = ring / 4 / (uint64_t)o->ncpus_possible / sizeof(struct hud_event), want = 1;
 	while (want * 2 <= per)
 		want *= 2;
 	CHECK(loader_map_lookup(loader_map_fd(o, "config"), &zero, &back) == 0 && back.wake_mask == want - 1,
 	      "a CPU's %llu-th record wakes the reader (mask %u)", (unsigned long long)want, back.wake_mask);
+	/* The samples' rings: the same bytes, split over the CPUs. */
+	uint64_t slots = 2;
+	while (slots * 2 <= ring / (uint64_t)o->ncpus_possible / sizeof(struct hud_sample))
+		slots *= 2;
+	CHECK(back.sample_mask == slots - 1, "each CPU's samples get %llu slots (mask %u)", (unsigned long long)slots,
+	      back.sample_mask);
 }
 
 static void *spin_1500ms(void *arg)
@@ -978,7 +998,7 @@ static int count_record_cb(void *ctx, const void *data, size_t len)
 }
 
 /* A burst of samples wakes a reader that waits for records, well before
- * its own timeout: every wake_mask + 1 records of a CPU. */
+ * its own timeout: when half a CPU's slots are unread. */
 __attribute__((noinline)) static void check_burst_wakes(struct ringbuf *rb, struct seen *seen)
 {
 	pthread_t spinner;
@@ -995,7 +1015,10 @@ __attribute__((noinline)) static void check_burst_wakes(struct ringbuf *rb, stru
 		ringbuf_poll(rb, 5000, count_record_cb, &n);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	pthread_join(spinner, NULL);
+	/* Reading on while it spins, as hud does (the ring of its CPU holds
+	 * about a second of samples). */
+	while (pthread_tryjoin_np(spinner, NULL) != 0)
+		records_poll(rb, 50, seen);
 	double waited = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	CHECK(n > 0 && waited < 1.4, "a reader waiting 5 s is woken by the spinner's samples (%d records after %.2f s)", n,
 	      waited);
@@ -1036,7 +1059,8 @@ int main(void)
 	CHECK(most > 0 && most <= 60000, "no program takes the verifier over 60,000 instructions (at most %u)", most);
 	check_shortcuts(o);
 	CHECK(loader_map_fd(o, "events") >= 0 && loader_map_fd(o, "threads") >= 0 && loader_map_fd(o, "sleeps") >= 0 &&
-	      loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0, "all five maps created");
+	      loader_map_fd(o, "config") >= 0 && loader_map_fd(o, "stats") >= 0 && loader_map_fd(o, "samples") >= 0 &&
+	      loader_map_fd(o, "sample_pos") >= 0, "all seven maps created");
 	check_table(o);
 	check_site_room(o);
 	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + 4,
@@ -1060,6 +1084,8 @@ int main(void)
 	CHECK(ss != NULL, "sleepstacks_start: %s", err);
 	struct ringbuf *rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err));
 	CHECK(rb != NULL, "ringbuf_open: %s", err);
+	samples_of_test = sample_rings_open(o, err, sizeof(err));
+	CHECK(samples_of_test != NULL, "sample_rings_open: %s", err);
 	CHECK(loader_attach(o, 999, 1, err, sizeof(err)) == 0, "attach: %s", err);
 
 	memset(&seen, 0, sizeof(seen));
@@ -1088,6 +1114,7 @@ int main(void)
 	CHECK(st[HUD_STAT_LOST] == 0, "nothing lost at this rate (%llu)", (unsigned long long)st[HUD_STAT_LOST]);
 
 	ringbuf_close(rb);
+	sample_rings_close(samples_of_test);
 	loader_close(o);
 	/* The kernel frees a detached tracepoint link's program after an RCU
 	 * grace period, and maps from a work queue after the last reference. */
