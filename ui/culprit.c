@@ -11,7 +11,10 @@
  * - names of the standard library and the crates Tokio apps are built on
  *   (std::, core::, alloc::, tokio::, mio::, ...), also as the self type of
  *   a trait impl (`<tokio::... as core::future::Future>::poll`).
- * Frames without a source file (no debug info) are decided by name alone. */
+ * Frames without a source file (no debug info) are decided by name alone,
+ * and one whose name is no Rust path (no `::`) is C code linked into the
+ * executable: a statically linked C library's (`syscall`, `read`,
+ * `clock_nanosleep` of a crt-static or musl build), not the application's. */
 #include <string.h>
 #include "ui/ui.h"
 
@@ -56,10 +59,13 @@ int frame_is_app(const char *function, const char *file, int in_main)
 {
 	if (!in_main || !function || strcmp(function, "??") == 0)
 		return 0;
-	if (file && strcmp(file, "??") != 0)
+	if (file && strcmp(file, "??") != 0) {
 		for (size_t i = 0; i < sizeof(library_paths) / sizeof(library_paths[0]); i++)
 			if (strstr(file, library_paths[i]))
 				return 0;
+	} else if (!strstr(function, "::")) {
+		return 0;
+	}
 	return !starts_with_crate(function);
 }
 

@@ -84,6 +84,31 @@ static void check_stack_classes(void)
 	uint32_t park = model_stack(m, f, 6);
 	CHECK(model_stack_in_app(m, task_sleeps), "a sleep inside a task's poll, no application frame: the task's");
 	CHECK(!model_stack_in_app(m, park), "Tokio's park: not the application's");
+
+	/* A target linked with the C library in it (crt-static, musl): its
+	 * functions are in the main executable, with no debug info. They are
+	 * the C library's, not the application's: Tokio's park in `syscall`
+	 * was read as thousands of blocks in the application (a tester's
+	 * crt-static build), and a sleep named at clock_nanosleep. */
+	static const char *const static_park[] = {
+		"syscall", "std::sys::unix::futex::futex_wait", "std::thread::park",
+		"tokio::runtime::park::Inner::park", "tokio::runtime::scheduler::multi_thread::worker::Context::park",
+	};
+	for (int i = 0; i < 5; i++)
+		f[i] = (struct frame_in){ static_park[i], i == 0 ? "??" : tokio, i == 0 ? 0 : 100, i == 0 ? FRAME_NODEBUG : 0,
+					  1, 0 };
+	uint32_t static_parked = model_stack(m, f, 5);
+	CHECK(!model_stack_in_app(m, static_parked), "Tokio's park through a statically linked syscall(): not the application's");
+	f[0] = (struct frame_in){ "clock_nanosleep", "??", 0, FRAME_NODEBUG, 1, 0 };
+	f[1] = (struct frame_in){ "std::thread::sleep", "/rustc/abc/library/std/src/thread/mod.rs", 900, 0, 1, 0 };
+	f[2] = (struct frame_in){ "app::slow_sleep", app, 7, 0, 1, 0 };
+	f[3] = (struct frame_in){ "tokio::runtime::task::raw::poll", tokio, 255, 0, 1, 0 };
+	uint32_t static_sleep = model_stack(m, f, 4);
+	CHECK(model_stack_in_app(m, static_sleep) && m->stacks[static_sleep].culprit == 2,
+	      "a sleep through a statically linked clock_nanosleep is named at the application's call (frame %d)",
+	      m->stacks[static_sleep].culprit);
+	f[0] = (struct frame_in){ "app::crunch", "??", 0, FRAME_NODEBUG, 1, 0 };
+	CHECK(m->stacks[model_stack(m, f, 1)].culprit == 0, "a Rust function without debug info is still the application's");
 	model_free(m);
 }
 
