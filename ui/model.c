@@ -92,31 +92,51 @@ void model_free(struct model *m)
  *
  * The declaration line tells apart what shares a name: Rust names every
  * async block and closure of a function NAME::{{closure}}. A generic
- * function's instances share all three, and stay one. */
+ * function's instances share all three, and stay one.
+ *
+ * DWARF of `debug = "line-tables-only"` has neither paths nor declaration
+ * lines: every async fn of a file is `{async_fn#0}` there. An application's
+ * function named without a path (before any `<`) and without a declaration
+ * line is told apart by the line instead (key_line): a function's lines
+ * may then make rows of their own, but different functions never share
+ * one. */
 
-struct func_key { uint32_t function, file, decl_line; };
+struct func_key { uint32_t function, file, decl_line, key_line; };
 
 static uint32_t func_hash2(const struct func_key *k)
 {
-	return mix(mix(mix(17, k->function), k->file), k->decl_line);
+	return mix(mix(mix(mix(17, k->function), k->file), k->decl_line), k->key_line);
 }
 
 static uint32_t func_hash(const struct model *m, uint32_t id)
 {
 	const struct func_stat *f = &m->funcs[id];
-	return func_hash2(&(struct func_key){ f->function, f->file, f->decl_line });
+	return func_hash2(&(struct func_key){ f->function, f->file, f->decl_line, f->key_line });
 }
 
 static int func_eq(const struct model *m, uint32_t id, const void *key)
 {
 	const struct func_key *k = key;
 	return m->funcs[id].function == k->function && m->funcs[id].file == k->file &&
-	       m->funcs[id].decl_line == k->decl_line;
+	       m->funcs[id].decl_line == k->decl_line && m->funcs[id].key_line == k->key_line;
+}
+
+/* A name with no path before its generic arguments: `{async_fn#0}<u64>`,
+ * not `app::f` or `<app::T as core::ops::Drop>::drop`. */
+static int short_name(const char *name)
+{
+	for (const char *p = name; *p && *p != '<'; p++)
+		if (p[0] == ':' && p[1] == ':')
+			return 0;
+	return *name != '<';
 }
 
 static uint32_t func_intern(struct model *m, const struct frame *fr)
 {
-	struct func_key k = { fr->function, fr->file, fr->decl_line };
+	struct func_key k = { fr->function, fr->file, fr->decl_line, 0 };
+	if (!fr->decl_line && (fr->flags & FRAME_APP) && !(fr->flags & FRAME_NODEBUG) &&
+	    short_name(strtab_get(m->strings, fr->function)))
+		k.key_line = fr->line;
 	uint32_t *slot = index_slot(m, m->func_index, m->func_index_cap, func_hash2(&k), func_eq, &k);
 
 	if (*slot)
@@ -127,6 +147,7 @@ static uint32_t func_intern(struct model *m, const struct frame *fr)
 	f->function = fr->function;
 	f->file = fr->file;
 	f->decl_line = fr->decl_line;
+	f->key_line = k.key_line;
 	f->line = fr->line;
 	f->flags = fr->flags;
 	*slot = ++m->nfuncs;

@@ -100,6 +100,8 @@ struct func_stat {
 	uint32_t decl_line;     /* with name and file, what makes it one function:
 				 * async blocks and closures of one function share
 				 * a name; 0 unknown */
+	uint32_t key_line;      /* without decl_line, for a short name (no path:
+				 * line-tables-only DWARF), the line: see func_intern */
 	uint32_t line;          /* line of its longest block's culprit frame, else
 				 * of the first frame of it seen */
 	uint32_t flags;

@@ -112,6 +112,36 @@ static void check_stack_classes(void)
 	model_free(m);
 }
 
+/* debug = "line-tables-only": DWARF names each async fn `{async_fn#0}`,
+ * with no path and no declaration line, so a file's async fns shared one
+ * row in the summary (a tester's sleep, CPU loop and file read, at lines
+ * 7, 17 and 26). Such names are told apart by their line; a name with a
+ * path, or with a declaration line, stays one function at any line. */
+static void check_short_names(void)
+{
+	struct model *m = model_new();
+	uint32_t lines[3] = { 7, 17, 26 }, funcs[3], named[2];
+
+	for (int i = 0; i < 3; i++) {
+		struct frame_in f = { "{async_fn#0}", app, lines[i], 0, 1, 0 };
+		funcs[i] = model_stack_frame(m, model_stack(m, &f, 1), 0)->func_index;
+	}
+	CHECK(funcs[0] != funcs[1] && funcs[1] != funcs[2] && funcs[0] != funcs[2],
+	      "three async fns named {async_fn#0} in one file, at three lines: three functions (%u %u %u)", funcs[0],
+	      funcs[1], funcs[2]);
+	for (int i = 0; i < 2; i++) {
+		struct frame_in f = { "app::crunch", app, lines[i], 0, 1, 0 };
+		named[i] = model_stack_frame(m, model_stack(m, &f, 1), 0)->func_index;
+	}
+	CHECK(named[0] == named[1], "a function with a path, at two lines: one function");
+	for (int i = 0; i < 2; i++) {
+		struct frame_in f = { "{async_fn#0}", app, lines[i], 0, 1, 5 };
+		named[i] = model_stack_frame(m, model_stack(m, &f, 1), 0)->func_index;
+	}
+	CHECK(named[0] == named[1], "a short name with its declaration line, at two lines: one function");
+	model_free(m);
+}
+
 /* A poll seen by samples at first and last began after the sample before
  * it and ended before what came next: half a sample period each side, as
  * each sample stands for one period (perf's count), within those. */
@@ -194,6 +224,7 @@ int main(void)
 	CHECK(!session_cpu_block(1, 0, 30 * ms, 0, thr), "never fewer than two samples");
 	check_cpu_bounds(ms);
 	check_stack_classes();
+	check_short_names();
 	check_poll_identity();
 	return check_done();
 }
