@@ -63,6 +63,11 @@ const char *sym_file_symbol(struct sym_file *f, uint64_t vaddr);
 /* 1 when the file has DWARF line information, 0 otherwise. */
 int sym_file_has_debug(struct sym_file *f);
 
+/* 1 when some of the file's DWARF was split off into .dwo or .dwp files
+ * (Cargo's split-debuginfo = "packed" or "unpacked"), which hud does not
+ * read: those units have lines but no functions or inline frames. */
+int sym_file_split_debug(struct sym_file *f);
+
 /* 1 when the file's code has names at all: a symbol table, or DWARF (in
  * it or in a separate debug file); 0 when it was stripped of both. */
 int sym_file_has_symbols(struct sym_file *f);

@@ -189,6 +189,7 @@ struct sym_dw {
 	struct ab_slot *abs;
 	size_t nabs, abs_cap;
 	int pages_pending;      /* section pages touched since the last release */
+	size_t split_units;     /* skeleton units: their DWARF is in .dwo/.dwp files */
 	size_t loaded_bytes;    /* unit bytes loaded since */
 };
 
@@ -1354,10 +1355,11 @@ static int index_fast(struct sym_dw *d, size_t *cucap)
 		struct dw_die die;
 		struct dw_cur dc = { d->s.info.p + u.die_off, d->s.info.p + d->s.info.n, 0 };
 		uint64_t code = u.die_off < d->s.info.n ? dw_uleb(&dc) : 0;
-		if (u.unit_type == DW_UT_skeleton || u.unit_type == DW_UT_split_compile || dc.bad || !code ||
-		    !(ab = dw_abbrev_one(&d->s, &u, code, &one)) ||
-		    dw_read_die(&d->s, &u, ab, u.die_off, 1, &die) != 0 || die.null || die.split) {
+		int split = u.unit_type == DW_UT_skeleton || u.unit_type == DW_UT_split_compile, read = 0;
+		if (split || dc.bad || !code || !(ab = dw_abbrev_one(&d->s, &u, code, &one)) ||
+		    !(read = dw_read_die(&d->s, &u, ab, u.die_off, 1, &die) == 0) || die.null || die.split) {
 			/* Split DWARF or a form hud does not know: libdwarf's. */
+			d->split_units += split || (read && !die.null && die.split);
 			if (index_one_slow(d, u.die_off, u.version, cucap) != 0)
 				return -1;
 			continue;
@@ -1478,6 +1480,11 @@ void sym_dw_close(struct sym_dw *d)
 int sym_dw_has_lines(struct sym_dw *d)
 {
 	return d->has_lines;
+}
+
+size_t sym_dw_split_units(struct sym_dw *d)
+{
+	return d->split_units;
 }
 
 /* ---- Lookup ------------------------------------------------------------- */

@@ -655,6 +655,12 @@ int sym_file_has_debug(struct sym_file *f)
 	return d ? sym_dw_has_lines(d) : 0;
 }
 
+int sym_file_split_debug(struct sym_file *f)
+{
+	struct sym_dw *d = dwarf_of(f);
+	return d && sym_dw_split_units(d) > 0;
+}
+
 int sym_file_has_symbols(struct sym_file *f)
 {
 	return f->nsyms > 0 || dwarf_of(f) != NULL;

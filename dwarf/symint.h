@@ -296,6 +296,9 @@ int sym_dw_resolve(struct sym_dw *d, uint64_t vaddr, struct sym_frame *out, int 
 
 /* 1 when some compile unit has a line table. */
 int sym_dw_has_lines(struct sym_dw *d);
+/* Units whose DWARF is in a split file (.dwo, .dwp) hud does not read:
+ * only their line table is in the file itself. */
+size_t sym_dw_split_units(struct sym_dw *d);
 
 /* Frees the scratch arrays units are collected in, and gives back the
  * pages of the mapped debug sections read since the last call

@@ -522,17 +522,22 @@ static void describe_rule(struct session *s, char *out, size_t len);
 static void register_workers(struct session *s);
 
 /* Said once, when the first workers are known: a target without debug
- * info still works, with less to show. */
+ * info, or with it in split DWARF files, still works, with less to show. */
 static void warn_no_debug(struct session *s)
 {
 	struct sym_file *main_file = sym_proc_main(s->sym);
 
-	if (s->warned || !main_file || sym_file_has_debug(main_file))
+	if (s->warned || !main_file || (sym_file_has_debug(main_file) && !sym_file_split_debug(main_file)))
 		return;
 	s->warned = 1;
 	char target[512];
 	text_sanitize(s->model->info.target, target, sizeof(target));
-	if (!sym_file_has_symbols(main_file))
+	if (sym_file_has_debug(main_file))
+		fprintf(stderr, "hud: warning: %s keeps its debug info in split DWARF files (.dwo or .dwp: Cargo's "
+			"split-debuginfo), which hud does not read: without inline frames, blocking inside async fns "
+			"may go unreported or be named at library code; build it with split-debuginfo = \"off\"\n",
+			target);
+	else if (!sym_file_has_symbols(main_file))
 		fprintf(stderr, "hud: warning: %s has no symbols (it was stripped): its code and Tokio's look "
 			"alike, so hud can report no blocking; pass the unstripped binary with --target FILE\n", target);
 	else

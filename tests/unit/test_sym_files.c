@@ -84,6 +84,21 @@ static void check_work(const char *what, const char *path, const char *root, int
 	sym_file_close(f);
 }
 
+/* sym_file_split_debug of path once an address of work() was resolved
+ * (the units are indexed then), -1 when it cannot be opened. */
+static int sym_split_of(const char *path)
+{
+	char err[256];
+	struct sym_frame fr[SYM_MAX_FRAMES];
+	struct sym_file *f = sym_file_open(path, err, sizeof(err));
+	if (!f)
+		return -1;
+	sym_file_resolve(f, sym_addr(path, "work"), fr, SYM_MAX_FRAMES);
+	int split = sym_file_split_debug(f);
+	sym_file_close(f);
+	return split;
+}
+
 static void test_builds(void)
 {
 	char path[512], src[512];
@@ -104,6 +119,17 @@ static void test_builds(void)
 	CHECK(sh("cd %s && gcc -g -O2 -gdwarf-5 -o v5 prog.c%s%s", "", "") == 0, "gcc -gdwarf-5");
 	snprintf(path, sizeof(path), "%s/v5", dir);
 	check_work("DWARF 5", path, NULL, 1);
+
+	/* Split DWARF (Cargo's split-debuginfo; gcc -gsplit-dwarf): hud reads
+	 * the line table left in the file, and says the rest is elsewhere (a
+	 * tester's split build had lost every CPU block, unwarned). */
+	CHECK(sym_split_of(path) == 0, "DWARF 5: its debug info is not split");
+	for (int v = 4; v <= 5; v++) {
+		CHECK(sh("cd %s && gcc -g -O2 -gsplit-dwarf -gdwarf-%s -o split prog.c", v == 4 ? "4" : "5", "") == 0,
+		      "gcc -gsplit-dwarf -gdwarf-%d", v);
+		snprintf(path, sizeof(path), "%s/split", dir);
+		CHECK(sym_split_of(path) == 1, "DWARF %d split off into a .dwo file: said so", v);
+	}
 
 	CHECK(sh("cd %s && gcc -g -O2 -gz=zlib -o zlib prog.c%s%s", "", "") == 0, "gcc -gz=zlib");
 	snprintf(path, sizeof(path), "%s/zlib", dir);
