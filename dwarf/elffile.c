@@ -45,6 +45,7 @@ struct sym_file {
 	size_t nsegs;
 	struct esym *syms;
 	size_t nsyms;
+	int full_symtab;        /* syms came from a .symtab (not only .dynsym) */
 	char build_id[129];
 	struct sym_strtab *st;
 	struct sym_dw *dw;
@@ -103,8 +104,9 @@ static int sym_cmp(const void *a, const void *b)
 	return x->raw < y->raw ? -1 : x->raw > y->raw;
 }
 
-/* Reads the function symbols of one symbol table section. */
-static int load_symtab(struct sym_file *f, Elf_Scn *scn, GElf_Shdr *sh)
+/* Reads the function symbols of one symbol table section of elf (f's own
+ * or its debug file's) into f, in place of those it had. */
+static int load_symtab(struct sym_file *f, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
 	if (!data || sh->sh_entsize == 0)
@@ -124,7 +126,7 @@ static int load_symtab(struct sym_file *f, Elf_Scn *scn, GElf_Shdr *sh)
 		if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
 		    s.st_shndx == SHN_UNDEF || s.st_value == 0)
 			continue;
-		const char *name = elf_strptr(f->elf, sh->sh_link, s.st_name);
+		const char *name = elf_strptr(elf, sh->sh_link, s.st_name);
 		if (!name || !name[0])
 			continue;
 		v[n].addr = s.st_value;
@@ -138,30 +140,40 @@ static int load_symtab(struct sym_file *f, Elf_Scn *scn, GElf_Shdr *sh)
 	for (size_t i = 0; i < n; i++)
 		if (k == 0 || v[k - 1].addr != v[i].addr)
 			v[k++] = v[i];
+	free(f->syms);
 	f->syms = v;
 	f->nsyms = k;
+	f->full_symtab = sh->sh_type == SHT_SYMTAB;
 	return 0;
+}
+
+/* elf's .symtab section, or NULL. */
+static Elf_Scn *symtab_of(Elf *elf, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn)) != NULL)
+		if (gelf_getshdr(scn, sh) && sh->sh_type == SHT_SYMTAB)
+			return scn;
+	return NULL;
 }
 
 static int load_symbols(struct sym_file *f, char *err, size_t errlen)
 {
 	Elf_Scn *scn = NULL, *dynsym = NULL;
 	GElf_Shdr sh, dynsh;
-	while ((scn = elf_nextscn(f->elf, scn)) != NULL) {
-		if (!gelf_getshdr(scn, &sh))
-			continue;
-		if (sh.sh_type == SHT_SYMTAB) {
-			if (load_symtab(f, scn, &sh) != 0)
-				goto oom;
-			return 0;
-		}
-		if (sh.sh_type == SHT_DYNSYM) {
+	if ((scn = symtab_of(f->elf, &sh)) != NULL) {
+		if (load_symtab(f, f->elf, scn, &sh) != 0)
+			goto oom;
+		return 0;
+	}
+	while ((scn = elf_nextscn(f->elf, scn)) != NULL)
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_DYNSYM) {
 			dynsym = scn;
 			dynsh = sh;
 		}
-	}
-	/* A stripped file still names its exported functions in .dynsym. */
-	if (dynsym && load_symtab(f, dynsym, &dynsh) != 0)
+	/* A stripped file still names its exported functions in .dynsym
+	 * (and its debug file, when one is found, has the whole .symtab). */
+	if (dynsym && load_symtab(f, f->elf, dynsym, &dynsh) != 0)
 		goto oom;
 	return 0;
 oom:
@@ -464,6 +476,14 @@ static struct sym_dw *dwarf_of(struct sym_file *f)
 		f->dw_tried = 1;
 		if (!has_debug_info(f->elf))
 			find_debug_file(f);
+		/* A stripped file's debug file (objcopy --only-keep-debug) has
+		 * the symbol table it lost: functions without DWARF (the C
+		 * library's, thread starts) keep their names. Out of memory,
+		 * the file's own stay. */
+		GElf_Shdr sh;
+		Elf_Scn *scn = f->dbg_elf && !f->full_symtab ? symtab_of(f->dbg_elf, &sh) : NULL;
+		if (scn)
+			(void)load_symtab(f, f->dbg_elf, scn, &sh);
 		if (f->dbg_elf)
 			f->dw = sym_dw_open(f->dbg_path, f->dbg_elf, f->st, err, sizeof(err));
 		if (!f->dw)
@@ -731,6 +751,7 @@ static int in_code(const struct sym_file *f, uint64_t vaddr)
 
 const char *sym_file_symbol(struct sym_file *f, uint64_t vaddr)
 {
+	(void)dwarf_of(f);      /* (a debug file's symbol table) */
 	return in_code(f, vaddr) ? symtab_name(f, vaddr) : NULL;
 }
 
