@@ -298,6 +298,8 @@ static void write_info(struct chrome_writer *w, const struct model *m)
 		(unsigned long long)i->worker_samples, (unsigned long long)i->events, (unsigned long long)i->lost,
 		(unsigned long long)i->stack_failures, i->debug_percent, i->epoll_counted, i->main_symbols);
 	json_string(f, i->stop_reason);
+	fputs(",\"warnings\":", f);
+	json_string(f, i->warnings);
 	fputs("}}", f);
 	w->info_out = *i;
 }
@@ -540,6 +542,8 @@ static void write_other(FILE *f, const struct model *m)
 	json_string(f, i->workers_rule);
 	fputs(",\"stop_reason\":", f);
 	json_string(f, i->stop_reason);
+	fputs(",\"warnings\":", f);
+	json_string(f, i->warnings);
 	fputc('}', f);
 }
 

@@ -370,6 +370,27 @@ struct worker_stat *model_worker(struct model *m, uint32_t id, uint32_t tid, con
 	return w;
 }
 
+void model_warn(struct model *m, const char *text)
+{
+	char line[512];
+	size_t have = strlen(m->info.warnings);
+
+	text_sanitize(text, line, sizeof(line));
+	size_t n = strlen(line);
+	for (const char *p = m->info.warnings; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == n && memcmp(p, line, n) == 0)
+			return;
+		p += len + (e != NULL);
+	}
+	if (n && have + n + 2 <= sizeof(m->info.warnings)) {
+		memcpy(m->info.warnings + have, line, n);
+		m->info.warnings[have + n] = '\n';
+		m->info.warnings[have + n + 1] = 0;
+	}
+}
+
 void model_worker_remove(struct model *m, uint32_t id)
 {
 	for (uint32_t i = 0; i < m->nworkers; i++)

@@ -550,6 +550,13 @@ static void draw_status(struct screen *s, const struct model *m, const struct vi
 	x += screen_put(s, x, 1, 3, 0, "   ");
 	/* Without the count, a task that yields often can show as cpu blocks:
 	 * said before the rest, which a narrow terminal cuts. */
+	/* What hud warned about (on stderr, hidden by the UI): how many, the
+	 * lines themselves in the summary at the end. */
+	int nwarn = 0;
+	for (const char *p = i->warnings; *p; p++)
+		nwarn += *p == '\n';
+	if (nwarn)
+		x += putf(s, x, 1, s->cols - x, COL_AMBER | ATTR_BOLD, "%d warning%s   ", nwarn, nwarn == 1 ? "" : "s");
 	if (i->epoll_counted == 0)
 		x += putf(s, x, 1, s->cols - x, COL_AMBER, "epoll not counted   ");
 	if (i->debug_percent < 0)

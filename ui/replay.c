@@ -118,6 +118,17 @@ static int on_info(struct replay *r, int args)
 	/* Printed as they are by the summary: made safe here. */
 	text_sanitize(rule, i->workers_rule, sizeof(i->workers_rule));
 	text_sanitize(stop, i->stop_reason, sizeof(i->stop_reason));
+	/* Lines made safe one by one (absent before hud wrote them). */
+	const char *warnings = arg_str(r, args, "warnings");
+	i->warnings[0] = 0;
+	for (const char *p = warnings ? warnings : ""; *p;) {
+		char line[512];
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), p);
+		model_warn(r->m, line);
+		p += len + (e != NULL);
+	}
 	i->pid = (int)pid;
 	i->threshold_ns = thr;
 	i->freq = (int)freq;

@@ -13,6 +13,7 @@
  *   function, with no sleep in between, for longer than the threshold (one
  *   long poll). */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -521,6 +522,20 @@ static int stack_blocks_worker(const struct model *m, uint32_t stack)
 static void describe_rule(struct session *s, char *out, size_t len);
 static void register_workers(struct session *s);
 
+/* A warning: on stderr now, and kept for the summary, the export and
+ * replay (model_warn). */
+__attribute__((format(printf, 2, 3))) static void session_warn(struct model *m, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "hud: warning: %s\n", text);
+	model_warn(m, text);
+}
+
 /* Said once, when the first workers are known: a target without debug
  * info, or with it in split DWARF files, still works, with less to show. */
 static void warn_no_debug(struct session *s)
@@ -533,16 +548,16 @@ static void warn_no_debug(struct session *s)
 	char target[512];
 	text_sanitize(s->model->info.target, target, sizeof(target));
 	if (sym_file_has_debug(main_file))
-		fprintf(stderr, "hud: warning: %s keeps its debug info in split DWARF files (.dwo or .dwp: Cargo's "
-			"split-debuginfo), which hud does not read: without inline frames, blocking inside async fns "
-			"may go unreported or be named at library code; build it with split-debuginfo = \"off\"\n",
-			target);
+		session_warn(s->model, "%s keeps its debug info in split DWARF files (.dwo or .dwp: Cargo's "
+			     "split-debuginfo), which hud does not read: without inline frames, blocking inside async "
+			     "fns may go unreported or be named at library code; build it with split-debuginfo = \"off\"",
+			     target);
 	else if (!sym_file_has_symbols(main_file))
-		fprintf(stderr, "hud: warning: %s has no symbols (it was stripped): its code and Tokio's look "
-			"alike, so hud can report no blocking; pass the unstripped binary with --target FILE\n", target);
+		session_warn(s->model, "%s has no symbols (it was stripped): its code and Tokio's look alike, so hud "
+			     "can report no blocking; pass the unstripped binary with --target FILE", target);
 	else
-		fprintf(stderr, "hud: warning: %s has no debug info; functions are named from the symbol table "
-			"without file:line (build the target with debug = true)\n", target);
+		session_warn(s->model, "%s has no debug info; functions are named from the symbol table without "
+			     "file:line (build the target with debug = true)", target);
 }
 
 /* Rules 3 and 4 of worker discovery: a thread whose stack shows Tokio's
@@ -1190,8 +1205,8 @@ static void warn_prefix_unmatched(struct session *s)
 		return;
 	thread_names(s, names, sizeof(names));
 	text_sanitize(s->opts->workers_prefix, prefix, sizeof(prefix));
-	fprintf(stderr, "hud: warning: no thread of process %d is named %s* (--workers); its threads are named %s; "
-		"hud goes on looking\n", s->opts->pid, prefix, names);
+	session_warn(s->model, "no thread of process %d is named %s* (--workers); its threads are named %s; hud "
+		     "goes on looking", s->opts->pid, prefix, names);
 }
 
 /* The stacks of threads that sleep, which samples do not see, read from
@@ -1284,7 +1299,7 @@ struct main_code {
  * flags: when its first instructions (after an endbr64) are not push rbp;
  * mov rbp, rsp, the build has none, and every stack is cut short or
  * wrong, which the user is told once, with the fix. */
-static void warn_no_frame_pointers(int pid, uint64_t lo, uint64_t size, const char *target_name)
+static void warn_no_frame_pointers(struct model *m, int pid, uint64_t lo, uint64_t size)
 {
 	static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa }, frame[4] = { 0x55, 0x48, 0x89, 0xe5 };
 	unsigned char b[8];
@@ -1301,10 +1316,9 @@ static void warn_no_frame_pointers(int pid, uint64_t lo, uint64_t size, const ch
 	const unsigned char *p = memcmp(b, endbr64, 4) == 0 ? b + 4 : b;
 	if (memcmp(p, frame, 4) != 0) {
 		char target[512];
-		text_sanitize(target_name, target, sizeof(target));
-		fprintf(stderr, "hud: warning: %s was built without frame pointers (Tokio's worker loop sets up none): "
-			"stacks will be cut short or wrong; rebuild it with RUSTFLAGS=\"-C force-frame-pointers=yes\"\n",
-			target);
+		text_sanitize(m->info.target, target, sizeof(target));
+		session_warn(m, "%s was built without frame pointers (Tokio's worker loop sets up none): stacks will "
+			     "be cut short or wrong; rebuild it with RUSTFLAGS=\"-C force-frame-pointers=yes\"", target);
 	}
 }
 
@@ -1312,8 +1326,8 @@ static void warn_no_frame_pointers(int pid, uint64_t lo, uint64_t size, const ch
  * its symbol in the running executable, else in --target, at the file
  * offset one of the executable's mappings holds. None without it: then
  * the sampler walks whole stacks. Warns as above when the loop sets up no
- * frame pointer, naming the target as the model does (target_name). */
-static void tokio_worker_loop(int pid, const char *target, const char *target_name, const struct main_code *c,
+ * frame pointer, naming the target as the model does. */
+static void tokio_worker_loop(struct model *m, int pid, const char *target, const struct main_code *c,
 			      struct hud_config *cfg)
 {
 	static const char *const parts[] = { "5tokio", "6worker", "7Context3run", NULL };
@@ -1328,7 +1342,7 @@ static void tokio_worker_loop(int pid, const char *target, const char *target_na
 		    off - c->maps[i].off <= c->maps[i].end - c->maps[i].start - size) {
 			cfg->loop_lo = c->maps[i].start + (off - c->maps[i].off);
 			cfg->loop_len = size;
-			warn_no_frame_pointers(pid, cfg->loop_lo, size, target_name);
+			warn_no_frame_pointers(m, pid, cfg->loop_lo, size);
 			return;
 		}
 }
@@ -1477,8 +1491,8 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	if (sym_proc_target_mismatch(s->sym)) {
 		char target[512];
 		text_sanitize(m->info.target, target, sizeof(target));
-		fprintf(stderr, "hud: warning: %s is not the executable process %d runs (their build-ids differ); "
-			"names and lines may be wrong: pass the binary the process was started from\n", target, opts->pid);
+		session_warn(m, "%s is not the executable process %d runs (their build-ids differ); names and lines "
+			     "may be wrong: pass the binary the process was started from", target, opts->pid);
 	}
 	if (!(s->bpf = loader_open(err, errlen)))
 		goto out;
@@ -1488,7 +1502,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	cfg.text_lo = code.lo;
 	cfg.text_hi = code.hi;
 	tokio_context(opts->pid, opts->target, &cfg);
-	tokio_worker_loop(opts->pid, opts->target, m->info.target, &code, &cfg);
+	tokio_worker_loop(m, opts->pid, opts->target, &code, &cfg);
 	s->text_lo = cfg.text_lo;
 	s->text_hi = cfg.text_hi;
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)

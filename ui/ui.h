@@ -182,6 +182,10 @@ struct model_info {
 				 * stripped, so its code and Tokio's look alike and no blocking
 				 * can be told; -1 unknown (a trace from an older hud) */
 	char stop_reason[64];
+	/* What the session warned about (no frame pointers, split DWARF, a
+	 * --target of another build...), one line each, made safe: kept for
+	 * the summary, the export and replay, not only said on stderr. */
+	char warnings[1024];
 	uint64_t window_ns;     /* utilisation window (--window), default 10 s */
 	uint64_t now_ns;        /* session time of the latest data (live) or the end (replay) */
 	int replay;             /* 1 when the model was rebuilt from a file */
@@ -214,6 +218,8 @@ struct model {
 };
 
 struct model *model_new(void);
+/* Adds a line to info.warnings (made safe; once; dropped when full). */
+void model_warn(struct model *m, const char *text);
 void model_free(struct model *m);
 
 /* A frame as resolved by the symbolizer (strings copied into the model). */

@@ -190,6 +190,20 @@ static void test_panels(void)
 	      "epoll not counted, in amber, on the status row of 80 columns");
 	free(t);
 	screen_free(s);
+	/* Warnings, said on stderr before the UI hid it: counted on the status
+	 * row, in amber, within 80 columns. */
+	CHECK(strstr(t = draw(m, &v, 80, 40, 1, NULL), "warning") == NULL, "no warnings, nothing said");
+	free(t);
+	model_warn(m, "/srv/app was built without frame pointers");
+	model_warn(m, "/srv/app keeps its debug info in split DWARF files");
+	t = draw(m, &v, 80, 40, 1, &s);
+	y = row_of(s, "2 warnings");
+	screen_row(s, y, row, sizeof(row));
+	x = y >= 0 ? (int)(strstr(row, "2 warnings") - row) : 0;
+	CHECK(y == 1 && (s->cells[(size_t)s->cols + (size_t)x].attr & 0x0f) == COL_AMBER,
+	      "2 warnings, in amber, on the status row of 80 columns");
+	free(t);
+	screen_free(s);
 	model_free(m);
 }
 

@@ -29,6 +29,7 @@ static void compare(const struct model *ma, const struct model *mb)
 	CHECK_STR(b->comm, a->comm);
 	CHECK_STR(b->workers_rule, a->workers_rule);
 	CHECK_STR(b->stop_reason, a->stop_reason);
+	CHECK_STR(b->warnings, a->warnings);
 	EQ(pid); EQ(threshold_ns); EQ(freq); EQ(duration_ns); EQ(samples); EQ(worker_samples); EQ(events);
 	EQ(lost); EQ(stack_failures); EQ(debug_percent); EQ(epoll_counted); EQ(main_symbols); EQ(window_ns); EQ(now_ns);
 	CHECK(mb->info.replay == 1, "replay flag");
@@ -504,6 +505,13 @@ int main(void)
 	m = fix_build(w, 2);
 	m->info.epoll_counted = 0;      /* --no-epoll-count: kept through the file */
 	m->info.main_symbols = 1;
+	/* Warnings are kept for the summary and replay, not only said on
+	 * stderr (a tester's cron runs lost "built without frame pointers"),
+	 * each once, made safe. */
+	model_warn(m, "/srv/app was built without frame pointers");
+	model_warn(m, "/srv/app was built without frame pointers");
+	model_warn(m, "a target named \x1b[2Jcleared");
+	CHECK_STR(m->info.warnings, "/srv/app was built without frame pointers\na target named \\x1b[2Jcleared\n");
 	/* One name, two declaration lines: two functions (async blocks of one
 	 * function), each with its own counts. */
 	int routes = 0;
@@ -521,8 +529,13 @@ int main(void)
 	CHECK(chrome_finish(w, m, err, sizeof(err)) == 0, "chrome_finish: %s", err);
 	r = replay_load(path, &cut, err, sizeof(err));
 	CHECK(r && !cut, "replay_load: %s", err);
-	if (r)
+	if (r) {
 		compare(m, r);
+		char *t = summary_of(r);
+		CHECK(t && strstr(t, "\nwarning: /srv/app was built without frame pointers\nwarning: a target named \\x1b[2J"),
+		      "the replayed summary says the warnings:\n%s", t ? t : "");
+		free(t);
+	}
 	model_free(r);
 
 	/* --window applies to replay as live: both models answer alike. */
