@@ -37,18 +37,49 @@ static const char *const runtime_symbols[] = {
 	"_start", "start_thread", "clone", "clone3", "main", "__clone", "__start_main",
 };
 
-static int starts_with_crate(const char *name)
+/* name past the `<`, `&`, `*`, `mut ` and `dyn ` before a type. */
+static const char *type_start(const char *name)
 {
-	/* `<T as Trait>::f` and `<T>::f` are decided by T. */
 	while (*name == '<' || *name == '&' || *name == '*')
 		name++;
 	if (strncmp(name, "mut ", 4) == 0)
 		name += 4;
 	if (strncmp(name, "dyn ", 4) == 0)
 		name += 4;
+	return name;
+}
+
+static int library_path(const char *name)
+{
 	for (size_t i = 0; i < sizeof(library_crates) / sizeof(library_crates[0]); i++)
 		if (strncmp(name, library_crates[i], strlen(library_crates[i])) == 0)
 			return 1;
+	return 0;
+}
+
+static int starts_with_crate(const char *name)
+{
+	/* `<T as Trait>::f` and `<T>::f` are decided by T; a T with no path
+	 * (`<u64 as core::fmt::LowerHex>::fmt`, `<[u8]>::len`) by the trait,
+	 * or else is the library's: the application's own code is in its
+	 * crate's path. */
+	const char *t = type_start(name);
+	if (library_path(t))
+		return 1;
+	if (*name == '<') {
+		/* The self type: up to ` as ` or the `>` that closes it. */
+		int depth = 0, path = 0;
+		const char *p = t;
+		for (; *p; p++) {
+			if (depth == 0 && (*p == '>' || strncmp(p, " as ", 4) == 0))
+				break;
+			depth += *p == '<' || *p == '(' || *p == '[';
+			depth -= (*p == '>' || *p == ')' || *p == ']') && depth > 0;
+			path |= p[0] == ':' && p[1] == ':';
+		}
+		if (!path)
+			return *p == ' ' ? library_path(type_start(p + 4)) : 1;
+	}
 	for (size_t i = 0; i < sizeof(runtime_symbols) / sizeof(runtime_symbols[0]); i++)
 		if (strcmp(name, runtime_symbols[i]) == 0)
 			return 1;
