@@ -96,6 +96,7 @@ struct poll_run {
 	uint32_t ctx_hash;      /* its Tokio CONTEXT's hash (hud_sample.ctx_hash) */
 	uint64_t delay_first, delay_last;       /* hud_sample.run_delay at its first and last sample */
 	uint64_t poll;          /* identity of the poll: see session_poll_identity() */
+	int poll_guessed;       /* ... from a guessed walk: the next sample's stands */
 	uint32_t samples;
 	uint32_t need;          /* samples that make it a block (session_cpu_block): see on_sample */
 	uint64_t split_polls[SPLIT_POLLS];      /* the worker's latest poll identities seen polled
@@ -645,17 +646,31 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	int32_t func = c && (c->flags & FRAME_APP) ? (int32_t)c->func_index : -1;
 	uint64_t poll = session_poll_identity(ev->ips, ev->fhash, ev->depth, task_phys, func);
 	struct poll_run *r = run_of(s, worker);
+	/* Taken outside the application's own code: in the C library or the
+	 * vDSO (a clock read in a loop), the sampler steps over that frame by
+	 * a guess (bpf.c, step_over_library), or cannot; in a library
+	 * function of the executable, the pc may be at its first instructions
+	 * or its return, before its frame pointer is set or after it is gone,
+	 * and the walk then skips its caller. Either way the frames outward
+	 * may be another call's or none, and their identity is no evidence of
+	 * a new poll (a tester's 100 ms loop reading the clock was split in
+	 * two 9 times in 58, at 499 Hz 13). */
+	int guessed = func < 0 || st->culprit != 0 || ev->ips[0] < s->text_lo || ev->ips[0] >= s->text_hi;
 
 	/* One poll goes on while the worker neither slept nor turned Tokio's
 	 * I/O driver, Tokio's CONTEXT (the task's id, its budget) and the
 	 * frames outside the poll stay the same. */
 	int same_task = r->active && r->vol_switches == ev->vol_switches && r->epoll_waits == ev->epoll_waits &&
-			r->poll == poll && ts >= r->last_ns;
+			(r->poll == poll || guessed || r->poll_guessed) && ts >= r->last_ns;
 	if (same_task && r->ctx_hash == ev->ctx_hash) {
+		if (r->poll_guessed && !guessed) {
+			r->poll = poll;
+			r->poll_guessed = 0;
+		}
 		r->last_ns = r->seen_ns = ts;
 		r->delay_last = ev->run_delay;
 		r->samples++;
-		if (func >= 0)
+		if (func >= 0 && !guessed)
 			run_vote(r, func, stack);
 		return;
 	}
@@ -670,6 +685,7 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 		r->ctx_hash = ev->ctx_hash;
 		r->delay_first = r->delay_last = ev->run_delay;
 		r->poll = poll;
+		r->poll_guessed = guessed;
 		r->samples = 1;
 		/* A task seen polled again at once, told apart from its poll
 		 * before only by CONTEXT (a channel consumer out of budget):
