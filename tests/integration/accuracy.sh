@@ -43,6 +43,27 @@ named=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="sched_delay" and 
 check "busy: waits for a CPU are named by the poll they interrupted ($named short_compute, $vdso clock reads)" \
 	test "${named:-0}" -gt "$((${vdso:-0} * 4))"
 
+# ---- a CPU loop that reads the clock: one block per loop ------------------------
+# Most of its samples are in the vDSO's clock read or in std's clock code at
+# its entry or return, where the walk guesses or skips a frame: those
+# samples' outer frames are no evidence of a new poll (9 of 58 such loops
+# of a tester's app were two blocks, 13 at 499 Hz). At 499 Hz, 10 s: each
+# 80 ms loop (one every 330 ms) is one cpu block of most of its length at
+# the loop's line (the build before read 34 blocks, 7 of them pieces).
+"$DEMO" --quiet --scenario clockspin --duration 13 > "$WORK/clockspin.out" 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 10 --freq 499 --export "$WORK/clockspin.json" > "$WORK/clockspin.txt" 2>&1
+check "clockspin: hud exits 0" test $? = 0
+wait $demo
+loops=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="cpu" and (.args.location|test("clockspin.rs:20$")))] | length' \
+	"$WORK/clockspin.json")
+short=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="cpu" and .args.dur_ns < 50000000)] | length' \
+	"$WORK/clockspin.json")
+check "clockspin: ~30 loops of 80 ms in 10 s are ~30 cpu blocks at the loop's line ($loops)" \
+	test "${loops:-0}" -ge 25 -a "${loops:-0}" -le 32
+check "clockspin: none of them split into pieces under 50 ms ($short)" test "${short:-1}" -le 1
+
 # ---- --no-epoll-count: the counter left off ----------------------------------
 # While the epoll_wait counter's syscall tracepoints are attached, every
 # system call of the machine takes the kernel's slower way in; a user can

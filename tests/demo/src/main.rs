@@ -6,6 +6,7 @@
 //! lines are tagged "HUD-HEALTHY: KIND NAME" the same way.
 
 mod busy;
+mod clockspin;
 mod closures;
 mod cpu;
 mod deadlock;
@@ -25,8 +26,9 @@ use std::io::Write;
 use std::process::exit;
 use std::time::Duration;
 
-const ALL_SCENARIOS: [&str; 12] = [
+const ALL_SCENARIOS: [&str; 13] = [
     "cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy", "inplace", "drain", "pool", "closures",
+    "clockspin",
 ];
 /// The default set: everything but CPU pressure, busy workers, block_in_place, a drained
 /// channel, which disturb the others, the blocking pool waiting (a control of its own) and two
@@ -51,7 +53,7 @@ struct Opts {
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
   --scenario LIST  comma list of cpu,sleep,fsync,mutex,net,healthy,pressure,busy,
-                   inplace,drain,pool,closures, all, or none (default: the first six)
+                   inplace,drain,pool,closures,clockspin, all, or none (default: the first six)
   --workers N      Tokio worker threads (default 4)
   --duration SECS  exit after SECS seconds (default: run until SIGINT/SIGTERM)
                    (forced 2 s later even if the runtime is stalled)
@@ -265,6 +267,7 @@ async fn run(opts: &Opts) {
             "drain" => drain::spawn_all(opts.workers),
             "pool" => pool::spawn_all(opts.pool_burst),
             "closures" => closures::spawn_all(),
+            "clockspin" => drop(tokio::spawn(clockspin::run())),
             _ => unreachable!(),
         }
     }

@@ -14,6 +14,7 @@ pub static WRITE_SLOW: AtomicU64 = AtomicU64::new(0);
 pub static MUTEX: AtomicU64 = AtomicU64::new(0);
 pub static HEALTHY: AtomicU64 = AtomicU64::new(0);
 pub static NET: AtomicU64 = AtomicU64::new(0);
+pub static CLOCKSPIN: AtomicU64 = AtomicU64::new(0);
 
 pub fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
@@ -22,7 +23,7 @@ pub fn bump(counter: &AtomicU64) {
 pub fn line() -> String {
     let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
     format!(
-        "cpu={} sleep={} fsync={} fsync_slow={} write_slow={} mutex={} net={} healthy={}",
+        "cpu={} sleep={} fsync={} fsync_slow={} write_slow={} mutex={} net={} healthy={} clockspin={}",
         g(&CPU),
         g(&SLEEP),
         g(&FSYNC),
@@ -30,6 +31,7 @@ pub fn line() -> String {
         g(&WRITE_SLOW),
         g(&MUTEX),
         g(&NET),
-        g(&HEALTHY)
+        g(&HEALTHY),
+        g(&CLOCKSPIN)
     )
 }
