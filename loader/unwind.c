@@ -545,7 +545,7 @@ restore:
 }
 
 /* The rules at file virtual address pc of f. */
-static int rules_at(const struct ufile *f, uint64_t pc, struct rules *r)
+static int rules_at(const struct ufile *f, uint64_t pc, struct rules *r, uint64_t *fn_start)
 {
 	/* The last table entry starting at or before pc. */
 	uint64_t lo = 0, hi = f->nfde;
@@ -585,6 +585,8 @@ static int rules_at(const struct ufile *f, uint64_t pc, struct rules *r)
 	uint64_t range = eh_ptr(&c, ci.fde_enc & 0x0f, 0, 0);
 	if (c.bad || pc < begin || pc - begin >= range)
 		return -1;
+	if (fn_start)
+		*fn_start = begin;
 	/* 'z': the FDE's augmentation data is sized. */
 	if (ci.sized) {
 		uint64_t n = uleb(&c);
@@ -626,7 +628,7 @@ static int step_in(const struct ufile *f, const struct umap *m, uint64_t pc, uin
 	uint64_t va;
 	struct rules r;
 
-	if (vaddr_of(f, m, pc, &va) != 0 || rules_at(f, va, &r) != 0 || r.ra_saved != 1 || r.rbp_saved < 0)
+	if (vaddr_of(f, m, pc, &va) != 0 || rules_at(f, va, &r, NULL) != 0 || r.ra_saved != 1 || r.rbp_saved < 0)
 		return -1;
 	uint64_t cfa;
 	if (r.cfa_reg == REG_RSP)
@@ -658,6 +660,20 @@ int unwind_step(struct unwind *u, int first, uint64_t *ip, uint64_t *sp, uint64_
 	if (!u || !*ip || !(m = map_of(u, pc)) || !(f = file_of(u, m)))
 		return -1;
 	return step_in(f, m, pc, ip, sp, bp, slot, read, ctx);
+}
+
+int unwind_function_start(struct unwind *u, uint64_t pc, uint64_t *start)
+{
+	struct umap *m;
+	struct ufile *f;
+	struct rules r;
+	uint64_t va, begin;
+
+	if (!u || !pc || !(m = map_of(u, pc)) || !(f = file_of(u, m)) || vaddr_of(f, m, pc, &va) != 0 ||
+	    rules_at(f, va, &r, &begin) != 0)
+		return -1;
+	*start = pc - (va - begin);
+	return 0;
 }
 
 int unwind_step_image(const uint8_t *img, size_t len, uint64_t start, uint64_t end, uint64_t off, int first,

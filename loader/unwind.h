@@ -40,6 +40,10 @@ void unwind_close(struct unwind *u);
 int unwind_step(struct unwind *u, int first, uint64_t *ip, uint64_t *sp, uint64_t *bp, uint64_t *slot,
 		unwind_read_fn read, void *ctx);
 
+/* Where the function holding pc starts (its call-frame information's
+ * first address), in the process: 0, or -1 when none covers pc. */
+int unwind_function_start(struct unwind *u, uint64_t pc, uint64_t *start);
+
 /* unwind_step with one file image already in memory (img, len bytes of an
  * ELF file, untrusted), mapped at [start, end) from file offset off: no
  * system call, no state. For tests and tests/fuzz/fuzz_unwind.c. */

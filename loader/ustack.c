@@ -112,6 +112,49 @@ static int walk_cfi(struct mem *m, struct unwind *u, uint64_t r[3], uint64_t *ip
 	return n;
 }
 
+/* Without rbp, the frame record of the function of the executable that
+ * pc (a return address) is in, from its prologue as LLVM and GCC write it
+ * with frame pointers: [endbr64] push rbp; mov rbp, rsp; pushes of the
+ * registers it saves; sub rsp, N. In its body rbp is sp + N + 8 per push, sp
+ * being its stack pointer there (as at a return into it). 0 when the
+ * prologue is another (a large frame's stack probe, say) or what it finds
+ * is no frame record: a record looked for among the words above sp could
+ * be a stale one, left by an earlier, deeper call (a worker stuck since
+ * before attach was named by its last tokio::time::sleep's stack). */
+static uint64_t record_by_prologue(struct mem *m, struct unwind *u, uint64_t pc, uint64_t sp)
+{
+	unsigned char b[40];
+	uint64_t start, rec[2];
+	size_t i = 0, pushes = 0;
+
+	if (!u || unwind_function_start(u, pc - 1, &start) != 0 || start >= pc ||
+	    pread(m->fd, b, sizeof(b), (off_t)start) != (ssize_t)sizeof(b))
+		return 0;
+	if (b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa)
+		i = 4;                                  /* endbr64 */
+	if (b[i] != 0x55 || b[i + 1] != 0x48 || b[i + 2] != 0x89 || b[i + 3] != 0xe5)
+		return 0;                               /* push rbp; mov rbp, rsp */
+	for (i += 4; i + 2 < sizeof(b) && pushes < 8; pushes++) {
+		if (b[i] >= 0x50 && b[i] <= 0x57)
+			i += 1;                         /* push r64 (push rax: 8 bytes of room) */
+		else if (b[i] == 0x41 && b[i + 1] >= 0x50 && b[i + 1] <= 0x57)
+			i += 2;                         /* push r8-r15 */
+		else
+			break;
+	}
+	uint64_t room = 0;
+	if (i + 3 < sizeof(b) && b[i] == 0x48 && b[i + 1] == 0x83 && b[i + 2] == 0xec)
+		room = b[i + 3];                        /* sub rsp, imm8 */
+	else if (i + 6 < sizeof(b) && b[i] == 0x48 && b[i + 1] == 0x81 && b[i + 2] == 0xec)
+		room = (uint64_t)b[i + 3] | (uint64_t)b[i + 4] << 8 | (uint64_t)b[i + 5] << 16 | (uint64_t)b[i + 6] << 24;
+	if (room >= (1u << 20))
+		return 0;
+	uint64_t fp = sp + room + 8 * pushes;
+	if (!is_record(m, fp, sp - 8) || peek(m, fp, rec, sizeof(rec)) < 0 || !after_call(m, rec[1]))
+		return 0;
+	return fp;
+}
+
 /* The frame record to go on from at sp, in a function of the executable:
  * bp when it is one; without bp (a thread asleep since before attach: its
  * rbp is not known), the function's own record, the first one above sp;
@@ -149,7 +192,7 @@ static int walk(struct mem *m, struct unwind *u, uint64_t ip, uint64_t sp, uint6
 		/* Where the information ends in the executable, its frame
 		 * pointers take over. */
 		n += k;
-		if (n < max && in_text(m, r[0]))
+		if (n < max && in_text(m, r[0]) && !(r[2] == 0 && (fp = record_by_prologue(m, u, r[0], r[1]))))
 			fp = record_near(m, r[1], r[2], win);
 	} else {
 		/* Without a frame pointer in libc, the return address into the

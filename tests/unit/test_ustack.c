@@ -174,6 +174,47 @@ static void test_no_rbp(void)
 	stop(pid);
 }
 
+/* Asleep since before attach, no rbp, in a function whose locals hold
+ * frame records an earlier, deeper call left (leave's deep calls, under
+ * waiter's buffer): the first record above the stack pointer is such a
+ * stale one. The function's prologue says where its own record is (a
+ * tester's worker stuck in Barrier::wait was named by its last
+ * tokio::time::sleep's stack, and reported idle). */
+static const char stale[] =
+	"#include <unistd.h>\n"                                                                  /* line 1 */
+	"__attribute__((noinline)) int deep(int d) { volatile int x = d; return d ? deep(d - 1) + x : x; }\n" /* 2 */
+	"__attribute__((noinline)) int leave(void) { return deep(12) + 1; }\n"                  /* line 3 */
+	"__attribute__((noinline)) int waiter(int fd) { volatile char big[1024]; char c; big[1023] = 0;"
+	" return (int)read(fd, &c, 1) + big[1023]; }\n"                                         /* line 4 */
+	"int main(void) { int p[2]; if (pipe(p)) return 1; leave(); return waiter(p[0]) + 1; }\n"; /* line 5 */
+
+static void test_stale_records(void)
+{
+	uint64_t ips[HUD_STACK_DEPTH];
+	int n = 0;
+	pid_t pid = start_asleep("stale", stale, 0, ips, &n);       /* read is system call 0 */
+	if (pid < 0)
+		return;
+	char err[256];
+	struct sym_proc *p = sym_proc_open((int)pid, NULL, err, sizeof(err));
+	int in_waiter = 0, in_main = 0, in_deep = 0;
+	for (int i = 1; p && i < n; i++) {
+		struct sym_frame fr[8];
+		int k = sym_proc_resolve(p, ips[i] - 1, fr, 8);
+		for (int j = 0; j < k; j++) {
+			in_waiter |= strcmp(fr[j].function, "waiter") == 0 && fr[j].line == 4;
+			in_main |= strcmp(fr[j].function, "main") == 0 && fr[j].line == 5;
+			in_deep |= strcmp(fr[j].function, "deep") == 0 || strcmp(fr[j].function, "leave") == 0;
+		}
+	}
+	CHECK(in_waiter && in_main && !in_deep,
+	      "stale frame records under the sleeping function: waiter (stale.c:4) and main (stale.c:5), no deep or "
+	      "leave (%d frames: waiter %d, main %d, stale %d)", n, in_waiter, in_main, in_deep);
+	if (p)
+		sym_proc_close(p);
+	stop(pid);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -182,6 +223,7 @@ int main(void)
 	}
 	test_deep_libc();
 	test_no_rbp();
+	test_stale_records();
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
