@@ -654,8 +654,10 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	 * and the walk then skips its caller. Either way the frames outward
 	 * may be another call's or none, and their identity is no evidence of
 	 * a new poll (a tester's 100 ms loop reading the clock was split in
-	 * two 9 times in 58, at 499 Hz 13). */
-	int guessed = func < 0 || st->culprit != 0 || ev->ips[0] < s->text_lo || ev->ips[0] >= s->text_hi;
+	 * two 9 times in 58, at 499 Hz 13). Only where Tokio's CONTEXT is read:
+	 * without it, another task polled right after would look the same. */
+	int guessed = ev->ctx_hash &&
+		      (func < 0 || st->culprit != 0 || ev->ips[0] < s->text_lo || ev->ips[0] >= s->text_hi);
 
 	/* One poll goes on while the worker neither slept nor turned Tokio's
 	 * I/O driver, Tokio's CONTEXT (the task's id, its budget) and the
