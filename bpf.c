@@ -62,7 +62,8 @@ struct hud_map_def events SEC("maps") = {
 	.value_size = 0, .max_entries = HUD_RINGBUF_BYTES,
 };
 /* The sampler's records, a ring per CPU (see struct hud_sample_pos): the
- * loader sizes both by the CPUs and "samples" by the sampling rate. */
+ * loader sizes both by the possible CPUs, and "samples" by the bytes of
+ * the rings (--ringbuf-kb, by default from the sampling rate). */
 struct hud_map_def samples SEC("maps") = {
 	.type = BPF_MAP_TYPE_ARRAY, .key_size = 4,
 	.value_size = sizeof(struct hud_sample), .max_entries = 1,
