@@ -531,6 +531,8 @@ void model_block(struct model *m, const struct block_event *e)
 		m->stacks[e->stack].block_ns += e->duration_ns;
 		m->stacks[e->stack].kind_count[e->kind]++;
 		m->stacks[e->stack].kind_ns[e->kind] += e->duration_ns;
+		if (e->duration_ns > m->stacks[e->stack].block_max_ns)
+			m->stacks[e->stack].block_max_ns = e->duration_ns;
 	}
 	int blame = e->kind != BLOCK_SCHED_DELAY;       /* see func_stat.blame_max_ns */
 	if (e->culprit_func >= 0) {

@@ -36,10 +36,15 @@ static int cpu_wait_elsewhere(const struct func_stat *f)
 
 static const struct model *sort_model;
 static struct func_stat sort_cpu_waits;        /* the row of cpu_wait_elsewhere functions, index nfuncs */
+/* Blocks of stacks nothing names (no symbol where the worker was: a
+ * stripped binary), index nfuncs + 1: listed, so the rows add up to the
+ * header's count. */
+#define UNNAMED_ROW "(no name: the worker was in code without symbols)"
+static struct func_stat sort_unnamed;
 
 static const struct func_stat *row_stat(const struct model *m, uint32_t f)
 {
-	return f == m->nfuncs ? &sort_cpu_waits : &m->funcs[f];
+	return f == m->nfuncs ? &sort_cpu_waits : f == m->nfuncs + 1 ? &sort_unnamed : &m->funcs[f];
 }
 
 static int by_block_time(const void *a, const void *b)
@@ -90,7 +95,7 @@ static void location(const struct model *m, const struct func_stat *f, char *out
 void summary_print(FILE *out, const struct model *m, int top)
 {
 	const struct model_info *i = &m->info;
-	uint32_t *order = xcalloc(m->nfuncs + 1, sizeof(uint32_t));
+	uint32_t *order = xcalloc(m->nfuncs + 2, sizeof(uint32_t));
 	char name[512], loc[512], target[512];
 	uint32_t n = 0;
 
@@ -152,9 +157,26 @@ void summary_print(FILE *out, const struct model *m, int top)
 	}
 	if (sort_cpu_waits.block_count[BLOCK_SCHED_DELAY])
 		order[n++] = m->nfuncs;
+	memset(&sort_unnamed, 0, sizeof(sort_unnamed));
+	for (uint32_t k = 0; k < m->nstacks; k++) {
+		const struct stack *st = &m->stacks[k];
+		if (st->culprit >= 0 || !st->block_count)
+			continue;
+		for (int b = 0; b < BLOCK_KINDS; b++) {
+			sort_unnamed.block_count[b] += st->kind_count[b];
+			sort_unnamed.block_ns[b] += st->kind_ns[b];
+		}
+		if (st->block_max_ns > sort_unnamed.block_max_ns)
+			sort_unnamed.block_max_ns = st->block_max_ns;
+	}
+	if (func_block_count(&sort_unnamed))
+		order[n++] = m->nfuncs + 1;
 	qsort(order, n, sizeof(uint32_t), by_block_time);
 	fprintf(out, "\nTop blocking culprits (threshold %.1f ms)\n", (double)i->threshold_ns / 1e6);
-	if (!n && i->main_symbols == 0)
+	uint32_t named = n;
+	for (uint32_t k = 0; k < n; k++)
+		named -= order[k] >= m->nfuncs;
+	if (!named && i->main_symbols == 0)
 		fputs("  unknown: the target has no symbols (see the note above)\n", out);
 	else if (!n)
 		fputs("  none: no worker was blocked longer than the threshold\n", out);
@@ -174,8 +196,8 @@ void summary_print(FILE *out, const struct model *m, int top)
 		const struct func_stat *f = row_stat(m, order[k]);
 		fprintf(out, "  %-*s %6llu %10.1f %9.1f  ", kind_w, kinds[k], (unsigned long long)func_block_count(f),
 			(double)func_block_ns(f) / 1e6, (double)f->block_max_ns / 1e6);
-		if (order[k] == m->nfuncs) {
-			fputs(CPU_WAITS_ROW "\n", out);
+		if (order[k] >= m->nfuncs) {
+			fputs(order[k] == m->nfuncs ? CPU_WAITS_ROW "\n" : UNNAMED_ROW "\n", out);
 			continue;
 		}
 		text_sanitize(strtab_get(m->strings, f->function), name, sizeof(name));

@@ -85,6 +85,7 @@ struct stack {
 	uint64_t block_ns;
 	uint64_t kind_count[BLOCK_KINDS];       /* ... by kind */
 	uint64_t kind_ns[BLOCK_KINDS];
+	uint64_t block_max_ns;  /* its longest */
 };
 
 #define STACK_CLASS_UNKNOWN  0
