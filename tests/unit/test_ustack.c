@@ -106,6 +106,20 @@ static void stop(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
+/* Whether a frame of the stack ips[1..n) (return addresses) of process p
+ * is function fn, at line (any line when 0). */
+static int on_stack(struct sym_proc *p, const uint64_t *ips, int n, const char *fn, uint32_t line)
+{
+	for (int i = 1; p && i < n; i++) {
+		struct sym_frame fr[8];
+		int k = sym_proc_resolve(p, ips[i] - 1, fr, 8);
+		for (int j = 0; j < k; j++)
+			if (strcmp(fr[j].function, fn) == 0 && (!line || fr[j].line == line))
+				return 1;
+	}
+	return 0;
+}
+
 static void test_deep_libc(void)
 {
 	uint64_t ips[HUD_STACK_DEPTH];
@@ -158,17 +172,9 @@ static void test_no_rbp(void)
 		return;
 	char err[256];
 	struct sym_proc *p = sym_proc_open((int)pid, NULL, err, sizeof(err));
-	int in_reader = 0, in_main = 0;
-	for (int i = 1; p && i < n; i++) {
-		struct sym_frame fr[8];
-		int k = sym_proc_resolve(p, ips[i] - 1, fr, 8);
-		for (int j = 0; j < k; j++) {
-			in_reader |= strcmp(fr[j].function, "reader") == 0 && fr[j].line == 2;
-			in_main |= strcmp(fr[j].function, "main") == 0 && fr[j].line == 3;
-		}
-	}
-	CHECK(in_reader, "asleep since before attach, no rbp: reader (piper.c:2) is on the stack (%d frames)", n);
-	CHECK(in_main, "... and its caller, main (piper.c:3)");
+	CHECK(on_stack(p, ips, n, "reader", 2), "asleep since before attach, no rbp: reader (piper.c:2) is on the stack "
+	      "(%d frames)", n);
+	CHECK(on_stack(p, ips, n, "main", 3), "... and its caller, main (piper.c:3)");
 	if (p)
 		sym_proc_close(p);
 	stop(pid);
@@ -197,16 +203,8 @@ static void test_stale_records(void)
 		return;
 	char err[256];
 	struct sym_proc *p = sym_proc_open((int)pid, NULL, err, sizeof(err));
-	int in_waiter = 0, in_main = 0, in_deep = 0;
-	for (int i = 1; p && i < n; i++) {
-		struct sym_frame fr[8];
-		int k = sym_proc_resolve(p, ips[i] - 1, fr, 8);
-		for (int j = 0; j < k; j++) {
-			in_waiter |= strcmp(fr[j].function, "waiter") == 0 && fr[j].line == 4;
-			in_main |= strcmp(fr[j].function, "main") == 0 && fr[j].line == 5;
-			in_deep |= strcmp(fr[j].function, "deep") == 0 || strcmp(fr[j].function, "leave") == 0;
-		}
-	}
+	int in_waiter = on_stack(p, ips, n, "waiter", 4), in_main = on_stack(p, ips, n, "main", 5);
+	int in_deep = on_stack(p, ips, n, "deep", 0) || on_stack(p, ips, n, "leave", 0);
 	CHECK(in_waiter && in_main && !in_deep,
 	      "stale frame records under the sleeping function: waiter (stale.c:4) and main (stale.c:5), no deep or "
 	      "leave (%d frames: waiter %d, main %d, stale %d)", n, in_waiter, in_main, in_deep);
