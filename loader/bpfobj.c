@@ -426,10 +426,14 @@ void loader_set_ringbuf_bytes(uint32_t bytes)
 	ringbuf_bytes = bytes;
 }
 
-uint32_t loader_ringbuf_size(int freq, long cpus)
+uint32_t loader_ringbuf_size(int freq, long cpus, long possible)
 {
 	uint64_t want = (uint64_t)(freq > 0 ? freq : 1) * (uint64_t)(cpus > 0 ? cpus : 1) * 800u;
+	uint64_t floor = (uint64_t)(possible > 0 ? possible : 1) * HUD_SAMPLE_SLOTS_LEAST * sizeof(struct hud_sample);
 	uint32_t bytes = HUD_RINGBUF_BYTES;
+
+	if (want < floor)
+		want = floor;
 
 	while (bytes < want && bytes < (64u << 20))
 		bytes <<= 1;

@@ -24,6 +24,7 @@ typedef uint64_t hud_u64;
 #define HUD_STACK_DEPTH     64          /* user frames kept per stack */
 #define HUD_STACK_WINDOW    32          /* words read at the user sp to step over libc */
 #define HUD_RINGBUF_BYTES   (1u << 20)  /* 1 MiB, the least hud sizes it (ui/main.c): ~1,300 samples of slack */
+#define HUD_SAMPLE_SLOTS_LEAST 16      /* samples each CPU's ring holds at least, by default */
 #define HUD_NOT_WORKER      0xffffffffu /* hud_thread.worker_id of a non-worker */
 
 /* Kernel struct offsets. The sched_switch and sched_wakeup programs are

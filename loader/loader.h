@@ -77,12 +77,14 @@ struct bpf_obj *loader_open(char *err, size_t errlen);
 void loader_set_ringbuf_bytes(uint32_t bytes);
 
 /* The rings hud makes by default: room for ~1 s of samples (~800 bytes
- * each) from every CPU at freq Hz, so that a busy first second (every
- * stack new to the symbolizer) loses nothing; a power of two, at least
+ * each) from every one of the cpus online at freq Hz, so that a busy first
+ * second (every stack new to the symbolizer) loses nothing, and for
+ * HUD_SAMPLE_SLOTS_LEAST samples in each possible CPU's ring (a machine
+ * may count hundreds of possible CPUs); a power of two, at least
  * HUD_RINGBUF_BYTES (1 MiB: 6 s of them at 99 Hz on 2 CPUs), at most 64
  * MiB. The kernel's ring buffer is mapped twice into hud: each MiB of it
  * that was written is 2 MB of hud's resident size. */
-uint32_t loader_ringbuf_size(int freq, long cpus);
+uint32_t loader_ringbuf_size(int freq, long cpus, long possible);
 
 /* Writes the one-entry "config" map: cfg, with its quick_ns worked out
  * here from the threshold and the kernel's tick (the caller's is ignored). */

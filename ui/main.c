@@ -662,7 +662,8 @@ int main(int argc, char **argv)
 	if (o.ringbuf_kb) {
 		loader_set_ringbuf_bytes((uint32_t)o.ringbuf_kb * 1024u);
 	} else {
-		loader_set_ringbuf_bytes(loader_ringbuf_size(o.freq, sysconf(_SC_NPROCESSORS_ONLN)));
+		loader_set_ringbuf_bytes(loader_ringbuf_size(o.freq, sysconf(_SC_NPROCESSORS_ONLN),
+							     sysconf(_SC_NPROCESSORS_CONF)));
 	}
 
 	struct model *m = model_new();

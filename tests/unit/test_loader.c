@@ -968,12 +968,19 @@ __attribute__((noinline)) static void check_quick(struct bpf_obj *o, const struc
 	CHECK(loader_configure(o, base, err, sizeof(err)) == 0, "threshold back: %s", err);
 	/* Records between wakeups: a quarter of the ring (main's, as made) over
 	 * the CPUs, in off-CPU records, as a power of two. */
-	uint64_t ring = loader_ringbuf_size(999, sysconf(_SC_NPROCESSORS_ONLN));
+	uint64_t ring = loader_ringbuf_size(999, sysconf(_SC_NPROCESSORS_ONLN), sysconf(_SC_NPROCESSORS_CONF));
 	uint64_t per = ring / 4 / (uint64_t)o->ncpus_possible / sizeof(struct hud_event), want = 1;
 	while (want * 2 <= per)
 		want *= 2;
 	CHECK(loader_map_lookup(loader_map_fd(o, "config"), &zero, &back) == 0 && back.wake_mask == want - 1,
 	      "a CPU's %llu-th record wakes the reader (mask %u)", (unsigned long long)want, back.wake_mask);
+	/* By default 1 MiB at 99 Hz on a few CPUs; a machine counting
+	 * hundreds of possible CPUs gets room for 16 samples in each's ring
+	 * (1 MiB over 256 would be 4: 40 ms at 99 Hz). */
+	CHECK(loader_ringbuf_size(99, 2, 2) == (1u << 20), "1 MiB at 99 Hz on 2 CPUs");
+	CHECK(loader_ringbuf_size(99, 2, 256) >= 256u * HUD_SAMPLE_SLOTS_LEAST * sizeof(struct hud_sample),
+	      "room for %d samples a CPU with 256 possible CPUs (%u bytes)", HUD_SAMPLE_SLOTS_LEAST,
+	      loader_ringbuf_size(99, 2, 256));
 	/* The samples' rings: the same bytes, split over the CPUs. */
 	uint64_t slots = 2;
 	while (slots * 2 <= ring / (uint64_t)o->ncpus_possible / sizeof(struct hud_sample))
@@ -1042,7 +1049,7 @@ int main(void)
 		return check_done();
 	}
 	/* The ring hud makes at the 999 Hz this test samples at. */
-	loader_set_ringbuf_bytes(loader_ringbuf_size(999, sysconf(_SC_NPROCESSORS_ONLN)));
+	loader_set_ringbuf_bytes(loader_ringbuf_size(999, sysconf(_SC_NPROCESSORS_ONLN), sysconf(_SC_NPROCESSORS_CONF)));
 	struct bpf_obj *o = loader_open(err, sizeof(err));
 	CHECK(o != NULL, "loader_open: %s", err);
 	if (!o)
