@@ -149,6 +149,19 @@ static int image_of(int pid, struct image *im)
 	return 0;
 }
 
+/* A worker's off_cpu block held back until what follows it is known: the
+ * kernel side chains a call's sleeps only until their stretch makes a
+ * record, so a poll of many short sleeps at one place came as records of
+ * the threshold's length one after another (a tester's 45 ms of 150 us
+ * sleeps: 8-9 records of 5 ms). A record that goes on from the held one at
+ * its stack, within HUD_CHAIN_GAP_NS, extends it (see held_add). Session
+ * times. */
+struct held_block {
+	int on;
+	uint32_t tid, stack;
+	uint64_t start, end;
+};
+
 /* What the session keeps per worker id between refreshes. */
 struct worker_live {
 	uint64_t oncpu_ns;      /* its time on CPU as last read (schedstat); 0 = none yet */
@@ -164,6 +177,7 @@ struct worker_live {
 	int64_t pre_stack;      /* stack read from /proc (asleep since before attach) */
 	int pre_tried;
 	int ran_loop;           /* a stack of it showed the worker loop (see demote_pool_thread) */
+	struct held_block held; /* its latest off_cpu block, not yet given to the model */
 };
 
 struct session {
@@ -372,6 +386,42 @@ static void block(struct session *s, enum block_kind kind, uint32_t worker, uint
 		  uint64_t start, uint64_t dur, uint32_t stack)
 {
 	block_open(s, kind, worker, tid, start, dur, stack, 0);
+}
+
+static struct worker_live *live_of(struct session *s, uint32_t id);
+
+/* The worker's held off_cpu block to the model, when it has one and what
+ * came since (at session time now) cannot go on from it: now is past its
+ * end and the gap (UINT64_MAX: now, whatever came). */
+static void held_flush(struct session *s, uint32_t worker, uint64_t now)
+{
+	struct held_block h = live_of(s, worker)->held;
+	if (!h.on || (now != UINT64_MAX && now <= h.end + HUD_CHAIN_GAP_NS))
+		return;
+	live_of(s, worker)->held.on = 0;
+	block(s, BLOCK_OFF_CPU, worker, h.tid, h.start, h.end - h.start, h.stack);
+}
+
+/* An off_cpu block of the worker: it extends the held one when it starts
+ * where that one ended, within HUD_CHAIN_GAP_NS, at the same stack and
+ * thread; else that one goes to the model and this one is held. */
+static void held_add(struct session *s, uint32_t worker, uint32_t tid, uint64_t start, uint64_t dur, uint32_t stack)
+{
+	struct held_block *h = &live_of(s, worker)->held;
+	if (h->on && h->tid == tid && h->stack == stack && start >= h->end && start - h->end <= HUD_CHAIN_GAP_NS) {
+		h->end = start + dur;
+		return;
+	}
+	held_flush(s, worker, UINT64_MAX);
+	live_of(s, worker)->held = (struct held_block){ 1, tid, stack, start, start + dur };
+}
+
+/* Every worker's held block that nothing can extend any more (now: session
+ * time; UINT64_MAX at the end). */
+static void held_flush_all(struct session *s, uint64_t now)
+{
+	for (uint32_t id = 0; id < s->nlive; id++)
+		held_flush(s, id, now);
 }
 
 static uint64_t session_ts(const struct session *s, uint64_t ts)
@@ -631,6 +681,7 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	model_sample(s->model, worker, ev->tid, ev->cpu, ts, stack);
 	if (worker == HUD_NOT_WORKER)
 		return;
+	held_flush(s, worker, ts);
 	if (in_loop)
 		live_of(s, worker)->ran_loop = 1;
 	if (class == STACK_CLASS_IN_PLACE) {
@@ -711,6 +762,7 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 	int runnable = hud_state_runnable(ev->state);
 	struct poll_run *r = run_of(s, ev->worker_id);
 
+	held_flush(s, ev->worker_id, ts);
 	uint32_t class = stack >= 0 ? s->model->stacks[stack].thread_class : STACK_CLASS_UNKNOWN;
 	if (!threads_is_worker(&s->threads, ev->tid)) {
 		/* A thread that ran the worker loop, waiting in the pool since
@@ -748,7 +800,7 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 	 * through every sleep of one call (HUD_CHAIN_GAP_NS). */
 	if (!ev->idle && model_stack_in_app(s->model, (uint32_t)stack)) {
 		if (ev->duration_ns >= s->opts->threshold_ns)
-			block(s, BLOCK_OFF_CPU, ev->worker_id, ev->tid, ts, ev->duration_ns, (uint32_t)stack);
+			held_add(s, ev->worker_id, ev->tid, ts, ev->duration_ns, (uint32_t)stack);
 		return;
 	}
 	/* Anywhere else the worker is idle: at a park site the kernel side
@@ -997,6 +1049,7 @@ static void forget_gone(struct session *s)
 {
 	for (int i = 0; i < s->threads.ngone; i++) {
 		uint32_t id = s->threads.gone[i];
+		held_flush(s, id, UINT64_MAX);
 		struct worker_live *l = live_of(s, id);
 		sched_close(l);
 		if (l->ran_loop)
@@ -1608,6 +1661,9 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		}
 		if (now >= next_tick) {
 			next_tick = now + 100000000ull;
+			/* Held blocks nothing extended for 100 ms: no record made
+			 * by then is still to come (see RECORD_HOLD_NS). */
+			held_flush_all(s, session_ts(s, now - 100000000ull));
 			refresh_workers(s);
 			refresh_counters(s);
 			if (opts->on_tick && opts->on_tick(opts->ctx, m)) {
@@ -1660,6 +1716,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		goto out;
 	/* Whatever is still in the rings belongs to the session. */
 	(void)read_records(s, 0, 1);
+	held_flush_all(s, UINT64_MAX);
 	/* The threads as they are now (a blocking pool's threads come and go
 	 * between scans), then those named like workers that were never seen
 	 * at work: those waiting in the blocking pool are not workers. Up to

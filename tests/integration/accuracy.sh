@@ -64,6 +64,26 @@ check "clockspin: ~30 loops of 80 ms in 10 s are ~30 cpu blocks at the loop's li
 	test "${loops:-0}" -ge 25 -a "${loops:-0}" -le 32
 check "clockspin: none of them split into pieces under 50 ms ($short)" test "${short:-1}" -le 1
 
+# ---- many short sleeps in one poll: one block per poll ------------------------
+# 200 sleeps of 150 us in one poll, every 300 ms: the kernel side chains a
+# call's sleeps only until their stretch makes a record, so each poll came
+# as 8-9 records of the threshold's length; hud joins records that follow
+# one another at one stack. 10 s: ~28 polls, ~28 off_cpu blocks of 25 ms
+# or more at the sleep's line.
+"$DEMO" --quiet --scenario naps --duration 13 > "$WORK/naps.out" 2>&1 &
+demo=$!
+sleep 1
+"$HUD" --pid $demo --headless --duration 10 --export "$WORK/naps.json" > "$WORK/naps.txt" 2>&1
+check "naps: hud exits 0" test $? = 0
+wait $demo
+naps=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="off_cpu" and (.args.location|test("naps.rs:19$")))] | length' \
+	"$WORK/naps.json")
+long=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="off_cpu" and (.args.location|test("naps.rs:19$")) and .args.dur_ns >= 25000000)] | length' \
+	"$WORK/naps.json")
+check "naps: ~28 polls of many short sleeps are ~28 off_cpu blocks at the sleep's line ($naps)" \
+	test "${naps:-0}" -ge 22 -a "${naps:-0}" -le 32
+check "naps: each as long as its poll's sleeps, 25 ms or more ($long of $naps)" test "${long:-0}" -ge $((${naps:-0} - 2))
+
 # ---- --no-epoll-count: the counter left off ----------------------------------
 # While the epoll_wait counter's syscall tracepoints are attached, every
 # system call of the machine takes the kernel's slower way in; a user can

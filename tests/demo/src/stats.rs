@@ -15,6 +15,7 @@ pub static MUTEX: AtomicU64 = AtomicU64::new(0);
 pub static HEALTHY: AtomicU64 = AtomicU64::new(0);
 pub static NET: AtomicU64 = AtomicU64::new(0);
 pub static CLOCKSPIN: AtomicU64 = AtomicU64::new(0);
+pub static NAPS: AtomicU64 = AtomicU64::new(0);
 
 pub fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
@@ -23,7 +24,7 @@ pub fn bump(counter: &AtomicU64) {
 pub fn line() -> String {
     let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
     format!(
-        "cpu={} sleep={} fsync={} fsync_slow={} write_slow={} mutex={} net={} healthy={} clockspin={}",
+        "cpu={} sleep={} fsync={} fsync_slow={} write_slow={} mutex={} net={} healthy={} clockspin={} naps={}",
         g(&CPU),
         g(&SLEEP),
         g(&FSYNC),
@@ -32,6 +33,7 @@ pub fn line() -> String {
         g(&MUTEX),
         g(&NET),
         g(&HEALTHY),
-        g(&CLOCKSPIN)
+        g(&CLOCKSPIN),
+        g(&NAPS)
     )
 }
