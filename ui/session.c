@@ -881,12 +881,33 @@ static uint64_t made_at(const struct hud_event *e)
 	return e->ts_ns + e->duration_ns;
 }
 
+#define READY_CPUS 64
+
+/* Into cpus (READY_CPUS at most), the CPUs with a sample taken by horizon:
+ * how many; *more says whether others did not fit (the rest on the next
+ * round). */
+static int ready_cpus(struct session *s, uint64_t horizon, int *cpus, int *more)
+{
+	int n = s->samples ? sample_rings_cpus(s->samples) : 0, k = 0;
+
+	*more = 0;
+	for (int c = 0; c < n; c++)
+		if (sample_rings_peek(s->samples, c, horizon)) {
+			if (k == READY_CPUS) {
+				*more = 1;
+				break;
+			}
+			cpus[k++] = c;
+		}
+	return k;
+}
+
 /* Processes, in time order, the batch's off-CPU records made by horizon
  * and the samples taken by then (CLOCK_MONOTONIC); the batch keeps the
  * later ones, in order. */
 static void process_ready(struct session *s, uint64_t horizon)
 {
-	int i, j, cpus[64], ncpus = 0, more = 0;
+	int i, j, cpus[READY_CPUS], more;
 
 	/* The batch by time: read in the order the CPUs reserved their
 	 * records, so nearly sorted already. */
@@ -896,16 +917,7 @@ static void process_ready(struct session *s, uint64_t horizon)
 			s->batch[j] = s->batch[j - 1];
 		s->batch[j] = e;
 	}
-	/* The CPUs with samples ready (a few of the possible ones; if more
-	 * than fit, the rest on the next round). */
-	int n = s->samples ? sample_rings_cpus(s->samples) : 0;
-	for (int c = 0; c < n; c++)
-		if (sample_rings_peek(s->samples, c, horizon)) {
-			if (ncpus < (int)(sizeof(cpus) / sizeof(cpus[0])))
-				cpus[ncpus++] = c;
-			else
-				more = 1;
-		}
+	int ncpus = ready_cpus(s, horizon, cpus, &more);
 	for (i = 0;;) {
 		const struct hud_sample *first = NULL;
 		int at = -1;
@@ -932,12 +944,7 @@ static void process_ready(struct session *s, uint64_t horizon)
 			if (e->worker_id != HUD_NOT_WORKER)
 				on_offcpu(s, e, offcpu_stack(s, e), session_ts(s, e->ts_ns));
 		} else if (more) {
-			more = 0;
-			for (int c = 0; c < n && ncpus < (int)(sizeof(cpus) / sizeof(cpus[0])); c++)
-				if (sample_rings_peek(s->samples, c, horizon))
-					cpus[ncpus++] = c;
-			more = ncpus == (int)(sizeof(cpus) / sizeof(cpus[0]));
-			if (!ncpus)
+			if (!(ncpus = ready_cpus(s, horizon, cpus, &more)))
 				break;
 		} else {
 			break;
