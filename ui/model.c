@@ -377,13 +377,9 @@ void model_warn(struct model *m, const char *text)
 
 	text_sanitize(text, line, sizeof(line));
 	size_t n = strlen(line);
-	for (const char *p = m->info.warnings; *p;) {
-		const char *e = strchr(p, '\n');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len == n && memcmp(p, line, n) == 0)
+	for (const char *p = m->info.warnings; *p; p += strcspn(p, "\n") + 1)
+		if (strcspn(p, "\n") == n && memcmp(p, line, n) == 0)
 			return;
-		p += len + (e != NULL);
-	}
 	if (n && have + n + 2 <= sizeof(m->info.warnings)) {
 		memcpy(m->info.warnings + have, line, n);
 		m->info.warnings[have + n] = '\n';

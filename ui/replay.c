@@ -123,11 +123,10 @@ static int on_info(struct replay *r, int args)
 	i->warnings[0] = 0;
 	for (const char *p = warnings ? warnings : ""; *p;) {
 		char line[512];
-		const char *e = strchr(p, '\n');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
+		size_t len = strcspn(p, "\n");
 		snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), p);
 		model_warn(r->m, line);
-		p += len + (e != NULL);
+		p += len + (p[len] == '\n');
 	}
 	i->pid = (int)pid;
 	i->threshold_ns = thr;

@@ -113,12 +113,8 @@ void summary_print(FILE *out, const struct model *m, int top)
 		fputs("n/a\n", out);
 	if (i->stop_reason[0])
 		fprintf(out, "stopped: %s\n", i->stop_reason);
-	for (const char *p = i->warnings; *p;) {
-		const char *e = strchr(p, '\n');
-		int len = e ? (int)(e - p) : (int)strlen(p);
-		fprintf(out, "warning: %.*s\n", len, p);
-		p += len + (e != NULL);
-	}
+	for (const char *p = i->warnings; *p; p += strcspn(p, "\n") + 1)
+		fprintf(out, "warning: %.*s\n", (int)strcspn(p, "\n"), p);
 	if (i->epoll_counted == 0)
 		fputs("note: epoll_wait calls were not counted (--no-epoll-count, or a kernel without syscall "
 		      "tracepoints): a task that yields often can show as cpu blocks\n", out);
