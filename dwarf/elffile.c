@@ -147,33 +147,26 @@ static int load_symtab(struct sym_file *f, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh
 	return 0;
 }
 
-/* elf's .symtab section, or NULL. */
-static Elf_Scn *symtab_of(Elf *elf, GElf_Shdr *sh)
+/* elf's first section of type (SHT_SYMTAB, SHT_DYNSYM), its header in
+ * *sh; NULL when it has none. */
+static Elf_Scn *section_of_type(Elf *elf, uint32_t type, GElf_Shdr *sh)
 {
 	Elf_Scn *scn = NULL;
 	while ((scn = elf_nextscn(elf, scn)) != NULL)
-		if (gelf_getshdr(scn, sh) && sh->sh_type == SHT_SYMTAB)
+		if (gelf_getshdr(scn, sh) && sh->sh_type == type)
 			return scn;
 	return NULL;
 }
 
 static int load_symbols(struct sym_file *f, char *err, size_t errlen)
 {
-	Elf_Scn *scn = NULL, *dynsym = NULL;
-	GElf_Shdr sh, dynsh;
-	if ((scn = symtab_of(f->elf, &sh)) != NULL) {
-		if (load_symtab(f, f->elf, scn, &sh) != 0)
-			goto oom;
-		return 0;
-	}
-	while ((scn = elf_nextscn(f->elf, scn)) != NULL)
-		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_DYNSYM) {
-			dynsym = scn;
-			dynsh = sh;
-		}
+	GElf_Shdr sh;
 	/* A stripped file still names its exported functions in .dynsym
 	 * (and its debug file, when one is found, has the whole .symtab). */
-	if (dynsym && load_symtab(f, f->elf, dynsym, &dynsh) != 0)
+	Elf_Scn *scn = section_of_type(f->elf, SHT_SYMTAB, &sh);
+	if (!scn)
+		scn = section_of_type(f->elf, SHT_DYNSYM, &sh);
+	if (scn && load_symtab(f, f->elf, scn, &sh) != 0)
 		goto oom;
 	return 0;
 oom:
@@ -481,7 +474,7 @@ static struct sym_dw *dwarf_of(struct sym_file *f)
 		 * library's, thread starts) keep their names. Out of memory,
 		 * the file's own stay. */
 		GElf_Shdr sh;
-		Elf_Scn *scn = f->dbg_elf && !f->full_symtab ? symtab_of(f->dbg_elf, &sh) : NULL;
+		Elf_Scn *scn = f->dbg_elf && !f->full_symtab ? section_of_type(f->dbg_elf, SHT_SYMTAB, &sh) : NULL;
 		if (scn)
 			(void)load_symtab(f, f->dbg_elf, scn, &sh);
 		if (f->dbg_elf)
