@@ -400,10 +400,16 @@ static int hrow_cmp(const void *a, const void *b)
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
+/* The blocks of a stack Hotspots counts (cpu and off_cpu). */
+static uint64_t unnamed_block_count(const struct stack *st)
+{
+	return st->kind_count[BLOCK_CPU] + st->kind_count[BLOCK_OFF_CPU];
+}
+
 /* The rows Hotspots shows, sorted; the caller frees *out. */
 static uint32_t hot_rows(const struct model *m, const struct view *v, struct hrow **out)
 {
-	struct hrow *r = xcalloc(m->nfuncs + 1, sizeof(*r));
+	struct hrow *r = xcalloc(m->nfuncs + 2, sizeof(*r));
 	uint32_t n = 0;
 
 	if (v->group_file == GROUP_TASK) {
@@ -437,6 +443,19 @@ static uint32_t hot_rows(const struct model *m, const struct view *v, struct hro
 		*out = r;
 		return n;
 	}
+	/* Blocks in stacks nothing names: one row (HOT_UNNAMED), as in the
+	 * summary, so the rows add up to the status line's count. */
+	struct hrow unnamed = { .key = HOT_UNNAMED, .func = UINT32_MAX, .file = UINT32_MAX };
+	for (uint32_t i = 0; i < m->nstacks && (!*v->filter || strcasestr(UNNAMED_ROW, v->filter)); i++) {
+		const struct stack *st = &m->stacks[i];
+		if (st->culprit >= 0 || !unnamed_block_count(st))
+			continue;
+		unnamed.samples += st->samples;
+		unnamed.block_ns += st->kind_ns[BLOCK_CPU] + st->kind_ns[BLOCK_OFF_CPU];
+		unnamed.count += unnamed_block_count(st);
+	}
+	if (unnamed.count)
+		r[n++] = unnamed;
 	for (uint32_t i = 0; i < m->nfuncs; i++) {
 		const struct func_stat *f = &m->funcs[i];
 		if ((!f->samples && !f_block_count(f)) || !matches(m, f, v->filter))
@@ -627,7 +646,6 @@ static void draw_hotspots(struct screen *s, const struct model *m, struct view *
 	}
 	for (int r = 0; r < page && v->hot_top + r < (int)n; r++) {
 		const struct hrow *row = &rows[v->hot_top + r];
-		const struct func_stat *f = &m->funcs[row->func];
 		int ry = y + 2 + r, is_sel = v->hot_top + r == sel;
 		uint8_t base = is_sel ? (focused ? ATTR_REVERSE : ATTR_BOLD) : 0;
 		double share = total_block ? (double)row->block_ns / (double)total_block : 0;
@@ -637,10 +655,13 @@ static void draw_hotspots(struct screen *s, const struct model *m, struct view *
 			row_attr(s, ry, 0, s->cols, base);
 			screen_put(s, 0, ry, 1, base, G(s)->sel);
 		}
-		if (v->group_file == GROUP_FILE) {
+		if (row->key == HOT_UNNAMED) {
+			screen_put(s, xn, ry, name_w + 1 + loc_w, base | COL_DIM, UNNAMED_ROW);
+		} else if (v->group_file == GROUP_FILE) {
 			screen_put(s, xn, ry, name_w, base | PUT_TRUNC_LEFT, S(m, row->file));
 			putf(s, xl, ry, loc_w, base | COL_CYAN, "%u function%s", row->nfuncs, row->nfuncs == 1 ? "" : "s");
 		} else {
+			const struct func_stat *f = &m->funcs[row->func];
 			screen_put(s, xn, ry, name_w, base | ATTR_BOLD | PUT_TRUNC_LEFT, S(m, f->function));
 			snprintf(t, sizeof(t), "%s:%u", S(m, f->file), f->line);
 			screen_put(s, xl, ry, loc_w, base | COL_CYAN | PUT_TRUNC_LEFT, t);
@@ -913,7 +934,20 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 				}
 			}
 	}
-	for (uint32_t i = 0; i < m->nfuncs && v->drill_group != GROUP_TASK; i++) {
+	int unnamed = v->drill_key == HOT_UNNAMED && v->drill_group != GROUP_TASK;
+	for (uint32_t k = 0; k < m->nstacks && unnamed; k++) {
+		/* The unnamed row: what its stacks add up to, as for a task. */
+		const struct stack *st = &m->stacks[k];
+		title = UNNAMED_ROW;
+		if (st->culprit >= 0 || !unnamed_block_count(st))
+			continue;
+		agg.samples += st->samples;
+		for (int kind = 0; kind < BLOCK_KINDS; kind++) {
+			agg.block_count[kind] += st->kind_count[kind];
+			agg.block_ns[kind] += st->kind_ns[kind];
+		}
+	}
+	for (uint32_t i = 0; i < m->nfuncs && v->drill_group != GROUP_TASK && !unnamed; i++) {
 		const struct func_stat *f = &m->funcs[i];
 		if (!drill_match(m, v, i))
 			continue;
@@ -943,7 +977,9 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	snprintf(t, sizeof(t), "Call stacks of %s", title);
 	heading(s, y, ATTR_BOLD | COL_CYAN, t);
 	int x = screen_put(s, 1, y + 1, 10, ATTR_BOLD, "location");
-	if (v->drill_group == GROUP_FILE)
+	if (unnamed)
+		snprintf(t, sizeof(t), "none (no symbol in these stacks)");
+	else if (v->drill_group == GROUP_FILE)
 		snprintf(t, sizeof(t), "%s", S(m, agg.file));
 	else
 		snprintf(t, sizeof(t), "%s:%u", S(m, agg.file), line);
@@ -957,7 +993,7 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 		      fmt_dur(f_block_ns(&agg), a, sizeof(a)), fmt_count(f_block_count(&agg), b, sizeof(b)));
 	/* Per task hud keeps counts and times (its stacks'); the longest
 	 * block, when and on which workers are kept per function. */
-	int per_task = v->drill_group == GROUP_TASK;
+	int per_task = v->drill_group == GROUP_TASK || unnamed;
 	if (per_task)
 		x += putf(s, x, y + 2, s->cols - x, 0, "  %s ", G(s)->vsep);
 	else
@@ -971,7 +1007,8 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 	screen_put(s, 1, y + 3, 10, ATTR_BOLD, "seen");
 	if (per_task)
 		screen_put(s, 12, y + 3, s->cols - 12, COL_DIM,
-			   "when, longest, workers: per function only (ungrouped Hotspots)");
+			   unnamed ? "when, longest, workers: per named function only"
+				   : "when, longest, workers: per function only (ungrouped Hotspots)");
 	else if (f_block_count(&agg))
 		putf(s, 12, y + 3, s->cols - 12, 0, "first %s   last %s   (session time)", fmt_clock(agg.first_ns, a, sizeof(a)),
 		     fmt_clock(agg.last_ns, b, sizeof(b)));
@@ -996,6 +1033,11 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 		const struct stack *st = &m->stacks[i];
 		if (!st->samples && !st->block_count)
 			continue;
+		if (unnamed) {
+			if (st->culprit < 0 && unnamed_block_count(st))
+				ids[n++] = i;
+			continue;
+		}
 		int64_t f = drill_func_of(m, v, i);
 		if (f < 0)
 			continue;

@@ -36,10 +36,8 @@ static int cpu_wait_elsewhere(const struct func_stat *f)
 
 static const struct model *sort_model;
 static struct func_stat sort_cpu_waits;        /* the row of cpu_wait_elsewhere functions, index nfuncs */
-/* Blocks of stacks nothing names (no symbol where the worker was: a
- * stripped binary), index nfuncs + 1: listed, so the rows add up to the
- * header's count. */
-#define UNNAMED_ROW "(no name: the worker was in code without symbols)"
+/* Blocks of stacks nothing names (UNNAMED_ROW), index nfuncs + 1: listed,
+ * so the rows add up to the header's count. */
 static struct func_stat sort_unnamed;
 
 static const struct func_stat *row_stat(const struct model *m, uint32_t f)

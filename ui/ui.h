@@ -532,6 +532,12 @@ enum { FOCUS_HOTSPOTS = 0, FOCUS_WORKERS = 1 };
 #define GROUP_FILE     1
 #define GROUP_TASK     2       /* the future each stack was polled under */
 
+/* The Hotspots row (and summary row) of the blocks in stacks nothing
+ * names: a stripped binary's, where no frame has a symbol (stack.culprit
+ * < 0). Its key in view.hot_key and view.drill_key. */
+#define UNNAMED_ROW "(no name: the worker was in code without symbols)"
+#define HOT_UNNAMED INT64_MAX
+
 struct view {
 	int utf8;               /* UTF-8 borders and bars, else ASCII */
 	int sort_cpu;           /* Hotspots by CPU samples, not blocking time */
@@ -539,7 +545,8 @@ struct view {
 	int focus;              /* FOCUS_* */
 	int paused, help;
 	int move;               /* pending selection move (rows, MOVE_*) applied by the next render */
-	int64_t hot_key;        /* selected hotspot: func index, or file id when grouped; -1 none */
+	int64_t hot_key;        /* selected hotspot: func index, or file id when grouped, or
+				 * HOT_UNNAMED; -1 none */
 	int64_t worker_key;     /* selected worker id; -1 none */
 	int hot_top, worker_top;        /* first visible row */
 	int drill;              /* drill-down open */

@@ -722,6 +722,50 @@ static void test_replay_and_fresh_state(void)
 	model_free(m);
 }
 
+/* Blocks in stacks nothing names (a stripped binary): a Hotspots row of
+ * their own, as in the summary, and its drill-down lists those stacks.
+ * Before, the status line counted them and no row showed them. */
+static void test_unnamed_row(void)
+{
+	struct model *m = demo_model(NULL);
+	struct frame_in nameless = { "??", "??", 0, FRAME_UNKNOWN, 1, 0 };
+	uint32_t none = model_stack(m, &nameless, 1);
+	CHECK(m->stacks[none].culprit < 0, "nothing to blame in a stack of ?? frames");
+	for (int i = 0; i < 3; i++) {
+		struct block_event e = { .kind = i ? BLOCK_OFF_CPU : BLOCK_CPU, .worker_id = 1, .tid = 101,
+					 .start_ns = 13 * SEC + (uint64_t)i * SEC, .duration_ns = 400 * MS,
+					 .stack = none, .culprit_func = -1 };
+		model_block(m, &e);
+	}
+	struct view v;
+	render_view_init(&v, 1);
+	struct screen *s;
+	char *t = draw(m, &v, 160, 40, 1, &s), row[2048];
+	int y = row_of(s, UNNAMED_ROW), yc = row_of(s, "compute_checksum");
+	if (y >= 0)
+		screen_row(s, y, row, sizeof(row));
+	CHECK(y > 0 && y < yc && strstr(row, "1.20s") && strstr(row, " 3 "),
+	      "the unnamed blocks are a row, first by blocking time (1.2 s in 3):\n%s", t);
+	CHECK(v.hot_key == HOT_UNNAMED, "and selected first (%lld)", (long long)v.hot_key);
+	free(t);
+	screen_free(s);
+	/* Filtered out by a filter it does not match. */
+	snprintf(v.filter, sizeof(v.filter), "checksum");
+	t = draw(m, &v, 160, 40, 1, NULL);
+	CHECK(!strstr(t, UNNAMED_ROW) && strstr(t, "compute_checksum"), "a filter leaves it out:\n%s", t);
+	free(t);
+	v.filter[0] = 0;
+	v.drill = 1;
+	v.drill_group = GROUP_FUNCTION;
+	v.drill_key = HOT_UNNAMED;
+	t = draw(m, &v, 160, 40, 1, NULL);
+	CHECK(strstr(t, "Call stacks of " UNNAMED_ROW) && strstr(t, "1.20s in 3 events") && strstr(t, "cpu 1 (400ms)") &&
+	      strstr(t, "off_cpu 2 (800ms)") && strstr(t, "1 stack ") && v.drill_stack == (int64_t)none,
+	      "its drill-down adds up its stacks and lists them:\n%s", t);
+	free(t);
+	model_free(m);
+}
+
 int main(void)
 {
 	test_replay_and_fresh_state();
@@ -735,5 +779,6 @@ int main(void)
 	test_ascii_color_width();
 	test_health();
 	test_blocking_line();
+	test_unnamed_row();
 	return check_done();
 }
