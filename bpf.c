@@ -459,6 +459,27 @@ INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable, void
 	return 0;
 }
 
+/* A hash of task's Tokio CONTEXT thread-local (see hud_sample.ctx_hash),
+ * task being the current thread: one read of user memory at its thread
+ * pointer less cfg->tls_off. 0 without one. */
+INLINE hud_u32 tokio_context_hash(const struct hud_config *cfg, void *task)
+{
+	hud_u32 one = 1, words = cfg->tls_len / 8;
+	hud_u64 *w = bpf_map_lookup_elem(&scratch, &one), h = 0;
+
+	if (!w || words == 0 || words > HUD_TLS_MAX / 8)
+		return 0;
+	hud_u64 tp = TASK_U64(task, HUD_KOFF_TASK_FSBASE);
+	if (!tp || bpf_probe_read_user(w, words * 8, (void *)(tp + cfg->tls_off)))
+		return 0;
+	/* Without a branch on i < words (see site_check_which). */
+	for (hud_u32 i = 0; i < HUD_TLS_MAX / 8; i++) {
+		hud_u64 keep = 0 - (hud_u64)(i < words);
+		h = (hud_site_mix(h, w[i]) & keep) | (h & ~keep);
+	}
+	return hud_site_fold(h) | 1;
+}
+
 /* ---- sched_switch ---------------------------------------------------------- */
 
 /* The leaving thread's state as the classic sched_switch tracepoint
@@ -501,10 +522,11 @@ INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64
 	e->cpu = bpf_get_smp_processor_id();
 	e->ts_ns = ts;
 	e->duration_ns = duration;
-	e->pad1 = 0;
+	e->ctx_hash = hud_state_runnable(t->off_state) ? 0 : t->sleep_ctx;
 	e->state = t->off_state;
 	e->vol_switches = t->vol_switches;
-	e->pad0 = 0;
+	e->epoll_waits = t->epoll_waits;
+	e->sleeps = t->off_idle ? 0 : t->stretch_sleeps;
 	e->wait_ns = wait;
 	e->seq = t->switches;
 	e->idle = t->off_idle;
@@ -582,14 +604,26 @@ int hud_sched_switch(hud_u64 *ctx)
 			t->start_rq = 0;
 		} else {
 			hud_u64 rq = rq_clock_of(prev_task);
-			if (same_call(t, was_site, was_idle, rq)) {
+			/* A sleep (not a preemption) reads Tokio's CONTEXT: a
+			 * sleep of another poll does not go on with the stretch
+			 * (see HUD_CHAIN_GAP_NS). */
+			hud_u32 ctx = runnable || !cfg ? t->sleep_ctx : tokio_context_hash(cfg, prev_task);
+			hud_u16 epolls = runnable ? t->sleep_epoll : t->epoll_waits;
+			int goes_on = same_call(t, was_site, was_idle, rq) && ctx == t->sleep_ctx &&
+				      epolls == t->sleep_epoll;
+			t->sleep_ctx = ctx;
+			t->sleep_epoll = epolls;
+			if (goes_on) {
 				/* A sleep in the call stays the stretch's state. */
 				if (runnable && !hud_state_runnable(was_state))
 					t->off_state = was_state;
+				if (!runnable && t->stretch_sleeps < 0xffff)
+					t->stretch_sleeps++;
 			} else {
 				now = bpf_ktime_get_ns();
 				t->off_ts = now;
 				t->start_rq = rq;
+				t->stretch_sleeps = 1;
 			}
 		}
 	}
@@ -661,27 +695,6 @@ int hud_epoll_wait(void *ctx)
 
 /* ---- The sampler --------------------------------------------------------------- */
 
-/* A hash of the current thread's Tokio CONTEXT thread-local (see
- * hud_sample.ctx_hash): one read of user memory at the thread pointer
- * less cfg->tls_off. 0 without one. */
-INLINE hud_u32 tokio_context_hash(const struct hud_config *cfg)
-{
-	hud_u32 one = 1, words = cfg->tls_len / 8;
-	hud_u64 *w = bpf_map_lookup_elem(&scratch, &one), h = 0;
-
-	if (!w || words == 0 || words > HUD_TLS_MAX / 8)
-		return 0;
-	hud_u64 tp = TASK_U64(bpf_get_current_task_btf(), HUD_KOFF_TASK_FSBASE);
-	if (!tp || bpf_probe_read_user(w, words * 8, (void *)(tp + cfg->tls_off)))
-		return 0;
-	/* Without a branch on i < words (see site_check_which). */
-	for (hud_u32 i = 0; i < HUD_TLS_MAX / 8; i++) {
-		hud_u64 keep = 0 - (hud_u64)(i < words);
-		h = (hud_site_mix(h, w[i]) & keep) | (h & ~keep);
-	}
-	return hud_site_fold(h) | 1;
-}
-
 SEC("perf_event")
 int hud_sample(struct bpf_perf_event_data *ctx)
 {
@@ -721,7 +734,7 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->vol_switches = t ? t->vol_switches : 0;
 	e->epoll_waits = t ? t->epoll_waits : 0;
-	e->ctx_hash = t ? tokio_context_hash(cfg) : 0;
+	e->ctx_hash = t ? tokio_context_hash(cfg, bpf_get_current_task_btf()) : 0;
 	e->run_delay = t && KCONST(HUD_KC_RUN_DELAY) ?
 		       TASK_U64(bpf_get_current_task_btf(), HUD_KOFF_TASK_RUN_DELAY) : 0;
 	/* A thread already running when hud registered it has not been seen

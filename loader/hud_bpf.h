@@ -100,7 +100,13 @@ struct hud_map_def {
  * the same stretch: its start and its switch-out's clock are kept, so the
  * stretch's record covers the call's sleeps, the waits for a CPU after them
  * and the short times on CPU between them, until it reaches the threshold.
- * Only where the run queue's clock is read in place (HUD_KC_RQ_CLOCK). */
+ * Only where the run queue's clock is read in place (HUD_KC_RQ_CLOCK). A
+ * sleep of another poll at that site does not go on with it: Tokio's
+ * CONTEXT (the task's id, its budget; see hud_config.tls_off) must read
+ * the same as at the stretch's last sleep (hud_thread.sleep_ctx), and no
+ * epoll_wait came between (Tokio turns its I/O driver between polls, after
+ * a yield_now say, never inside one). Two tasks that sleep at one line,
+ * polled one after the other, were one block of both sleeps. */
 #define HUD_CHAIN_GAP_NS    500000u
 
 /* "config" (array, 1 entry): written by user space before attaching. */
@@ -263,7 +269,13 @@ struct hud_thread {
 	 * would otherwise count from 0 again, and the stack read at an earlier
 	 * switch-out of that number named its sleeps. */
 	hud_u32 first_seq;
-	hud_u32 pad1[5];        /* the checks start on a cache line of their own */
+	/* kernel side only, see HUD_CHAIN_GAP_NS: at its last sleep (not a
+	 * preemption) outside an idle site, a hash of Tokio's CONTEXT (0
+	 * where unknown) and its epoll_waits; the sleeps of its stretch */
+	hud_u32 sleep_ctx;
+	hud_u16 sleep_epoll;
+	hud_u16 stretch_sleeps;
+	hud_u32 pad1[3];        /* the checks start on a cache line of their own */
 	struct hud_site_check site_checks[HUD_SITES];   /* user space */
 };
 _Static_assert(sizeof(struct hud_thread) % 64 == 0, "threads' entries are whole cache lines");
@@ -372,10 +384,13 @@ struct hud_event {
 	hud_u32 cpu;
 	hud_u64 ts_ns;          /* SAMPLE: when; OFFCPU: when it left the CPU (idle: its wakeup) */
 	hud_u64 duration_ns;    /* OFFCPU: how long it was off CPU (idle: since its wakeup) */
-	hud_u32 pad1;
+	hud_u32 ctx_hash;       /* OFFCPU, a sleep: hud_thread.sleep_ctx (Tokio's CONTEXT at its
+				 * last sleep), 0 where unknown: records of one poll read alike */
 	hud_u32 state;          /* OFFCPU: prev_state when it left; SAMPLE: 0 */
 	hud_u32 vol_switches;   /* the thread's sleep count at this moment */
-	hud_u32 pad0;
+	hud_u16 epoll_waits;    /* OFFCPU: hud_thread.epoll_waits at its return */
+	hud_u16 sleeps;         /* OFFCPU, not idle: the sleeps of its stretch (see
+				 * HUD_CHAIN_GAP_NS), 1 for one sleep or a preemption */
 	hud_u64 wait_ns;        /* OFFCPU: of duration_ns, the time it was runnable
 				 * (woken or preempted) but not running: run-queue wait */
 	hud_u32 seq;            /* hud_thread.switches of the switch-out */

@@ -154,11 +154,12 @@ static int image_of(int pid, struct image *im)
  * record, so a poll of many short sleeps at one place came as records of
  * the threshold's length one after another (a tester's 45 ms of 150 us
  * sleeps: 8-9 records of 5 ms). A record that goes on from the held one at
- * its stack, within HUD_CHAIN_GAP_NS, extends it (see held_add). Session
- * times. */
+ * its stack, within HUD_CHAIN_GAP_NS, in the same poll, extends it (see
+ * held_add). Session times. */
 struct held_block {
 	int on;
-	uint32_t tid, stack;
+	int cut;                /* its last record's stretch was of several sleeps */
+	uint32_t tid, stack, ctx, epolls;
 	uint64_t start, end;
 };
 
@@ -402,18 +403,29 @@ static void held_flush(struct session *s, uint32_t worker, uint64_t now)
 	block(s, BLOCK_OFF_CPU, worker, h.tid, h.start, h.end - h.start, h.stack);
 }
 
-/* An off_cpu block of the worker: it extends the held one when it starts
- * where that one ended, within HUD_CHAIN_GAP_NS, at the same stack and
- * thread; else that one goes to the model and this one is held. */
-static void held_add(struct session *s, uint32_t worker, uint32_t tid, uint64_t start, uint64_t dur, uint32_t stack)
+/* An off_cpu block of the worker (its record ev, at stack): it extends the
+ * held one when that one was cut from a stretch of several sleeps at the
+ * threshold and this one starts where it ended, within HUD_CHAIN_GAP_NS,
+ * at the same stack and thread, in the same poll as far as the kernel side
+ * tells: Tokio's CONTEXT read alike and no epoll_wait between. Else that
+ * one goes to the model and this one is held. Calls that each sleep once
+ * for longer than the threshold stay apart: a tester's blocking pipe
+ * write, then yield_now, every ~80 ms, was one block of 15 s; two tasks'
+ * 25 ms sleeps at one line, polled one after the other, blocks of 50 ms. */
+static void held_add(struct session *s, const struct hud_event *ev, uint64_t start, uint32_t stack)
 {
-	struct held_block *h = &live_of(s, worker)->held;
-	if (h->on && h->tid == tid && h->stack == stack && start >= h->end && start - h->end <= HUD_CHAIN_GAP_NS) {
-		h->end = start + dur;
+	struct held_block *h = &live_of(s, ev->worker_id)->held;
+	uint64_t end = start + ev->duration_ns;
+	if (h->on && h->cut && h->tid == ev->tid && h->stack == stack && h->ctx == ev->ctx_hash &&
+	    h->epolls == ev->epoll_waits && start >= h->end && start - h->end <= HUD_CHAIN_GAP_NS) {
+		h->end = end;
+		h->cut = ev->sleeps > 1;
 		return;
 	}
-	held_flush(s, worker, UINT64_MAX);
-	live_of(s, worker)->held = (struct held_block){ 1, tid, stack, start, start + dur };
+	held_flush(s, ev->worker_id, UINT64_MAX);
+	live_of(s, ev->worker_id)->held = (struct held_block){ .on = 1, .cut = ev->sleeps > 1, .tid = ev->tid,
+								.stack = stack, .ctx = ev->ctx_hash,
+								.epolls = ev->epoll_waits, .start = start, .end = end };
 }
 
 /* Every worker's held block that nothing can extend any more (now: session
@@ -429,18 +441,30 @@ static uint64_t session_ts(const struct session *s, uint64_t ts)
 	return ts > s->start_ns ? ts - s->start_ns : 0;
 }
 
-/* The run's culprit: the application function most of its samples were in
- * (the latest one on a tie), with the stack of its latest sample. */
-static uint32_t run_stack(const struct poll_run *r)
+/* The run's leading vote: the application function most of its samples
+ * named, a sample taken outside the application's code (guessed, see
+ * on_sample) counting half; the latest of equals. */
+static int run_leader(const struct poll_run *r)
 {
 	int best = 0;
 	for (int i = 1; i < r->nvotes; i++)
 		if (r->votes[i].count >= r->votes[best].count)
 			best = i;
-	return r->votes[best].stack;
+	return best;
 }
 
-static void run_vote(struct poll_run *r, int32_t func, uint32_t stack)
+/* The run's culprit's stack: its latest sample's. */
+static uint32_t run_stack(const struct poll_run *r)
+{
+	return r->votes[run_leader(r)].stack;
+}
+
+/* A sample of the run names func at stack: 2 votes, 1 when its frames
+ * outward were guessed (its pc outside the application's code). Those
+ * count, as most samples of a loop that reads the clock are taken in the
+ * vDSO (a tester's spin loop of 3 samples there and a 4th in a logging
+ * call after it was named after the call), but less. */
+static void run_vote(struct poll_run *r, int32_t func, uint32_t stack, int guessed)
 {
 	int i;
 	for (i = 0; i < r->nvotes && r->votes[i].func != func; i++)
@@ -453,9 +477,8 @@ static void run_vote(struct poll_run *r, int32_t func, uint32_t stack)
 		r->votes[i].count = 0;
 	}
 	r->votes[i].stack = stack;
-	r->votes[i].count++;
-	if (r->votes[i].count >= r->votes[0].count)
-		r->func = func;
+	r->votes[i].count += guessed ? 1 : 2;
+	r->func = r->votes[run_leader(r)].func;
 }
 
 /* Which poll a sample is in. Frames from the task's outward (Tokio's
@@ -723,10 +746,15 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 		r->last_ns = r->seen_ns = ts;
 		r->delay_last = ev->run_delay;
 		r->samples++;
-		if (func >= 0 && !guessed)
-			run_vote(r, func, stack);
+		if (func >= 0)
+			run_vote(r, func, stack, guessed);
 		return;
 	}
+	/* The same task polled again, as its frames say (see below); a
+	 * sample outside the application's code (guessed) does not say which
+	 * task it is in: another task's poll right after asked for three
+	 * samples (a tester's 20 ms loop after a 30 ms one was lost at 99 Hz). */
+	int again = same_task && r->poll == poll && !guessed && !r->poll_guessed;
 	run_finish(s, worker, r, ts);
 	r->after_ns = r->seen_ns;
 	r->seen_ns = ts;
@@ -748,12 +776,12 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 		int split = 0;
 		for (uint32_t i = 0; i < SPLIT_POLLS && i < r->nsplit; i++)
 			split |= r->split_polls[i] == poll;
-		if (same_task && !split)
+		if (again && !split)
 			r->split_polls[r->nsplit++ % SPLIT_POLLS] = poll;
-		r->need = split || same_task ? 3 : 2;
+		r->need = split || again ? 3 : 2;
 		r->tid = ev->tid;
 		r->nvotes = 0;
-		run_vote(r, func, stack);
+		run_vote(r, func, stack, guessed);
 	}
 }
 
@@ -800,7 +828,7 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 	 * through every sleep of one call (HUD_CHAIN_GAP_NS). */
 	if (!ev->idle && model_stack_in_app(s->model, (uint32_t)stack)) {
 		if (ev->duration_ns >= s->opts->threshold_ns)
-			held_add(s, ev->worker_id, ev->tid, ts, ev->duration_ns, (uint32_t)stack);
+			held_add(s, ev, ts, (uint32_t)stack);
 		return;
 	}
 	/* Anywhere else the worker is idle: at a park site the kernel side

@@ -82,6 +82,29 @@ check "naps: ~28 polls of many short sleeps are ~28 off_cpu blocks at the sleep'
 	test "${naps:-0}" -ge 22 -a "${naps:-0}" -le 50
 check "naps: most as long as their poll's sleeps, 25 ms or more ($long of $naps)" test "${long:-0}" -ge 20
 
+# ---- tasks polled one after the other on one worker ---------------------------
+# Every 250 ms: two tasks sleep 25 ms at one line, woken by one tick: the
+# same site and stack, the kernel's chain of one call's sleeps and hud's
+# joining of records took them for one call (a tester's 25 ms sleeps as
+# 50 ms blocks; 50 blocks in 10 s, 30 of them 40 ms or more, for ~80
+# sleeps). Two tasks spin reading the clock, 30 ms and 20 ms: the second,
+# polled right after the first, was lost at 99 Hz (0 of ~40). A task
+# sleeps 20 ms and yields, three times: hud joined such records (a
+# tester's blocking write and yield_now every ~80 ms were one block of
+# 15 s). ~40 ticks in 10 s.
+profile twins 10 --workers 1 --scenario twins
+naps=$(events twins off_cpu 'twins.rs:30$')
+joined=$(events twins off_cpu 'twins.rs:30$' 40000000)
+short=$(events twins cpu 'twins.rs:50$')
+yields=$(events twins off_cpu 'twins.rs:59$')
+long=$(events twins off_cpu 'twins.rs:59$' 35000000)
+check "twins: two tasks' 25 ms sleeps at one line are a block each (~80: $naps)" test "${naps:-0}" -ge 60 -a "${naps:-0}" -le 90
+check "twins: none of them joined into one block of both ($joined of 40 ms or more)" test "${joined:-1}" -le 2
+check "twins: a 20 ms loop polled right after a 30 ms one is found (~40: $short)" test "${short:-0}" -ge 20
+check "twins: a task that sleeps 20 ms and yields, three times a tick, is a block a sleep (~120: $yields)" \
+	test "${yields:-0}" -ge 90 -a "${yields:-0}" -le 130
+check "twins: ... none of them joined with the next ($long of 35 ms or more)" test "${long:-1}" -le 3
+
 # ---- --no-epoll-count: the counter left off ----------------------------------
 # While the epoll_wait counter's syscall tracepoints are attached, every
 # system call of the machine takes the kernel's slower way in; a user can

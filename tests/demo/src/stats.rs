@@ -16,6 +16,8 @@ pub static HEALTHY: AtomicU64 = AtomicU64::new(0);
 pub static NET: AtomicU64 = AtomicU64::new(0);
 pub static CLOCKSPIN: AtomicU64 = AtomicU64::new(0);
 pub static NAPS: AtomicU64 = AtomicU64::new(0);
+pub static TWIN_NAPS: AtomicU64 = AtomicU64::new(0);
+pub static TWIN_SPINS: AtomicU64 = AtomicU64::new(0);
 
 pub fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
@@ -24,7 +26,7 @@ pub fn bump(counter: &AtomicU64) {
 pub fn line() -> String {
     let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
     format!(
-        "cpu={} sleep={} fsync={} fsync_slow={} write_slow={} mutex={} net={} healthy={} clockspin={} naps={}",
+        "cpu={} sleep={} fsync={} fsync_slow={} write_slow={} mutex={} net={} healthy={} clockspin={} naps={} twin_naps={} twin_spins={}",
         g(&CPU),
         g(&SLEEP),
         g(&FSYNC),
@@ -34,6 +36,8 @@ pub fn line() -> String {
         g(&NET),
         g(&HEALTHY),
         g(&CLOCKSPIN),
-        g(&NAPS)
+        g(&NAPS),
+        g(&TWIN_NAPS),
+        g(&TWIN_SPINS)
     )
 }
