@@ -86,6 +86,25 @@ static int starts_with_crate(const char *name)
 	return 0;
 }
 
+/* Whether file's path names the crate that function's path starts with:
+ * a directory of that name (std's own sources, a vendored copy) or of its
+ * package and a version (tokio-1.24.2, futures-util-0.3.25). */
+static int path_names_crate(const char *function, const char *file)
+{
+	const char *name = type_start(function), *end = strstr(name, "::");
+	size_t n = end ? (size_t)(end - name) : 0;
+	if (n == 0 || n > 64)
+		return 0;
+	for (const char *p = strchr(file, '/'); p; p = strchr(p + 1, '/')) {
+		size_t i = 0;
+		while (i < n && (p[1 + i] == name[i] || (name[i] == '_' && p[1 + i] == '-')))
+			i++;
+		if (i == n && (p[1 + n] == '/' || p[1 + n] == '-'))
+			return 1;
+	}
+	return 0;
+}
+
 int frame_is_app(const char *function, const char *file, int in_main)
 {
 	if (!in_main || !function || strcmp(function, "??") == 0)
@@ -94,6 +113,11 @@ int frame_is_app(const char *function, const char *file, int in_main)
 		for (size_t i = 0; i < sizeof(library_paths) / sizeof(library_paths[0]); i++)
 			if (strstr(file, library_paths[i]))
 				return 0;
+		/* A library's name in a file of no library's: an application
+		 * crate may be called alloc, bytes or tower (a tester's binary
+		 * `alloc`: its 175 ms polls were nobody's). */
+		if (library_path(type_start(function)) && !path_names_crate(function, file))
+			return 1;
 	} else if (!strstr(function, "::")) {
 		return 0;
 	}

@@ -124,6 +124,26 @@ static void check_stack_classes(void)
 		int app_frame = (model_stack_frame(m, model_stack(m, f, 1), 0)->flags & FRAME_APP) != 0;
 		CHECK(app_frame == impls[i].app, "%s: %s", impls[i].name, impls[i].app ? "the application's" : "a library's");
 	}
+
+	/* A library's crate name in a file of no library's is the
+	 * application's own crate (a tester's binary `alloc`: its 175 ms
+	 * polls were nobody's); a library's file or directory stays the
+	 * library's. */
+	static const struct { const char *name, *file; int app; } crates[] = {
+		{ "alloc::burst", "/tmp/h16/apps/src/bin/alloc.rs", 1 },
+		{ "tower::handle::serve", "/srv/tower/src/handle.rs", 0 },
+		{ "bytes::buf::Buf::advance", "/build/vendor-copy/bytes-1.4.0/src/buf/buf_impl.rs", 0 },
+		{ "futures_util::stream::next", "/home/me/deps/futures-util-0.3.25/src/stream/mod.rs", 0 },
+		{ "alloc::vec::Vec<T>::push", "/home/me/rust/library/alloc/src/vec/mod.rs", 0 },
+		{ "std::io::Write::write_all", "/rustc/abc/library/std/src/io/mod.rs", 0 },
+		{ "tokio_app::serve", "/srv/tokio-app/src/main.rs", 1 },
+	};
+	for (size_t i = 0; i < sizeof(crates) / sizeof(crates[0]); i++) {
+		f[0] = (struct frame_in){ crates[i].name, crates[i].file, 10, 0, 1, 0 };
+		int app_frame = (model_stack_frame(m, model_stack(m, f, 1), 0)->flags & FRAME_APP) != 0;
+		CHECK(app_frame == crates[i].app, "%s in %s: %s", crates[i].name, crates[i].file,
+		      crates[i].app ? "the application's" : "a library's");
+	}
 	model_free(m);
 }
 
