@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "dwarf/dwarf.h"
@@ -133,10 +134,10 @@ static void say(const char *fmt, ...)
 	}
 }
 
-/* Why pid, which exists, is no program to profile (a kernel thread, a
- * zombie), or NULL. From /proc/PID/stat: the state (3rd field) and the
- * flags (9th, PF_KTHREAD), after the name in parentheses. */
-static const char *unprofilable(int pid)
+/* pid's state (the 3rd field of /proc/PID/stat, after the name in
+ * parentheses: 'R', 'S', 'T', 'Z', ...) and its flags (the 9th); 0 when
+ * it cannot be read. */
+static char process_state(int pid, unsigned long *flags)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -147,14 +148,42 @@ static const char *unprofilable(int pid)
 	buf[n] = 0;
 	const char *p = strrchr(buf, ')');
 	char state;
-	unsigned long flags;
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
-		return NULL;
+	unsigned long fl;
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &fl) != 2)
+		return 0;
+	if (flags)
+		*flags = fl;
+	return state;
+}
+
+/* Why pid, which exists, is no program to profile (a kernel thread, a
+ * zombie), or NULL. */
+static const char *unprofilable(int pid)
+{
+	unsigned long flags = 0;
+	char state = process_state(pid, &flags);
 	if (flags & 0x00200000)         /* PF_KTHREAD */
 		return "is a kernel thread; hud profiles programs (give the pid of a Tokio application)";
 	if (state == 'Z' || state == 'X')
 		return "has exited (its parent has not reaped it yet); there is nothing to profile";
 	return NULL;
+}
+
+/* The process a thread id belongs to (its Tgid in /proc/ID/status): a
+ * worker's id, as htop lists threads, is no process; id itself when it is
+ * one, or cannot be read. */
+static int process_of(int id)
+{
+	char path[64], line[256];
+	int tgid = id;
+	snprintf(path, sizeof(path), "/proc/%d/status", id);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return tgid > 0 ? tgid : id;
 }
 
 static int fail(const char *msg)
@@ -389,6 +418,8 @@ static int find_by_name(const char *name)
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 	int found = 0, count = 0;
+	char pids[200] = "";
+	size_t used = 0;
 
 	if (!d)
 		return 0;
@@ -406,16 +437,22 @@ static int find_by_name(const char *name)
 		if (fgets(comm, sizeof(comm), f)) {
 			comm[strcspn(comm, "\n")] = 0;
 			/* comm is cut to 15 bytes; compare what it keeps. */
-			if (strcmp(comm, name) == 0 || (strlen(comm) == 15 && strncmp(comm, name, 15) == 0)) {
+			char state = process_state(pid, NULL);
+			if ((strcmp(comm, name) == 0 || (strlen(comm) == 15 && strncmp(comm, name, 15) == 0)) &&
+			    state != 'Z' && state != 'X') {
 				found = pid;
 				count++;
+				int w = snprintf(pids + used, sizeof(pids) - used, "%s%d", used ? ", " : "", pid);
+				if (w > 0 && (size_t)w < sizeof(pids) - used)
+					used += (size_t)w;
 			}
 		}
 		fclose(f);
 	}
 	closedir(d);
 	if (count > 1) {
-		say("hud: %d processes are called %s; pick one with --pid\n", count, name);
+		say("hud: %d processes are called %s (pids %s%s); pick one with --pid\n", count, name, pids,
+		    used + 16 >= sizeof(pids) ? ", ..." : "");
 		return -1;
 	}
 	return found;
@@ -484,7 +521,13 @@ static int exports_prepare(const struct options *o, struct exports *x, int repla
 		for (int k = 0; k < x->n; k++)
 			if (strcmp(x->path[k], p) == 0)
 				return say("hud: --export %s is given twice\n", p), -1;
+		struct stat st;
+		if ((stat(p, &st) == 0 && S_ISDIR(st.st_mode)) || p[strlen(p) - 1] == '/')
+			return say("hud: --export %s is a directory; give a file name in it (%s%strace.json, say)\n", p,
+				   p, p[strlen(p) - 1] == '/' ? "" : "/"), -1;
 		x->format[x->n] = export_format_of(p);
+		if (x->format[x->n] == EXPORT_CHROME && !replay && (strlen(p) < 5 || strcmp(p + strlen(p) - 5, ".json")))
+			say("hud: %s ends in none of .json, .folded, .pb.gz: it is written as a Chrome trace (JSON)\n", p);
 		if (x->format[x->n] == EXPORT_CHROME) {
 			if (replay)
 				return say("hud: --replay writes only .folded and .pb.gz exports; the trace it reads is "
@@ -622,6 +665,9 @@ int main(int argc, char **argv)
 		return run_diff(&o);
 	if (o.replay)
 		return run_replay(&o);
+	if (o.pid && o.name && strspn(o.name, "0123456789") == strlen(o.name))
+		return say("hud: --pid takes one pid, and %s is another (pgrep matched several processes?): "
+			   "pick one, e.g. the oldest with --pid $(pgrep -o NAME)\n", o.name), 2;
 	if (o.pid && o.name)
 		return say("hud: give --pid or a process name, not both (%s is left over)\n", o.name), 2;
 	if (o.name) {
@@ -646,6 +692,11 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &stops, NULL);
 	if (kill(o.pid, 0) < 0 && errno == ESRCH)
 		return say("hud: no process with pid %d\n", o.pid), 1;
+	int process = process_of(o.pid);
+	if (process != o.pid) {
+		say("hud: %d is a thread of process %d; profiling the process\n", o.pid, process);
+		o.pid = process;
+	}
 	const char *why = unprofilable(o.pid);
 	if (why)
 		return say("hud: process %d %s\n", o.pid, why), 1;
@@ -671,6 +722,17 @@ int main(int argc, char **argv)
 	m->info.freq = o.freq;
 	m->info.threshold_ns = (uint64_t)(o.threshold_ms * 1e6);
 	read_comm(o.pid, m->info.comm, sizeof(m->info.comm));
+	char state = process_state(o.pid, NULL);
+	if (state == 'T' || state == 't') {
+		/* Stopped, its threads run nothing: no block would show, and
+		 * "none" would read as a healthy process. */
+		char text[256];
+		snprintf(text, sizeof(text), "process %d is stopped (%s): its threads run nothing until it is "
+			 "continued (kill -CONT %d)", o.pid, state == 't' ? "by a debugger" : "SIGSTOP, or Ctrl-Z",
+			 o.pid);
+		say("hud: warning: %s\n", text);
+		model_warn(m, text);
+	}
 	if (o.target) {
 		snprintf(m->info.target, sizeof(m->info.target), "%s", o.target);
 	} else {

@@ -20,6 +20,21 @@ hud_says "a pid that does not exist" "no process with pid 4194000" --pid 4194000
 hud_says "a kernel thread (kthreadd) is no program, and hud says so" "process 2 is a kernel thread" --pid 2 --headless
 # A name left over beside --pid (hud --pid $(pgrep a b)) is not ignored.
 hud_says "a pid and a process name together" "give --pid or a process name, not both" --pid $$ hud-demo --headless
+# hud NAME: a zombie of that name (exited, not reaped) is no candidate;
+# two live ones are listed by pid.
+cp /bin/sleep "$WORK/hudzzname"
+bash -c "'$WORK/hudzzname' 0 & exec '$WORK/hudzzname' 30" & zparent=$!
+sleep 0.5
+"$HUD" hudzzname --headless --duration 1 > "$WORK/out.txt" 2> "$WORK/err.txt"
+check "hud NAME: a zombie of that name is not counted ($(head -c 200 "$WORK/err.txt"))" \
+	bash -c "! grep -q 'processes are called' '$WORK/err.txt' && grep -q 'process $zparent' '$WORK/err.txt'"
+"$WORK/hudzzname" 30 & zother=$!
+hud_says "hud NAME with two live processes lists their pids" "2 processes are called hudzzname (pids .*$zother" \
+	hudzzname --headless
+kill $zparent $zother; wait $zparent $zother 2>/dev/null
+# Two pids (pgrep matched two processes): said as such, not as a name.
+hud_says "two pids to --pid, as \$(pgrep NAME) gives when two match" "--pid takes one pid, and $PPID is another" \
+	--pid $$ $PPID --headless
 sleep 60 & plain=$!
 hud_says "a process without Tokio workers, with a hint about --workers and its thread names" "pass --workers PREFIX.*its threads are named sleep" --pid $plain --headless --duration 1
 check "--workers PREFIX picks the threads it names" "$HUD" --pid $plain --headless --duration 1 --workers sleep
@@ -46,6 +61,22 @@ if command -v setpriv > /dev/null; then
 fi
 rm -f /tmp/hud-unprivileged
 hud_says "a bad option value" "--threshold takes milliseconds" --pid "$DEMO_PID" --headless --threshold -3
+hud_says "an export path that is a directory fails before attaching" "--export $WORK is a directory" \
+	--pid "$DEMO_PID" --headless --export "$WORK"
+check "... before attaching" test "$(grep -c 'profiling pid' "$WORK/err.txt")" = 0
+# A worker's thread id (htop lists threads): its process is profiled, and
+# said so (before: "none: no worker was blocked", with no sample).
+worker_tid=$(grep -l tokio-runtime-w /proc/"$DEMO_PID"/task/*/comm | head -1 | cut -d/ -f5)
+"$HUD" --pid "$worker_tid" --headless --duration 3 > "$WORK/out.txt" 2> "$WORK/err.txt"
+check "a thread id: hud says whose thread it is and profiles the process" \
+	grep -q "$worker_tid is a thread of process $DEMO_PID; profiling the process" "$WORK/err.txt"
+check "... and finds its culprit" grep -q "compute_checksum" "$WORK/out.txt"
+# A stopped process runs nothing: said, not passed off as healthy.
+kill -STOP "$DEMO_PID"
+"$HUD" --pid "$DEMO_PID" --headless --duration 2 > "$WORK/out.txt" 2> "$WORK/err.txt"
+kill -CONT "$DEMO_PID"
+check "a stopped process: a warning that says so and how to continue it" \
+	grep -q "warning: process $DEMO_PID is stopped.*kill -CONT $DEMO_PID" "$WORK/out.txt"
 stop_demos
 
 # A target without debug info still gets function names, from the symbol table.
