@@ -387,6 +387,23 @@ void model_warn(struct model *m, const char *text)
 	}
 }
 
+void model_unwarn(struct model *m, const char *start)
+{
+	char *w = m->info.warnings, *out = w;
+	size_t n = strlen(start);
+
+	for (char *p = w; *p;) {
+		size_t len = strcspn(p, "\n");
+		size_t take = len + (p[len] == '\n');
+		if (len < n || memcmp(p, start, n) != 0) {
+			memmove(out, p, take);
+			out += take;
+		}
+		p += take;
+	}
+	*out = 0;
+}
+
 void model_worker_remove(struct model *m, uint32_t id)
 {
 	for (uint32_t i = 0; i < m->nworkers; i++)

@@ -210,6 +210,7 @@ struct session {
 	int by_stack;           /* ... by stack (rules 3 and 4) */
 	char group[16];         /* ... by the largest NAME-N group (rule 5) */
 	int warned;
+	int prefix_warned;      /* warn_prefix_unmatched said so (taken back once workers appear) */
 	uint32_t asleep_next;   /* discover_asleep's place in the thread list */
 	struct unwind *unwind;  /* ... and the process's call-frame information, NULL until needed */
 };
@@ -1017,6 +1018,14 @@ static void register_workers(struct session *s)
 		if (t->worker_id != HUD_NOT_WORKER)
 			model_worker(s->model, t->worker_id, t->tid, t->comm);
 	}
+	/* A runtime started after hud: --workers' prefix matched at last,
+	 * and the summary does not say otherwise. */
+	if (s->prefix_warned && s->model->nworkers) {
+		char start[64];
+		snprintf(start, sizeof(start), "no thread of process %d is named", s->opts->pid);
+		model_unwarn(s->model, start);
+		s->prefix_warned = 0;
+	}
 }
 
 /* The process's call-frame information, for stacks read from /proc:
@@ -1313,6 +1322,7 @@ static void warn_prefix_unmatched(struct session *s)
 	text_sanitize(s->opts->workers_prefix, prefix, sizeof(prefix));
 	session_warn(s->model, "no thread of process %d is named %s* (--workers); its threads are named %s; hud "
 		     "goes on looking", s->opts->pid, prefix, names);
+	s->prefix_warned = 1;
 }
 
 /* The stacks of threads that sleep, which samples do not see, read from
@@ -1384,11 +1394,10 @@ static int discover_last_rule(struct session *s, char *err, size_t errlen)
 	}
 	char names[512];
 	thread_names(s, names, sizeof(names));
-	snprintf(err, errlen, "hud: no Tokio worker threads in process %d: no thread is named "
-		 "tokio-runtime-w* or tokio-rt-worker*, none ran Tokio's worker loop or a "
-		 "current_thread runtime while hud looked, and no NAME-N thread group exists; if the runtime "
-		 "names its threads, or is a current_thread runtime that mostly sleeps, pass --workers PREFIX "
-		 "with its thread's name (its threads are named %s)", s->opts->pid, names);
+	snprintf(err, errlen, "hud: no Tokio worker threads in process %d (none named tokio-runtime-w* or "
+		 "tokio-rt-worker*, none in Tokio's loop; its threads are named %s): if its runtime names its "
+		 "threads, or mostly sleeps, pass --workers PREFIX with their name; if it has not started yet, "
+		 "pass --workers tokio-runtime-w and hud waits for it", s->opts->pid, names);
 	return -1;
 }
 

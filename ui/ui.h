@@ -221,6 +221,9 @@ struct model {
 struct model *model_new(void);
 /* Adds a line to info.warnings (made safe; once; dropped when full). */
 void model_warn(struct model *m, const char *text);
+/* Takes back the warnings that begin with start (what they said no longer
+ * holds: the workers a prefix named appeared). */
+void model_unwarn(struct model *m, const char *start);
 void model_free(struct model *m);
 
 /* A frame as resolved by the symbolizer (strings copied into the model). */

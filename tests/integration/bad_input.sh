@@ -36,7 +36,7 @@ kill $zparent $zother; wait $zparent $zother 2>/dev/null
 hud_says "two pids to --pid, as \$(pgrep NAME) gives when two match" "--pid takes one pid, and $PPID is another" \
 	--pid $$ $PPID --headless
 sleep 60 & plain=$!
-hud_says "a process without Tokio workers, with a hint about --workers and its thread names" "pass --workers PREFIX.*its threads are named sleep" --pid $plain --headless --duration 1
+hud_says "a process without Tokio workers, with a hint about --workers and its thread names" "its threads are named sleep.*pass --workers PREFIX.*has not started yet" --pid $plain --headless --duration 1
 check "--workers PREFIX picks the threads it names" "$HUD" --pid $plain --headless --duration 1 --workers sleep
 # A prefix no thread has: said while hud goes on, with the names there are.
 "$HUD" --pid $plain --headless --duration 2 --workers nosuch > "$WORK/out.txt" 2> "$WORK/err.txt"

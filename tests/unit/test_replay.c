@@ -536,6 +536,11 @@ int main(void)
 	model_warn(m, "/srv/app was built without frame pointers");
 	model_warn(m, "a target named \x1b[2Jcleared");
 	CHECK_STR(m->info.warnings, "/srv/app was built without frame pointers\na target named \\x1b[2Jcleared\n");
+	/* A warning taken back (--workers' prefix matched at last, the
+	 * runtime having started after hud): the others stay. */
+	model_warn(m, "no thread of process 7 is named tokio-runtime-w*");
+	model_unwarn(m, "no thread of process 7 is named");
+	CHECK_STR(m->info.warnings, "/srv/app was built without frame pointers\na target named \\x1b[2Jcleared\n");
 	/* One name, two declaration lines: two functions (async blocks of one
 	 * function), each with its own counts. */
 	int routes = 0;
