@@ -85,6 +85,9 @@ int sym_elf_tls_var(const char *path, const char *name_part, uint64_t *below, ui
  * *file_off in the file and is *size bytes long, inside one executable
  * segment (checked, not trusted). 0, or -1 when there is none. */
 int sym_elf_function(const char *path, const char *const *parts, uint64_t *file_off, uint64_t *size);
+/* 1 when the ELF file at path is a program the dynamic loader starts (it
+ * names an interpreter, PT_INTERP), 0 for a library or what cannot be read. */
+int sym_elf_is_program(const char *path);
 
 /* The file's GNU build-id as lowercase hex, or "" when it has none. */
 const char *sym_file_build_id(struct sym_file *f);
@@ -115,6 +118,23 @@ void sym_proc_trim(struct sym_proc *p);
 
 /* The main executable's file (NULL if it could not be opened). */
 struct sym_file *sym_proc_main(struct sym_proc *p);
+
+/* Where file (a path hud can open) is mapped in the process: the path its
+ * mappings give, found by device and inode, or by GNU build-id (another
+ * copy of the same build). 0, or -1 when no mapping is of it. */
+int sym_proc_mapped(struct sym_proc *p, const char *file, char *path, size_t len);
+
+/* Makes the file mapped at path (as /proc/PID/maps gives it) the main one,
+ * the application's: where it is not the executable (a program started
+ * through the dynamic loader, Tokio in a library an interpreter loads).
+ * Without a target, the main file is then read from it, through the
+ * process's root. 0, or -1 when no mapping has that path or it cannot be
+ * read. Call it before resolving any address. */
+int sym_proc_use_main(struct sym_proc *p, const char *path);
+
+/* The main file's path as the process's mappings give it (/proc/PID/exe's
+ * link, or what sym_proc_use_main set); NULL if unknown. */
+const char *sym_proc_main_path(struct sym_proc *p);
 
 /* 1 when the process was opened with a target file and both the target and
  * the running executable (/proc/PID/exe) have GNU build-ids that differ: the

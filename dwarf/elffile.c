@@ -511,6 +511,27 @@ int sym_elf_build_id(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
+int sym_elf_is_program(const char *path)
+{
+	int program = 0;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	size_t n = 0;
+	if (elf && elf_kind(elf) == ELF_K_ELF && elf_getphdrnum(elf, &n) == 0)
+		for (size_t i = 0; i < n && !program; i++) {
+			GElf_Phdr ph;
+			program = gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_INTERP;
+		}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return program;
+}
+
 /* The executable's thread-local block (x86-64, variant II: it ends at the
  * thread pointer, aligned as glibc and musl place it): how far below the
  * thread pointer it starts, from PT_TLS. 0 when there is none. */

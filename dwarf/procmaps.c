@@ -204,6 +204,75 @@ struct sym_file *sym_proc_main(struct sym_proc *p)
 	return p->files[0].f;
 }
 
+/* The file a mapping reads, through the process's root (its mount
+ * namespace, a chroot). */
+static void rooted(const struct sym_proc *p, const char *path, char *out, size_t len)
+{
+	snprintf(out, len, "/proc/%d/root%s", p->pid, path);
+}
+
+int sym_proc_mapped(struct sym_proc *p, const char *file, char *path, size_t len)
+{
+	struct stat sb;
+	char id[129] = "", have[129], at[4200];
+	int by_id = sym_elf_build_id(file, id, sizeof(id)) == 0 && id[0];
+	if (stat(file, &sb) < 0)
+		return -1;
+	for (size_t i = 0; i < p->nmaps; i++) {
+		const struct map *m = &p->maps[i];
+		if (m->path[0] != '/')
+			continue;
+		int same = m->ino == (uint64_t)sb.st_ino && m->dev_major == major(sb.st_dev) &&
+			   m->dev_minor == minor(sb.st_dev);
+		if (!same && by_id && (i == 0 || strcmp(m->path, p->maps[i - 1].path) != 0)) {
+			rooted(p, m->path, at, sizeof(at));
+			same = sym_elf_build_id(at, have, sizeof(have)) == 0 && strcmp(have, id) == 0;
+		}
+		if (same) {
+			snprintf(path, len, "%s", m->path);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int sym_proc_use_main(struct sym_proc *p, const char *path)
+{
+	const struct map *m = NULL;
+	for (size_t i = 0; i < p->nmaps && !m; i++)
+		if (strcmp(p->maps[i].path, path) == 0)
+			m = &p->maps[i];
+	char *copy = m ? strdup(path) : NULL;
+	if (!copy)
+		return -1;
+	free(p->exe_path);
+	p->exe_path = copy;
+	p->exe_ino = m->ino;
+	p->exe_dev = makedev(m->dev_major, m->dev_minor);
+	p->have_exe_id = 1;
+	p->mismatch = 0;        /* --target is that file, or there is none */
+	for (size_t i = 0; i < p->nmaps; i++)
+		p->maps[i].file = -1;
+	if (!p->has_target) {
+		char at[4200], err[256];
+		rooted(p, path, at, sizeof(at));
+		struct sym_file *f = sym_file_open(at, err, sizeof(err));
+		if (!f)
+			return -1;
+		char root[64];
+		snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
+		sym_file_set_root(f, root, path);
+		sym_file_close(p->files[0].f);
+		p->files[0].f = f;
+	}
+	return 0;
+}
+
+const char *sym_proc_main_path(struct sym_proc *p)
+{
+	return p->exe_path;
+}
+
 int sym_proc_target_mismatch(struct sym_proc *p)
 {
 	if (p->mismatch >= 0)

@@ -1437,20 +1437,21 @@ static void warn_no_frame_pointers(struct model *m, int pid, uint64_t lo, uint64
 	}
 }
 
+/* Tokio's worker loop (its mangled name's parts). */
+static const char *const worker_loop_parts[] = { "5tokio", "6worker", "7Context3run", NULL };
+
 /* Where Tokio's worker loop lies in the process (see hud_config.loop_lo):
- * its symbol in the running executable, else in --target, at the file
- * offset one of the executable's mappings holds. None without it: then
- * the sampler walks whole stacks. Warns as above when the loop sets up no
- * frame pointer, naming the target as the model does. */
-static void tokio_worker_loop(struct model *m, int pid, const char *target, const struct main_code *c,
+ * its symbol in the main file (main: a path hud opens), else in --target,
+ * at the file offset one of the main file's mappings holds. None without
+ * it: then the sampler walks whole stacks. Warns as above when the loop
+ * sets up no frame pointer, naming the target as the model does. */
+static void tokio_worker_loop(struct model *m, int pid, const char *main, const char *target, const struct main_code *c,
 			      struct hud_config *cfg)
 {
-	static const char *const parts[] = { "5tokio", "6worker", "7Context3run", NULL };
-	char exe[64];
 	uint64_t off = 0, size = 0;
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	if (sym_elf_function(exe, parts, &off, &size) < 0 && (!target || sym_elf_function(target, parts, &off, &size) < 0))
+	if (sym_elf_function(main, worker_loop_parts, &off, &size) < 0 &&
+	    (!target || sym_elf_function(target, worker_loop_parts, &off, &size) < 0))
 		return;
 	for (int i = 0; i < c->n; i++)
 		if (off >= c->maps[i].off && size <= c->maps[i].end - c->maps[i].start &&
@@ -1463,37 +1464,86 @@ static void tokio_worker_loop(struct model *m, int pid, const char *target, cons
 }
 
 /* Where the sampler finds Tokio's per-thread CONTEXT in the target (see
- * hud_sample.ctx_hash): its thread-local symbol in the running executable,
+ * hud_sample.ctx_hash): its thread-local symbol in the main file (main),
  * else in --target (the same build, with its symbols). None in a target
- * without it: then polls are told apart without. */
-static void tokio_context(int pid, const char *target, struct hud_config *cfg)
+ * without it: then polls are told apart without. Only in a program's
+ * static thread-local block, at a fixed distance below the thread pointer:
+ * not in a library's (an interpreter's extension), whose block lies where
+ * the dynamic loader put it. */
+static void tokio_context(const char *main, const char *target, struct hud_config *cfg)
 {
 	static const char name[] = "5tokio7runtime7context7CONTEXT";
-	char exe[64];
 	uint64_t below = 0;
 	uint32_t size = 0;
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	if (sym_elf_tls_var(exe, name, &below, &size) < 0 && (!target || sym_elf_tls_var(target, name, &below, &size) < 0))
+	if (sym_elf_tls_var(main, name, &below, &size) < 0 && (!target || sym_elf_tls_var(target, name, &below, &size) < 0))
 		return;
 	cfg->tls_off = 0 - below;
 	cfg->tls_len = (size > HUD_TLS_MAX ? HUD_TLS_MAX : size) & ~7u;
 }
 
-/* Reads the main executable's code (struct main_code). The kernel side
- * uses its span to step over libc frames, which have no frame pointers.
- * Left at 0 (no stepping) when it cannot be read. */
-static void main_text(int pid, struct main_code *c)
+/* The application's file, when it is not the executable (then main is
+ * filled with a path hud opens it by): --target's file where the process
+ * maps it, or else, when the executable has no Tokio code, the first
+ * mapped file that has Tokio's worker loop (a program started through the
+ * dynamic loader, `ld.so ./app`; Tokio in a library an interpreter loads).
+ * Before, those read as the C library's blocks, with no CPU block at all.
+ * Returns 1 when main changed. */
+static int choose_main(struct session *s, char *main, size_t len)
 {
-	char path[64], exe[4096], line[4608];
+	char path[4096], line[4608];
+	const char *was = sym_proc_main_path(s->sym);
+	uint64_t off, size;
+	int pid = s->opts->pid;
+
+	if (s->opts->target) {
+		if (sym_proc_mapped(s->sym, s->opts->target, path, sizeof(path)) < 0 || (was && strcmp(path, was) == 0) ||
+		    sym_proc_use_main(s->sym, path) < 0)
+			return 0;
+		snprintf(main, len, "%s", s->opts->target);
+		return 1;
+	}
+	if (sym_elf_function(main, worker_loop_parts, &off, &size) == 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	int changed = 0;
+	path[0] = 0;
+	while (!changed && fgets(line, sizeof(line), f)) {
+		char perms[8];
+		int at = 0;
+		if (sscanf(line, "%*x-%*x %7s %*s %*s %*s %n", perms, &at) < 1 || !at || perms[2] != 'x')
+			continue;
+		char *p = line + at;
+		p[strcspn(p, "\n")] = 0;
+		if (p[0] != '/' || strcmp(p, path) == 0 || (was && strcmp(p, was) == 0))
+			continue;
+		snprintf(path, sizeof(path), "%s", p);
+		char file[4200];
+		snprintf(file, sizeof(file), "/proc/%d/root%s", pid, p);
+		if (sym_elf_function(file, worker_loop_parts, &off, &size) == 0 && sym_proc_use_main(s->sym, p) == 0) {
+			snprintf(main, len, "%s", file);
+			changed = 1;
+		}
+	}
+	fclose(f);
+	return changed;
+}
+
+/* Reads the main file's code (struct main_code): the mappings of exe, as
+ * /proc/PID/maps names it. The kernel side uses its span to step over libc
+ * frames, which have no frame pointers. Left at 0 (no stepping) when it
+ * cannot be read. */
+static void main_text(int pid, const char *exe, struct main_code *c)
+{
+	char path[64], line[4608];
 	FILE *f;
 
 	memset(c, 0, sizeof(*c));
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-	if (n <= 0)
+	if (!exe)
 		return;
-	exe[n] = 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	if (!(f = fopen(path, "re")))
 		return;
@@ -1601,6 +1651,9 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		}
 		goto out;
 	}
+	char main_file[4200];
+	snprintf(main_file, sizeof(main_file), "/proc/%d/exe", opts->pid);
+	int moved = choose_main(s, main_file, sizeof(main_file));
 	if (sym_proc_main(s->sym))
 		m->info.main_symbols = sym_file_has_symbols(sym_proc_main(s->sym));
 	if (sym_proc_target_mismatch(s->sym)) {
@@ -1613,11 +1666,20 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		goto out;
 	struct hud_config cfg = { .tgid = (uint32_t)opts->pid, .threshold_ns = opts->threshold_ns };
 	struct main_code code;
-	main_text(opts->pid, &code);
+	main_text(opts->pid, sym_proc_main_path(s->sym), &code);
 	cfg.text_lo = code.lo;
 	cfg.text_hi = code.hi;
-	tokio_context(opts->pid, opts->target, &cfg);
-	tokio_worker_loop(m, opts->pid, opts->target, &code, &cfg);
+	if (!moved || sym_elf_is_program(main_file))
+		tokio_context(main_file, opts->target, &cfg);
+	tokio_worker_loop(m, opts->pid, main_file, opts->target, &code, &cfg);
+	if (moved && !opts->target) {
+		char exe[512], lib[512];
+		text_sanitize(m->info.target, exe, sizeof(exe));
+		text_sanitize(sym_proc_main_path(s->sym), lib, sizeof(lib));
+		session_warn(m, "%s has no Tokio code; the application's is read from %s, which the process maps", exe,
+			     lib);
+		snprintf(m->info.target, sizeof(m->info.target), "%s", sym_proc_main_path(s->sym));
+	}
 	s->text_lo = cfg.text_lo;
 	s->text_hi = cfg.text_hi;
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)

@@ -101,6 +101,19 @@ check "debug info in a file beside it (.gnu_debuglink): no warning" test "$(grep
 check "... and the culprit at its line, cpu.rs:$cpu_line" grep -q "compute_checksum (.*cpu.rs:$cpu_line)" "$WORK/out.txt"
 stop_demos
 
+# Started through the dynamic loader (ld.so ./app): /proc/PID/exe is the
+# loader, the application's code a file it maps, found by Tokio's code in
+# it (as a library an interpreter loads is). Before, every block was named
+# in the C library, with no cpu block at all.
+loader=$(readlink -f /lib64/ld-linux-x86-64.so.2)
+"$loader" "$DEMO" --quiet --scenario cpu --duration 9 > /dev/null 2>&1 & ldpid=$!
+sleep 1
+"$HUD" --pid $ldpid --headless --duration 5 > "$WORK/out.txt" 2> "$WORK/err.txt"
+check "started through ld.so: hud says where it reads the application's code from" \
+	grep -q "has no Tokio code; the application's is read from .*hud-demo" "$WORK/err.txt"
+check "... and names the culprit at its line, cpu.rs:$cpu_line" grep -q "cpu .*compute_checksum (.*cpu.rs:$cpu_line)" "$WORK/out.txt"
+kill $ldpid; wait $ldpid 2>/dev/null
+
 # No symbols at all (strip): hud cannot tell the application's code from
 # Tokio's, and says what to do instead of reporting nothing as if all was well.
 strip -o "$WORK/hud-demo-stripped" "$DEMO"
