@@ -211,8 +211,12 @@ void summary_print(FILE *out, const struct model *m, int top)
 				snprintf(name, sizeof(name), "??");
 				snprintf(loc, sizeof(loc), "??:0");
 			}
-			fprintf(out, "  worker %-3u %-11s %10.1f ms so far  %s (%s)\n", e->worker_id,
-				block_kind_name(e->kind), (double)e->duration_ns / 1e6, name, loc);
+			/* One going on when hud attached (a worker asleep since
+			 * before, a deadlock): its time so far is the session's,
+			 * a lower bound. */
+			fprintf(out, "  worker %-3u %-11s %10.1f ms so far%s  %s (%s)\n", e->worker_id,
+				block_kind_name(e->kind), (double)e->duration_ns / 1e6,
+				e->start_ns == 0 ? " (at least: since before hud attached)" : "", name, loc);
 		}
 	}
 

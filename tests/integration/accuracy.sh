@@ -258,6 +258,15 @@ check "deadlock: the summary lists the block still open at exit" grep -A3 "Block
 # function calling Mutex::lock_contended can be skipped: the culprit is then
 # its caller, at the line of that call (docs/TROUBLESHOOTING.md).
 check "deadlock: ... naming lock_twice or the handler calling it" grep -qE "off_cpu .*(lock_twice \(.*deadlock.rs:$dl_line\)|handle_reentrant_update.*deadlock.rs)" "$WORK/dl.txt"
+# Attached after the deadlock (~1 s in): its time so far is the session's,
+# and the summary says it is a lower bound (it read as the session's length).
+"$DEMO" --quiet --deadlock --scenario cpu --duration 8 > "$WORK/dl2.out" 2>&1 &
+demo2=$!
+sleep 2.5
+"$HUD" --pid $demo2 --headless --duration 3 > "$WORK/dl2.txt" 2>&1
+check "deadlock before attach: the open block says it began before hud attached" \
+	grep -qE "off_cpu .*ms so far \(at least: since before hud attached\).*(lock_twice|handle_reentrant_update)" "$WORK/dl2.txt"
+wait $demo2
 check "deadlock: the export has the open block, its stack through the std mutex" jq -e \
 	'[.traceEvents[] | select(.ph=="B" and .args.open == true and .args.kind == "off_cpu" and (.args.stack | map(test("Mutex.*lock")) | any))] | length == 1' "$WORK/dl.json"
 kill $demo 2>/dev/null; wait $demo 2>/dev/null
