@@ -386,6 +386,15 @@ static int map_file(struct sym_proc *p, struct map *m)
 	}
 	if (snprintf(root, sizeof(root), "/proc/%d/root%s", p->pid, m->path) < (int)sizeof(root))
 		pf->f = sym_file_open(root, err, sizeof(err));
+	if (!pf->f) {
+		/* Not at that path from the process's root either: a chroot
+		 * in a mount namespace of its own shows its files under the
+		 * path they have from hud's root, which hud's namespace may
+		 * not hold (a tester's container: the C library unnamed). The
+		 * kernel opens the mapped file itself through map_files. */
+		snprintf(root, sizeof(root), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, p->pid, m->start, m->end);
+		pf->f = sym_file_open(root, err, sizeof(err));
+	}
 	if (pf->f) {
 		snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
 		sym_file_set_root(pf->f, root, NULL);

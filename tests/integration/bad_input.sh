@@ -101,6 +101,32 @@ check "debug info in a file beside it (.gnu_debuglink): no warning" test "$(grep
 check "... and the culprit at its line, cpu.rs:$cpu_line" grep -q "compute_checksum (.*cpu.rs:$cpu_line)" "$WORK/out.txt"
 stop_demos
 
+# In a container of its own making (a mount namespace, a tmpfs root, a
+# chroot): /proc/PID/maps names its files by paths only its namespace
+# holds, so the C library is opened through map_files (before: its frames
+# were "libc.so.6+0x...", unnamed).
+croot=$WORK/croot
+mkdir -p "$croot"
+unshare -m -p -f --mount-proc sh -c "mount -t tmpfs tmpfs '$croot' &&
+	mkdir -p '$croot/lib/x86_64-linux-gnu' '$croot/lib64' '$croot/app' &&
+	cp -L /lib/x86_64-linux-gnu/libc.so.6 /lib/x86_64-linux-gnu/libgcc_s.so.1 '$croot/lib/x86_64-linux-gnu/' &&
+	cp -L /lib64/ld-linux-x86-64.so.2 '$croot/lib64/' && cp '$DEMO' '$croot/app/demo' &&
+	exec chroot '$croot' /app/demo --quiet --scenario sleep --duration 9" > /dev/null 2>&1 &
+upid=$!
+sleep 1.5
+cpid=$(pgrep -f "^/app/demo --quiet --scenario sleep" | head -1)
+if [ -n "$cpid" ]; then
+	"$HUD" --pid "$cpid" --headless --duration 4 --export "$WORK/croot.json" > "$WORK/out.txt" 2> "$WORK/err.txt"
+	check "in a container: the C library's frames are named (clock_nanosleep under the sleep)" jq -e \
+		'[.traceEvents[] | select(.ph=="B" and .args.kind=="off_cpu") | .args.stack[0] | test("clock_nanosleep")] | any' \
+		"$WORK/croot.json"
+	check "... and the culprit at its line, sleep.rs" grep -q "throttle_backend (.*sleep.rs:30)" "$WORK/out.txt"
+	kill "$cpid"
+else
+	not_ok "in a container: the demo app starts under unshare and chroot"
+fi
+wait $upid
+
 # Started through the dynamic loader (ld.so ./app): /proc/PID/exe is the
 # loader, the application's code a file it maps, found by Tokio's code in
 # it (as a library an interpreter loads is). Before, every block was named
