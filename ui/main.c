@@ -411,6 +411,33 @@ static int parse(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* comm keeps 15 bytes of a name: a longer name is the one its executable
+ * or its argv[0] has (so that "my-very-long-ser" is not taken for
+ * "my-very-long-service"). */
+static int long_name_matches(int pid, const char *name)
+{
+	char path[64], buf[4096];
+	if (strlen(name) <= 15)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = 0;
+		buf[strcspn(buf, " ")] = 0;     /* " (deleted)" */
+		const char *base = strrchr(buf, '/');
+		if (strcmp(base ? base + 1 : buf, name) == 0)
+			return 1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	FILE *f = fopen(path, "re");
+	size_t got = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[got] = 0;
+	const char *base = strrchr(buf, '/');
+	return got && strcmp(base ? base + 1 : buf, name) == 0;
+}
+
 /* The pid of the process whose comm or command name is `name`; 0 when none,
  * -1 (after saying so) when several match. */
 static int find_by_name(const char *name)
@@ -438,7 +465,8 @@ static int find_by_name(const char *name)
 			comm[strcspn(comm, "\n")] = 0;
 			/* comm is cut to 15 bytes; compare what it keeps. */
 			char state = process_state(pid, NULL);
-			if ((strcmp(comm, name) == 0 || (strlen(comm) == 15 && strncmp(comm, name, 15) == 0)) &&
+			if ((strcmp(comm, name) == 0 || (strlen(comm) == 15 && strncmp(comm, name, 15) == 0 &&
+							  long_name_matches(pid, name))) &&
 			    state != 'Z' && state != 'X') {
 				found = pid;
 				count++;

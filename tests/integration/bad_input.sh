@@ -32,6 +32,17 @@ check "hud NAME: a zombie of that name is not counted ($(head -c 200 "$WORK/err.
 hud_says "hud NAME with two live processes lists their pids" "2 processes are called hudzzname (pids .*$zother" \
 	hudzzname --headless
 kill $zparent $zother; wait $zparent $zother 2>/dev/null
+# Names longer than the 15 bytes Linux keeps: the whole name must be the
+# executable's or argv[0]'s (a cut one that happens to share 15 bytes is
+# not taken for it).
+cp /bin/sleep "$WORK/hud-long-service-name"
+"$WORK/hud-long-service-name" 30 & longp=$!
+sleep 0.3
+"$HUD" hud-long-service-name --headless --duration 1 > "$WORK/out.txt" 2> "$WORK/err.txt"
+check "hud NAME longer than 15 bytes finds its process" grep -q "process $longp" "$WORK/err.txt"
+hud_says "... and a longer name sharing its first 15 bytes does not" "no process is called hud-long-servi-x" \
+	hud-long-servi-x --headless
+kill $longp; wait $longp 2>/dev/null
 # Two pids (pgrep matched two processes): said as such, not as a name.
 hud_says "two pids to --pid, as \$(pgrep NAME) gives when two match" "--pid takes one pid, and $PPID is another" \
 	--pid $$ $PPID --headless
