@@ -137,15 +137,24 @@ static void say(const char *fmt, ...)
 /* pid's state (the 3rd field of /proc/PID/stat, after the name in
  * parentheses: 'R', 'S', 'T', 'Z', ...) and its flags (the 9th); 0 when
  * it cannot be read. */
-static char process_state(int pid, unsigned long *flags)
+/* /proc/PID/NAME's first len - 1 bytes into buf, NUL-terminated: their
+ * count, 0 when it cannot be read. */
+static size_t read_proc(int pid, const char *name, char *buf, size_t len)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
 	FILE *f = fopen(path, "re");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
 	if (f)
 		fclose(f);
 	buf[n] = 0;
+	return n;
+}
+
+static char process_state(int pid, unsigned long *flags)
+{
+	char buf[1024];
+	read_proc(pid, "stat", buf, sizeof(buf));
 	const char *p = strrchr(buf, ')');
 	char state;
 	unsigned long fl;
@@ -423,17 +432,14 @@ static int long_name_matches(int pid, const char *name)
 	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
 	if (n > 0) {
 		buf[n] = 0;
-		buf[strcspn(buf, " ")] = 0;     /* " (deleted)" */
+		size_t len = strlen(buf), tail = strlen(" (deleted)");
+		if (len > tail && strcmp(buf + len - tail, " (deleted)") == 0)
+			buf[len - tail] = 0;
 		const char *base = strrchr(buf, '/');
 		if (strcmp(base ? base + 1 : buf, name) == 0)
 			return 1;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	FILE *f = fopen(path, "re");
-	size_t got = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	if (f)
-		fclose(f);
-	buf[got] = 0;
+	size_t got = read_proc(pid, "cmdline", buf, sizeof(buf));
 	const char *base = strrchr(buf, '/');
 	return got && strcmp(base ? base + 1 : buf, name) == 0;
 }
@@ -504,15 +510,8 @@ static int privileged(void)
 
 static void read_comm(int pid, char *out, size_t len)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	FILE *f = fopen(path, "re");
-	out[0] = 0;
-	if (f) {
-		if (fgets(out, (int)len, f))
-			out[strcspn(out, "\n")] = 0;
-		fclose(f);
-	}
+	read_proc(pid, "comm", out, len);
+	out[strcspn(out, "\n")] = 0;
 }
 
 static void note_attached(void *ctx)
