@@ -409,6 +409,7 @@ INLINE int switch_out_site(struct hud_thread *t, hud_u32 tid, int runnable, void
 	t->off_ip = regs->rip;
 	t->off_sp = regs->rsp;
 	t->off_bp = regs->rbp;
+	t->off_nr = (hud_u16)regs->orig_rax;
 	site = site_of(regs->orig_rax, t->off_ip, t->off_sp, t->off_bp);
 	t->off_site = site;
 	if (runnable)
@@ -532,6 +533,9 @@ INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64
 	e->idle = t->off_idle;
 	e->ip = t->off_ip;
 	e->site = t->off_site;
+	e->io_calls = t->sleep_io;
+	e->nr = t->off_nr;
+	e->pad2 = 0;
 	bpf_ringbuf_submit(e, count_record(HUD_STAT_OFFCPU, cfg));
 }
 
@@ -613,6 +617,9 @@ int hud_sched_switch(hud_u64 *ctx)
 				      epolls == t->sleep_epoll;
 			t->sleep_ctx = ctx;
 			t->sleep_epoll = epolls;
+			if (!runnable && KCONST(HUD_KC_IO_CALLS))
+				t->sleep_io = (hud_u32)(TASK_U64(prev_task, HUD_KOFF_TASK_SYSCR) +
+							TASK_U64(prev_task, HUD_KOFF_TASK_SYSCW));
 			if (goes_on) {
 				/* A sleep in the call stays the stretch's state. */
 				if (runnable && !hud_state_runnable(was_state))

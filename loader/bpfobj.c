@@ -138,6 +138,14 @@ static const struct kbtf *kernel_types(struct kernel_facts *kf, char *err, size_
 	long delay = kbtf_member_offset(k, "task_struct", "sched_info.run_delay");
 	kf->kc[HUD_KC_RUN_DELAY - HUD_KC_BASE] = delay > 0 && delay < HUD_KOFF_BASE;
 	kf->koff[HUD_KOFF_TASK_RUN_DELAY - HUD_KOFF_BASE] = delay > 0 && delay < HUD_KOFF_BASE ? delay : 0;
+	/* The thread's read and write calls done, for the session's joining
+	 * of one call's records (optional, as above). */
+	long syscr = kbtf_member_offset(k, "task_struct", "ioac.syscr");
+	long syscw = kbtf_member_offset(k, "task_struct", "ioac.syscw");
+	int io = syscr > 0 && syscr < HUD_KOFF_BASE && syscw > 0 && syscw < HUD_KOFF_BASE;
+	kf->kc[HUD_KC_IO_CALLS - HUD_KC_BASE] = io;
+	kf->koff[HUD_KOFF_TASK_SYSCR - HUD_KOFF_BASE] = io ? syscr : 0;
+	kf->koff[HUD_KOFF_TASK_SYSCW - HUD_KOFF_BASE] = io ? syscw : 0;
 	kf->known = 1;
 	return k;
 }
@@ -496,7 +504,8 @@ static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const str
 		free(insns);
 		int shortcuts = (kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] ? LOADER_REGS_IN_PLACE : 0) |
 				(kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] ? LOADER_RQ_CLOCK : 0) |
-				(kf->kc[HUD_KC_RUN_DELAY - HUD_KC_BASE] ? LOADER_RUN_DELAY : 0);
+				(kf->kc[HUD_KC_RUN_DELAY - HUD_KC_BASE] ? LOADER_RUN_DELAY : 0) |
+				(kf->kc[HUD_KC_IO_CALLS - HUD_KC_BASE] ? LOADER_IO_CALLS : 0);
 		if (rc == 0 || !shortcuts) {
 			o->shortcuts = rc == 0 ? shortcuts : 0;
 			return rc;
@@ -505,6 +514,7 @@ static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const str
 		kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] = 0;
 		kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] = 0;
 		kf->kc[HUD_KC_RUN_DELAY - HUD_KC_BASE] = 0;
+		kf->kc[HUD_KC_IO_CALLS - HUD_KC_BASE] = 0;
 	}
 }
 

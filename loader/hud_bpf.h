@@ -45,7 +45,9 @@ typedef uint64_t hud_u64;
 #define HUD_KOFF_TASK_FSBASE 0x7f06     /* task_struct.thread.fsbase (x86-64: the thread pointer) */
 #define HUD_KOFF_TASK_TGID   0x7f07     /* task_struct.tgid */
 #define HUD_KOFF_TASK_RUN_DELAY 0x7f08  /* task_struct.sched_info.run_delay (CONFIG_SCHED_INFO) */
-#define HUD_KOFF_COUNT       9
+#define HUD_KOFF_TASK_SYSCR  0x7f09     /* task_struct.ioac.syscr (CONFIG_TASK_XACCT) */
+#define HUD_KOFF_TASK_SYSCW  0x7f0a     /* task_struct.ioac.syscw (the same) */
+#define HUD_KOFF_COUNT       11
 
 /* Kernel constants, the same way: bpf.c moves HUD_KC_* into a register
  * (one "r = imm" instruction each) and the loader writes the running
@@ -73,13 +75,18 @@ typedef uint64_t hud_u64;
  *   hud_config.quick_ns).
  * - HUD_KC_RUN_DELAY: 1 when the sampler may read the thread's time spent
  *   waiting for a CPU so far (task->sched_info.run_delay, the second field
- *   of /proc/PID/task/TID/schedstat), else 0 (hud_sample.run_delay). */
+ *   of /proc/PID/task/TID/schedstat), else 0 (hud_sample.run_delay).
+ * - HUD_KC_IO_CALLS: 1 when the programs may read the thread's count of
+ *   read and write system calls done (task->ioac.syscr + syscw, which the
+ *   kernel counts as each call ends; /proc/PID/io), else 0
+ *   (hud_event.io_calls). */
 #define HUD_KC_BASE            0x48554400      /* "HUD\0": no real constant of bpf.c */
 #define HUD_KC_REGS_CAST       0x48554400
 #define HUD_KC_PT_REGS_ID      0x48554401
 #define HUD_KC_RQ_CLOCK        0x48554402
 #define HUD_KC_RUN_DELAY       0x48554403
-#define HUD_KC_COUNT           4
+#define HUD_KC_IO_CALLS        0x48554404
+#define HUD_KC_COUNT           5
 #define HUD_KFUNC_RDONLY_CAST  0x7f10
 
 /* Map definitions in the object's "maps" section: one per map symbol.
@@ -275,7 +282,10 @@ struct hud_thread {
 	hud_u32 sleep_ctx;
 	hud_u16 sleep_epoll;
 	hud_u16 stretch_sleeps;
-	hud_u32 pad1[3];        /* the checks start on a cache line of their own */
+	hud_u32 sleep_io;       /* ... its read and write calls done (HUD_KC_IO_CALLS) at its last sleep */
+	hud_u16 off_nr;         /* the system call it last left the CPU in (low 16 bits of orig_rax) */
+	hud_u16 pad2;
+	hud_u32 pad1[1];        /* the checks start on a cache line of their own */
 	struct hud_site_check site_checks[HUD_SITES];   /* user space */
 };
 _Static_assert(sizeof(struct hud_thread) % 64 == 0, "threads' entries are whole cache lines");
@@ -397,6 +407,10 @@ struct hud_event {
 	hud_u32 idle;           /* 1: it left at one of its idle sites */
 	hud_u64 ip;             /* the pc when it left: the whole stack of a preempted worker */
 	hud_u64 site;           /* where it left (see HUD_SITES) */
+	hud_u32 io_calls;       /* OFFCPU, a sleep: hud_thread.sleep_io; two records with the same
+				 * count at a read or write call are of one call */
+	hud_u16 nr;             /* OFFCPU: hud_thread.off_nr, the system call it left in */
+	hud_u16 pad2;
 };
 
 /* "stats" (per-CPU array): counters, summed by user space. */

@@ -160,6 +160,7 @@ struct held_block {
 	int on;
 	int cut;                /* its last record's stretch was of several sleeps */
 	uint32_t tid, stack, ctx, epolls;
+	uint32_t io, nr;        /* its last record's read/write calls done, system call */
 	uint64_t start, end;
 };
 
@@ -211,6 +212,7 @@ struct session {
 	char group[16];         /* ... by the largest NAME-N group (rule 5) */
 	int warned;
 	int prefix_warned;      /* warn_prefix_unmatched said so (taken back once workers appear) */
+	int io_calls_known;     /* off-CPU records carry io_calls (LOADER_IO_CALLS) */
 	uint32_t asleep_next;   /* discover_asleep's place in the thread list */
 	struct unwind *unwind;  /* ... and the process's call-frame information, NULL until needed */
 };
@@ -404,29 +406,42 @@ static void held_flush(struct session *s, uint32_t worker, uint64_t now)
 	block(s, BLOCK_OFF_CPU, worker, h.tid, h.start, h.end - h.start, h.stack);
 }
 
+/* A read or write system call (x86-64): the kernel counts each as it ends
+ * (task->ioac, hud_event.io_calls). */
+static int io_call(uint32_t nr)
+{
+	return nr <= 1 || (nr >= 17 && nr <= 20) || nr == 295 || nr == 296 || nr == 327 || nr == 328;
+}
+
 /* An off_cpu block of the worker (its record ev, at stack): it extends the
- * held one when that one was cut from a stretch of several sleeps at the
- * threshold and this one starts where it ended, within HUD_CHAIN_GAP_NS,
- * at the same stack and thread, in the same poll as far as the kernel side
- * tells: Tokio's CONTEXT read alike and no epoll_wait between. Else that
- * one goes to the model and this one is held. Calls that each sleep once
- * for longer than the threshold stay apart: a tester's blocking pipe
- * write, then yield_now, every ~80 ms, was one block of 15 s; two tasks'
- * 25 ms sleeps at one line, polled one after the other, blocks of 50 ms. */
+ * held one when this one starts where that one ended, within
+ * HUD_CHAIN_GAP_NS, at the same stack and thread, in the same poll as far
+ * as the kernel side tells (Tokio's CONTEXT read alike, no epoll_wait
+ * between), and of the same call: the held one was cut from a stretch of
+ * several sleeps at the threshold, or both are in one read or write call
+ * (none ended between them). Else that one goes to the model and this one
+ * is held. Calls that each sleep once for longer than the threshold stay
+ * apart: a tester's blocking pipe write, then yield_now, every ~80 ms, was
+ * one block of 15 s; two tasks' 25 ms sleeps at one line, polled one after
+ * the other, blocks of 50 ms. One write that sleeps for each page a slow
+ * reader frees, 10 ms at a time, is one block. */
 static void held_add(struct session *s, const struct hud_event *ev, uint64_t start, uint32_t stack)
 {
 	struct held_block *h = &live_of(s, ev->worker_id)->held;
 	uint64_t end = start + ev->duration_ns;
-	if (h->on && h->cut && h->tid == ev->tid && h->stack == stack && h->ctx == ev->ctx_hash &&
+	int one_call = h->cut || (s->io_calls_known && io_call(ev->nr) && h->nr == ev->nr && h->io == ev->io_calls);
+	if (h->on && one_call && h->tid == ev->tid && h->stack == stack && h->ctx == ev->ctx_hash &&
 	    h->epolls == ev->epoll_waits && start >= h->end && start - h->end <= HUD_CHAIN_GAP_NS) {
 		h->end = end;
 		h->cut = ev->sleeps > 1;
+		h->io = ev->io_calls;
 		return;
 	}
 	held_flush(s, ev->worker_id, UINT64_MAX);
 	live_of(s, ev->worker_id)->held = (struct held_block){ .on = 1, .cut = ev->sleeps > 1, .tid = ev->tid,
 								.stack = stack, .ctx = ev->ctx_hash,
-								.epolls = ev->epoll_waits, .start = start, .end = end };
+								.epolls = ev->epoll_waits, .io = ev->io_calls,
+								.nr = ev->nr, .start = start, .end = end };
 }
 
 /* Every worker's held block that nothing can extend any more (now: session
@@ -1711,6 +1726,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	if (loader_attach(s->bpf, opts->freq, !opts->no_epoll_count, err, errlen) < 0)
 		goto out;
 	m->info.epoll_counted = loader_counts_epoll_waits(s->bpf);
+	s->io_calls_known = (loader_shortcuts(s->bpf) & LOADER_IO_CALLS) != 0;
 	if (opts->on_attached)
 		opts->on_attached(opts->ctx);
 

@@ -105,6 +105,20 @@ check "twins: a task that sleeps 20 ms and yields, three times a tick, is a bloc
 	test "${yields:-0}" -ge 90 -a "${yields:-0}" -le 130
 check "twins: ... none of them joined with the next ($long of 35 ms or more)" test "${long:-1}" -le 3
 
+# ---- one write that sleeps many times, into a slow reader's pipe -------------
+# 32 KiB into a full pipe whose reader takes 4 KiB every 10 ms: each write
+# sleeps ~8 times for ~10 ms (each its own record), ~80 ms in all, then
+# the task yields. One block per write (a tester's 183 writes were 1,484
+# blocks of ~10 ms; before that, joined across writes, 3 of up to 15 s).
+profile slowpipe 10 --scenario slowpipe
+writes=$(events slowpipe off_cpu 'slowpipe.rs:45$')
+whole=$(events slowpipe off_cpu 'slowpipe.rs:45$' 60000000)
+huge=$(events slowpipe off_cpu 'slowpipe.rs:45$' 200000000)
+check "slowpipe: ~120 writes of ~80 ms in 10 s are ~120 blocks, not ~1,000 ($writes)" \
+	test "${writes:-0}" -ge 90 -a "${writes:-0}" -le 150
+check "slowpipe: most as long as a write, 60 ms or more ($whole of $writes), none of 200 ms or more ($huge)" \
+	test "${whole:-0}" -ge $((${writes:-1} * 3 / 4)) -a "${huge:-1}" = 0
+
 # ---- --no-epoll-count: the counter left off ----------------------------------
 # While the epoll_wait counter's syscall tracepoints are attached, every
 # system call of the machine takes the kernel's slower way in; a user can

@@ -36,7 +36,7 @@ struct seen {
 	uint64_t idle_wait_ns;  /* the longest run-queue wait after an idle park */
 	uint64_t idle_off_ns;   /* ... and that record's duration */
 	int nchain;             /* off-CPU records during check_chain's call: */
-	struct { uint64_t ts, dur; } chain[64];
+	struct { uint64_t ts, dur; uint32_t io_calls, nr; } chain[64];
 	uint64_t chain_from, chain_to;
 	int chain_on;
 	int count_waits;        /* while set, sleeps' records by their run-queue wait: */
@@ -113,6 +113,8 @@ static int on_record(void *ctx, const void *data, size_t len)
 	} else if (e->kind == HUD_EV_OFFCPU && e->tid == s->tid) {
 		if (s->chain_on && s->nchain < 64) {
 			s->chain[s->nchain].ts = e->ts_ns;
+			s->chain[s->nchain].io_calls = e->io_calls;
+			s->chain[s->nchain].nr = e->nr;
 			s->chain[s->nchain++].dur = e->duration_ns;
 		}
 		s->offcpu_long++;
@@ -616,7 +618,7 @@ static void *slow_reader(void *arg)
  * blocked for ~64 ms, and its sleeps chain (HUD_CHAIN_GAP_NS) into records
  * of the threshold or more, one after the other inside the call. (Each
  * sleep alone: 2 records of 13 ms in all, in an 80 ms call.) */
-__attribute__((noinline)) static void check_chain(struct ringbuf *rb, struct seen *seen)
+__attribute__((noinline)) static void check_chain(struct bpf_obj *o, struct ringbuf *rb, struct seen *seen)
 {
 	static char buf[256 << 10];
 	pthread_t t;
@@ -646,6 +648,18 @@ __attribute__((noinline)) static void check_chain(struct ringbuf *rb, struct see
 	CHECK(seen->nchain >= 3 && sum * 2 >= call, "the call's short sleeps are reported in records of 5 ms or more "
 	      "(%d records, %.1f of %.1f ms)", seen->nchain, (double)sum / 1e6, (double)call / 1e6);
 	CHECK(inside, "each inside the call, one after the other");
+	/* The records of one call carry one count of the thread's read and
+	 * write calls done (the kernel counts each as it ends), and the call:
+	 * the session joins them (a slow reader's pipe, each sleep longer than
+	 * the threshold). */
+	int one = seen->nchain > 0;
+	for (int i = 0; i < seen->nchain; i++)
+		one &= seen->chain[i].nr == SYS_write && seen->chain[i].io_calls == seen->chain[0].io_calls;
+	if (loader_shortcuts(o) & LOADER_IO_CALLS)
+		CHECK(one && seen->chain[0].io_calls > 0, "they carry one count of read/write calls (%u) and the "
+		      "write's number", seen->nchain ? seen->chain[0].io_calls : 0);
+	else
+		printf("skip: this kernel's tasks have no ioac.syscr\n");
 }
 
 /* The worker table: tids that share home slots are all found, removing
@@ -1102,7 +1116,7 @@ int main(void)
 	check_idle_wait(o, rb, &seen);
 	check_run_delay(o, rb, &seen);
 	check_short_waits(o, rb, &seen, &cfg);
-	check_chain(rb, &seen);
+	check_chain(o, rb, &seen);
 	check_epoll_waits(o, rb, &seen);
 	check_context_hash(o, rb, &seen, cfg);
 	check_walk_end(o, rb, &seen, cfg);

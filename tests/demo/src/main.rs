@@ -9,6 +9,7 @@ mod busy;
 mod clockspin;
 mod naps;
 mod twins;
+mod slowpipe;
 mod closures;
 mod cpu;
 mod deadlock;
@@ -28,9 +29,9 @@ use std::io::Write;
 use std::process::exit;
 use std::time::Duration;
 
-const ALL_SCENARIOS: [&str; 15] = [
+const ALL_SCENARIOS: [&str; 16] = [
     "cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy", "inplace", "drain", "pool", "closures",
-    "clockspin", "naps", "twins",
+    "clockspin", "naps", "twins", "slowpipe",
 ];
 /// The default set: everything but CPU pressure, busy workers, block_in_place, a drained
 /// channel, which disturb the others, the blocking pool waiting (a control of its own) and two
@@ -55,7 +56,8 @@ struct Opts {
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
   --scenario LIST  comma list of cpu,sleep,fsync,mutex,net,healthy,pressure,busy,
-                   inplace,drain,pool,closures,clockspin,naps,twins, all, or none (default: the first six)
+                   inplace,drain,pool,closures,clockspin,naps,twins,
+                   slowpipe, all, or none (default: the first six)
   --workers N      Tokio worker threads (default 4)
   --duration SECS  exit after SECS seconds (default: run until SIGINT/SIGTERM)
                    (forced 2 s later even if the runtime is stalled)
@@ -272,6 +274,7 @@ async fn run(opts: &Opts) {
             "clockspin" => drop(tokio::spawn(clockspin::run())),
             "naps" => drop(tokio::spawn(naps::run())),
             "twins" => twins::spawn_all(),
+            "slowpipe" => drop(tokio::spawn(slowpipe::run())),
             _ => unreachable!(),
         }
     }

@@ -18,6 +18,7 @@ pub static CLOCKSPIN: AtomicU64 = AtomicU64::new(0);
 pub static NAPS: AtomicU64 = AtomicU64::new(0);
 pub static TWIN_NAPS: AtomicU64 = AtomicU64::new(0);
 pub static TWIN_SPINS: AtomicU64 = AtomicU64::new(0);
+pub static PIPE_WRITES: AtomicU64 = AtomicU64::new(0);
 
 pub fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
@@ -26,7 +27,7 @@ pub fn bump(counter: &AtomicU64) {
 pub fn line() -> String {
     let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
     format!(
-        "cpu={} sleep={} fsync={} fsync_slow={} write_slow={} mutex={} net={} healthy={} clockspin={} naps={} twin_naps={} twin_spins={}",
+        "cpu={} sleep={} fsync={} fsync_slow={} write_slow={} mutex={} net={} healthy={} clockspin={} naps={} twin_naps={} twin_spins={} pipe_writes={}",
         g(&CPU),
         g(&SLEEP),
         g(&FSYNC),
@@ -38,6 +39,7 @@ pub fn line() -> String {
         g(&CLOCKSPIN),
         g(&NAPS),
         g(&TWIN_NAPS),
-        g(&TWIN_SPINS)
+        g(&TWIN_SPINS),
+        g(&PIPE_WRITES)
     )
 }
