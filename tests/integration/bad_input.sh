@@ -148,7 +148,7 @@ sleep 1
 "$HUD" --pid $ldpid --headless --duration 5 > "$WORK/out.txt" 2> "$WORK/err.txt"
 check "started through ld.so: hud says where it reads the application's code from" \
 	grep -q "has no Tokio code; the application's is read from .*hud-demo" "$WORK/err.txt"
-check "... and names the culprit at its line, cpu.rs:$cpu_line" grep -q "cpu .*compute_checksum (.*cpu.rs:$cpu_line)" "$WORK/out.txt"
+check "... and names the culprit at its line, cpu.rs:$cpu_line" grep -qE "^  cpu(\+[a-z_+]+)? .*compute_checksum \(.*cpu.rs:$cpu_line\)" "$WORK/out.txt"
 kill $ldpid; wait $ldpid 2>/dev/null
 
 # No symbols at all (strip): hud cannot tell the application's code from
