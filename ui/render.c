@@ -406,6 +406,13 @@ static uint64_t unnamed_block_count(const struct stack *st)
 	return st->kind_count[BLOCK_CPU] + st->kind_count[BLOCK_OFF_CPU];
 }
 
+/* A stack of the unnamed row (HOT_UNNAMED): no frame to blame, and blocks
+ * Hotspots counts. */
+static int unnamed_stack(const struct stack *st)
+{
+	return st->culprit < 0 && unnamed_block_count(st);
+}
+
 /* The rows Hotspots shows, sorted; the caller frees *out. */
 static uint32_t hot_rows(const struct model *m, const struct view *v, struct hrow **out)
 {
@@ -448,7 +455,7 @@ static uint32_t hot_rows(const struct model *m, const struct view *v, struct hro
 	struct hrow unnamed = { .key = HOT_UNNAMED, .func = UINT32_MAX, .file = UINT32_MAX };
 	for (uint32_t i = 0; i < m->nstacks && (!*v->filter || strcasestr(UNNAMED_ROW, v->filter)); i++) {
 		const struct stack *st = &m->stacks[i];
-		if (st->culprit >= 0 || !unnamed_block_count(st))
+		if (!unnamed_stack(st))
 			continue;
 		unnamed.samples += st->samples;
 		unnamed.block_ns += st->kind_ns[BLOCK_CPU] + st->kind_ns[BLOCK_OFF_CPU];
@@ -939,7 +946,7 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 		/* The unnamed row: what its stacks add up to, as for a task. */
 		const struct stack *st = &m->stacks[k];
 		title = UNNAMED_ROW;
-		if (st->culprit >= 0 || !unnamed_block_count(st))
+		if (!unnamed_stack(st))
 			continue;
 		agg.samples += st->samples;
 		for (int kind = 0; kind < BLOCK_KINDS; kind++) {
@@ -1034,7 +1041,7 @@ static void draw_drill(struct screen *s, const struct model *m, struct view *v, 
 		if (!st->samples && !st->block_count)
 			continue;
 		if (unnamed) {
-			if (st->culprit < 0 && unnamed_block_count(st))
+			if (unnamed_stack(st))
 				ids[n++] = i;
 			continue;
 		}
