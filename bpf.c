@@ -276,13 +276,6 @@ INLINE hud_u32 walk_user_stack(struct walk *w, hud_u64 *ips, hud_u32 *fhash)
 	return w->n;
 }
 
-/* The current task's user-mode registers, saved on kernel entry: read in
- * place (bpf_task_pt_regs gives a typed kernel pointer), no copy. */
-INLINE struct pt_regs *user_regs(void)
-{
-	return bpf_task_pt_regs(bpf_get_current_task_btf());
-}
-
 /* A u32 (u64) field of a task_struct, at a HUD_KOFF_* placeholder offset
  * that the loader replaces with the running kernel's. Written as one load
  * so that the compiler cannot fold the offset into another. */
@@ -741,9 +734,9 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->vol_switches = t ? t->vol_switches : 0;
 	e->epoll_waits = t ? t->epoll_waits : 0;
-	e->ctx_hash = t ? tokio_context_hash(cfg, bpf_get_current_task_btf()) : 0;
-	e->run_delay = t && KCONST(HUD_KC_RUN_DELAY) ?
-		       TASK_U64(bpf_get_current_task_btf(), HUD_KOFF_TASK_RUN_DELAY) : 0;
+	void *task = bpf_get_current_task_btf();
+	e->ctx_hash = t ? tokio_context_hash(cfg, task) : 0;
+	e->run_delay = t && KCONST(HUD_KC_RUN_DELAY) ? TASK_U64(task, HUD_KOFF_TASK_RUN_DELAY) : 0;
 	/* A thread already running when hud registered it has not been seen
 	 * going on CPU: it is on CPU now. */
 	if (t && !t->on_cpu)
@@ -762,7 +755,9 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 		 * (a load through a moved context pointer is refused). */
 		asm volatile("" ::: "memory");
 	} else {
-		struct pt_regs *regs = user_regs();
+		/* Its user-mode registers, saved on kernel entry: read in
+		 * place (a typed kernel pointer), no copy. */
+		struct pt_regs *regs = bpf_task_pt_regs(task);
 		if (regs) {
 			w.ip = regs->rip;
 			w.sp = regs->rsp;
