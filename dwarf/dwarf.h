@@ -124,6 +124,16 @@ struct sym_file *sym_proc_main(struct sym_proc *p);
  * copy of the same build). 0, or -1 when no mapping is of it. */
 int sym_proc_mapped(struct sym_proc *p, const char *file, char *path, size_t len);
 
+/* The first file the process maps as code, other than the main one, that
+ * has a function whose name has every one of parts (see sym_elf_function):
+ * its path as the mappings give it. 0, or -1 when none has. */
+int sym_proc_mapped_with_function(struct sym_proc *p, const char *const *parts, char *path, size_t len);
+
+/* path (as the process's mappings give it) as hud opens it, through the
+ * process's root (its mount namespace, a chroot): "/proc/PID/root" + path.
+ * 0, or -1 when it does not fit in len. */
+int sym_proc_rooted(const struct sym_proc *p, const char *path, char *out, size_t len);
+
 /* Makes the file mapped at path (as /proc/PID/maps gives it) the main one,
  * the application's: where it is not the executable (a program started
  * through the dynamic loader, Tokio in a library an interpreter loads).

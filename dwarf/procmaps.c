@@ -30,6 +30,7 @@ struct map {
 	unsigned dev_major, dev_minor;
 	char *path;             /* "" for anonymous mappings */
 	int file;               /* index into files, -1 not looked up yet, -2 none */
+	int exec;               /* mapped executable (its code) */
 };
 
 struct pfile {
@@ -103,7 +104,7 @@ static int read_maps(struct sym_proc *p, char *err, size_t errlen)
 			mcap = ncap;
 		}
 		maps[n] = (struct map){ .start = start, .end = end, .off = off, .ino = ino,
-					.dev_major = maj, .dev_minor = min, .file = -1,
+					.dev_major = maj, .dev_minor = min, .file = -1, .exec = perms[2] == 'x',
 					.path = strdup(name) };
 		if (!maps[n].path)
 			goto oom;
@@ -122,6 +123,12 @@ oom:
 	free_maps(maps, n);
 	snprintf(err, errlen, "reading %s: out of memory", path);
 	return -1;
+}
+
+int sym_proc_rooted(const struct sym_proc *p, const char *path, char *out, size_t len)
+{
+	int n = snprintf(out, len, "/proc/%d/root%s", p->pid, path);
+	return n >= 0 && (size_t)n < len ? 0 : -1;
 }
 
 struct sym_proc *sym_proc_open(int pid, const char *target, char *err, size_t errlen)
@@ -167,7 +174,7 @@ struct sym_proc *sym_proc_open(int pid, const char *target, char *err, size_t er
 	p->files[0].f = sym_file_open(p->files[0].path, err, errlen);
 	if (p->files[0].f && !target) {
 		char root[64];
-		snprintf(root, sizeof(root), "/proc/%d/root", pid);
+		sym_proc_rooted(p, "", root, sizeof(root));
 		sym_file_set_root(p->files[0].f, root, p->exe_path);
 	}
 	p->nfiles = 1;
@@ -204,13 +211,6 @@ struct sym_file *sym_proc_main(struct sym_proc *p)
 	return p->files[0].f;
 }
 
-/* The file a mapping reads, through the process's root (its mount
- * namespace, a chroot). */
-static void rooted(const struct sym_proc *p, const char *path, char *out, size_t len)
-{
-	snprintf(out, len, "/proc/%d/root%s", p->pid, path);
-}
-
 int sym_proc_mapped(struct sym_proc *p, const char *file, char *path, size_t len)
 {
 	struct stat sb;
@@ -225,8 +225,8 @@ int sym_proc_mapped(struct sym_proc *p, const char *file, char *path, size_t len
 		int same = m->ino == (uint64_t)sb.st_ino && m->dev_major == major(sb.st_dev) &&
 			   m->dev_minor == minor(sb.st_dev);
 		if (!same && by_id && (i == 0 || strcmp(m->path, p->maps[i - 1].path) != 0)) {
-			rooted(p, m->path, at, sizeof(at));
-			same = sym_elf_build_id(at, have, sizeof(have)) == 0 && strcmp(have, id) == 0;
+			same = sym_proc_rooted(p, m->path, at, sizeof(at)) == 0 &&
+			       sym_elf_build_id(at, have, sizeof(have)) == 0 && strcmp(have, id) == 0;
 		}
 		if (same) {
 			snprintf(path, len, "%s", m->path);
@@ -254,18 +254,36 @@ int sym_proc_use_main(struct sym_proc *p, const char *path)
 	for (size_t i = 0; i < p->nmaps; i++)
 		p->maps[i].file = -1;
 	if (!p->has_target) {
-		char at[4200], err[256];
-		rooted(p, path, at, sizeof(at));
-		struct sym_file *f = sym_file_open(at, err, sizeof(err));
+		char at[4200], err[256], root[64];
+		struct sym_file *f = sym_proc_rooted(p, path, at, sizeof(at)) == 0 ? sym_file_open(at, err, sizeof(err)) : NULL;
 		if (!f)
 			return -1;
-		char root[64];
-		snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
+		sym_proc_rooted(p, "", root, sizeof(root));
 		sym_file_set_root(f, root, path);
 		sym_file_close(p->files[0].f);
 		p->files[0].f = f;
 	}
 	return 0;
+}
+
+int sym_proc_mapped_with_function(struct sym_proc *p, const char *const *parts, char *path, size_t len)
+{
+	char at[4200];
+	const char *tried = "";
+	uint64_t off, size;
+
+	for (size_t i = 0; i < p->nmaps; i++) {
+		const struct map *m = &p->maps[i];
+		if (!m->exec || m->path[0] != '/' || strcmp(m->path, tried) == 0 ||
+		    (p->exe_path && strcmp(m->path, p->exe_path) == 0))
+			continue;
+		tried = m->path;
+		if (sym_proc_rooted(p, m->path, at, sizeof(at)) == 0 && sym_elf_function(at, parts, &off, &size) == 0) {
+			snprintf(path, len, "%s", m->path);
+			return 0;
+		}
+	}
+	return -1;
 }
 
 const char *sym_proc_main_path(struct sym_proc *p)
@@ -384,7 +402,7 @@ static int map_file(struct sym_proc *p, struct map *m)
 		pf->f = open_vdso(p, m);
 		return m->file = (int)p->nfiles++;
 	}
-	if (snprintf(root, sizeof(root), "/proc/%d/root%s", p->pid, m->path) < (int)sizeof(root))
+	if (sym_proc_rooted(p, m->path, root, sizeof(root)) == 0)
 		pf->f = sym_file_open(root, err, sizeof(err));
 	if (!pf->f) {
 		/* Not at that path from the process's root either: a chroot
@@ -396,7 +414,7 @@ static int map_file(struct sym_proc *p, struct map *m)
 		pf->f = sym_file_open(root, err, sizeof(err));
 	}
 	if (pf->f) {
-		snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
+		sym_proc_rooted(p, "", root, sizeof(root));
 		sym_file_set_root(pf->f, root, NULL);
 	} else {
 		pf->f = sym_file_open(m->path, err, sizeof(err));

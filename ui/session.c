@@ -1506,10 +1506,9 @@ static void tokio_context(const char *main, const char *target, struct hud_confi
  * Returns 1 when main changed. */
 static int choose_main(struct session *s, char *main, size_t len)
 {
-	char path[4096], line[4608];
+	char path[4096];
 	const char *was = sym_proc_main_path(s->sym);
 	uint64_t off, size;
-	int pid = s->opts->pid;
 
 	if (s->opts->target) {
 		if (sym_proc_mapped(s->sym, s->opts->target, path, sizeof(path)) < 0 || (was && strcmp(path, was) == 0) ||
@@ -1518,33 +1517,13 @@ static int choose_main(struct session *s, char *main, size_t len)
 		snprintf(main, len, "%s", s->opts->target);
 		return 1;
 	}
-	if (sym_elf_function(main, worker_loop_parts, &off, &size) == 0)
+	char file[4200];
+	if (sym_elf_function(main, worker_loop_parts, &off, &size) == 0 ||
+	    sym_proc_mapped_with_function(s->sym, worker_loop_parts, path, sizeof(path)) < 0 ||
+	    sym_proc_rooted(s->sym, path, file, sizeof(file)) < 0 || sym_proc_use_main(s->sym, path) < 0)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	int changed = 0;
-	path[0] = 0;
-	while (!changed && fgets(line, sizeof(line), f)) {
-		char perms[8];
-		int at = 0;
-		if (sscanf(line, "%*x-%*x %7s %*s %*s %*s %n", perms, &at) < 1 || !at || perms[2] != 'x')
-			continue;
-		char *p = line + at;
-		p[strcspn(p, "\n")] = 0;
-		if (p[0] != '/' || strcmp(p, path) == 0 || (was && strcmp(p, was) == 0))
-			continue;
-		snprintf(path, sizeof(path), "%s", p);
-		char file[4200];
-		snprintf(file, sizeof(file), "/proc/%d/root%s", pid, p);
-		if (sym_elf_function(file, worker_loop_parts, &off, &size) == 0 && sym_proc_use_main(s->sym, p) == 0) {
-			snprintf(main, len, "%s", file);
-			changed = 1;
-		}
-	}
-	fclose(f);
-	return changed;
+	snprintf(main, len, "%s", file);
+	return 1;
 }
 
 /* Reads the main file's code (struct main_code): the mappings of exe, as
