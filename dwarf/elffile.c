@@ -511,24 +511,41 @@ int sym_elf_build_id(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
+/* path, opened to read as an ELF file: its Elf, *fd its descriptor (both
+ * for elf_read_close); NULL, nothing left open, when it cannot be read or
+ * is no ELF file. */
+static Elf *elf_read_open(const char *path, int *fd)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE || (*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	Elf *elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+	if (elf && elf_kind(elf) == ELF_K_ELF)
+		return elf;
+	if (elf)
+		elf_end(elf);
+	close(*fd);
+	return NULL;
+}
+
+static void elf_read_close(Elf *elf, int fd)
+{
+	elf_end(elf);
+	close(fd);
+}
+
 int sym_elf_is_program(const char *path)
 {
-	int program = 0;
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	int program = 0, fd;
+	Elf *elf = elf_read_open(path, &fd);
 	size_t n = 0;
-	if (elf && elf_kind(elf) == ELF_K_ELF && elf_getphdrnum(elf, &n) == 0)
+	if (!elf)
+		return 0;
+	if (elf_getphdrnum(elf, &n) == 0)
 		for (size_t i = 0; i < n && !program; i++) {
 			GElf_Phdr ph;
 			program = gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_INTERP;
 		}
-	if (elf)
-		elf_end(elf);
-	close(fd);
+	elf_read_close(elf, fd);
 	return program;
 }
 
@@ -578,16 +595,13 @@ static int has_parts(const char *name, const char *const *parts)
  * when there is none or the file cannot be read. */
 static int elf_largest_symbol(const char *path, const struct sym_pick *pick, GElf_Sym *best)
 {
-	int found = -1;
-
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	int found = -1, fd;
+	Elf *elf = elf_read_open(path, &fd);
 	Elf_Scn *scn = NULL;
-	while (elf && elf_kind(elf) == ELF_K_ELF && (scn = elf_nextscn(elf, scn)) != NULL) {
+
+	if (!elf)
+		return -1;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
 		GElf_Shdr sh;
 		Elf_Data *d;
 		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
@@ -606,9 +620,7 @@ static int elf_largest_symbol(const char *path, const struct sym_pick *pick, GEl
 			found = 0;
 		}
 	}
-	if (elf)
-		elf_end(elf);
-	close(fd);
+	elf_read_close(elf, fd);
 	return found;
 }
 
