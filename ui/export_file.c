@@ -94,6 +94,11 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+int export_format_named(const char *path)
+{
+	return ends_with(path, ".json") || ends_with(path, ".folded") || ends_with(path, ".pb.gz");
+}
+
 enum export_format export_format_of(const char *path)
 {
 	if (ends_with(path, ".folded"))

@@ -183,15 +183,12 @@ static const char *unprofilable(int pid)
  * one, or cannot be read. */
 static int process_of(int id)
 {
-	char path[64], line[256];
+	char buf[4096];
 	int tgid = id;
-	snprintf(path, sizeof(path), "/proc/%d/status", id);
-	FILE *f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	if (f)
-		fclose(f);
+	read_proc(id, "status", buf, sizeof(buf));
+	const char *line = strstr(buf, "\nTgid:");
+	if (line)
+		sscanf(line, "\nTgid: %d", &tgid);
 	return tgid > 0 ? tgid : id;
 }
 
@@ -555,7 +552,7 @@ static int exports_prepare(const struct options *o, struct exports *x, int repla
 			return say("hud: --export %s is a directory; give a file name in it (%s%strace.json, say)\n", p,
 				   p, p[strlen(p) - 1] == '/' ? "" : "/"), -1;
 		x->format[x->n] = export_format_of(p);
-		if (x->format[x->n] == EXPORT_CHROME && !replay && (strlen(p) < 5 || strcmp(p + strlen(p) - 5, ".json")))
+		if (x->format[x->n] == EXPORT_CHROME && !replay && !export_format_named(p))
 			say("hud: %s ends in none of .json, .folded, .pb.gz: it is written as a Chrome trace (JSON)\n", p);
 		if (x->format[x->n] == EXPORT_CHROME) {
 			if (replay)

@@ -386,6 +386,9 @@ int export_name(const char *pattern, time_t t, char *out, size_t outlen);
 enum export_format { EXPORT_CHROME, EXPORT_FOLDED, EXPORT_PPROF };
 /* The format a file name asks for: .folded, .pb.gz, anything else Chrome JSON. */
 enum export_format export_format_of(const char *path);
+/* 1 when path's name ends in one of the formats' (.json, .folded, .pb.gz);
+ * any other name is a Chrome trace (export_format_of). */
+int export_format_named(const char *path);
 
 /* Collapsed stacks (flamegraph.pl, inferno, speedscope): one line per
  * distinct stack with CPU samples on workers, outermost frame first. */
