@@ -385,14 +385,22 @@ static char *summary_of(const struct model *m)
 	return t;
 }
 
+/* A model of one worker (0, tid 100) at a 5 ms threshold, for the
+ * summary's rows. */
+static struct model *one_worker_model(void)
+{
+	struct model *m = model_new();
+	m->info.threshold_ns = 5000000;
+	model_worker(m, 0, 100, "tokio-runtime-w");
+	return m;
+}
+
 /* A function that blocks in two kinds (on CPU at one line, asleep at
  * another): its summary row names both, the longer first, and adds them
  * up, where it said only the longer kind. */
 static void mixed_kinds(void)
 {
-	struct model *m = model_new();
-	m->info.threshold_ns = 5000000;
-	model_worker(m, 0, 100, "tokio-runtime-w");
+	struct model *m = one_worker_model();
 	uint32_t st = fix_stack(m, 1);
 	const struct stack *s = &m->stacks[st];
 	int32_t culprit = (int32_t)model_stack_frame(m, st, (uint32_t)s->culprit)->func_index;
@@ -463,9 +471,7 @@ static void block_at(struct model *m, enum block_kind kind, uint32_t stack, uint
  * was on CPU or asleep. */
 static void cpu_waits_elsewhere(void)
 {
-	struct model *m = model_new();
-	m->info.threshold_ns = 5000000;
-	model_worker(m, 0, 100, "tokio-runtime-w");
+	struct model *m = one_worker_model();
 	uint32_t futex = lone_stack(m, "syscall", "./misc/../sysdeps/unix/sysv/linux/x86_64/syscall.S");
 	uint32_t clock = lone_stack(m, "__vdso_clock_gettime", "??");
 	uint32_t lib = lone_stack(m, "__GI___libc_read", "./io/read.c");
@@ -494,9 +500,7 @@ static void cpu_waits_elsewhere(void)
  * header's count (a tester's stripped build: 5 events said, 2 listed). */
 static void unnamed_blocks(void)
 {
-	struct model *m = model_new();
-	m->info.threshold_ns = 5000000;
-	model_worker(m, 0, 100, "tokio-runtime-w");
+	struct model *m = one_worker_model();
 	struct frame_in nameless = { "??", "??", 0, FRAME_UNKNOWN, 1, 0 };
 	uint32_t none = model_stack(m, &nameless, 1), app = fix_stack(m, 1);
 	CHECK(m->stacks[none].culprit < 0, "nothing to blame in a stack of ?? frames");
