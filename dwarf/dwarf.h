@@ -142,6 +142,17 @@ int sym_proc_rooted(const struct sym_proc *p, const char *path, char *out, size_
  * read. Call it before resolving any address. */
 int sym_proc_use_main(struct sym_proc *p, const char *path);
 
+/* One of the main file's code mappings: its addresses, and its offset in
+ * the file. */
+struct sym_code_map {
+	uint64_t start, end, off;
+};
+
+/* The main file's code mappings (see sym_proc_use_main), in address
+ * order: the first max of them into out, and the span of all of them into
+ * *lo and *hi (0 and 0 without any). Returns how many went into out. */
+int sym_proc_main_code(struct sym_proc *p, struct sym_code_map *out, int max, uint64_t *lo, uint64_t *hi);
+
 /* The main file's path as the process's mappings give it (/proc/PID/exe's
  * link, or what sym_proc_use_main set); NULL if unknown. */
 const char *sym_proc_main_path(struct sym_proc *p);

@@ -286,6 +286,27 @@ int sym_proc_mapped_with_function(struct sym_proc *p, const char *const *parts, 
 	return -1;
 }
 
+static int is_main_map(struct sym_proc *p, const struct map *m);
+
+int sym_proc_main_code(struct sym_proc *p, struct sym_code_map *out, int max, uint64_t *lo, uint64_t *hi)
+{
+	int n = 0;
+
+	*lo = *hi = 0;
+	for (size_t i = 0; i < p->nmaps; i++) {
+		const struct map *m = &p->maps[i];
+		if (!m->exec || !is_main_map(p, m))
+			continue;
+		if (!*lo || m->start < *lo)
+			*lo = m->start;
+		if (m->end > *hi)
+			*hi = m->end;
+		if (n < max)
+			out[n++] = (struct sym_code_map){ m->start, m->end, m->off };
+	}
+	return n;
+}
+
 const char *sym_proc_main_path(struct sym_proc *p)
 {
 	return p->exe_path;

@@ -1416,12 +1416,14 @@ static int discover_last_rule(struct session *s, char *err, size_t errlen)
 	return -1;
 }
 
-/* The main executable's code in the process: its executable mappings in
- * /proc/PID/maps, each with its offset in the file. */
+/* The main file's code in the process (sym_proc_main_code): its code
+ * mappings, each with its offset in the file. The kernel side uses their
+ * span to step over libc frames, which have no frame pointers (0 and 0:
+ * no stepping). */
 struct main_code {
 	uint64_t lo, hi;        /* from the first mapping's start to the last's end */
 	int n;
-	struct code_map { uint64_t start, end, off; } maps[8];
+	struct sym_code_map maps[8];
 };
 
 /* Stacks are walked by frame pointers, which Rust release builds leave
@@ -1526,42 +1528,6 @@ static int choose_main(struct session *s, char *main, size_t len)
 	return 1;
 }
 
-/* Reads the main file's code (struct main_code): the mappings of exe, as
- * /proc/PID/maps names it. The kernel side uses its span to step over libc
- * frames, which have no frame pointers. Left at 0 (no stepping) when it
- * cannot be read. */
-static void main_text(int pid, const char *exe, struct main_code *c)
-{
-	char path[64], line[4608];
-	FILE *f;
-
-	memset(c, 0, sizeof(*c));
-	if (!exe)
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	if (!(f = fopen(path, "re")))
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long a, b, foff;
-		char perms[8];
-		int off = 0;
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &a, &b, perms, &foff, &off) < 4 || !off ||
-		    perms[2] != 'x' || b <= a)
-			continue;
-		char *p = line + off;
-		p[strcspn(p, "\n")] = 0;
-		if (strcmp(p, exe) != 0)
-			continue;
-		if (!c->lo || a < c->lo)
-			c->lo = a;
-		if (b > c->hi)
-			c->hi = b;
-		if (c->n < (int)(sizeof(c->maps) / sizeof(c->maps[0])))
-			c->maps[c->n++] = (struct code_map){ a, b, foff };
-	}
-	fclose(f);
-}
-
 static int input_ready(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -1660,7 +1626,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		goto out;
 	struct hud_config cfg = { .tgid = (uint32_t)opts->pid, .threshold_ns = opts->threshold_ns };
 	struct main_code code;
-	main_text(opts->pid, sym_proc_main_path(s->sym), &code);
+	code.n = sym_proc_main_code(s->sym, code.maps, (int)(sizeof(code.maps) / sizeof(code.maps[0])), &code.lo, &code.hi);
 	cfg.text_lo = code.lo;
 	cfg.text_hi = code.hi;
 	if (!moved || sym_elf_is_program(main_file))
