@@ -59,10 +59,10 @@ struct hud_map_def threads SEC("maps") = {
 };
 struct hud_map_def events SEC("maps") = {
 	.type = BPF_MAP_TYPE_RINGBUF, .key_size = 0,
-	.value_size = 0, .max_entries = HUD_RINGBUF_BYTES,
+	.value_size = 0, .max_entries = HUD_EVENTS_BYTES,
 };
-/* The sampler's records, a ring per CPU (see struct hud_sample_pos): the
- * loader sizes both by the possible CPUs, and "samples" by the bytes of
+/* Samples and off-CPU records, a ring per CPU (see struct hud_sample_pos):
+ * the loader sizes both by the possible CPUs, and "samples" by the bytes of
  * the rings (--ringbuf-kb, by default from the sampling rate). */
 struct hud_map_def samples SEC("maps") = {
 	.type = BPF_MAP_TYPE_ARRAY, .key_size = 4,
@@ -92,22 +92,6 @@ struct hud_map_def stats SEC("maps") = {
 	.value_size = 8, .max_entries = HUD_STAT_COUNT,
 };
 
-/* Counts a record of "events" of one kind (its HUD_STAT_* slot) and says
- * whether it wakes the reader (see hud_config.wake_mask): hud drains the
- * ring buffer every 100 ms anyway, and a wakeup per record costs about as
- * much as the rest of a program's run. A per-CPU count, not a look at the
- * ring buffer's fill, which cost ~100-150 ns a sample here (its positions
- * are on pages of their own, one of them written by the reader). */
-INLINE hud_u64 count_record(hud_u32 index, const struct hud_config *cfg)
-{
-	hud_u64 *v = bpf_map_lookup_elem(&stats, &index);
-
-	if (!v)
-		return BPF_RB_NO_WAKEUP;
-	*v += 1;            /* per-CPU slot: no other writer */
-	return cfg && (*v & cfg->wake_mask) == 0 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
 /* The thread's entry in "threads", or NULL when it is not the target's. */
 INLINE struct hud_thread *thread_of(hud_u32 tid)
 {
@@ -131,6 +115,68 @@ INLINE void stat_add(hud_u32 index, hud_u64 n)
 	hud_u64 *v = bpf_map_lookup_elem(&stats, &index);
 	if (v)
 		*v += n;    /* per-CPU slot: no other writer */
+}
+
+/* ---- The records' rings, one per CPU (see struct hud_sample_pos) --------
+ *
+ * Samples and off-CPU records alike: a CPU's records are written by its own
+ * sampler (in a timer interrupt) and its sched_switch (interrupts off), so
+ * never by two writers at once, and in time order (hud_record_time). */
+
+struct hud_ring_slot {
+	struct hud_sample *rec;         /* the slot to fill, NULL when the ring is full */
+	struct hud_sample_pos *pos;
+	hud_u64 head;
+};
+
+/* The next free slot of cpu's ring, or a NULL rec (a lost record, counted).
+ * The reader's tail is read only when the slots known free are used up:
+ * its line is written by the reader, so a read of it is a miss. */
+INLINE struct hud_ring_slot cpu_ring_slot(const struct hud_config *cfg, hud_u32 cpu)
+{
+	struct hud_ring_slot r = { 0, 0, 0 };
+
+	r.pos = bpf_map_lookup_elem(&sample_pos, &cpu);
+	if (cfg && r.pos) {
+		hud_u32 mask = cfg->sample_mask;
+		r.head = r.pos->head;
+		if (r.head >= r.pos->limit)
+			r.pos->limit = *(volatile hud_u64 *)&r.pos->tail + mask + 1;
+		hud_u32 slot = cpu * (mask + 1) + ((hud_u32)r.head & mask);
+		r.rec = r.head < r.pos->limit ? bpf_map_lookup_elem(&samples, &slot) : 0;
+	}
+	if (!r.rec)
+		stat_add(HUD_STAT_LOST, 1);
+	return r;
+}
+
+/* Publishes the record filled in r's slot. */
+INLINE void cpu_ring_commit(const struct hud_config *cfg, struct hud_ring_slot *r, hud_u32 cpu)
+{
+	struct hud_sample_pos *pos = r->pos;
+	hud_u64 head = r->head;
+
+	if (!cfg || !pos)
+		return;
+	hud_u32 mask = cfg->sample_mask;
+	/* The record, then head: the compiler keeps the stores in order, and
+	 * so does the CPU (see struct hud_sample_pos). */
+	asm volatile("" ::: "memory");
+	*(volatile hud_u64 *)&pos->head = head + 1;
+	/* Half the slots used since tail was read: read it again, and wake
+	 * the reader when they are still in use. */
+	if (head + 1 - (pos->limit - mask - 1) != (mask >> 1) + 1)
+		return;
+	hud_u64 tail = *(volatile hud_u64 *)&pos->tail;
+	pos->limit = tail + mask + 1;
+	if (head + 1 - tail > mask >> 1) {
+		struct hud_wake *wk = bpf_ringbuf_reserve(&events, sizeof(*wk), 0);
+		if (wk) {
+			wk->kind = HUD_EV_SAMPLES_WAITING;
+			wk->cpu = cpu;
+			bpf_ringbuf_submit(wk, BPF_RB_FORCE_WAKEUP);
+		}
+	}
 }
 
 /* ---- User stacks ---------------------------------------------------------
@@ -504,16 +550,16 @@ INLINE hud_u32 reported_state(hud_u64 preempt, hud_u32 s)
 INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64 duration, hud_u64 wait,
 			  const struct hud_config *cfg)
 {
-	struct hud_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	hud_u32 cpu = bpf_get_smp_processor_id();
+	struct hud_ring_slot r = cpu_ring_slot(cfg, cpu);
+	struct hud_event *e = (struct hud_event *)r.rec;
 
-	if (!e) {
-		stat_add(HUD_STAT_LOST, 1);
+	if (!e)
 		return;
-	}
 	e->kind = HUD_EV_OFFCPU;
 	e->tid = tid;
 	e->worker_id = t->worker_id;
-	e->cpu = bpf_get_smp_processor_id();
+	e->cpu = cpu;
 	e->ts_ns = ts;
 	e->duration_ns = duration;
 	e->ctx_hash = hud_state_runnable(t->off_state) ? 0 : t->sleep_ctx;
@@ -529,7 +575,8 @@ INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64
 	e->io_calls = t->sleep_io;
 	e->nr = t->off_nr;
 	e->pad2 = 0;
-	bpf_ringbuf_submit(e, count_record(HUD_STAT_OFFCPU, cfg));
+	stat_add(HUD_STAT_OFFCPU, 1);
+	cpu_ring_commit(cfg, &r, cpu);
 }
 
 /* A worker back on CPU at now (0: not read yet): one off-CPU record when it
@@ -710,23 +757,10 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	t = thread_of(tid);
 	stat_add(HUD_STAT_SAMPLES, 1);
 	hud_u32 cpu = bpf_get_smp_processor_id();
-	struct hud_sample_pos *pos = bpf_map_lookup_elem(&sample_pos, &cpu);
-	if (!pos) {
-		stat_add(HUD_STAT_LOST, 1);
+	struct hud_ring_slot r = cpu_ring_slot(cfg, cpu);
+	e = r.rec;
+	if (!e)
 		return 0;
-	}
-	/* The reader's tail is read only when the slots known free are used
-	 * up: its line is written by the reader, so a read of it is a miss. */
-	hud_u32 mask = cfg->sample_mask, slot;
-	hud_u64 head = pos->head;
-	if (head >= pos->limit)
-		pos->limit = *(volatile hud_u64 *)&pos->tail + mask + 1;
-	slot = cpu * (mask + 1) + ((hud_u32)head & mask);
-	e = head < pos->limit ? bpf_map_lookup_elem(&samples, &slot) : 0;
-	if (!e) {
-		stat_add(HUD_STAT_LOST, 1);
-		return 0;
-	}
 	e->kind = HUD_EV_SAMPLE;
 	e->tid = tid;
 	e->worker_id = t ? t->worker_id : HUD_NOT_WORKER;
@@ -770,23 +804,6 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	 * every walk of every length. */
 	if (!*(volatile hud_u32 *)&e->depth)
 		stat_add(HUD_STAT_STACK_FAIL, 1);
-	/* The record, then head: the compiler keeps the stores in order, and
-	 * so does the CPU (see struct hud_sample_pos). */
-	asm volatile("" ::: "memory");
-	*(volatile hud_u64 *)&pos->head = head + 1;
-	/* Half the slots used since tail was read: read it again, and wake
-	 * the reader when they are still in use. */
-	if (head + 1 - (pos->limit - mask - 1) != (mask >> 1) + 1)
-		return 0;
-	hud_u64 tail = *(volatile hud_u64 *)&pos->tail;
-	pos->limit = tail + mask + 1;
-	if (head + 1 - tail > mask >> 1) {
-		struct hud_wake *wk = bpf_ringbuf_reserve(&events, sizeof(*wk), 0);
-		if (wk) {
-			wk->kind = HUD_EV_SAMPLES_WAITING;
-			wk->cpu = cpu;
-			bpf_ringbuf_submit(wk, BPF_RB_FORCE_WAKEUP);
-		}
-	}
+	cpu_ring_commit(cfg, &r, cpu);
 	return 0;
 }

@@ -595,10 +595,8 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 		snprintf(m->name, sizeof(m->name), "%s", parsed.maps[i].name);
 		m->def = parsed.maps[i].def;
 		m->offset = parsed.maps[i].offset;
-		if (m->def.type == BPF_MAP_TYPE_RINGBUF && ringbuf_bytes && strcmp(m->name, "events") == 0)
-			m->def.max_entries = ringbuf_bytes;
-		/* The samples' rings: one part per possible CPU, together the
-		 * size of the events ring (see struct hud_sample_pos). */
+		/* The records' rings: one part per possible CPU, together
+		 * ringbuf_bytes (see struct hud_sample_pos). */
 		if (strcmp(m->name, "samples") == 0 || strcmp(m->name, "sample_pos") == 0) {
 			o->sample_slots = sample_slots(ringbuf_bytes ? ringbuf_bytes : HUD_RINGBUF_BYTES,
 						       o->ncpus_possible);
@@ -722,16 +720,6 @@ int loader_configure(struct bpf_obj *o, const struct hud_config *want, char *err
 	cfg.quick_ns = o->tick_ns && cfg.threshold_ns > slack ? cfg.threshold_ns - slack : 0;
 	if (!o->thread_pointer || cfg.tls_len > HUD_TLS_MAX)
 		cfg.tls_off = cfg.tls_len = 0;
-	/* A quarter of the ring buffer over the CPUs, in off-CPU records,
-	 * rounded down to a power of two: the records between two wakeups
-	 * (see hud_config.wake_mask). */
-	const struct loaded_map *events = map_named(o, "events");
-	uint64_t per = 0, bytes = events ? events->def.max_entries : 0;
-	if (o->ncpus_possible > 0)
-		per = bytes / 4 / (uint64_t)o->ncpus_possible / sizeof(struct hud_event);
-	cfg.wake_mask = 0;
-	while (per > 1 && cfg.wake_mask < (1u << 20) - 1 && (uint64_t)(cfg.wake_mask + 1) * 2 <= per)
-		cfg.wake_mask = cfg.wake_mask * 2 + 1;
 	cfg.sample_mask = o->sample_slots ? o->sample_slots - 1 : 0;
 	if (loader_map_update(loader_map_fd(o, "config"), &zero, &cfg, BPF_ANY) < 0) {
 		loader_fail(err, errlen, errno, "hud: cannot write the BPF config map");

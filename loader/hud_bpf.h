@@ -23,7 +23,9 @@ typedef uint64_t hud_u64;
 #define HUD_MAX_THREADS     8192        /* threads of the target hud lists */
 #define HUD_STACK_DEPTH     64          /* user frames kept per stack */
 #define HUD_STACK_WINDOW    32          /* words read at the user sp to step over libc */
-#define HUD_RINGBUF_BYTES   (1u << 20)  /* 1 MiB, the least hud sizes it (ui/main.c): ~1,300 samples of slack */
+#define HUD_RINGBUF_BYTES   (1u << 20)  /* the records' rings together: 1 MiB, the least hud sizes them
+					 * (ui/main.c): ~1,300 samples of slack */
+#define HUD_EVENTS_BYTES    (64u << 10) /* "events": only the wakes of struct hud_wake */
 #define HUD_SAMPLE_SLOTS_LEAST 16      /* samples each CPU's ring holds at least, by default */
 #define HUD_NOT_WORKER      0xffffffffu /* hud_thread.worker_id of a non-worker */
 
@@ -147,13 +149,6 @@ struct hud_config {
 	 * the demo's compute_checksum). 0, 0: walk to the stack's end. */
 	hud_u64 loop_lo;
 	hud_u64 loop_len;
-	/* Set by loader_configure: an off-CPU record wakes the reader when
-	 * its CPU's count of them (HUD_STAT_OFFCPU) is a multiple of
-	 * wake_mask + 1, so that all CPUs together fill at most a quarter of
-	 * "events" between wakeups; the reader also looks every 100 ms on its
-	 * own (samples: see struct hud_sample_pos). */
-	hud_u32 wake_mask;
-	hud_u32 pad2;
 };
 #define HUD_TLS_MAX 128
 
@@ -305,30 +300,32 @@ struct hud_sleep {
 #define HUD_SLEEPS_BYTES    (64u << 10)
 
 /* Record kinds. */
-#define HUD_EV_SAMPLE  1u   /* struct hud_sample: the sampler fired on a thread of the target
-			     * (in "samples", not in "events") */
+#define HUD_EV_SAMPLE  1u   /* struct hud_sample: the sampler fired on a thread of the target */
 #define HUD_EV_OFFCPU  2u   /* struct hud_event: a worker came back after > threshold off CPU
 			     * (after an idle park: after > threshold in the run queue) */
 #define HUD_EV_SAMPLES_WAITING 3u /* struct hud_wake in "events": a CPU's part of "samples" is
 				   * half full; read it */
 
-/* Samples do not go through the "events" ring buffer: its reserve and
- * submit (a lock taken with interrupts off, two atomic operations) cost
- * ~0.7 us a sample on the test machine, a third of the sampler (see
- * docs/PERFORMANCE.md). Each CPU writes its own part of "samples" (an
- * mmapable array: ncpus_possible parts of sample_mask + 1 slots), as a ring
- * with one writer and one reader: its "sample_pos" entry counts the slots
- * written (head, by the sampler) and read (tail, by user space). The
- * sampler writes slot head & sample_mask when head - tail <= sample_mask
+/* Records (samples and off-CPU records) do not go through the "events"
+ * ring buffer: its reserve and submit (a lock taken with interrupts off,
+ * two atomic operations) cost ~0.7 us a sample on the test machine, a third
+ * of the sampler, and ~1 us an off-CPU record (see docs/PERFORMANCE.md).
+ * Each CPU writes its own part of "samples" (an mmapable array:
+ * ncpus_possible parts of sample_mask + 1 slots of struct hud_sample, an
+ * off-CPU record's struct hud_event in the first bytes of its slot), as a
+ * ring with one writer and one reader: its "sample_pos" entry counts the
+ * slots written (head, by the kernel side) and read (tail, by user space).
+ * The writer fills slot head & sample_mask when head - tail <= sample_mask
  * (reading tail only when the slots it knew free are used up), then
- * advances head (the record's stores before it: x86-64 keeps stores
- * in order, and hud is x86-64 only); user space reads the slots up to
- * head, then advances tail. A sampler's run never nests in another on its
- * CPU (it runs in a timer interrupt). A full part counts a lost sample.
- * When half its slots were written since it last read tail, the sampler
- * reads it again, and sends a struct hud_wake in "events" (which wakes the
- * reader) if half are still unread. Each CPU's samples are in time
- * order; user space merges them with "events" by time (ui/session.c). */
+ * advances head (the record's stores before it: x86-64 keeps stores in
+ * order, and hud is x86-64 only); user space reads the slots up to head,
+ * then advances tail. A CPU's writers never nest: the sampler runs in a
+ * timer interrupt (the software cpu-clock event), sched_switch with
+ * interrupts off. A full part counts a lost record. When half its slots
+ * were written since it last read tail, the writer reads it again, and
+ * sends a struct hud_wake in "events" (which wakes the reader) if half are
+ * still unread. Each CPU's records are in the order of hud_record_time;
+ * user space merges the CPUs' by it (ui/session.c). */
 struct hud_sample_pos {
 	hud_u64 head;           /* written by the sampler */
 	hud_u64 limit;          /* the sampler's: tail + slots, when it last read tail */
@@ -413,10 +410,20 @@ struct hud_event {
 	hud_u16 pad2;
 };
 
+_Static_assert(sizeof(struct hud_event) <= sizeof(struct hud_sample), "an off-CPU record fits a sample's slot");
+
+/* When the kernel side wrote a record (CLOCK_MONOTONIC): a sample when it
+ * was taken, an off-CPU record at the thread's return, the end of its time
+ * off CPU. Both kinds start with the same header. */
+static inline hud_u64 hud_record_time(const struct hud_event *e)
+{
+	return e->kind == HUD_EV_OFFCPU ? e->ts_ns + e->duration_ns : e->ts_ns;
+}
+
 /* "stats" (per-CPU array): counters, summed by user space. */
 #define HUD_STAT_SAMPLES     0  /* sampler hits on the target */
 #define HUD_STAT_OFFCPU      1  /* off-CPU events emitted */
-#define HUD_STAT_LOST        2  /* records dropped: "events" or a CPU's samples full */
+#define HUD_STAT_LOST        2  /* records dropped: their CPU's ring full */
 #define HUD_STAT_STACK_FAIL  3  /* user stack captures that failed */
 #define HUD_STAT_SLEEPS_LOST 4  /* sleeps that did not fit in "sleeps" */
 #define HUD_STAT_COUNT       5

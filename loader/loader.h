@@ -69,11 +69,10 @@ void loader_parsed_free(struct bpf_parsed *p);
  * verifier rejection err holds the first lines of the verifier log too. */
 struct bpf_obj *loader_open(char *err, size_t errlen);
 
-/* Size in bytes of the ring buffer the next loader_open creates (a power
- * of two, at least one page; 0 restores HUD_RINGBUF_BYTES), and of its
- * samples' rings together (see struct hud_sample_pos: per CPU, a power of
- * two of slots, at least 2). A tuning knob (`--ringbuf-kb`) and the
- * lost-events drill use it. */
+/* Size in bytes of the records' rings the next loader_open creates,
+ * together (see struct hud_sample_pos: per CPU, a power of two of slots, at
+ * least 2; 0 restores HUD_RINGBUF_BYTES). A tuning knob (`--ringbuf-kb`)
+ * and the lost-events drill use it. */
 void loader_set_ringbuf_bytes(uint32_t bytes);
 
 /* The rings hud makes by default: room for ~1 s of samples (~800 bytes
@@ -82,8 +81,7 @@ void loader_set_ringbuf_bytes(uint32_t bytes);
  * HUD_SAMPLE_SLOTS_LEAST samples in each possible CPU's ring (a machine
  * may count hundreds of possible CPUs); a power of two, at least
  * HUD_RINGBUF_BYTES (1 MiB: 6 s of them at 99 Hz on 2 CPUs), at most 64
- * MiB. The kernel's ring buffer is mapped twice into hud: each MiB of it
- * that was written is 2 MB of hud's resident size. */
+ * MiB. Each MiB of them that was written is a MB of hud's resident size. */
 uint32_t loader_ringbuf_size(int freq, long cpus, long possible);
 
 /* Writes the one-entry "config" map: cfg, with its quick_ns worked out
@@ -266,7 +264,7 @@ int ringbuf_epoll_fd(const struct ringbuf *rb);
 
 void ringbuf_close(struct ringbuf *rb);
 
-/* ---- The samples' rings (one per CPU; see struct hud_sample_pos) ----------- */
+/* ---- The records' rings (one per CPU; see struct hud_sample_pos) ----------- */
 
 struct sample_rings;
 
@@ -276,17 +274,20 @@ struct sample_rings *sample_rings_open(const struct bpf_obj *o, char *err, size_
 /* The rings' count: every possible CPU's, numbered 0 to this less one. */
 int sample_rings_cpus(const struct sample_rings *r);
 
-/* CPU cpu's oldest unread sample when it was taken at or before until_ns
- * (CLOCK_MONOTONIC), else NULL; it stays in place, unchanged, until
- * sample_rings_pop. A CPU's samples are in time order. */
-const struct hud_sample *sample_rings_peek(struct sample_rings *r, int cpu, uint64_t until_ns);
-/* Gives the slot of the sample sample_rings_peek returned back to the
- * sampler. */
+/* CPU cpu's oldest unread record when it was written at or before until_ns
+ * (hud_record_time, CLOCK_MONOTONIC), else NULL: a struct hud_sample, or
+ * the struct hud_event of an off-CPU record (by its kind, the first field
+ * of both); it stays in place, unchanged, until sample_rings_pop. A CPU's
+ * records are in the order of hud_record_time. */
+const void *sample_rings_peek(struct sample_rings *r, int cpu, uint64_t until_ns);
+/* Gives the slot of the record sample_rings_peek returned back to the
+ * kernel side. */
 void sample_rings_pop(struct sample_rings *r, int cpu);
 
-/* Hands every unread sample to fn, one CPU after another (not merged by
- * time), and gives each back; a non-zero return from fn stops after that
- * one. Returns how many were handed out. */
+/* Hands every unread record to fn (its length: a slot's,
+ * sizeof(struct hud_sample)), one CPU after another (not merged by time),
+ * and gives each back; a non-zero return from fn stops after that one.
+ * Returns how many were handed out. */
 int sample_rings_drain(struct sample_rings *r, ringbuf_fn fn, void *ctx);
 
 void sample_rings_close(struct sample_rings *r);

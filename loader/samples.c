@@ -1,7 +1,8 @@
-/* samples.c — the reader's side of the samples' rings, one per CPU (see
+/* samples.c — the reader's side of the records' rings, one per CPU (see
  * struct hud_sample_pos in hud_bpf.h): "samples" and "sample_pos" mapped
- * into hud, records read in place. Each ring has one writer (the sampler,
- * on its CPU) and one reader (hud): the writer's head is read with acquire,
+ * into hud, records (samples and off-CPU records) read in place. Each ring
+ * has one writer (the kernel side, on its CPU) and one reader (hud): the
+ * writer's head is read with acquire,
  * so the record it published is complete; the tail is published with
  * release once hud is done with a record, so the writer never reuses a
  * slot hud still reads. */
@@ -68,16 +69,16 @@ int sample_rings_cpus(const struct sample_rings *r)
 	return r->ncpus;
 }
 
-const struct hud_sample *sample_rings_peek(struct sample_rings *r, int cpu, uint64_t until_ns)
+const void *sample_rings_peek(struct sample_rings *r, int cpu, uint64_t until_ns)
 {
 	struct hud_sample_pos *p = &r->pos[cpu];
 	uint64_t tail = p->tail;        /* hud's own */
 
 	if (__atomic_load_n(&p->head, __ATOMIC_ACQUIRE) == tail)
 		return NULL;
-	const struct hud_sample *smp = (const struct hud_sample *)(void *)
+	const struct hud_event *rec = (const struct hud_event *)(void *)
 		(r->slots + ((size_t)cpu * r->nslots + (tail & (r->nslots - 1))) * sizeof(struct hud_sample));
-	return smp->ts_ns <= until_ns ? smp : NULL;
+	return hud_record_time(rec) <= until_ns ? rec : NULL;
 }
 
 void sample_rings_pop(struct sample_rings *r, int cpu)
@@ -88,12 +89,12 @@ void sample_rings_pop(struct sample_rings *r, int cpu)
 
 int sample_rings_drain(struct sample_rings *r, ringbuf_fn fn, void *ctx)
 {
-	const struct hud_sample *smp;
+	const void *rec;
 	int n = 0;
 
 	for (int c = 0; c < r->ncpus; c++)
-		while ((smp = sample_rings_peek(r, c, UINT64_MAX))) {
-			int stop = fn(ctx, smp, sizeof(*smp));
+		while ((rec = sample_rings_peek(r, c, UINT64_MAX))) {
+			int stop = fn(ctx, rec, sizeof(struct hud_sample));
 			sample_rings_pop(r, c);
 			n++;
 			if (stop)

@@ -1,7 +1,7 @@
-/* session.c — one live profiling session: the loader's events become model
- * events. Sample first, then decide: each ring buffer drain is collected,
- * its stacks taken from the stack map, symbolized (cached per address), and
- * only then turned into samples and blocking events.
+/* session.c — one live profiling session: the loader's records become
+ * model events. Sample first, then decide: the records' stacks are
+ * symbolized (cached per address), and only then turned into samples and
+ * blocking events.
  *
  * Blocking is decided here, from what the kernel side reports:
  * - sched_delay: a worker was off CPU while runnable (preempted or yielded)
@@ -28,16 +28,10 @@
 #include "loader/unwind.h"
 #include "ui/ui.h"
 
-/* Off-CPU records copied out of the ring buffer before they are
- * processed. Small: a page of it is only resident once a poll found that
- * many records, so a large batch made hud's memory step up at each new
- * burst, minutes into a session; the loop reads on in batches. */
-#define BATCH_MAX 64
-#define BATCHES_PER_LOOK 16
-/* Samples come from rings of their own, one per CPU (see struct
- * hud_sample_pos), and are merged with the off-CPU records by time: a
+/* Samples and off-CPU records come from rings of their own, one per CPU
+ * (see struct hud_sample_pos), merged by time (hud_record_time): a
  * worker's samples and its off-CPU records are judged in order. Only
- * records made RECORD_HOLD_NS before the reader looked are taken: one
+ * records written RECORD_HOLD_NS before the reader looked are taken: one
  * timed just before may not be published yet (a program's run is a few
  * microseconds, but a virtual CPU can be stopped by its host). */
 #define RECORD_HOLD_NS 2000000ull
@@ -191,10 +185,8 @@ struct session {
 	struct sym_proc *sym;
 	struct model *model;
 	struct sample_rings *samples;
-	struct hud_event batch[BATCH_MAX];     /* off-CPU records read, not yet processed */
 	struct raw_entry *raw;
 	uint32_t nraw, raw_cap;
-	int nbatch;
 	struct addr_entry *addrs;
 	uint32_t naddrs, addrs_cap;
 	struct frame_in *pool;
@@ -883,21 +875,14 @@ static void record_read(void)
 	}
 }
 
-/* An off-CPU record from the ring buffer into the batch; a record saying
- * that a CPU's samples are half full only woke the reader. */
-static int collect(void *ctx, const void *data, size_t len)
+/* A record of "events": only a wake (a CPU's ring is half full), which
+ * has done its work by waking the reader. */
+static int drain_wake(void *ctx, const void *data, size_t len)
 {
-	struct session *s = ctx;
-	uint32_t kind;
-
-	if (len < sizeof(kind))
-		return 0;
-	memcpy(&kind, data, sizeof(kind));
-	if (kind != HUD_EV_OFFCPU || len < sizeof(struct hud_event))
-		return 0;
-	memcpy(&s->batch[s->nbatch++], data, sizeof(struct hud_event));
-	record_read();
-	return s->nbatch == BATCH_MAX;  /* full: process, then drain again */
+	(void)ctx;
+	(void)data;
+	(void)len;
+	return 0;
 }
 
 /* The stack of an off-CPU record: for a sleep, the one read while the
@@ -918,18 +903,11 @@ static int64_t offcpu_stack(struct session *s, const struct hud_event *ev)
 	return n ? (int64_t)model_stack_of(s, ips, n, NULL) : -1;
 }
 
-/* When the kernel side made an off-CPU record: at the thread's return,
- * the end of its time off CPU. */
-static uint64_t made_at(const struct hud_event *e)
-{
-	return e->ts_ns + e->duration_ns;
-}
-
 #define READY_CPUS 64
 
-/* Into cpus (READY_CPUS at most), the CPUs with a sample taken by horizon:
- * how many; *more says whether others did not fit (the rest on the next
- * round). */
+/* Into cpus (READY_CPUS at most), the CPUs with a record written by
+ * horizon: how many; *more says whether others did not fit (the rest on
+ * the next round). */
 static int ready_cpus(struct session *s, uint64_t horizon, int *cpus, int *more)
 {
 	int n = s->samples ? sample_rings_cpus(s->samples) : 0, k = 0;
@@ -946,84 +924,71 @@ static int ready_cpus(struct session *s, uint64_t horizon, int *cpus, int *more)
 	return k;
 }
 
-/* Processes, in time order, the batch's off-CPU records made by horizon
- * and the samples taken by then (CLOCK_MONOTONIC); the batch keeps the
- * later ones, in order. */
+/* A record of the rings, copied out of its slot, by its kind. */
+static void on_record(struct session *s, const void *rec)
+{
+	uint32_t kind;
+
+	memcpy(&kind, rec, sizeof(kind));
+	record_read();
+	if (kind == HUD_EV_SAMPLE) {
+		const struct hud_sample *smp = rec;
+		on_sample(s, smp, session_ts(s, smp->ts_ns));
+	} else if (kind == HUD_EV_OFFCPU) {
+		const struct hud_event *e = rec;
+		if (e->worker_id != HUD_NOT_WORKER)
+			on_offcpu(s, e, offcpu_stack(s, e), session_ts(s, e->ts_ns));
+	}
+}
+
+/* Processes, in time order (hud_record_time), the records of every CPU's
+ * ring written by horizon (CLOCK_MONOTONIC). */
 static void process_ready(struct session *s, uint64_t horizon)
 {
-	int i, j, cpus[READY_CPUS], more;
-
-	/* The batch by time: read in the order the CPUs reserved their
-	 * records, so nearly sorted already. */
-	for (i = 1; i < s->nbatch; i++) {
-		struct hud_event e = s->batch[i];
-		for (j = i; j > 0 && made_at(&s->batch[j - 1]) > made_at(&e); j--)
-			s->batch[j] = s->batch[j - 1];
-		s->batch[j] = e;
-	}
+	int cpus[READY_CPUS], more;
 	int ncpus = ready_cpus(s, horizon, cpus, &more);
-	for (i = 0;;) {
-		const struct hud_sample *first = NULL;
+
+	for (;;) {
+		const struct hud_event *first = NULL;
 		int at = -1;
-		for (j = 0; j < ncpus;) {
-			const struct hud_sample *smp = sample_rings_peek(s->samples, cpus[j], horizon);
-			if (!smp) {
+		for (int j = 0; j < ncpus;) {
+			const struct hud_event *rec = sample_rings_peek(s->samples, cpus[j], horizon);
+			if (!rec) {
 				cpus[j] = cpus[--ncpus];
 				continue;
 			}
-			if (!first || smp->ts_ns < first->ts_ns) {
-				first = smp;
+			if (!first || hud_record_time(rec) < hud_record_time(first)) {
+				first = rec;
 				at = cpus[j];
 			}
 			j++;
 		}
-		int off = i < s->nbatch && made_at(&s->batch[i]) <= horizon;
-		if (first && (!off || first->ts_ns <= made_at(&s->batch[i]))) {
-			struct hud_sample smp = *first;
+		if (first) {
+			/* Copied out before its slot goes back to the kernel side. */
+			union {
+				struct hud_sample smp;
+				struct hud_event e;
+			} copy;
+			memcpy(&copy, first, sizeof(copy));
 			sample_rings_pop(s->samples, at);
-			record_read();
-			on_sample(s, &smp, session_ts(s, smp.ts_ns));
-		} else if (off) {
-			const struct hud_event *e = &s->batch[i++];
-			if (e->worker_id != HUD_NOT_WORKER)
-				on_offcpu(s, e, offcpu_stack(s, e), session_ts(s, e->ts_ns));
-		} else if (more) {
-			if (!(ncpus = ready_cpus(s, horizon, cpus, &more)))
-				break;
-		} else {
+			on_record(s, &copy);
+		} else if (!more || !(ncpus = ready_cpus(s, horizon, cpus, &more))) {
 			break;
 		}
 	}
-	memmove(s->batch, s->batch + i, (size_t)(s->nbatch - i) * sizeof(s->batch[0]));
-	s->nbatch -= i;
 }
 
-/* Reads the ring buffer (waiting up to wait_ms for a record) and
- * processes what is ready: see RECORD_HOLD_NS. At the end (last), all of
- * it. Returns -1 when the ring buffer could not be read. */
+/* Reads the ring buffer of wakes (waiting up to wait_ms for one) and
+ * processes the records that are ready: see RECORD_HOLD_NS. At the end
+ * (last), all of them. Returns -1 when the ring buffer could not be read. */
 static int read_records(struct session *s, int wait_ms, int last)
 {
-	int got = ringbuf_poll(s->rb, wait_ms, collect, s);
-	for (int b = 0; got >= 0 && (last || b < BATCHES_PER_LOOK); b++) {
-		/* Once the clock is read, what the ring buffer holds is all
-		 * that was made until then (give or take RECORD_HOLD_NS). */
-		uint64_t now = now_ns();
-		if (s->nbatch < BATCH_MAX)
-			got = ringbuf_poll(s->rb, 0, collect, s);
-		if (got < 0)
-			break;
-		uint64_t horizon = last ? UINT64_MAX : now - RECORD_HOLD_NS;
-		int full = s->nbatch == BATCH_MAX;
-		/* A full batch is processed whole, or it would stay full: the
-		 * ring buffer's later records were made after its last. */
-		for (int i = 0; full && i < BATCH_MAX; i++)
-			if (made_at(&s->batch[i]) > horizon)
-				horizon = made_at(&s->batch[i]);
-		process_ready(s, horizon);
-		if (!full && (!last || got == 0))
-			break;
-	}
-	return got < 0 ? -1 : 0;
+	if (ringbuf_poll(s->rb, wait_ms, drain_wake, s) < 0)
+		return -1;
+	/* Once the clock is read, what the rings hold is all that was written
+	 * until then (give or take RECORD_HOLD_NS). */
+	process_ready(s, last ? UINT64_MAX : now_ns() - RECORD_HOLD_NS);
+	return 0;
 }
 
 static void register_workers(struct session *s)

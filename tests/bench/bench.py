@@ -785,8 +785,8 @@ def bench_throughput():
     recv = re.search(r"records received (\d+)", text_of(p, "err"))
     summ = re.search(r"lost events (\d+)", text_of(p))
     lost_total = int(summ.group(1)) if summ else -1
-    # The kernel counts samples before reserving ring buffer space and
-    # off-CPU records after: attempts = samples + offcpu + lost off-CPU.
+    # The kernel counts samples before taking a slot of their CPU's ring
+    # and off-CPU records after: attempts = samples + offcpu + lost off-CPU.
     RESULTS["throughput"] = {"events_per_s": rates, "lost_per_window": lost_win, "kernel": k,
                              "received": int(recv.group(1)) if recv else None, "lost_reported": lost_total,
                              "lost_first_second": lost_startup, "lost_before_attach_seen": s0["lost"]}
@@ -801,7 +801,7 @@ def bench_throughput():
     # the kernel side counts a lost one (how many arrive a second varies with
     # the machine's phase: one second did not always fill the ring), at
     # least 1 s and at most 5 s.
-    log("row 5: lost count when hud's reader stops until the ring buffer overflows")
+    log("row 5: lost count when hud's reader stops until a CPU's ring overflows")
     p = start(hud_cmd(pp.pid, "--threshold", "60000", "--freq", "10000"), "overflow_hud", env={"HUD_BENCH_FIRST_EVENT": "1"})
     wait_hud(p)
     time.sleep(1)

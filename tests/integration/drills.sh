@@ -93,13 +93,19 @@ check "--ringbuf-kb refuses a size that is not a power of two" \
 "$HUD" --pid "$DEMO_PID" --headless --duration 4 > /dev/null 2> "$WORK/ring.err" &
 hud=$!
 wait_attached "$WORK/ring.err" || not_ok "default ring: hud attaches"
-# hud's ring buffers (map_type 27) from its fds: the larger is the events'.
-ring=$(grep -l '^map_type:[[:space:]]*27$' /proc/$hud/fdinfo/* 2>/dev/null | xargs -r grep -h '^max_entries:' |
-	awk '{ if ($2 > m) m = $2 } END { print m }')
+# The records' rings: hud's array map (map_type 2) of the largest values,
+# a power of two of slots for each possible CPU, together as many bytes as
+# fit the size --help gives.
+ring=$(for f in $(grep -l '^map_type:[[:space:]]*2$' /proc/$hud/fdinfo/* 2>/dev/null); do
+	awk '/^value_size:/ { v = $2 } /^max_entries:/ { n = $2 } END { print v, n }' "$f"; done |
+	sort -n | tail -1)
+possible=$(awk -F- '{ print $NF + 1 }' /sys/devices/system/cpu/possible)
+slot=${ring% *}; slots=$(( ${ring#* } / possible ))
 want=$((1 << 20)); while [ $want -lt $((99 * $(nproc) * 800)) ]; do want=$((want * 2)); done
 helped=$("$HUD" --help 2>&1 | grep -o '(default [0-9]*, more at a high --freq' | grep -o '[0-9]*')
-check "default ring: ${ring:-none} bytes, as --help says (${helped:-?} KiB at 99 Hz on $(nproc) CPUs)" \
-	test "${ring:-0}" = $want -a $(( ${helped:-0} * 1024 )) = $((1 << 20))
+check "default rings: $slots slots of $slot bytes for each of $possible CPUs, in the $want bytes --help says (${helped:-?} KiB at 99 Hz on $(nproc) CPUs)" \
+	test $((slots & (slots - 1))) = 0 -a $((slots * slot * possible)) -le $want -a $((2 * slots * slot * possible)) -gt $want \
+	-a $(( ${helped:-0} * 1024 )) = $((1 << 20))
 check "overflow: the lost-events note names no default ring size but --help's (${helped:-?} KiB)" \
 	sh -c "! grep -oE 'default [0-9]+' '$WORK/lost.txt' | grep -vq 'default ${helped:-none}\$'"
 wait $hud
