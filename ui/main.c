@@ -134,9 +134,6 @@ static void say(const char *fmt, ...)
 	}
 }
 
-/* pid's state (the 3rd field of /proc/PID/stat, after the name in
- * parentheses: 'R', 'S', 'T', 'Z', ...) and its flags (the 9th); 0 when
- * it cannot be read. */
 /* /proc/PID/NAME's first len - 1 bytes into buf, NUL-terminated: their
  * count, 0 when it cannot be read. */
 static size_t read_proc(int pid, const char *name, char *buf, size_t len)
@@ -151,6 +148,9 @@ static size_t read_proc(int pid, const char *name, char *buf, size_t len)
 	return n;
 }
 
+/* pid's state (the 3rd field of /proc/PID/stat, after the name in
+ * parentheses: 'R', 'S', 'T', 'Z', ...) and its flags (the 9th); 0 when
+ * it cannot be read. */
 static char process_state(int pid, unsigned long *flags)
 {
 	char buf[1024];
@@ -443,6 +443,13 @@ static int long_name_matches(int pid, const char *name)
 	return got && strcmp(base ? base + 1 : buf, name) == 0;
 }
 
+/* pid's comm, without its newline; "" when it cannot be read. */
+static void read_comm(int pid, char *out, size_t len)
+{
+	read_proc(pid, "comm", out, len);
+	out[strcspn(out, "\n")] = 0;
+}
+
 /* The pid of the process whose comm or command name is `name`; 0 when none,
  * -1 (after saying so) when several match. */
 static int find_by_name(const char *name)
@@ -456,31 +463,26 @@ static int find_by_name(const char *name)
 	if (!d)
 		return 0;
 	while ((e = readdir(d))) {
-		char path[300], comm[64];
+		char comm[64];
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		int pid = atoi(e->d_name);
 		if (pid == getpid())
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
+		read_comm(pid, comm, sizeof(comm));
+		if (!comm[0])
 			continue;
-		if (fgets(comm, sizeof(comm), f)) {
-			comm[strcspn(comm, "\n")] = 0;
-			/* comm is cut to 15 bytes; compare what it keeps. */
-			char state = process_state(pid, NULL);
-			if ((strcmp(comm, name) == 0 || (strlen(comm) == 15 && strncmp(comm, name, 15) == 0 &&
-							  long_name_matches(pid, name))) &&
-			    state != 'Z' && state != 'X') {
-				found = pid;
-				count++;
-				int w = snprintf(pids + used, sizeof(pids) - used, "%s%d", used ? ", " : "", pid);
-				if (w > 0 && (size_t)w < sizeof(pids) - used)
-					used += (size_t)w;
-			}
+		/* comm is cut to 15 bytes; compare what it keeps. */
+		char state = process_state(pid, NULL);
+		if ((strcmp(comm, name) == 0 || (strlen(comm) == 15 && strncmp(comm, name, 15) == 0 &&
+						  long_name_matches(pid, name))) &&
+		    state != 'Z' && state != 'X') {
+			found = pid;
+			count++;
+			int w = snprintf(pids + used, sizeof(pids) - used, "%s%d", used ? ", " : "", pid);
+			if (w > 0 && (size_t)w < sizeof(pids) - used)
+				used += (size_t)w;
 		}
-		fclose(f);
 	}
 	closedir(d);
 	if (count > 1) {
@@ -505,12 +507,6 @@ static int privileged(void)
 		return 0;
 	uint64_t eff = d[0].effective | ((uint64_t)d[1].effective << 32);
 	return (eff >> 39 & 1) && (eff >> 38 & 1);  /* CAP_BPF, CAP_PERFMON */
-}
-
-static void read_comm(int pid, char *out, size_t len)
-{
-	read_proc(pid, "comm", out, len);
-	out[strcspn(out, "\n")] = 0;
 }
 
 static void note_attached(void *ctx)
