@@ -197,18 +197,17 @@ uint64_t sym_table_aged(void);
 
 /* ---- Command line ------------------------------------------------------ */
 
-/* `hud --resolve BINARY`: reads file virtual addresses of binary from in, one
- * a line in hex (0x optional), and writes what `addr2line -a -f -i -C -e
- * binary` writes: per address "0x%016x", then per frame, innermost first, the
+/* `hud --resolve BINARY`: reads file virtual addresses of f (BINARY, opened
+ * by the caller, who closes it) from in, one a line in hex (0x optional),
+ * and writes what `addr2line -a -f -i -C -e BINARY` writes: per address "0x%016x", then per frame, innermost first, the
  * function and "file:line" ("??" and "??:0" when unknown). Control bytes in
  * names are written as '?'. Input is read through in's file descriptor when
  * it has one (nothing may be buffered in in's stdio buffer), in batches:
  * every address read before a read could block is answered, and out
  * flushed, before that read; a terminal gets each answer at once. Returns
- * 0, or -1 with err filled (unreadable binary, a line that is not an
- * address, a failed read or write); answers before the failing line are
- * written. */
-int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_t errlen);
+ * 0, or -1 with err filled (a line that is not an address, a failed read
+ * or write); answers before the failing line are written. */
+int sym_resolve_stream(struct sym_file *f, FILE *in, FILE *out, char *err, size_t errlen);
 
 /* libdwarf's own version string, as the library linked in reports it
  * (dwarf_package_version), for `hud --version`. */

@@ -182,6 +182,7 @@ struct sym_dw {
 	size_t stmpcap;
 	uint32_t *sdruns;
 	size_t sdrcap;
+	struct sym_rows_buf srows;      /* a line table's rows (dw_lines_load) */
 	/* Abbreviation tables by what they decode from: units of one
 	 * producer share a few (299 units, 57 tables on the demo app), so each
 	 * is parsed once and kept while the reader is open. Their size is a
@@ -763,6 +764,61 @@ static void fname(T *v, size_t n, T *tmp) \
 DEFINE_MSORT(sort_faddrs, struct faddr, FADDR_LESS)
 DEFINE_MSORT(sort_iaddrs, struct iaddr, IADDR_LESS)
 
+/* One function's inline ranges (one owner) into IADDR_LESS order: a
+ * stable count by depth, then each depth's run by start, which is mostly
+ * in order already (the walk meets them in the order of the source). */
+static void sort_owner_iaddrs(struct iaddr *v, size_t n, struct iaddr *tmp)
+{
+	uint32_t maxd = 0;
+	size_t i;
+	for (i = 1; i < n && !IADDR_LESS((&v[i]), (&v[i - 1])); i++)
+		;
+	if (i >= n)
+		return;
+	for (i = 0; i < n; i++)
+		if (v[i].depth > maxd)
+			maxd = v[i].depth;
+	if (maxd >= 64) {
+		sort_iaddrs(v, n, tmp);
+		return;
+	}
+	size_t at[65] = { 0 };
+	for (i = 0; i < n; i++)
+		at[v[i].depth + 1]++;
+	for (uint32_t dd = 1; dd <= maxd; dd++)
+		at[dd] += at[dd - 1];
+	for (i = 0; i < n; i++)
+		tmp[at[v[i].depth]++] = v[i];
+	memcpy(v, tmp, n * sizeof(*v));
+	for (i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && v[j].depth == v[i].depth)
+			j++;
+		sort_iaddrs(v + i, j - i, tmp);
+		i = j;
+	}
+}
+
+/* The walk adds a function's inline ranges while it is in that function,
+ * so they come grouped by owner, the first key, with depths interleaved:
+ * then each group is sorted on its own (sort_owner_iaddrs). Out of owner
+ * order (a function nested in another), all at once. */
+static void sort_iaddrs_grouped(struct iaddr *v, size_t n, struct iaddr *tmp)
+{
+	for (size_t i = 1; i < n; i++)
+		if (v[i].owner < v[i - 1].owner) {
+			sort_iaddrs(v, n, tmp);
+			return;
+		}
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && v[j].owner == v[i].owner)
+			j++;
+		sort_owner_iaddrs(v + i, j - i, tmp);
+		i = j;
+	}
+}
+
 /* Frees the unit's tables and line table (not its abbreviations), and
  * recounts it. */
 static void unit_free(struct cu *cu)
@@ -796,7 +852,7 @@ static int unit_lines_fast(struct sym_dw *d, struct cu *cu)
 		return cu->lines_state;
 	if (!cu->has_stmt)
 		return cu->lines_state = 1;     /* no table: nothing to know */
-	if (dw_lines_load(&d->s, &cu->u, cu->stmt_list, cu->comp_dir, cu->name, d->st, &cu->lines) > 0)
+	if (dw_lines_load(&d->s, &cu->u, cu->stmt_list, cu->comp_dir, cu->name, d->st, &cu->lines, &d->srows) > 0)
 		return cu->lines_state = 1;
 	Dwarf_Debug dbg = dbg_of(d);
 	Dwarf_Error err = NULL;
@@ -989,7 +1045,7 @@ static size_t scratch_bytes(const struct sym_dw *d)
 {
 	return d->sscap * sizeof(*d->ssubs) + d->sicap * sizeof(*d->sinls) +
 	       d->sfacap * sizeof(*d->sfaddrs) + d->siacap * sizeof(*d->siaddrs) +
-	       d->stmpcap + d->sdrcap * sizeof(*d->sdruns);
+	       d->stmpcap + d->sdrcap * sizeof(*d->sdruns) + d->srows.cap * sizeof(*d->srows.rows);
 }
 
 static void scratch_free(struct sym_dw *d)
@@ -1000,6 +1056,8 @@ static void scratch_free(struct sym_dw *d)
 	free(d->siaddrs);
 	free(d->stmp);
 	free(d->sdruns);
+	free(d->srows.rows);
+	d->srows = (struct sym_rows_buf){ 0 };
 	d->ssubs = NULL;
 	d->sinls = NULL;
 	d->sfaddrs = NULL;
@@ -1037,7 +1095,7 @@ static int load_end(struct sym_dw *d, struct cu *cu, struct loader *L, int ok)
 		d->stmpcap = need;
 	}
 	sort_faddrs(d->sfaddrs, L->nfaddrs, d->stmp);
-	sort_iaddrs(d->siaddrs, L->niaddrs, d->stmp);
+	sort_iaddrs_grouped(d->siaddrs, L->niaddrs, d->stmp);
 	/* Depth runs: druns[d] is where depth d starts, druns[d+1] where it
 	 * ends, relative to the function's first inline range. Only the
 	 * depths a chain can reach are kept. */
@@ -1107,6 +1165,16 @@ static int load_end(struct sym_dw *d, struct cu *cu, struct loader *L, int ok)
 	return 0;
 }
 
+/* The section pages touched since the last release leave memory. */
+static void pages_release(struct sym_dw *d)
+{
+	if (d->pages_pending) {
+		dw_secs_release(&d->s);
+		d->pages_pending = 0;
+		d->loaded_bytes = 0;
+	}
+}
+
 /* After a load: the unit is the most recently used, others are evicted
  * past the budget, and scratch grown past a quarter of the budget is
  * given back. */
@@ -1129,17 +1197,13 @@ static void load_done(struct sym_dw *d, struct cu *cu)
 	 * run in page faults (an eighth: peak 15 MB instead of 22 for 200
 	 * addresses of the demo app, no slower). */
 	if (g_units.budget && d->loaded_bytes > g_units.budget / 8)
-		sym_dw_trim(d);
+		pages_release(d);
 }
 
 void sym_dw_trim(struct sym_dw *d)
 {
 	scratch_free(d);
-	if (d->pages_pending) {
-		dw_secs_release(&d->s);
-		d->pages_pending = 0;
-		d->loaded_bytes = 0;
-	}
+	pages_release(d);
 }
 
 /* Loads the unit through libdwarf. Returns 1, or -1 on failure. */

@@ -193,28 +193,30 @@ static int seq_cmp(const void *a, const void *b)
 }
 
 struct rows {
-	struct sym_lines *out;
-	size_t rcap, scap, seq_first;
+	struct sym_lines *out;          /* its nrows counts buf's rows */
+	struct sym_rows_buf *buf;
+	size_t scap, seq_first;
 };
 
 static int emit(struct rows *r, uint64_t addr, uint64_t file, uint64_t line)
 {
 	struct sym_lines *o = r->out;
+	struct sym_rows_buf *b = r->buf;
 	struct sym_row row = { .addr = addr, .file = file > UINT32_MAX ? UINT32_MAX : (uint32_t)file,
 			       .line = (uint32_t)line };
-	if (o->nrows > r->seq_first && o->rows[o->nrows - 1].addr == addr) {
-		o->rows[o->nrows - 1] = row;  /* several rows at one address: the last describes it */
+	if (o->nrows > r->seq_first && b->rows[o->nrows - 1].addr == addr) {
+		b->rows[o->nrows - 1] = row;  /* several rows at one address: the last describes it */
 		return 0;
 	}
-	if (o->nrows == r->rcap) {
-		size_t ncap = r->rcap ? r->rcap * 2 : 1024;
-		struct sym_row *n = realloc(o->rows, ncap * sizeof(*n));
+	if (o->nrows == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 1024;
+		struct sym_row *n = realloc(b->rows, ncap * sizeof(*n));
 		if (!n)
 			return -1;
-		o->rows = n;
-		r->rcap = ncap;
+		b->rows = n;
+		b->cap = ncap;
 	}
-	o->rows[o->nrows++] = row;
+	b->rows[o->nrows++] = row;
 	return 0;
 }
 
@@ -231,7 +233,7 @@ static int end_seq(struct rows *r, uint64_t addr)
 			o->seqs = s;
 			r->scap = ncap;
 		}
-		o->seqs[o->nseqs++] = (struct sym_seq){ .start = o->rows[r->seq_first].addr, .end = addr,
+		o->seqs[o->nseqs++] = (struct sym_seq){ .start = r->buf->rows[r->seq_first].addr, .end = addr,
 			.first = (uint32_t)r->seq_first, .count = (uint32_t)n };
 	}
 	r->seq_first = o->nrows;
@@ -304,10 +306,10 @@ static int run_program(struct dw_cur *c, struct hdr *h, struct rows *r)
 
 int dw_lines_load(const struct dw_secs *s, const struct dw_unit *u, uint64_t off,
 		  const char *comp_dir, const char *cu_name, struct sym_strtab *st,
-		  struct sym_lines *out)
+		  struct sym_lines *out, struct sym_rows_buf *buf)
 {
 	struct hdr h = { 0 };
-	struct rows r = { .out = out };
+	struct rows r = { .out = out, .buf = buf };
 	int ret = -1;
 	memset(out, 0, sizeof(*out));
 	if (!s->line.p || off >= s->line.n)
@@ -375,12 +377,11 @@ int dw_lines_load(const struct dw_secs *s, const struct dw_unit *u, uint64_t off
 		goto cleanup;
 	/* Rows after the last end_sequence belong to no sequence: dropped. */
 	out->nrows = r.seq_first;
-	/* The rows grew by doubling: give the slack back, it counts against
-	 * the symbolizer's budget for as long as the unit stays loaded. */
-	if (out->nrows && out->nrows < r.rcap) {
-		struct sym_row *t = realloc(out->rows, out->nrows * sizeof(*t));
-		if (t)
-			out->rows = t;
+	if (out->nrows) {
+		out->rows = malloc(out->nrows * sizeof(*out->rows));
+		if (!out->rows)
+			goto cleanup;
+		memcpy(out->rows, buf->rows, out->nrows * sizeof(*out->rows));
 	}
 	if (out->nseqs)
 		qsort(out->seqs, out->nseqs, sizeof(*out->seqs), seq_cmp);

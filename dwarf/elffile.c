@@ -781,7 +781,7 @@ const char *sym_file_symbol(struct sym_file *f, uint64_t vaddr)
 	return in_code(f, vaddr) ? symtab_name(f, vaddr) : NULL;
 }
 
-static int resolve_uncached(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max)
+int sym_file_resolve_uncached(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max)
 {
 	int n = 0;
 	if (!in_code(f, vaddr))
@@ -858,7 +858,7 @@ int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, 
 		}
 	}
 	struct sym_frame tmp[SYM_MAX_FRAMES];
-	int n = resolve_uncached(f, vaddr, tmp, SYM_MAX_FRAMES);
+	int n = sym_file_resolve_uncached(f, vaddr, tmp, SYM_MAX_FRAMES);
 	/* Cache when there is room: a full cache only costs speed. */
 	if (f->slot_cap && f->slot_count * 2 < f->slot_cap) {
 		if (f->ncframes + (size_t)n > f->cframes_cap) {

@@ -260,46 +260,117 @@ static void sort_addrs(uint64_t *v, size_t n, uint64_t *tmp)
 
 #define BATCH_MAX  ((size_t)1 << 20)   /* addresses answered together */
 
-/* Answers a batch of addresses in input order. They are first resolved in
- * address order, which fills sym_file's per-address cache unit by unit:
- * each compile unit is then loaded about once per batch whatever the
- * symbolizer's memory budget, and lookups stay in cache. */
+static void put_frames(struct obuf *ob, const struct sym_frame *fr, int k)
+{
+	if (k == 0)
+		ob_put(ob, "??\n??:0\n", 8);
+	for (int j = 0; j < k; j++) {
+		put_clean(ob, fr[j].function);
+		ob_put(ob, "\n", 1);
+		put_clean(ob, fr[j].file);
+		put_line(ob, fr[j].line);
+	}
+}
+
+/* A batch's answers: the frames of each distinct address, in address
+ * order (frames first[i] to first[i+1] are addr[i]'s), and which of them
+ * each address of the batch is (at, in the batch's order). */
+struct answers {
+	uint64_t *addr;
+	uint32_t *first, *at;
+	struct sym_frame *fr;
+	size_t m, nfr, frcap;
+};
+
+/* Resolves the batch's distinct addresses in address order: each compile
+ * unit is then loaded about once per batch whatever the symbolizer's
+ * memory budget, and lookups stay in cache. Returns 0, or -1 out of
+ * memory (a->addr and a->first are still to be freed). */
+static int answers_fill(struct sym_file *f, struct answers *a, const uint64_t *addrs, size_t n)
+{
+	uint64_t *v = malloc(2 * n * sizeof(*v));
+	a->addr = v;
+	if (!v)
+		return -1;
+	memcpy(v, addrs, n * sizeof(*v));
+	sort_addrs(v, n, v + n);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (m == 0 || v[i] != v[m - 1])
+			v[m++] = v[i];
+	a->m = m;
+	a->first = malloc((m + 1) * sizeof(*a->first));
+	a->frcap = m + m / 2 + SYM_MAX_FRAMES;
+	a->fr = malloc(a->frcap * sizeof(*a->fr));
+	if (!a->first || !a->fr)
+		return -1;
+	for (size_t i = 0; i < m; i++) {
+		if (a->nfr + SYM_MAX_FRAMES > a->frcap) {
+			size_t ncap = a->frcap * 2;
+			struct sym_frame *t = realloc(a->fr, ncap * sizeof(*t));
+			if (!t)
+				return -1;
+			a->fr = t;
+			a->frcap = ncap;
+		}
+		if (a->nfr > UINT32_MAX - SYM_MAX_FRAMES)
+			return -1;
+		a->first[i] = (uint32_t)a->nfr;
+		a->nfr += (size_t)sym_file_resolve_uncached(f, v[i], a->fr + a->nfr, SYM_MAX_FRAMES);
+	}
+	a->first[m] = (uint32_t)a->nfr;
+	/* The sort's half of v is free again: n indices fit (n <= BATCH_MAX). */
+	a->at = (uint32_t *)(void *)(v + n);
+	for (size_t i = 0; i < n; i++) {
+		size_t lo = 0, hi = m;
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (v[mid] <= addrs[i])
+				lo = mid;
+			else
+				hi = mid;
+		}
+		a->at[i] = (uint32_t)lo;
+	}
+	return 0;
+}
+
+/* Answers a batch of addresses in input order, from answers resolved in
+ * address order (answers_fill); out of memory for those, one at a time. */
 static void answer_batch(struct sym_file *f, struct obuf *ob, const uint64_t *addrs, size_t n,
 			 int tty)
 {
-	struct sym_frame fr[SYM_MAX_FRAMES];
-	/* Out of memory for the sorted copy: answered in input order. */
-	uint64_t *sorted = n > 1 ? malloc(2 * n * sizeof(*sorted)) : NULL;
-	if (sorted) {
-		memcpy(sorted, addrs, n * sizeof(*sorted));
-		sort_addrs(sorted, n, sorted + n);
-		for (size_t i = 0; i < n; i++)
-			if (i == 0 || sorted[i] != sorted[i - 1])
-				(void)sym_file_resolve(f, sorted[i], fr, SYM_MAX_FRAMES);
-		free(sorted);
-	}
+	struct answers a = { 0 };
+	int whole = n > 1 && answers_fill(f, &a, addrs, n) == 0;
 	for (size_t i = 0; i < n && !ob->failed; i++) {
 		put_addr(ob, addrs[i]);
-		int k = sym_file_resolve(f, addrs[i], fr, SYM_MAX_FRAMES);
-		if (k == 0)
-			ob_put(ob, "??\n??:0\n", 8);
-		for (int j = 0; j < k; j++) {
-			put_clean(ob, fr[j].function);
-			ob_put(ob, "\n", 1);
-			put_clean(ob, fr[j].file);
-			put_line(ob, fr[j].line);
+		if (whole) {
+			/* In the batch's order the answers are read at random:
+			 * fetched a few addresses ahead, their misses overlap. */
+			if (i + 16 < n)
+				__builtin_prefetch(a.first + a.at[i + 16]);
+			if (i + 8 < n)
+				__builtin_prefetch(a.fr + a.first[a.at[i + 8]]);
+			uint32_t k = a.at[i];
+			put_frames(ob, a.fr + a.first[k], (int)(a.first[k + 1] - a.first[k]));
+		} else {
+			struct sym_frame fr[SYM_MAX_FRAMES];
+			put_frames(ob, fr, sym_file_resolve(f, addrs[i], fr, SYM_MAX_FRAMES));
 		}
 		/* A terminal gets each answer as it comes. */
 		if (ob->len > sizeof(ob->buf) / 2 || tty)
 			ob_flush(ob);
 	}
+	free(a.addr);
+	free(a.first);
+	free(a.fr);
 	ob_flush(ob);
 	/* Through stdio too: a caller waiting for these answers gets them. */
 	if (fflush(ob->out) != 0)
 		ob->failed = 1;
 }
 
-int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_t errlen)
+int sym_resolve_stream(struct sym_file *f, FILE *in, FILE *out, char *err, size_t errlen)
 {
 	struct input r = { .in = in, .fd = fileno(in) };
 	unsigned long lineno = 0;
@@ -307,7 +378,6 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 	size_t n = 0, cap = 4096;
 	uint64_t *addrs = malloc(cap * sizeof(*addrs));
 	struct obuf *ob = malloc(sizeof(*ob));
-	struct sym_file *f = NULL;
 	if (ob)
 		memset(ob, 0, offsetof(struct obuf, buf));
 	if (!ob || !addrs) {
@@ -316,12 +386,6 @@ int sym_resolve_stream(const char *binary, FILE *in, FILE *out, char *err, size_
 	}
 	ob->out = out;
 	int tty = isatty(fileno(out)) || (r.fd >= 0 && isatty(r.fd));
-	char why[1024];
-	f = sym_file_open(binary, why, sizeof(why));
-	if (!f) {
-		snprintf(err, errlen, "hud: --resolve: %s", why);
-		goto cleanup;
-	}
 	for (;;) {
 		char *line = input_line(&r);
 		if (!line) {
@@ -378,6 +442,5 @@ cleanup:
 	free(r.buf);
 	free(addrs);
 	free(ob);
-	sym_file_close(f);
 	return ret;
 }

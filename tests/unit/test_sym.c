@@ -257,13 +257,14 @@ static void test_stream(const char *bin)
 {
 	char err[256];
 	FILE *in = tmpfile(), *out = tmpfile();
-	CHECK(in && out, "tmpfile");
-	if (!in || !out)
+	struct sym_file *f = sym_file_open(bin, err, sizeof(err));
+	CHECK(in && out && f, "tmpfile, sym_file_open: %s", f ? "" : err);
+	if (!in || !out || !f)
 		return;
 	fprintf(in, "0x%" PRIx64 "\n\n10\n", (uint64_t)(uintptr_t)&probe_function);
 	rewind(in);
 	/* Non-PIE or PIE, the self test below only needs the format. */
-	int r = sym_resolve_stream(bin, in, out, err, sizeof(err));
+	int r = sym_resolve_stream(f, in, out, err, sizeof(err));
 	CHECK(r == 0, "sym_resolve_stream: %s", err);
 	rewind(out);
 	char line[512];
@@ -281,10 +282,11 @@ static void test_stream(const char *bin)
 	out = tmpfile();
 	fputs("not-an-address\n", in);
 	rewind(in);
-	CHECK(sym_resolve_stream(bin, in, out, err, sizeof(err)) == -1 && err[0], "garbage line accepted");
+	CHECK(sym_resolve_stream(f, in, out, err, sizeof(err)) == -1 && err[0], "garbage line accepted");
 	fclose(in);
 	fclose(out);
-	CHECK(sym_resolve_stream("/nonexistent/binary", stdin, stdout, err, sizeof(err)) == -1 &&
+	sym_file_close(f);
+	CHECK(!sym_file_open("/nonexistent/binary", err, sizeof(err)) &&
 	      strstr(err, "/nonexistent/binary"), "missing binary: \"%s\"", err);
 }
 
