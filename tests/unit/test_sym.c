@@ -8,7 +8,9 @@
  * - sym_proc_resolve on this very process names one of its functions with the
  *   right file and line, and gives an unknown frame for an unmapped address.
  * - Truncated and corrupted copies of BINARY never crash the reader.
- * - sym_resolve_stream writes the addr2line format. */
+ * - sym_resolve_stream writes the addr2line format, and a batch of addresses
+ *   (duplicates, descending, one that is no code) gets for each address what
+ *   that address alone gets. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -290,6 +292,77 @@ static void test_stream(const char *bin)
 	      strstr(err, "/nonexistent/binary"), "missing binary: \"%s\"", err);
 }
 
+/* What sym_resolve_stream writes for addrs (one a line), or NULL. */
+static char *stream_output(struct sym_file *f, const uint64_t *addrs, size_t n, size_t *len)
+{
+	char err[256];
+	FILE *in = tmpfile(), *out = tmpfile();
+	char *text = NULL;
+	if (!in || !out)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		fprintf(in, "0x%" PRIx64 "\n", addrs[i]);
+	rewind(in);
+	if (sym_resolve_stream(f, in, out, err, sizeof(err)) != 0)
+		goto done;
+	long size = ftell(out);
+	text = size >= 0 ? malloc((size_t)size + 1) : NULL;
+	rewind(out);
+	if (text && fread(text, 1, (size_t)size, out) != (size_t)size) {
+		free(text);
+		text = NULL;
+	}
+	if (text) {
+		text[size] = '\0';
+		*len = (size_t)size;
+	}
+done:
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	return text;
+}
+
+/* A batch (resolved in address order, answered in input order) must say
+ * for each address what that address alone gets: addresses given in
+ * descending order, each twice, with one that is no code among them. */
+static void test_stream_batch(const char *bin)
+{
+	static uint64_t picked[MAX_ADDRS], addrs[2 * 400 + 1];
+	char err[256];
+	size_t np = pick_addrs(bin, picked, MAX_ADDRS), n = 0;
+	struct sym_file *f = sym_file_open(bin, err, sizeof(err));
+	CHECK(np >= 50 && f, "%zu function addresses, sym_file_open: %s", np, f ? "" : err);
+	if (np < 50 || !f) {
+		sym_file_close(f);
+		return;
+	}
+	size_t k = np < 400 ? np : 400;
+	for (size_t i = 0; i < k; i++)
+		addrs[n++] = picked[k - 1 - i];
+	addrs[n++] = 1;
+	for (size_t i = 0; i < k; i++)
+		addrs[n++] = picked[(i * 7) % k];
+	size_t blen = 0, at = 0, bad = 0;
+	char *batch = stream_output(f, addrs, n, &blen);
+	CHECK(batch != NULL, "the batch was not answered");
+	for (size_t i = 0; batch && i < n; i++) {
+		size_t olen = 0;
+		char *one = stream_output(f, &addrs[i], 1, &olen);
+		if (!one || at + olen > blen || memcmp(batch + at, one, olen) != 0) {
+			if (bad++ == 0)
+				CHECK(0, "address %zu (0x%" PRIx64 ") answered in the batch unlike alone: \"%.80s\"",
+				      i, addrs[i], one ? one : "(none)");
+		}
+		at += olen;
+		free(one);
+	}
+	CHECK(!batch || (bad == 0 && at == blen), "%zu of %zu addresses differ, %zu of %zu bytes", bad, n, at, blen);
+	free(batch);
+	sym_file_close(f);
+}
+
 int main(int argc, char **argv)
 {
 	char self[4096];
@@ -301,6 +374,7 @@ int main(int argc, char **argv)
 	test_outside_code(bin);
 	test_self_process();
 	test_stream(self);
+	test_stream_batch(bin);
 
 	char err[256];
 	struct sym_file *f = sym_file_open(self, err, sizeof(err));
