@@ -10,9 +10,10 @@ over repeated runs, and every comparison a ratio taken in the same run:
     once; then what every other context switch and system call of the
     machine pays with hud attached, all included (perf bench sched pipe,
     perf bench syscall basic);
- 2. target slowdown: hud-pingpong (tests/bench/pingpong) with nothing, hud,
-    `perf record -g -F 99` and the bpftrace tracker attached in turn, each
-    window between two windows with nothing attached;
+ 2. target slowdown: hud-pingpong (tests/bench/pingpong), beside a second
+    copy so that both CPUs are busy, with nothing, hud, `perf record -g -F 99`
+    and the bpftrace tracker attached to it in turn, each window between two
+    windows with nothing attached;
  3. hud's own CPU time, peak RSS and RSS growth over a headless session on
     the demo app (rows 1 and 4 use the same demo app process);
  4. attach latency: hud start to its first ring buffer record
@@ -701,26 +702,43 @@ def bench_attach(demo):
 # ---- row 2: target slowdown --------------------------------------------------------
 
 def bench_slowdown():
+    """Two copies of the workload at once, so that both CPUs are busy: one
+    copy alone is bound by its wakeups' latency, and its rate swung by tens
+    of percent between neighbouring windows with nothing attached; two fill
+    the CPUs, and their rate is what the machine's cycles allow. Tools
+    attach to the first copy (the target); the second's rate is reported."""
     pp = start_pingpong(PP_ARGS, "pingpong")
-    log("row 2: slowdown of hud-pingpong %s, %d rounds of windows of %.0f s" % (" ".join(PP_ARGS), ROUNDS, WINDOW))
+    other = start_pingpong(PP_ARGS, "pingpong2")
+    log("row 2: slowdown of hud-pingpong %s beside a second copy, %d rounds of windows of %.0f s"
+        % (" ".join(PP_ARGS), ROUNDS, WINDOW))
     tools = ["hud", "perf", "bpftrace"]
-    base = []     # (rate, cs/s) of each window with nothing attached, in order
-    tool_win = {t: [] for t in tools}  # (rate, index of the baseline window before it)
+    base = []     # (target rate, other copy's rate, cs/s) of each window with nothing attached, in order
+    tool_win = {t: [] for t in tools}  # (target rate, other rate, index of the baseline window before it)
 
     def window():
         time.sleep(0.3)
         e0, n0 = pingpong_mark(pp)
+        f0, m0 = pingpong_mark(other)
         c0 = ctxt()
         time.sleep(WINDOW)
         e1, n1 = pingpong_mark(pp)
+        f1, m1 = pingpong_mark(other)
         c1 = ctxt()
-        return (n1 - n0) / ((e1 - e0) / 1e9), (c1 - c0) / WINDOW
+        return (n1 - n0) / ((e1 - e0) / 1e9), (m1 - m0) / ((f1 - f0) / 1e9), (c1 - c0) / WINDOW
+
+    def hold(sig):
+        # The workload stands still while a tool starts and stops: with
+        # both CPUs busy, bpftrace's start-up took up to 25 s, perf's
+        # exit 7.
+        for q in (pp, other):
+            os.kill(q.pid, sig)
 
     time.sleep(1)
     base.append(window())
     for r in range(ROUNDS):
         order = tools[r % 3:] + tools[:r % 3]
         for t in order:
+            hold(signal.SIGSTOP)
             if t == "hud":
                 p = start(hud_cmd(pp.pid), "slow_hud")
                 wait_hud(p)
@@ -729,30 +747,41 @@ def bench_slowdown():
             else:
                 p = bpftrace(offcpu_tracker(pp.pid), "slow_bt")
                 wait_for(p, r"Attaching", "out", 20)
+            hold(signal.SIGCONT)
             time.sleep(1)
             if not alive(p):
                 raise SystemExit("bench: %s exited: %s" % (t, text_of(p, "err")[-2000:]))
-            tool_win[t].append((window()[0], len(base) - 1))
+            rate, orate, _ = window()
+            tool_win[t].append((rate, orate, len(base) - 1))
+            hold(signal.SIGSTOP)
             stop(p)
+            hold(signal.SIGCONT)
+            time.sleep(0.7)
             base.append(window())
     stop(pp)
-    ratios = {}
+    stop(other)
+    ratios, oratios = {}, {}
     for t in tools:
-        ratios[t] = [rate / ((base[i][0] + base[i + 1][0]) / 2) for rate, i in tool_win[t]]
+        ratios[t] = [rate / ((base[i][0] + base[i + 1][0]) / 2) for rate, _, i in tool_win[t]]
+        oratios[t] = [orate / ((base[i][1] + base[i + 1][1]) / 2) for _, orate, i in tool_win[t]]
     noise = [base[i][0] / ((base[i - 1][0] + base[i + 1][0]) / 2) for i in range(1, len(base) - 1)]
-    cs = med([c for _, c in base])
+    cs = med([c for _, _, c in base])
     slow = {t: 100 * (1 - med(ratios[t])) for t in tools}
-    RESULTS["slowdown"] = {"baseline_rates": base, "ratios": ratios, "noise": noise, "cs_per_s": cs,
-                           "slowdown_pct": slow}
+    oslow = {t: 100 * (1 - med(oratios[t])) for t in tools}
+    RESULTS["slowdown"] = {"baseline_rates": base, "ratios": ratios, "other_ratios": oratios, "noise": noise,
+                           "cs_per_s": cs, "slowdown_pct": slow, "other_slowdown_pct": oslow}
     spread = lambda xs: "%.1f..%.1f" % (100 * (1 - max(xs)), 100 * (1 - min(xs)))
     # A 1% goal cannot be judged when windows with nothing attached already
-    # differ by more than twice that from their neighbours.
-    resolvable = noise and max(abs(1 - x) for x in noise) <= 0.02
-    row(2, "hud-pingpong %.0f trips/s, %.0f k context switches/s: slowdown with hud" % (med([b for b, _ in base]), cs / 1000),
-        "%.1f%% (rounds %s)" % (slow["hud"], spread(ratios["hud"])), "< 1%",
-        (slow["hud"] < 1.0) if resolvable else "NOISE")
-    row(2, "peer: perf record -g -F 99", "%.1f%% (rounds %s)" % (slow["perf"], spread(ratios["perf"])), "(~2% here)", None)
-    row(2, "peer: bpftrace off-CPU tracker", "%.1f%% (rounds %s)" % (slow["bpftrace"], spread(ratios["bpftrace"])), "(~3% here)", None)
+    # differ by more than twice that from their neighbours, unless hud's
+    # figure is above the goal by more than they differ: a miss all the same.
+    swing = 100 * max(abs(1 - x) for x in noise) if noise else 100.0
+    verdict = (slow["hud"] < 1.0) if swing <= 2 else False if slow["hud"] - 1.0 > swing else "NOISE"
+    row(2, "hud-pingpong %.0f trips/s beside a copy, %.0f k context switches/s in all: slowdown with hud"
+        % (med([b for b, _, _ in base]), cs / 1000),
+        "%.1f%% (rounds %s; the copy %.1f%%)" % (slow["hud"], spread(ratios["hud"]), oslow["hud"]), "< 1%", verdict)
+    for t, name in (("perf", "perf record -g -F 99"), ("bpftrace", "bpftrace off-CPU tracker")):
+        row(2, "peer: " + name, "%.1f%% (rounds %s; the copy %.1f%%)" % (slow[t], spread(ratios[t]), oslow[t]),
+            "(~2% here)" if t == "perf" else "(~3% here)", None)
     NOTES.append("row 2: each window is %.0f s between two windows with nothing attached; the ratio to their mean, "
                  "median over %d rounds; nothing vs nothing (noise) %s%%"
                  % (WINDOW, ROUNDS, spread(noise) if noise else "n/a"))
