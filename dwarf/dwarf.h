@@ -199,7 +199,8 @@ uint64_t sym_table_aged(void);
 
 /* `hud --resolve BINARY`: reads file virtual addresses of f (BINARY, opened
  * by the caller, who closes it) from in, one a line in hex (0x optional),
- * and writes what `addr2line -a -f -i -C -e BINARY` writes: per address "0x%016x", then per frame, innermost first, the
+ * and writes what `addr2line -a -f -i -C -e BINARY` writes: per address
+ * "0x%016x", then per frame, innermost first, the
  * function and "file:line" ("??" and "??:0" when unknown). Control bytes in
  * names are written as '?'. Input is read through in's file descriptor when
  * it has one (nothing may be buffered in in's stdio buffer), in batches:

@@ -285,7 +285,7 @@ struct answers {
 /* Resolves the batch's distinct addresses in address order: each compile
  * unit is then loaded about once per batch whatever the symbolizer's
  * memory budget, and lookups stay in cache. Returns 0, or -1 out of
- * memory (a->addr and a->first are still to be freed). */
+ * memory (what it allocated in a is still to be freed). */
 static int answers_fill(struct sym_file *f, struct answers *a, const uint64_t *addrs, size_t n)
 {
 	uint64_t *v = malloc(2 * n * sizeof(*v));
