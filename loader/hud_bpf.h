@@ -327,8 +327,8 @@ struct hud_sleep {
  * still unread. Each CPU's records are in the order of hud_record_time;
  * user space merges the CPUs' by it (ui/session.c). */
 struct hud_sample_pos {
-	hud_u64 head;           /* written by the sampler */
-	hud_u64 limit;          /* the sampler's: tail + slots, when it last read tail */
+	hud_u64 head;           /* written by the kernel side (the sampler, sched_switch) */
+	hud_u64 limit;          /* the kernel side's: tail + slots, when it last read tail */
 	hud_u64 pad0[6];        /* (head and tail on lines of their own) */
 	hud_u64 tail;           /* written by user space */
 	hud_u64 pad1[7];
