@@ -14,7 +14,8 @@
  *   than the threshold, one HUD_EV_OFFCPU record. It runs at every context
  *   switch of the machine, so it reads no other user memory.
  * - sched_wakeup (tp_btf): when a thread of the target is woken, the
- *   start of its wait in the run queue.
+ *   start of its wait in the run queue. Only on kernels where sched_switch
+ *   cannot read that from the task itself (HUD_KC_WAKE_QUEUED).
  * - sample (perf event, software cpu-clock, one per CPU): at --freq Hz,
  *   records the user stack of whatever thread of the target is running.
  *
@@ -579,15 +580,27 @@ INLINE void offcpu_record(struct hud_thread *t, hud_u32 tid, hud_u64 ts, hud_u64
 	cpu_ring_commit(cfg, &r, cpu);
 }
 
-/* A worker back on CPU at now (0: not read yet): one off-CPU record when it
- * was away for cfg's threshold or more, or after an idle park waited that
- * long for a CPU from its wakeup on. Returns 1 when it made one. */
-INLINE int back_on_cpu(struct hud_thread *t, hud_u32 tid, hud_u64 now, const struct hud_config *cfg)
+/* A worker back on CPU at now (0: not read yet), rq on its run queue's
+ * clock: one off-CPU record when it was away for cfg's threshold or more,
+ * or after an idle park waited that long for a CPU from its wakeup on.
+ * queued is when it was last queued on that clock (HUD_KC_WAKE_QUEUED; 0
+ * unknown). Returns 1 when it made one. */
+INLINE int back_on_cpu(struct hud_thread *t, hud_u32 tid, hud_u64 now, hud_u64 rq, hud_u64 queued,
+		       const struct hud_config *cfg)
 {
 	hud_u64 thr = cfg->threshold_ns;
 
 	if (!now)
 		now = bpf_ktime_get_ns();
+	/* When it was woken, on this clock, from when it was queued: after
+	 * an idle park, back from now (the run queue's clock may not have
+	 * moved since a wakeup that preempted: a short wait reads as none);
+	 * else on from its switch-out, whose times on both clocks were taken
+	 * together (see HUD_KC_WAKE_QUEUED). */
+	if (KCONST(HUD_KC_WAKE_QUEUED) && t->off_idle)
+		t->wake_ts = queued && rq > queued && now > rq - queued ? now - (rq - queued) : 0;
+	else if (KCONST(HUD_KC_WAKE_QUEUED))
+		t->wake_ts = t->start_rq && queued > t->start_rq ? t->off_ts + (queued - t->start_rq) : 0;
 	if (t->off_idle) {
 		/* An idle park only matters when the wakeup then waited long
 		 * for a CPU: reported from the wakeup on. */
@@ -679,12 +692,19 @@ int hud_sched_switch(hud_u64 *ctx)
 	if (!t)
 		return 0;
 	hud_u32 next = TASK_U32(next_task, HUD_KOFF_TASK_PID);
-	hud_u64 start = t->start_rq;
+	hud_u64 start = t->start_rq, queued = 0;
 	hud_u32 back = 0;
+	if (KCONST(HUD_KC_WAKE_QUEUED)) {
+		/* Its wakeup (or preemption), from the task: after an idle
+		 * park, what its return may report begins there. */
+		queued = TASK_U64(next_task, HUD_KOFF_TASK_LAST_QUEUED);
+		if (t->off_idle)
+			start = queued;
+	}
 	if (cfg && start) {
 		hud_u64 rq = rq_clock_of(next_task);
 		back = (hud_u32)rq | 1;
-		if (rq - start >= cfg->quick_ns && back_on_cpu(t, next, now, cfg))
+		if (rq - start >= cfg->quick_ns && back_on_cpu(t, next, now, rq, queued, cfg))
 			back = 0;
 	}
 	t->back_rq = back;
@@ -697,7 +717,8 @@ int hud_sched_switch(hud_u64 *ctx)
 
 /* When a thread of the target is woken: the start of its run-queue wait,
  * on both clocks after an idle park (the run queue's is the woken thread's
- * own CPU's, freshly updated for the wakeup). */
+ * own CPU's, freshly updated for the wakeup). Attached only where the
+ * kernel lacks HUD_KC_WAKE_QUEUED. */
 /* sched_wakeup(struct task_struct *p) */
 SEC("tp_btf/sched_wakeup")
 int hud_sched_wakeup(hud_u64 *ctx)

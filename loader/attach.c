@@ -1,9 +1,9 @@
-/* attach.c — hooks the loaded programs to the kernel: the sched_switch and
- * sched_wakeup tracepoints (BTF-typed, through BPF_RAW_TRACEPOINT_OPEN: no
- * tracefs), one software cpu-clock perf event per online CPU for the
- * sampler, and the epoll_wait counter (the syscalls' tracepoints, their
- * ids from tracefs). The fds are the attachments: closing them (or hud dying)
- * detaches. */
+/* attach.c — hooks the loaded programs to the kernel: the sched_switch
+ * tracepoint and, where loaded, sched_wakeup (BTF-typed, through
+ * BPF_RAW_TRACEPOINT_OPEN: no tracefs), one software cpu-clock perf event
+ * per online CPU for the sampler, and the epoll_wait counter (the
+ * syscalls' tracepoints, their ids from tracefs). The fds are the
+ * attachments: closing them (or hud dying) detaches. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

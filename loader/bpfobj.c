@@ -146,8 +146,25 @@ static const struct kbtf *kernel_types(struct kernel_facts *kf, char *err, size_
 	kf->kc[HUD_KC_IO_CALLS - HUD_KC_BASE] = io;
 	kf->koff[HUD_KOFF_TASK_SYSCR - HUD_KOFF_BASE] = io ? syscr : 0;
 	kf->koff[HUD_KOFF_TASK_SYSCW - HUD_KOFF_BASE] = io ? syscw : 0;
+	/* When a worker was last queued, for sched_switch (optional: without
+	 * it, or without the run queue's clock, the sched_wakeup program marks
+	 * the wakeups). */
+	long queued = kbtf_member_offset(k, "task_struct", "sched_info.last_queued");
+	int wake_queued = rq_clock && queued > 0 && queued < HUD_KOFF_BASE;
+	kf->kc[HUD_KC_WAKE_QUEUED - HUD_KC_BASE] = wake_queued;
+	kf->koff[HUD_KOFF_TASK_LAST_QUEUED - HUD_KOFF_BASE] = wake_queued ? queued : 0;
 	kf->known = 1;
 	return k;
+}
+
+/* 1 when o's sched_switch program was loaded reading each worker's wakeup
+ * from its task (LOADER_WAKE_QUEUED). */
+static int switch_reads_wakeups(const struct bpf_obj *o)
+{
+	for (int i = 0; i < o->nprogs; i++)
+		if (strcmp(o->progs[i].section, "tp_btf/sched_switch") == 0)
+			return (o->progs[i].shortcuts & LOADER_WAKE_QUEUED) != 0;
+	return 0;
 }
 
 /* Writes kf into a copy of a program's instructions: the kernel's offsets
@@ -505,9 +522,10 @@ static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const str
 		int shortcuts = (kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] ? LOADER_REGS_IN_PLACE : 0) |
 				(kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] ? LOADER_RQ_CLOCK : 0) |
 				(kf->kc[HUD_KC_RUN_DELAY - HUD_KC_BASE] ? LOADER_RUN_DELAY : 0) |
-				(kf->kc[HUD_KC_IO_CALLS - HUD_KC_BASE] ? LOADER_IO_CALLS : 0);
+				(kf->kc[HUD_KC_IO_CALLS - HUD_KC_BASE] ? LOADER_IO_CALLS : 0) |
+				(kf->kc[HUD_KC_WAKE_QUEUED - HUD_KC_BASE] ? LOADER_WAKE_QUEUED : 0);
 		if (rc == 0 || !shortcuts) {
-			o->shortcuts = rc == 0 ? shortcuts : 0;
+			o->shortcuts = p->shortcuts = rc == 0 ? shortcuts : 0;
 			return rc;
 		}
 		kf->rdonly_cast = 0;
@@ -515,6 +533,7 @@ static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const str
 		kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] = 0;
 		kf->kc[HUD_KC_RUN_DELAY - HUD_KC_BASE] = 0;
 		kf->kc[HUD_KC_IO_CALLS - HUD_KC_BASE] = 0;
+		kf->kc[HUD_KC_WAKE_QUEUED - HUD_KC_BASE] = 0;
 	}
 }
 
@@ -611,6 +630,10 @@ struct bpf_obj *loader_open(char *err, size_t errlen)
 	for (int i = 0; i < parsed.nprogs; i++) {
 		struct bpf_parsed_prog *pp = &parsed.progs[i];
 		struct bpf_insn *insns = (struct bpf_insn *)pp->insns;
+		/* No sched_wakeup where sched_switch (before it in bpf.c) reads
+		 * the wakeups from the tasks: it would run at every wakeup. */
+		if (strcmp(pp->section, "tp_btf/sched_wakeup") == 0 && switch_reads_wakeups(o))
+			continue;
 		for (size_t r = 0; r < pp->nrelocs; r++) {
 			insns[pp->relocs[r].insn].src_reg = BPF_PSEUDO_MAP_FD;
 			insns[pp->relocs[r].insn].imm = o->maps[pp->relocs[r].map].fd;

@@ -49,7 +49,8 @@ typedef uint64_t hud_u64;
 #define HUD_KOFF_TASK_RUN_DELAY 0x7f08  /* task_struct.sched_info.run_delay (CONFIG_SCHED_INFO) */
 #define HUD_KOFF_TASK_SYSCR  0x7f09     /* task_struct.ioac.syscr (CONFIG_TASK_XACCT) */
 #define HUD_KOFF_TASK_SYSCW  0x7f0a     /* task_struct.ioac.syscw (the same) */
-#define HUD_KOFF_COUNT       11
+#define HUD_KOFF_TASK_LAST_QUEUED 0x7f0b /* task_struct.sched_info.last_queued (CONFIG_SCHED_INFO) */
+#define HUD_KOFF_COUNT       12
 
 /* Kernel constants, the same way: bpf.c moves HUD_KC_* into a register
  * (one "r = imm" instruction each) and the loader writes the running
@@ -81,14 +82,22 @@ typedef uint64_t hud_u64;
  * - HUD_KC_IO_CALLS: 1 when the programs may read the thread's count of
  *   read and write system calls done (task->ioac.syscr + syscw, which the
  *   kernel counts as each call ends; /proc/PID/io), else 0
- *   (hud_event.io_calls). */
+ *   (hud_event.io_calls).
+ * - HUD_KC_WAKE_QUEUED: 1 when sched_switch takes a worker's wakeup from
+ *   the task itself as it comes back: task->sched_info.last_queued, the
+ *   run queue's clock when the task was last queued (its wakeup, or its
+ *   preemption), which the kernel clears only after the tracepoint. No
+ *   sched_wakeup program is attached then: it would run at every wakeup
+ *   of the machine. Only with HUD_KC_RQ_CLOCK (the same clock); else 0,
+ *   and the sched_wakeup program marks the wakeups. */
 #define HUD_KC_BASE            0x48554400      /* "HUD\0": no real constant of bpf.c */
 #define HUD_KC_REGS_CAST       0x48554400
 #define HUD_KC_PT_REGS_ID      0x48554401
 #define HUD_KC_RQ_CLOCK        0x48554402
 #define HUD_KC_RUN_DELAY       0x48554403
 #define HUD_KC_IO_CALLS        0x48554404
-#define HUD_KC_COUNT           5
+#define HUD_KC_WAKE_QUEUED     0x48554405
+#define HUD_KC_COUNT           6
 #define HUD_KFUNC_RDONLY_CAST  0x7f10
 
 /* Map definitions in the object's "maps" section: one per map symbol.
@@ -246,10 +255,12 @@ struct hud_thread {
 	hud_u32 off_state;      /* prev_state when it last left (0 or 0x100: runnable) */
 	hud_u64 start_rq;       /* the run queue's clock (not CLOCK_MONOTONIC) when what its return
 				 * may report began: its switch-out, or after an idle park its
-				 * wakeup; 0: nothing (see hud_config.quick_ns) */
+				 * wakeup (the sched_wakeup program's; with HUD_KC_WAKE_QUEUED
+				 * the task's own); 0: nothing (see hud_config.quick_ns) */
 	hud_u64 off_ts;         /* when it last left the CPU, other than to park idle */
 	hud_u64 regs_delta;     /* its user registers' offset from its kernel stack (see HUD_KC_*), 0 until known */
-	hud_u64 wake_ts;        /* when it was last woken while off CPU, 0 if not since */
+	hud_u64 wake_ts;        /* when it was last woken while off CPU, 0 if not since; with
+				 * HUD_KC_WAKE_QUEUED, worked out as it comes back */
 	hud_u32 switches;       /* the sequence number of its last switch-out: counts up from
 				 * first_seq, one per time it left the CPU */
 	hud_u32 vol_switches;   /* ... of which it went to sleep (not preempted) */

@@ -116,6 +116,8 @@ int loader_stats(const struct bpf_obj *o, uint64_t out[HUD_STAT_COUNT]);
 #define LOADER_RQ_CLOCK      2
 #define LOADER_RUN_DELAY     4
 #define LOADER_IO_CALLS      8  /* off-CPU records carry the thread's read/write calls (CONFIG_TASK_XACCT) */
+#define LOADER_WAKE_QUEUED   16 /* sched_switch reads a worker's wakeup from the task: no sched_wakeup
+				 * program attached (CONFIG_SCHED_INFO, with LOADER_RQ_CLOCK) */
 int loader_shortcuts(const struct bpf_obj *o);
 /* The kernel's tick as loader_open found it (ns); 0 where unknown or
  * without LOADER_RQ_CLOCK: then every return is timed with the real clock. */

@@ -25,6 +25,7 @@ struct loaded_prog {
 	int fd;
 	uint32_t verified_insns;        /* instructions the verifier walked (0: not reported) */
 	uint64_t load_ns;               /* how long the load (verification) took */
+	int shortcuts;                  /* LOADER_REGS_IN_PLACE...: the ones it was loaded with */
 };
 
 struct bpf_obj {

@@ -933,6 +933,7 @@ __attribute__((noinline)) static void check_shortcuts(const struct bpf_obj *o)
 	int cast = opened && kbtf_find(&k, KBTF_KIND_FUNC, "bpf_rdonly_cast") != 0;
 	int rq_path = opened && kbtf_member_offset(&k, "task_struct", "se.cfs_rq") >= 0 &&
 		      kbtf_member_offset(&k, "cfs_rq", "rq") >= 0 && kbtf_member_offset(&k, "rq", "clock") >= 0;
+	int queued_field = opened && kbtf_member_offset(&k, "task_struct", "sched_info.last_queued") > 0;
 	kbtf_close(&k);
 	int in_place = (loader_shortcuts(o) & LOADER_REGS_IN_PLACE) != 0;
 	CHECK(in_place == cast, "user registers read in place exactly where the kernel has bpf_rdonly_cast (%d, %d)",
@@ -940,6 +941,9 @@ __attribute__((noinline)) static void check_shortcuts(const struct bpf_obj *o)
 	int rq_clock = (loader_shortcuts(o) & LOADER_RQ_CLOCK) != 0;
 	CHECK(rq_clock == rq_path, "the run queue's clock read in place exactly where the kernel's BTF has "
 	      "task_struct.se.cfs_rq, cfs_rq.rq and rq.clock (%d, %d)", rq_clock, rq_path);
+	int wake_queued = (loader_shortcuts(o) & LOADER_WAKE_QUEUED) != 0;
+	CHECK(wake_queued == (rq_path && queued_field), "wakeups read from the tasks (no sched_wakeup program) exactly "
+	      "where the kernel's BTF has task_struct.sched_info.last_queued too (%d, %d)", wake_queued, queued_field);
 }
 
 /* The kernel's tick from /proc/timer_list's text (see loader_tick_of). */
@@ -1068,7 +1072,10 @@ int main(void)
 	CHECK(o != NULL, "loader_open: %s", err);
 	if (!o)
 		return check_done();
-	CHECK(loader_prog_count(o) == 4, "4 programs, got %d", loader_prog_count(o));
+	/* The sched_wakeup program is loaded only where sched_switch cannot
+	 * read the wakeups from the tasks (check_shortcuts). */
+	int progs = loader_shortcuts(o) & LOADER_WAKE_QUEUED ? 3 : 4;
+	CHECK(loader_prog_count(o) == progs, "%d programs, got %d", progs, loader_prog_count(o));
 	/* hud's start-up is mostly the verifier's walk of its programs (the
 	 * attach goal is 100 ms): a count of instructions, the same each time
 	 * on one kernel. ~24,000 at most now; a site loop whose findings the
@@ -1084,8 +1091,8 @@ int main(void)
 	      loader_map_fd(o, "sample_pos") >= 0, "all seven maps created");
 	check_table(o);
 	check_site_room(o);
-	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + 4,
-	      "the kernel lists all four programs");
+	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + progs,
+	      "the kernel lists all %d programs", progs);
 
 	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 5000000,
 				  .text_lo = (uint64_t)(uintptr_t)__executable_start, .text_hi = (uint64_t)(uintptr_t)etext };
