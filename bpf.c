@@ -658,7 +658,10 @@ int hud_sched_switch(hud_u64 *ctx)
 		if (!runnable)
 			t->vol_switches++;
 		if (switch_out_site(t, prev, runnable, prev_task)) {
-			t->start_rq = 0;
+			/* An idle park: its return reads when it was woken
+			 * only when it was away that long (HUD_KC_WAKE_QUEUED;
+			 * else the sched_wakeup program sets start_rq). */
+			t->start_rq = KCONST(HUD_KC_WAKE_QUEUED) ? rq_clock_of(prev_task) : 0;
 		} else {
 			hud_u64 rq = rq_clock_of(prev_task);
 			/* A sleep (not a preemption) reads Tokio's CONTEXT: a
@@ -694,17 +697,19 @@ int hud_sched_switch(hud_u64 *ctx)
 	hud_u32 next = TASK_U32(next_task, HUD_KOFF_TASK_PID);
 	hud_u64 start = t->start_rq, queued = 0;
 	hud_u32 back = 0;
-	if (KCONST(HUD_KC_WAKE_QUEUED)) {
-		/* Its wakeup (or preemption), from the task: after an idle
-		 * park, what its return may report begins there. */
-		queued = TASK_U64(next_task, HUD_KOFF_TASK_LAST_QUEUED);
-		if (t->off_idle)
-			start = queued;
-	}
 	if (cfg && start) {
 		hud_u64 rq = rq_clock_of(next_task);
 		back = (hud_u32)rq | 1;
-		if (rq - start >= cfg->quick_ns && back_on_cpu(t, next, now, rq, queued, cfg))
+		/* Away long enough to matter: when it was queued (its wakeup,
+		 * or its preemption), from the task, a line of it not read
+		 * otherwise; after an idle park, what its return may report
+		 * begins there. */
+		if (KCONST(HUD_KC_WAKE_QUEUED) && rq - start >= cfg->quick_ns) {
+			queued = TASK_U64(next_task, HUD_KOFF_TASK_LAST_QUEUED);
+			if (t->off_idle)
+				start = queued;
+		}
+		if (start && rq - start >= cfg->quick_ns && back_on_cpu(t, next, now, rq, queued, cfg))
 			back = 0;
 	}
 	t->back_rq = back;

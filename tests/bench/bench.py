@@ -11,9 +11,10 @@ over repeated runs, and every comparison a ratio taken in the same run:
     machine pays with hud attached, all included (perf bench sched pipe,
     perf bench syscall basic);
  2. target slowdown: hud-pingpong (tests/bench/pingpong), beside a second
-    copy so that both CPUs are busy, with nothing, hud, `perf record -g -F 99`
-    and the bpftrace tracker attached to it in turn, each window between two
-    windows with nothing attached;
+    copy so that both CPUs are busy (each copy held to a CPU of its own),
+    with hud, `perf record -g -F 99` and the bpftrace tracker attached to it
+    in turn and held to its CPU, each window between two windows with
+    nothing attached;
  3. hud's own CPU time, peak RSS and RSS growth over a headless session on
     the demo app (rows 1 and 4 use the same demo app process);
  4. attach latency: hud start to its first ring buffer record
@@ -48,7 +49,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 WINDOW = float(os.environ.get("BENCH_WINDOW", "3"))
 ONLY = set(os.environ.get("BENCH_ONLY", "1,2,3,4,5,6,7").split(","))
 # The workload of row 2: ~50,000 context switches a second on 2 cores.
-PP_ARGS = ["--pairs", "16", "--spin", "1000"]
+PP_ARGS = ["--pairs", "16", "--spin", "3500"]
 # Row 5: 50,000+ events a second. Idle parks are dropped in the kernel, so
 # most events are samples, and the target's threads must be on CPU most of
 # the time: each message spins 5000 rounds (--spin 200: 14-20% fewer
@@ -176,12 +177,13 @@ def stop_all():
                 pass
 
 
-def bpftrace(prog, name):
+def bpftrace(prog, name, pin=()):
     """bpftrace in a mount namespace of its own with tracefs mounted (a fresh
-    machine has none), so the host's mounts stay as they are."""
+    machine has none), so the host's mounts stay as they are; pin, a
+    taskset prefix or nothing."""
     script = ("mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing; "
               "exec bpftrace -e \"$1\"")
-    return start(["unshare", "-m", "sh", "-c", script, "sh", prog], name)
+    return start(list(pin) + ["unshare", "-m", "sh", "-c", script, "sh", prog], name)
 
 
 def offcpu_tracker(pid):
@@ -206,8 +208,8 @@ def start_demo():
     raise SystemExit("bench: the demo app did not start: " + text_of(p, "err"))
 
 
-def start_pingpong(args, name):
-    p = start([PINGPONG] + args, name)
+def start_pingpong(args, name, pin=()):
+    p = start(list(pin) + [PINGPONG] + args, name)
     if not wait_for(p, r"\n\d+ \d+\n", "out", 10):
         raise SystemExit("bench: hud-pingpong did not start: " + text_of(p, "err"))
     return p
@@ -485,8 +487,12 @@ def kernel_cost(demo, hud, lead, sample_rss, steady=False):
                 if names.get(i, "").startswith(want):
                     return i
             return None
-        ids = {"hud_switch": name_of(hud_ids, "hud_sched_s"), "hud_wakeup": name_of(hud_ids, "hud_sched_w"),
-               "hud_sample": name_of(hud_ids, "hud_sample")}
+        ids = {"hud_switch": name_of(hud_ids, "hud_sched_s"), "hud_sample": name_of(hud_ids, "hud_sample")}
+        # sched_wakeup: only on kernels where sched_switch cannot read a
+        # worker's wakeup from its task (loader.h, LOADER_WAKE_QUEUED).
+        wakeup_id = name_of(hud_ids, "hud_sched_w")
+        if wakeup_id is not None:
+            ids["hud_wakeup"] = wakeup_id
         for k, pid, typ in (("noop_sample", noop.pid, 7), ("peer_switch", peer.pid, 5)):
             ids[k] = next((i for i, v in prog_fds(pid).items() if v["type"] == typ), None)
         ids["noop_switch"], ids["lead_switch"] = swnoop.prog_id, lead.prog_id
@@ -544,7 +550,8 @@ def kernel_cost(demo, hud, lead, sample_rss, steady=False):
     def diff(k, base):
         return med([x[0] - y[0] for x, y in zip(per[k], per[base])])
     d_switch, d_sample = diff("hud_switch", "noop_switch"), diff("hud_sample", "noop_sample")
-    d_peer, d_wakeup = diff("peer_switch", "noop_switch"), diff("hud_wakeup", "noop_switch")
+    d_peer = diff("peer_switch", "noop_switch")
+    d_wakeup = diff("hud_wakeup", "noop_switch") if per.get("hud_wakeup") else None
     d_lead = diff("lead_switch", "noop_switch")
     if steady:
         RESULTS["kernel_steady"] = {"ns_per_run": ns, "runs_per_s": rate, "diff": {"switch": d_switch, "peer": d_peer},
@@ -562,8 +569,11 @@ def kernel_cost(demo, hud, lead, sample_rss, steady=False):
         "%+.0f ns" % d_sample, "<= 2000 ns", d_sample <= 2000)
     row(1, "peer: bpftrace off-CPU tracker - no-op (%.0f ns/run)" % ns["peer_switch"],
         "%+.0f ns" % d_peer, "(~1 us here)", None)
-    row(1, "sched_wakeup, hud - no-op sched_switch (%.0f ns/run)" % ns["hud_wakeup"],
-        "%+.0f ns" % d_wakeup, "(reported)", None)
+    if d_wakeup is None:
+        row(1, "sched_wakeup", "not attached (wakeups read by sched_switch)", "(reported)", None)
+    else:
+        row(1, "sched_wakeup, hud - no-op sched_switch (%.0f ns/run)" % ns["hud_wakeup"],
+            "%+.0f ns" % d_wakeup, "(reported)", None)
     if per.get("hud_epoll"):
         row(1, "epoll_wait counter, hud, its own run time (%.0f runs/s; accounting included)" % rate["hud_epoll"],
             "%.0f ns/run" % ns["hud_epoll"], "(reported)", None)
@@ -702,15 +712,21 @@ def bench_attach(demo):
 # ---- row 2: target slowdown --------------------------------------------------------
 
 def bench_slowdown():
-    """Two copies of the workload at once, so that both CPUs are busy: one
-    copy alone is bound by its wakeups' latency, and its rate swung by tens
-    of percent between neighbouring windows with nothing attached; two fill
-    the CPUs, and their rate is what the machine's cycles allow. Tools
-    attach to the first copy (the target); the second's rate is reported."""
-    pp = start_pingpong(PP_ARGS, "pingpong")
-    other = start_pingpong(PP_ARGS, "pingpong2")
-    log("row 2: slowdown of hud-pingpong %s beside a second copy, %d rounds of windows of %.0f s"
-        % (" ".join(PP_ARGS), ROUNDS, WINDOW))
+    """Two copies of the workload at once, each held to a CPU of its own, so
+    that both CPUs are busy: one copy alone, free to move, is bound by its
+    wakeups' latency, and its rate swung by tens of percent between
+    neighbouring windows with nothing attached; a copy held to a busy CPU
+    runs at what the CPU's cycles allow. Tools attach to the first copy
+    (the target) and are held to its CPU, so that all they cost, their own
+    reading and writing included, is taken from it; the second copy's rate
+    is reported."""
+    cpus = os.sysconf("SC_NPROCESSORS_ONLN")
+    pin_target = ["taskset", "-c", str(cpus - 1)] if cpus > 1 else []
+    pin_other = ["taskset", "-c", "0"] if cpus > 1 else []
+    pp = start_pingpong(PP_ARGS, "pingpong", pin_target)
+    other = start_pingpong(PP_ARGS, "pingpong2", pin_other)
+    log("row 2: slowdown of hud-pingpong %s beside a second copy, each on a CPU of its own, %d rounds of "
+        "windows of %.0f s" % (" ".join(PP_ARGS), ROUNDS, WINDOW))
     tools = ["hud", "perf", "bpftrace"]
     base = []     # (target rate, other copy's rate, cs/s) of each window with nothing attached, in order
     tool_win = {t: [] for t in tools}  # (target rate, other rate, index of the baseline window before it)
@@ -740,12 +756,13 @@ def bench_slowdown():
         for t in order:
             hold(signal.SIGSTOP)
             if t == "hud":
-                p = start(hud_cmd(pp.pid), "slow_hud")
+                p = start(pin_target + hud_cmd(pp.pid), "slow_hud")
                 wait_hud(p)
             elif t == "perf":
-                p = start(["perf", "record", "-q", "-g", "-F", "99", "-p", str(pp.pid), "-o", os.path.join(WORK, "perf.data")], "slow_perf")
+                p = start(pin_target + ["perf", "record", "-q", "-g", "-F", "99", "-p", str(pp.pid), "-o",
+                                        os.path.join(WORK, "perf.data")], "slow_perf")
             else:
-                p = bpftrace(offcpu_tracker(pp.pid), "slow_bt")
+                p = bpftrace(offcpu_tracker(pp.pid), "slow_bt", pin_target)
                 wait_for(p, r"Attaching", "out", 20)
             hold(signal.SIGCONT)
             time.sleep(1)
@@ -776,7 +793,7 @@ def bench_slowdown():
     # figure is above the goal by more than they differ: a miss all the same.
     swing = 100 * max(abs(1 - x) for x in noise) if noise else 100.0
     verdict = (slow["hud"] < 1.0) if swing <= 2 else False if slow["hud"] - 1.0 > swing else "NOISE"
-    row(2, "hud-pingpong %.0f trips/s beside a copy, %.0f k context switches/s in all: slowdown with hud"
+    row(2, "hud-pingpong %.0f trips/s, a copy on the other CPU, %.0f k context switches/s in all: slowdown with hud"
         % (med([b for b, _, _ in base]), cs / 1000),
         "%.1f%% (rounds %s; the copy %.1f%%)" % (slow["hud"], spread(ratios["hud"]), oslow["hud"]), "< 1%", verdict)
     for t, name in (("perf", "perf record -g -F 99"), ("bpftrace", "bpftrace off-CPU tracker")):
