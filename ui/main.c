@@ -286,13 +286,15 @@ static int check_kernel(void)
 				 (double)loader_tick_ns(o) / 1e6);
 		printf("hud: this kernel runs hud's programs: %d programs loaded and attached, %d samples and %d "
 		       "off-CPU events of hud itself; user registers read %s; short stretches %s; epoll_wait calls %s; "
-		       "waits for a CPU %s; read and write calls %s\n",
+		       "waits for a CPU %s; wakeups %s; read and write calls %s\n",
 		       loader_prog_count(o), seen.samples, seen.offcpu,
 		       loader_shortcuts(o) & LOADER_REGS_IN_PLACE ? "in place" : "through bpf_task_pt_regs", clock,
 		       loader_counts_epoll_waits(o) ? "counted (polls of one task told apart)" :
 		       "not counted (no syscall tracepoints: polls of one task in a row can look like one)",
 		       loader_shortcuts(o) & LOADER_RUN_DELAY ? "read by the sampler (preempted polls timed on CPU)" :
 		       "not read (no sched_info: a poll's short waits for a CPU count as its time)",
+		       loader_shortcuts(o) & LOADER_WAKE_QUEUED ? "read from the tasks (no sched_wakeup program)" :
+		       "marked by a sched_wakeup program (it runs at every wakeup of the machine)",
 		       loader_shortcuts(o) & LOADER_IO_CALLS ? "counted (one call's sleeps joined)" :
 		       "not counted (no task I/O accounting: a read or write that sleeps often is several blocks)");
 		say_load_costs(o);
