@@ -2,7 +2,7 @@
  *   clang -O2 -target bpf -c bpf.c
  * and embedded in build/hud; loader/ loads it with raw bpf() calls, no libbpf.
  *
- * Three programs:
+ * The programs:
  * - sched_switch (BTF-typed tracepoint, tp_btf): follows the target's
  *   workers on and off CPU.
  *   When a worker leaves, its user registers say where (its site) and
@@ -18,6 +18,7 @@
  *   cannot read that from the task itself (HUD_KC_WAKE_QUEUED).
  * - sample (perf event, software cpu-clock, one per CPU): at --freq Hz,
  *   records the user stack of whatever thread of the target is running.
+ * - epoll_wait (the syscalls' tracepoints): counts each worker's calls.
  *
  * The two scheduler programs are BTF-typed tracepoints: the kernel calls
  * them with its own task_structs, builds no trace record for them, and

@@ -84,6 +84,13 @@ struct kernel_facts {
 	uint32_t rdonly_cast;
 };
 
+static int shortcuts_off;       /* LOADER_* shortcuts the next loader_open leaves out */
+
+void loader_set_shortcuts_off(int shortcuts)
+{
+	shortcuts_off = shortcuts;
+}
+
 /* The kernel's BTF, for the tp_btf programs: the attach target of
  * "tp_btf/NAME" is the type btf_trace_NAME, and kf is worked out at the
  * first program. */
@@ -153,6 +160,20 @@ static const struct kbtf *kernel_types(struct kernel_facts *kf, char *err, size_
 	int wake_queued = rq_clock && queued > 0 && queued < HUD_KOFF_BASE;
 	kf->kc[HUD_KC_WAKE_QUEUED - HUD_KC_BASE] = wake_queued;
 	kf->koff[HUD_KOFF_TASK_LAST_QUEUED - HUD_KOFF_BASE] = wake_queued ? queued : 0;
+	/* A shortcut left out takes the way a kernel without it takes
+	 * (loader_set_shortcuts_off: the tests of those ways). */
+	static const struct { int shortcut, kc; } kcs[] = {
+		{ LOADER_REGS_IN_PLACE, HUD_KC_REGS_CAST }, { LOADER_RQ_CLOCK, HUD_KC_RQ_CLOCK },
+		{ LOADER_RUN_DELAY, HUD_KC_RUN_DELAY }, { LOADER_IO_CALLS, HUD_KC_IO_CALLS },
+		{ LOADER_WAKE_QUEUED, HUD_KC_WAKE_QUEUED },
+	};
+	for (size_t i = 0; i < sizeof(kcs) / sizeof(kcs[0]); i++)
+		if (shortcuts_off & kcs[i].shortcut)
+			kf->kc[kcs[i].kc - HUD_KC_BASE] = 0;
+	if (shortcuts_off & LOADER_REGS_IN_PLACE)
+		kf->rdonly_cast = 0;
+	if (shortcuts_off & LOADER_RQ_CLOCK)
+		kf->kc[HUD_KC_WAKE_QUEUED - HUD_KC_BASE] = 0;    /* the same clock */
 	kf->known = 1;
 	return k;
 }

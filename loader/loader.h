@@ -75,6 +75,10 @@ struct bpf_obj *loader_open(char *err, size_t errlen);
  * and the lost-events drill use it. */
 void loader_set_ringbuf_bytes(uint32_t bytes);
 
+/* LOADER_* shortcuts (below) the next loader_open leaves out, as on a
+ * kernel that lacks them (0: none): for the tests of those ways. */
+void loader_set_shortcuts_off(int shortcuts);
+
 /* The rings hud makes by default: room for ~1 s of samples (~800 bytes
  * each) from every one of the cpus online at freq Hz, so that a busy first
  * second (every stack new to the symbolizer) loses nothing, and for
@@ -117,7 +121,7 @@ int loader_stats(const struct bpf_obj *o, uint64_t out[HUD_STAT_COUNT]);
 #define LOADER_RUN_DELAY     4
 #define LOADER_IO_CALLS      8  /* off-CPU records carry the thread's read/write calls (CONFIG_TASK_XACCT) */
 #define LOADER_WAKE_QUEUED   16 /* sched_switch reads a worker's wakeup from the task: no sched_wakeup
-				 * program attached (CONFIG_SCHED_INFO, with LOADER_RQ_CLOCK) */
+				 * program loaded (CONFIG_SCHED_INFO, with LOADER_RQ_CLOCK) */
 int loader_shortcuts(const struct bpf_obj *o);
 /* The kernel's tick as loader_open found it (ns); 0 where unknown or
  * without LOADER_RQ_CLOCK: then every return is timed with the real clock. */

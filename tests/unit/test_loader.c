@@ -1050,6 +1050,42 @@ __attribute__((noinline)) static void check_burst_wakes(struct ringbuf *rb, stru
 	sleeps_collect(rb, seen);
 }
 
+/* The way of kernels where sched_switch cannot read a worker's wakeup
+ * from its task (no sched_info.last_queued, or no run queue's clock): a
+ * sched_wakeup program marks the wakeups. The same waits as with the
+ * wakeups read from the tasks: after an idle park, and after each sleep. */
+__attribute__((noinline)) static void check_wakeup_program(uint32_t tid)
+{
+	char err[512] = "";
+	struct seen s2;
+
+	loader_set_shortcuts_off(LOADER_WAKE_QUEUED);
+	struct bpf_obj *o = loader_open(err, sizeof(err));
+	loader_set_shortcuts_off(0);
+	CHECK(o != NULL, "loader_open with the wakeups left to a sched_wakeup program: %s", err);
+	if (!o)
+		return;
+	CHECK(!(loader_shortcuts(o) & LOADER_WAKE_QUEUED) && loader_prog_count(o) == 4,
+	      "the wakeups left to a program of their own: 4 programs (%d)", loader_prog_count(o));
+	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 5000000,
+				  .text_lo = (uint64_t)(uintptr_t)__executable_start, .text_hi = (uint64_t)(uintptr_t)etext };
+	CHECK(loader_configure(o, &cfg, err, sizeof(err)) == 0, "configure: %s", err);
+	CHECK(loader_thread_add(o, tid, 0) == 0, "register this thread as worker 0");
+	struct ringbuf *rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err));
+	CHECK(rb != NULL, "ringbuf_open: %s", err);
+	samples_of_test = sample_rings_open(o, err, sizeof(err));
+	CHECK(samples_of_test != NULL, "sample_rings_open: %s", err);
+	CHECK(loader_attach(o, 999, 0, err, sizeof(err)) == 0, "attach: %s", err);
+	memset(&s2, 0, sizeof(s2));
+	s2.tid = tid;
+	check_idle_wait(o, rb, &s2);
+	check_short_waits(o, rb, &s2, &cfg);
+	ringbuf_close(rb);
+	sample_rings_close(samples_of_test);
+	samples_of_test = NULL;
+	loader_close(o);
+}
+
 int main(void)
 {
 	char err[2048] = "";
@@ -1160,5 +1196,6 @@ int main(void)
 	CHECK(progs_after <= progs_before, "no hud program left after close (%d before, %d after)", progs_before,
 	      progs_after);
 	CHECK(maps_after <= maps_before, "no hud map left after close (%d before, %d after)", maps_before, maps_after);
+	check_wakeup_program(tid);
 	return check_done();
 }
