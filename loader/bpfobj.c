@@ -91,6 +91,38 @@ void loader_set_shortcuts_off(int shortcuts)
 	shortcuts_off = shortcuts;
 }
 
+/* Each LOADER_* shortcut and the HUD_KC_* constant that turns it on. */
+static const struct { int shortcut, kc; } shortcut_kcs[] = {
+	{ LOADER_REGS_IN_PLACE, HUD_KC_REGS_CAST }, { LOADER_RQ_CLOCK, HUD_KC_RQ_CLOCK },
+	{ LOADER_RUN_DELAY, HUD_KC_RUN_DELAY }, { LOADER_IO_CALLS, HUD_KC_IO_CALLS },
+	{ LOADER_WAKE_QUEUED, HUD_KC_WAKE_QUEUED },
+};
+
+/* The shortcuts kf takes. */
+static int kf_shortcuts(const struct kernel_facts *kf)
+{
+	int taken = 0;
+
+	for (size_t i = 0; i < sizeof(shortcut_kcs) / sizeof(shortcut_kcs[0]); i++)
+		if (kf->kc[shortcut_kcs[i].kc - HUD_KC_BASE])
+			taken |= shortcut_kcs[i].shortcut;
+	return taken;
+}
+
+/* Turns off kf's shortcuts in mask, and what needs them: the kfunc with
+ * the registers in place, the wakeups from the tasks with the run queue's
+ * clock (the same clock). */
+static void kf_drop_shortcuts(struct kernel_facts *kf, int mask)
+{
+	if (mask & LOADER_RQ_CLOCK)
+		mask |= LOADER_WAKE_QUEUED;
+	for (size_t i = 0; i < sizeof(shortcut_kcs) / sizeof(shortcut_kcs[0]); i++)
+		if (mask & shortcut_kcs[i].shortcut)
+			kf->kc[shortcut_kcs[i].kc - HUD_KC_BASE] = 0;
+	if (mask & LOADER_REGS_IN_PLACE)
+		kf->rdonly_cast = 0;
+}
+
 /* The kernel's BTF, for the tp_btf programs: the attach target of
  * "tp_btf/NAME" is the type btf_trace_NAME, and kf is worked out at the
  * first program. */
@@ -162,18 +194,7 @@ static const struct kbtf *kernel_types(struct kernel_facts *kf, char *err, size_
 	kf->koff[HUD_KOFF_TASK_LAST_QUEUED - HUD_KOFF_BASE] = wake_queued ? queued : 0;
 	/* A shortcut left out takes the way a kernel without it takes
 	 * (loader_set_shortcuts_off: the tests of those ways). */
-	static const struct { int shortcut, kc; } kcs[] = {
-		{ LOADER_REGS_IN_PLACE, HUD_KC_REGS_CAST }, { LOADER_RQ_CLOCK, HUD_KC_RQ_CLOCK },
-		{ LOADER_RUN_DELAY, HUD_KC_RUN_DELAY }, { LOADER_IO_CALLS, HUD_KC_IO_CALLS },
-		{ LOADER_WAKE_QUEUED, HUD_KC_WAKE_QUEUED },
-	};
-	for (size_t i = 0; i < sizeof(kcs) / sizeof(kcs[0]); i++)
-		if (shortcuts_off & kcs[i].shortcut)
-			kf->kc[kcs[i].kc - HUD_KC_BASE] = 0;
-	if (shortcuts_off & LOADER_REGS_IN_PLACE)
-		kf->rdonly_cast = 0;
-	if (shortcuts_off & LOADER_RQ_CLOCK)
-		kf->kc[HUD_KC_WAKE_QUEUED - HUD_KC_BASE] = 0;    /* the same clock */
+	kf_drop_shortcuts(kf, shortcuts_off);
 	kf->known = 1;
 	return k;
 }
@@ -540,21 +561,12 @@ static int prog_load_patched(struct bpf_obj *o, struct loaded_prog *p, const str
 		}
 		int rc = prog_load(p, insns, pp->ninsns, license, target, err, errlen);
 		free(insns);
-		int shortcuts = (kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] ? LOADER_REGS_IN_PLACE : 0) |
-				(kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] ? LOADER_RQ_CLOCK : 0) |
-				(kf->kc[HUD_KC_RUN_DELAY - HUD_KC_BASE] ? LOADER_RUN_DELAY : 0) |
-				(kf->kc[HUD_KC_IO_CALLS - HUD_KC_BASE] ? LOADER_IO_CALLS : 0) |
-				(kf->kc[HUD_KC_WAKE_QUEUED - HUD_KC_BASE] ? LOADER_WAKE_QUEUED : 0);
+		int shortcuts = kf_shortcuts(kf);
 		if (rc == 0 || !shortcuts) {
 			o->shortcuts = p->shortcuts = rc == 0 ? shortcuts : 0;
 			return rc;
 		}
-		kf->rdonly_cast = 0;
-		kf->kc[HUD_KC_REGS_CAST - HUD_KC_BASE] = 0;
-		kf->kc[HUD_KC_RQ_CLOCK - HUD_KC_BASE] = 0;
-		kf->kc[HUD_KC_RUN_DELAY - HUD_KC_BASE] = 0;
-		kf->kc[HUD_KC_IO_CALLS - HUD_KC_BASE] = 0;
-		kf->kc[HUD_KC_WAKE_QUEUED - HUD_KC_BASE] = 0;
+		kf_drop_shortcuts(kf, shortcuts);
 	}
 }
 
