@@ -1050,6 +1050,37 @@ __attribute__((noinline)) static void check_burst_wakes(struct ringbuf *rb, stru
 	sleeps_collect(rb, seen);
 }
 
+/* The config of the test: this process is the target, its own code the
+ * executable's, at a 5 ms threshold. */
+static struct hud_config test_config(void)
+{
+	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 5000000,
+				  .text_lo = (uint64_t)(uintptr_t)__executable_start, .text_hi = (uint64_t)(uintptr_t)etext };
+	return cfg;
+}
+
+/* o's records opened (its "events" ring buffer, returned, and its
+ * samples' rings, samples_of_test), then o attached at 999 Hz, with the
+ * epoll_wait counter or not. */
+static struct ringbuf *records_open_attached(struct bpf_obj *o, int count_epoll_waits)
+{
+	char err[2048] = "";
+	struct ringbuf *rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err));
+
+	CHECK(rb != NULL, "ringbuf_open: %s", err);
+	samples_of_test = sample_rings_open(o, err, sizeof(err));
+	CHECK(samples_of_test != NULL, "sample_rings_open: %s", err);
+	CHECK(loader_attach(o, 999, count_epoll_waits, err, sizeof(err)) == 0, "attach: %s", err);
+	return rb;
+}
+
+static void records_close(struct ringbuf *rb)
+{
+	ringbuf_close(rb);
+	sample_rings_close(samples_of_test);
+	samples_of_test = NULL;
+}
+
 /* The way of kernels where sched_switch cannot read a worker's wakeup
  * from its task (no sched_info.last_queued, or no run queue's clock): a
  * sched_wakeup program marks the wakeups. The same waits as with the
@@ -1067,22 +1098,15 @@ __attribute__((noinline)) static void check_wakeup_program(uint32_t tid)
 		return;
 	CHECK(!(loader_shortcuts(o) & LOADER_WAKE_QUEUED) && loader_prog_count(o) == 4,
 	      "the wakeups left to a program of their own: 4 programs (%d)", loader_prog_count(o));
-	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 5000000,
-				  .text_lo = (uint64_t)(uintptr_t)__executable_start, .text_hi = (uint64_t)(uintptr_t)etext };
+	struct hud_config cfg = test_config();
 	CHECK(loader_configure(o, &cfg, err, sizeof(err)) == 0, "configure: %s", err);
 	CHECK(loader_thread_add(o, tid, 0) == 0, "register this thread as worker 0");
-	struct ringbuf *rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err));
-	CHECK(rb != NULL, "ringbuf_open: %s", err);
-	samples_of_test = sample_rings_open(o, err, sizeof(err));
-	CHECK(samples_of_test != NULL, "sample_rings_open: %s", err);
-	CHECK(loader_attach(o, 999, 0, err, sizeof(err)) == 0, "attach: %s", err);
+	struct ringbuf *rb = records_open_attached(o, 0);
 	memset(&s2, 0, sizeof(s2));
 	s2.tid = tid;
 	check_idle_wait(o, rb, &s2);
 	check_short_waits(o, rb, &s2, &cfg);
-	ringbuf_close(rb);
-	sample_rings_close(samples_of_test);
-	samples_of_test = NULL;
+	records_close(rb);
 	loader_close(o);
 }
 
@@ -1130,8 +1154,7 @@ int main(void)
 	CHECK(count_hud_objects(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID) == progs_before + progs,
 	      "the kernel lists all %d programs", progs);
 
-	struct hud_config cfg = { .tgid = (uint32_t)getpid(), .threshold_ns = 5000000,
-				  .text_lo = (uint64_t)(uintptr_t)__executable_start, .text_hi = (uint64_t)(uintptr_t)etext };
+	struct hud_config cfg = test_config();
 	CHECK(loader_configure(o, &cfg, err, sizeof(err)) == 0, "configure: %s", err);
 	check_quick(o, &cfg);
 	CHECK(loader_thread_add(o, tid, 0) == 0, "register this thread as worker 0");
@@ -1146,11 +1169,7 @@ int main(void)
 	sleepstacks_stop(none);
 	struct sleepstacks *ss = sleepstacks_start(o, getpid(), cfg.text_lo, cfg.text_hi, 1000000, err, sizeof(err));
 	CHECK(ss != NULL, "sleepstacks_start: %s", err);
-	struct ringbuf *rb = ringbuf_open(loader_map_fd(o, "events"), err, sizeof(err));
-	CHECK(rb != NULL, "ringbuf_open: %s", err);
-	samples_of_test = sample_rings_open(o, err, sizeof(err));
-	CHECK(samples_of_test != NULL, "sample_rings_open: %s", err);
-	CHECK(loader_attach(o, 999, 1, err, sizeof(err)) == 0, "attach: %s", err);
+	struct ringbuf *rb = records_open_attached(o, 1);
 
 	memset(&seen, 0, sizeof(seen));
 	seen.tid = tid;
@@ -1180,8 +1199,7 @@ int main(void)
 	      "samples and off-CPU records share each CPU's ring in time order (%d of %d off-CPU records out of order)",
 	      seen.out_of_order, seen.offcpu_long);
 
-	ringbuf_close(rb);
-	sample_rings_close(samples_of_test);
+	records_close(rb);
 	loader_close(o);
 	/* The kernel frees a detached tracepoint link's program after an RCU
 	 * grace period, and maps from a work queue after the last reference. */
