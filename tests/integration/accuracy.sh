@@ -52,6 +52,15 @@ named=$(jq '[.traceEvents[] | select(.ph=="B" and .args.kind=="sched_delay" and 
 check "busy: waits for a CPU are named by the poll they interrupted ($named short_compute, $vdso clock reads)" \
 	test "${named:-0}" -gt "$((${vdso:-0} * 4))"
 
+# The same task alone on a runtime whose other workers idle: one of them
+# sleeps in the I/O driver, holding it, and the busy worker's turns find it
+# taken and make no epoll_wait at all; only Tokio's scheduler tick, read by
+# the sampler, tells the polls apart. Before, ~13-16 cpu blocks of up to
+# 1.4 s in 10 s.
+profile yielder 10 --scenario yielder
+check "a lone task yielding every 1 ms beside idle workers is no block (cpu/off_cpu events in 10 s: $BLOCKS)" \
+	test "$BLOCKS" = 0
+
 # ---- a CPU loop that reads the clock: one block per loop ------------------------
 # Most of its samples are in the vDSO's clock read or in std's clock code at
 # its entry or return, where the walk guesses or skips a frame: those
