@@ -522,6 +522,24 @@ INLINE hud_u32 tokio_context_hash(const struct hud_config *cfg, void *task)
 	return hud_site_fold(h) | 1;
 }
 
+/* Tokio's scheduler tick of task, the current thread (see
+ * hud_sample.tick), read through its worker's CURRENT pointer and Core
+ * into *tick: three reads of user memory. 0 when it is not known or not
+ * there (not a worker, the core out of the Context), 1 when read. */
+INLINE hud_u32 tokio_tick(const struct hud_config *cfg, void *task, hud_u32 *tick)
+{
+	hud_u64 tp, cx = 0, core = 0;
+
+	if (!cfg->tick_tls)
+		return 0;
+	tp = TASK_U64(task, HUD_KOFF_TASK_FSBASE);
+	if (!tp || bpf_probe_read_user(&cx, sizeof(cx), (void *)(tp + cfg->tick_tls)) || !cx ||
+	    bpf_probe_read_user(&core, sizeof(core), (void *)(cx + cfg->tick_core)) || !core ||
+	    bpf_probe_read_user(tick, sizeof(*tick), (void *)(core + cfg->tick_field)))
+		return 0;
+	return 1;
+}
+
 /* ---- sched_switch ---------------------------------------------------------- */
 
 /* The leaving thread's state as the classic sched_switch tracepoint
@@ -797,6 +815,8 @@ int hud_sample(struct bpf_perf_event_data *ctx)
 	e->epoll_waits = t ? t->epoll_waits : 0;
 	void *task = bpf_get_current_task_btf();
 	e->ctx_hash = t ? tokio_context_hash(cfg, task) : 0;
+	e->tick = 0;
+	e->tick_read = t ? tokio_tick(cfg, task, &e->tick) : 0;
 	e->run_delay = t && KCONST(HUD_KC_RUN_DELAY) ? TASK_U64(task, HUD_KOFF_TASK_RUN_DELAY) : 0;
 	/* A thread already running when hud registered it has not been seen
 	 * going on CPU: it is on CPU now. */

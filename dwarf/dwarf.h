@@ -80,6 +80,18 @@ int sym_file_has_symbols(struct sym_file *f);
  * trusted. */
 int sym_elf_tls_var(const char *path, const char *name_part, uint64_t *below, uint32_t *size);
 
+/* Where a member lies in a structure type of the file, from its DWARF:
+ * scope names the type, its namespaces outermost first, then its own name
+ * (NULL-terminated; {"tokio", "runtime", ..., "Core", NULL}); fields
+ * (NULL-terminated) name a member of that type, then a member of that
+ * member's type, and so on. *off is the last member's offset from the
+ * type's start, *size its type's size in bytes. Only in compile units
+ * whose name has "/" and the first namespace (a Rust crate's units are
+ * named after its path). 0, or -1 when the file has no such type or
+ * member, or no DWARF. */
+int sym_file_field_offset(struct sym_file *f, const char *const *scope, const char *const *fields, uint64_t *off,
+			  uint64_t *size);
+
 /* The largest function of the ELF file at path whose (mangled) name
  * contains every one of parts (NULL-terminated): its code starts at
  * *file_off in the file and is *size bytes long, inside one executable

@@ -373,6 +373,11 @@ static Dwarf_Debug dbg_of(struct sym_dw *d)
 	return d->dbg;
 }
 
+Dwarf_Debug sym_dw_libdwarf(struct sym_dw *d)
+{
+	return dbg_of(d);
+}
+
 /* ---- Names -------------------------------------------------------------- */
 
 static struct name_slot *name_slot(struct sym_dw *d, Dwarf_Off off, int insert)

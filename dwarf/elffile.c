@@ -485,6 +485,13 @@ static struct sym_dw *dwarf_of(struct sym_file *f)
 	return f->dw;
 }
 
+int sym_file_field_offset(struct sym_file *f, const char *const *scope, const char *const *fields, uint64_t *off,
+			  uint64_t *size)
+{
+	struct sym_dw *d = dwarf_of(f);
+	return d ? sym_dw_field_offset(d, scope, fields, off, size) : -1;
+}
+
 const char *sym_file_debug_path(struct sym_file *f)
 {
 	(void)dwarf_of(f);

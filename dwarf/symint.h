@@ -316,6 +316,14 @@ void sym_dw_trim(struct sym_dw *d);
 
 void sym_dw_close(struct sym_dw *d);
 
+/* libdwarf's handle on the reader's file, opened on first need; NULL when
+ * libdwarf cannot read it or hud declined to ask it (see dbg_of). */
+Dwarf_Debug sym_dw_libdwarf(struct sym_dw *d);
+
+/* See sym_file_field_offset (dwtypes.c). */
+int sym_dw_field_offset(struct sym_dw *d, const char *const *scope, const char *const *fields, uint64_t *off,
+			uint64_t *size);
+
 /* ---- ELF facts for procmaps.c and resolve.c (elffile.c) ------------------ */
 
 /* sym_file_resolve without its per-address cache, for a caller that keeps

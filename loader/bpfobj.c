@@ -776,6 +776,8 @@ int loader_configure(struct bpf_obj *o, const struct hud_config *want, char *err
 	cfg.quick_ns = o->tick_ns && cfg.threshold_ns > slack ? cfg.threshold_ns - slack : 0;
 	if (!o->thread_pointer || cfg.tls_len > HUD_TLS_MAX)
 		cfg.tls_off = cfg.tls_len = 0;
+	if (!o->thread_pointer)
+		cfg.tick_tls = 0;
 	cfg.sample_mask = o->sample_slots ? o->sample_slots - 1 : 0;
 	if (loader_map_update(loader_map_fd(o, "config"), &zero, &cfg, BPF_ANY) < 0) {
 		loader_fail(err, errlen, errno, "hud: cannot write the BPF config map");

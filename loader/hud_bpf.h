@@ -158,6 +158,16 @@ struct hud_config {
 	 * the demo's compute_checksum). 0, 0: walk to the stack's end. */
 	hud_u64 loop_lo;
 	hud_u64 loop_len;
+	/* Where the sampler reads Tokio's scheduler tick (see hud_sample.tick),
+	 * set after attaching, from the target's symbols and DWARF: the
+	 * multi_thread worker's CURRENT thread-local (a pointer to the worker's
+	 * Context) tick_tls bytes from the thread pointer (two's complement:
+	 * below it; 0: no tick is read), its Option<Box<Core>> tick_core bytes
+	 * into that Context (0 while the worker's core is elsewhere: outside
+	 * a poll, in block_in_place), the u32 tick tick_field bytes into Core. */
+	hud_u64 tick_tls;
+	hud_u32 tick_core;
+	hud_u32 tick_field;
 };
 #define HUD_TLS_MAX 128
 
@@ -385,6 +395,14 @@ struct hud_sample {
 	 * changes the budget during one, so a poll that used up its budget
 	 * and was polled again at once reads different from the last. */
 	hud_u32 ctx_hash;
+	/* Tokio's scheduler tick at this moment (hud_config.tick_tls), valid
+	 * when tick_read is 1: the worker adds one for each task it takes from
+	 * its queues, so two samples with different ticks are in two polls,
+	 * whatever else reads alike (a task that yields with nothing else to
+	 * run is polled again at once, and its worker turns the I/O driver
+	 * between only when no other worker holds it). */
+	hud_u32 tick;
+	hud_u32 tick_read;
 	/* The thread's time waiting for a CPU so far, in ns (see
 	 * HUD_KC_RUN_DELAY; 0 for a non-worker, or where unknown): between
 	 * two samples of one poll, the part of their distance the poll was

@@ -88,6 +88,8 @@ struct poll_run {
 	uint32_t vol_switches;
 	uint32_t epoll_waits;   /* the worker's epoll_wait count (hud_sample.epoll_waits) */
 	uint32_t ctx_hash;      /* its Tokio CONTEXT's hash (hud_sample.ctx_hash) */
+	uint32_t tick;          /* Tokio's scheduler tick at its last sample (hud_sample.tick), */
+	int tick_read;          /* ... when read */
 	uint64_t delay_first, delay_last;       /* hud_sample.run_delay at its first and last sample */
 	uint64_t poll;          /* identity of the poll: see session_poll_identity() */
 	int poll_guessed;       /* ... from a guessed walk: the next sample's stands */
@@ -742,10 +744,19 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 		      (func < 0 || st->culprit != 0 || ev->ips[0] < s->text_lo || ev->ips[0] >= s->text_hi);
 
 	/* One poll goes on while the worker neither slept nor turned Tokio's
-	 * I/O driver, Tokio's CONTEXT (the task's id, its budget) and the
-	 * frames outside the poll stay the same. */
+	 * I/O driver nor took another task from its queues (Tokio's tick, where
+	 * read), Tokio's CONTEXT (the task's id, its budget) and the frames
+	 * outside the poll stay the same. The tick tells apart the polls of a
+	 * task that yields while another worker holds the I/O driver: then
+	 * the worker makes no epoll_wait between them (the demo's yielder
+	 * scenario read ~13 blocks of up to 1.4 s in 10 s without it). */
+	/* (A tick read at one sample and not at the other: the tick came to be
+	 * read in between, as hud finds it only after attaching, and nothing
+	 * says the two are in one poll; within a poll, the core stays in the
+	 * worker's Context and the tick reads every time.) */
+	int tick_moved = r->tick_read != (ev->tick_read != 0) || r->tick != ev->tick;
 	int same_task = r->active && r->vol_switches == ev->vol_switches && r->epoll_waits == ev->epoll_waits &&
-			(r->poll == poll || guessed || r->poll_guessed) && ts >= r->last_ns;
+			!tick_moved && (r->poll == poll || guessed || r->poll_guessed) && ts >= r->last_ns;
 	if (same_task && r->ctx_hash == ev->ctx_hash) {
 		if (r->poll_guessed && !guessed) {
 			r->poll = poll;
@@ -779,6 +790,8 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 		r->vol_switches = ev->vol_switches;
 		r->epoll_waits = ev->epoll_waits;
 		r->ctx_hash = ev->ctx_hash;
+		r->tick = ev->tick;
+		r->tick_read = ev->tick_read != 0;
 		r->delay_first = r->delay_last = ev->run_delay;
 		r->poll = poll;
 		r->poll_guessed = guessed;
@@ -1471,6 +1484,35 @@ static void tokio_context(const char *main, const char *target, struct hud_confi
 	cfg->tls_len = (size > HUD_TLS_MAX ? HUD_TLS_MAX : size) & ~7u;
 }
 
+/* Where the sampler reads Tokio's scheduler tick (hud_config.tick_tls):
+ * the multi_thread worker's CURRENT thread-local in the main file's (or
+ * --target's) symbols, and the offsets of its Context's core and of
+ * Core's tick in the main file's DWARF (Tokio 1.x up to the version that
+ * moved CURRENT into CONTEXT). 0 when all were found, -1 when not: then
+ * polls are told apart without the tick (docs/TROUBLESHOOTING.md). */
+static int tokio_tick_place(struct session *s, const char *main, const char *target, struct hud_config *cfg)
+{
+	static const char *const worker[] = { "tokio", "runtime", "scheduler", "multi_thread", "worker", "Context", NULL };
+	static const char *const core[] = { "tokio", "runtime", "scheduler", "multi_thread", "worker", "Core", NULL };
+	static const char *const core_in_context[] = { "core", "value", "value", NULL };
+	static const char *const tick[] = { "tick", NULL };
+	struct sym_file *f = sym_proc_main(s->sym);
+	uint64_t below = 0, core_off = 0, core_size = 0, tick_off = 0, tick_size = 0;
+	uint32_t size = 0;
+
+	if (!f || (sym_elf_tls_var(main, "12multi_thread6worker7CURRENT", &below, &size) < 0 &&
+		   (!target || sym_elf_tls_var(target, "12multi_thread6worker7CURRENT", &below, &size) < 0)))
+		return -1;
+	/* The Context's Option<Box<Core>>: a pointer (0: None); the tick a u32. */
+	if (size != 8 || sym_file_field_offset(f, worker, core_in_context, &core_off, &core_size) < 0 || core_size != 8 ||
+	    sym_file_field_offset(f, core, tick, &tick_off, &tick_size) < 0 || tick_size != 4)
+		return -1;
+	cfg->tick_tls = 0 - below;
+	cfg->tick_core = (uint32_t)core_off;
+	cfg->tick_field = (uint32_t)tick_off;
+	return 0;
+}
+
 /* The application's file, when it is not the executable (then main is
  * filled with a path hud opens it by): --target's file where the process
  * maps it, or else, when the executable has no Tokio code, the first
@@ -1643,6 +1685,11 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	if (loader_attach(s->bpf, opts->freq, !opts->no_epoll_count, err, errlen) < 0)
 		goto out;
 	m->info.epoll_counted = loader_counts_epoll_waits(s->bpf);
+	/* After attaching: finding the tick reads the main file's DWARF
+	 * (~10-25 ms), which the first events need not wait for. */
+	if ((!moved || sym_elf_is_program(main_file)) && tokio_tick_place(s, main_file, opts->target, &cfg) == 0 &&
+	    loader_configure(s->bpf, &cfg, err, errlen) < 0)
+		goto out;
 	s->io_calls_known = (loader_shortcuts(s->bpf) & LOADER_IO_CALLS) != 0;
 	if (opts->on_attached)
 		opts->on_attached(opts->ctx);

@@ -271,6 +271,45 @@ static void test_tls_var(const char *self, const char *demo)
 	}
 }
 
+/* sym_file_field_offset finds a member of a Rust type by its namespaces,
+ * through members of members: where the sampler reads Tokio's scheduler
+ * tick (session.c, tokio_tick_place). The demo app's Tokio 1.24 built with
+ * rustc here puts Core's tick at 32 and the worker Context's core at 16;
+ * another compiler may order the fields otherwise, so the check is of
+ * what must hold of any layout. */
+static void test_field_offset(const char *demo)
+{
+	static const char *const core[] = { "tokio", "runtime", "scheduler", "multi_thread", "worker", "Core", NULL };
+	static const char *const worker[] = { "tokio", "runtime", "scheduler", "multi_thread", "worker", "Context", NULL };
+	static const char *const nowhere[] = { "tokio", "runtime", "no_such_module", "Core", NULL };
+	static const char *const tick[] = { "tick", NULL }, *const none[] = { "no_such_field", NULL };
+	static const char *const core_box[] = { "core", "value", "value", NULL };
+	static const char *const too_far[] = { "core", "value", "value", "nothing_inside", NULL };
+	char err[256];
+	uint64_t off = 99, size = 0, core_size = 0;
+
+	if (!demo)
+		return;
+	struct sym_file *f = sym_file_open(demo, err, sizeof(err));
+	CHECK(f != NULL, "the demo app opens (%s)", f ? "" : err);
+	if (!f)
+		return;
+	CHECK(sym_file_field_offset(f, core, (const char *const[]){ "is_searching", NULL }, &off, &core_size) == 0 &&
+	      core_size == 1, "Core's is_searching is a bool (%llu bytes)", (unsigned long long)core_size);
+	CHECK(sym_file_field_offset(f, core, tick, &off, &size) == 0 && size == 4 && off % 4 == 0 && off < 4096,
+	      "Core's tick is a u32 at an aligned offset (%llu, %llu bytes)", (unsigned long long)off,
+	      (unsigned long long)size);
+	CHECK(sym_file_field_offset(f, worker, core_box, &off, &size) == 0 && size == 8 && off % 8 == 0 && off < 64,
+	      "the worker Context's Option<Box<Core>> is a pointer inside it (%llu, %llu bytes)",
+	      (unsigned long long)off, (unsigned long long)size);
+	CHECK(sym_file_field_offset(f, core, none, &off, &size) < 0, "an absent member is not found");
+	CHECK(sym_file_field_offset(f, nowhere, tick, &off, &size) < 0, "an absent namespace is not found");
+	CHECK(sym_file_field_offset(f, worker, too_far, &off, &size) < 0, "a member of a pointer's type is not followed");
+	/* The search starts over each time (libdwarf's unit cursor). */
+	CHECK(sym_file_field_offset(f, core, tick, &off, &size) == 0 && size == 4, "asked again, found again");
+	sym_file_close(f);
+}
+
 __attribute__((noinline)) int hud_test_function_probe(int x)
 {
 	__asm__ volatile("" : "+r"(x));
@@ -413,6 +452,7 @@ int main(int argc, char **argv)
 	test_mismatch(n > 0 ? self : argv[0]);
 	test_tls_var(n > 0 ? self : argv[0], argc > 1 ? argv[1] : NULL);
 	test_function(n > 0 ? self : argv[0], argc > 1 ? argv[1] : NULL);
+	test_field_offset(argc > 1 ? argv[1] : NULL);
 	test_line_tables_only();
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
