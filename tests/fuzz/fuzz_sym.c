@@ -8,7 +8,10 @@
  *
  * The input is written to a temporary file (the symbolizer reads files),
  * opened, and resolved at a spread of addresses: around every function
- * symbol's start and through the first few MB. Any input must end in a
+ * symbol's start and through the first few MB; then the members of Tokio's
+ * scheduler types the session looks up are looked for
+ * (sym_file_field_offset; the seed cpp_tokio_types has them, in C++
+ * namespaces of the same names). Any input must end in a
  * result or a clean failure: never a crash, a sanitizer report, or a hang
  * (libFuzzer's -timeout catches loops). */
 #include <stdint.h>
@@ -50,6 +53,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (uint64_t a = 0x400000; a < 0x420000; a += 0x3f)
 			use(fr, sym_file_resolve(f, a, fr, SYM_MAX_FRAMES));
 		use(fr, sym_file_resolve(f, UINT64_MAX, fr, SYM_MAX_FRAMES));
+		static const char *const core[] = { "tokio", "runtime", "scheduler", "multi_thread", "worker", "Core",
+						     NULL };
+		static const char *const cx[] = { "tokio", "runtime", "scheduler", "multi_thread", "worker", "Context",
+						   NULL };
+		static const char *const tick[] = { "tick", NULL }, *const in_cx[] = { "core", "value", "value", NULL };
+		uint64_t off = 0, fsize = 0;
+		(void)sym_file_field_offset(f, core, tick, &off, &fsize);
+		(void)sym_file_field_offset(f, cx, in_cx, &off, &fsize);
 		sym_file_close(f);
 	}
 	unlink(path);
