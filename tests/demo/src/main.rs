@@ -29,9 +29,9 @@ use std::io::Write;
 use std::process::exit;
 use std::time::Duration;
 
-const ALL_SCENARIOS: [&str; 18] = [
+const ALL_SCENARIOS: [&str; 19] = [
     "cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy", "yielder", "selfwake", "inplace", "drain",
-    "pool", "closures", "clockspin", "naps", "twins", "slowpipe",
+    "pool", "closures", "clockspin", "naps", "yieldnaps", "twins", "slowpipe",
 ];
 /// The default set: everything but CPU pressure, busy workers, block_in_place, a drained
 /// channel, which disturb the others, the blocking pool waiting (a control of its own) and two
@@ -56,7 +56,8 @@ struct Opts {
 
 const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration SECS] [--deadlock] [--quiet]
   --scenario LIST  comma list of cpu,sleep,fsync,mutex,net,healthy,pressure,busy,
-                   yielder,selfwake,inplace,drain,pool,closures,clockspin,naps,twins,
+                   yielder,selfwake,inplace,drain,pool,closures,clockspin,naps,
+                   yieldnaps,twins,
                    slowpipe, all, or none (default: the first six)
   --workers N      Tokio worker threads (default 4)
   --duration SECS  exit after SECS seconds (default: run until SIGINT/SIGTERM)
@@ -267,6 +268,7 @@ async fn run(opts: &Opts) {
             "busy" => busy::spawn_all(opts.workers, opts.busy_tasks),
             "yielder" => busy::spawn_one(),
             "selfwake" => busy::spawn_self_waking(opts.workers),
+            "yieldnaps" => naps::spawn_yielding(opts.workers),
             // block_in_place panics on a current_thread runtime.
             "inplace" if opts.current_thread => eprintln!("hud-demo: inplace needs the multi-thread runtime; skipped"),
             "inplace" => inplace::spawn_all(),

@@ -21,3 +21,25 @@ pub async fn run() {
         stats::bump(&stats::NAPS);
     }
 }
+
+/// Scenario "yieldnaps": one task per worker but one that sleeps once for
+/// 150 µs in each poll and yields (`tokio::task::yield_now`), over and
+/// over: polls of one task, each with one short sleep at the same line,
+/// ~0.2 ms apart. The worker left idle sleeps in Tokio's I/O driver, so
+/// the others make no epoll_wait between polls. Not in the default set.
+///
+/// Expected hud verdict: no `off_cpu` block (no poll sleeps near the
+/// threshold). The kernel side chains sleeps of one call that follow one
+/// another closely; the scheduler tick says these are sleeps of different
+/// polls. A test app with 3 such tasks on 4 workers read ~1,240 blocks in
+/// 10 s without the tick in the sleeps.
+pub fn spawn_yielding(workers: usize) {
+    for _ in 0..workers.max(2) - 1 {
+        tokio::spawn(async {
+            loop {
+                std::thread::sleep(Duration::from_micros(150)); // HUD-HEALTHY: yieldnaps one nap a poll
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+}
