@@ -540,6 +540,19 @@ INLINE hud_u32 tokio_tick(const struct hud_config *cfg, void *task, hud_u32 *tic
 	return 1;
 }
 
+/* What tells a sleep's poll from another's (hud_thread.sleep_ctx): the
+ * hash of Tokio's CONTEXT, with the scheduler tick mixed in where it is
+ * read (a task polled again at once, whose CONTEXT reads the same, was
+ * taken from the queue again). 0 when neither is known. */
+INLINE hud_u32 sleep_identity(const struct hud_config *cfg, void *task)
+{
+	hud_u32 h = tokio_context_hash(cfg, task), tick = 0;
+
+	if (tokio_tick(cfg, task, &tick))
+		h = hud_site_fold(hud_site_mix(h, tick)) | 1;
+	return h;
+}
+
 /* ---- sched_switch ---------------------------------------------------------- */
 
 /* The leaving thread's state as the classic sched_switch tracepoint
@@ -683,13 +696,13 @@ int hud_sched_switch(hud_u64 *ctx)
 			t->start_rq = KCONST(HUD_KC_WAKE_QUEUED) ? rq_clock_of(prev_task) : 0;
 		} else {
 			hud_u64 rq = rq_clock_of(prev_task);
-			/* A sleep (not a preemption) reads Tokio's CONTEXT: a
-			 * sleep of another poll does not go on with the stretch
-			 * (see HUD_CHAIN_GAP_NS). */
-			hud_u32 ctx = runnable || !cfg ? t->sleep_ctx : tokio_context_hash(cfg, prev_task);
+			/* A sleep (not a preemption) reads Tokio's CONTEXT and
+			 * tick: a sleep of another poll does not go on with the
+			 * stretch (see HUD_CHAIN_GAP_NS). */
+			hud_u32 ctx = runnable || !cfg ? t->sleep_ctx : sleep_identity(cfg, prev_task);
 			hud_u16 epolls = runnable ? t->sleep_epoll : t->epoll_waits;
 			int goes_on = same_call(t, was_site, was_idle, rq) && ctx == t->sleep_ctx &&
-				      epolls == t->sleep_epoll;
+				      epolls == t->sleep_epoll && cfg && !cfg->sleeps_apart;
 			t->sleep_ctx = ctx;
 			t->sleep_epoll = epolls;
 			if (!runnable && KCONST(HUD_KC_IO_CALLS))

@@ -120,11 +120,15 @@ struct hud_map_def {
  * and the short times on CPU between them, until it reaches the threshold.
  * Only where the run queue's clock is read in place (HUD_KC_RQ_CLOCK). A
  * sleep of another poll at that site does not go on with it: Tokio's
- * CONTEXT (the task's id, its budget; see hud_config.tls_off) must read
- * the same as at the stretch's last sleep (hud_thread.sleep_ctx), and no
- * epoll_wait came between (Tokio turns its I/O driver between polls, after
- * a yield_now say, never inside one). Two tasks that sleep at one line,
- * polled one after the other, were one block of both sleeps. */
+ * CONTEXT (the task's id, its budget; see hud_config.tls_off) and its
+ * scheduler tick (hud_config.tick_tls) must read the same as at the
+ * stretch's last sleep (hud_thread.sleep_ctx), and no epoll_wait came
+ * between (Tokio turns its I/O driver between polls, after a yield_now
+ * say, never inside one, when no other worker holds it). Two tasks that
+ * sleep at one line, polled one after the other, were one block of both
+ * sleeps; one task's polls that each sleep once and yield, beside an idle
+ * worker holding the driver, ~1,380 blocks in 10 s (the demo's
+ * yieldnaps) before the tick. */
 #define HUD_CHAIN_GAP_NS    500000u
 
 /* "config" (array, 1 entry): written by user space before attaching. */
@@ -168,6 +172,12 @@ struct hud_config {
 	hud_u64 tick_tls;
 	hud_u32 tick_core;
 	hud_u32 tick_field;
+	/* 1: no sleep goes on with the one before (HUD_CHAIN_GAP_NS). User
+	 * space sets it from attaching until it knows whether the tick is
+	 * read: without it, sleeps of two polls of one task could be one
+	 * stretch. */
+	hud_u32 sleeps_apart;
+	hud_u32 pad1;
 };
 #define HUD_TLS_MAX 128
 
@@ -293,8 +303,9 @@ struct hud_thread {
 	 * switch-out of that number named its sleeps. */
 	hud_u32 first_seq;
 	/* kernel side only, see HUD_CHAIN_GAP_NS: at its last sleep (not a
-	 * preemption) outside an idle site, a hash of Tokio's CONTEXT (0
-	 * where unknown) and its epoll_waits; the sleeps of its stretch */
+	 * preemption) outside an idle site, a hash of Tokio's CONTEXT and
+	 * tick (0 where neither is known) and its epoll_waits; the sleeps of
+	 * its stretch */
 	hud_u32 sleep_ctx;
 	hud_u16 sleep_epoll;
 	hud_u16 stretch_sleeps;
@@ -420,8 +431,8 @@ struct hud_event {
 	hud_u32 cpu;
 	hud_u64 ts_ns;          /* SAMPLE: when; OFFCPU: when it left the CPU (idle: its wakeup) */
 	hud_u64 duration_ns;    /* OFFCPU: how long it was off CPU (idle: since its wakeup) */
-	hud_u32 ctx_hash;       /* OFFCPU, a sleep: hud_thread.sleep_ctx (Tokio's CONTEXT at its
-				 * last sleep), 0 where unknown: records of one poll read alike */
+	hud_u32 ctx_hash;       /* OFFCPU, a sleep: hud_thread.sleep_ctx (Tokio's CONTEXT and tick
+				 * at its last sleep), 0 where unknown: records of one poll read alike */
 	hud_u32 state;          /* OFFCPU: prev_state when it left; SAMPLE: 0 */
 	hud_u32 vol_switches;   /* the thread's sleep count at this moment */
 	hud_u16 epoll_waits;    /* OFFCPU: hud_thread.epoll_waits at its return */

@@ -1656,6 +1656,8 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	}
 	s->text_lo = cfg.text_lo;
 	s->text_hi = cfg.text_hi;
+	/* Until the tick's place is known (after attaching). */
+	cfg.sleeps_apart = 1;
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)
 		goto out;
 	/* When sleeps come so often that the reader polls: sleeps shorter than
@@ -1686,9 +1688,13 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		goto out;
 	m->info.epoll_counted = loader_counts_epoll_waits(s->bpf);
 	/* After attaching: finding the tick reads the main file's DWARF
-	 * (~10-25 ms), which the first events need not wait for. */
-	if ((!moved || sym_elf_is_program(main_file)) && tokio_tick_place(s, main_file, opts->target, &cfg) == 0 &&
-	    loader_configure(s->bpf, &cfg, err, errlen) < 0)
+	 * (~10-25 ms), which the first events need not wait for. Until then,
+	 * samples read no tick (see on_sample) and the kernel
+	 * side chains no sleeps. */
+	if (!moved || sym_elf_is_program(main_file))
+		(void)tokio_tick_place(s, main_file, opts->target, &cfg);
+	cfg.sleeps_apart = 0;
+	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)
 		goto out;
 	s->io_calls_known = (loader_shortcuts(s->bpf) & LOADER_IO_CALLS) != 0;
 	if (opts->on_attached)
