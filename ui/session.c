@@ -207,6 +207,9 @@ struct session {
 	int warned;
 	int prefix_warned;      /* warn_prefix_unmatched said so (taken back once workers appear) */
 	int io_calls_known;     /* off-CPU records carry io_calls (LOADER_IO_CALLS) */
+	uint64_t runs_from;     /* session time from which samples make poll runs: when the
+				 * tick's place is known (see on_sample); before, no evidence
+				 * tells a yielding task's polls apart */
 	uint32_t asleep_next;   /* discover_asleep's place in the thread list */
 	struct unwind *unwind;  /* ... and the process's call-frame information, NULL until needed */
 };
@@ -756,7 +759,8 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	 * worker's Context and the tick reads every time.) */
 	int tick_moved = r->tick_read != (ev->tick_read != 0) || r->tick != ev->tick;
 	int same_task = r->active && r->vol_switches == ev->vol_switches && r->epoll_waits == ev->epoll_waits &&
-			!tick_moved && (r->poll == poll || guessed || r->poll_guessed) && ts >= r->last_ns;
+			!tick_moved && (r->poll == poll || guessed || r->poll_guessed) && ts >= r->last_ns &&
+			r->first_ns >= s->runs_from;
 	if (same_task && r->ctx_hash == ev->ctx_hash) {
 		if (r->poll_guessed && !guessed) {
 			r->poll = poll;
@@ -1689,13 +1693,15 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	m->info.epoll_counted = loader_counts_epoll_waits(s->bpf);
 	/* After attaching: finding the tick reads the main file's DWARF
 	 * (~10-25 ms), which the first events need not wait for. Until then,
-	 * samples read no tick (see on_sample) and the kernel
-	 * side chains no sleeps. */
+	 * samples read no tick and make no poll run (runs_from: the demo's
+	 * selfwake scenario read a block of 20 ms there in one run of two),
+	 * and the kernel side chains no sleeps. */
 	if (!moved || sym_elf_is_program(main_file))
 		(void)tokio_tick_place(s, main_file, opts->target, &cfg);
 	cfg.sleeps_apart = 0;
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)
 		goto out;
+	s->runs_from = session_ts(s, now_ns());
 	s->io_calls_known = (loader_shortcuts(s->bpf) & LOADER_IO_CALLS) != 0;
 	if (opts->on_attached)
 		opts->on_attached(opts->ctx);

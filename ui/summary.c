@@ -115,7 +115,8 @@ void summary_print(FILE *out, const struct model *m, int top)
 		fprintf(out, "warning: %.*s\n", (int)strcspn(p, "\n"), p);
 	if (i->epoll_counted == 0)
 		fputs("note: epoll_wait calls were not counted (--no-epoll-count, or a kernel without syscall "
-		      "tracepoints): a task that yields often can show as cpu blocks\n", out);
+		      "tracepoints): where Tokio's scheduler tick is not read, a task that yields often can show "
+		      "as cpu blocks\n", out);
 	if (i->lost)
 		fprintf(out, "note: %llu events were lost (hud's rings were full): raise --ringbuf-kb "
 			"(16384, say; hud --help gives the default)\n", (unsigned long long)i->lost);
