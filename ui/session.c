@@ -752,11 +752,10 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	 * outside the poll stay the same. The tick tells apart the polls of a
 	 * task that yields while another worker holds the I/O driver: then
 	 * the worker makes no epoll_wait between them (the demo's yielder
-	 * scenario read ~13 blocks of up to 1.4 s in 10 s without it). */
-	/* (A tick read at one sample and not at the other: the tick came to be
-	 * read in between, as hud finds it only after attaching, and nothing
-	 * says the two are in one poll; within a poll, the core stays in the
-	 * worker's Context and the tick reads every time.) */
+	 * scenario read ~13 blocks of up to 1.4 s in 10 s without it). A tick
+	 * read at one sample and not at the other says nothing of one poll
+	 * (within a poll the core stays in the worker's Context and the tick
+	 * reads every time), nor does a run begun before runs_from. */
 	int tick_moved = r->tick_read != (ev->tick_read != 0) || r->tick != ev->tick;
 	int same_task = r->active && r->vol_switches == ev->vol_switches && r->epoll_waits == ev->epoll_waits &&
 			!tick_moved && (r->poll == poll || guessed || r->poll_guessed) && ts >= r->last_ns &&
