@@ -378,6 +378,33 @@ Dwarf_Debug sym_dw_libdwarf(struct sym_dw *d)
 	return dbg_of(d);
 }
 
+static struct cu *cu_of_offset(struct sym_dw *d, uint64_t off);
+static int unit_abbrevs(struct sym_dw *d, struct cu *cu);
+
+int sym_dw_unit_at(struct sym_dw *d, uint64_t off, const struct dw_secs **s, const struct dw_unit **u,
+		   const struct dw_abbrevs **ab, const char **name)
+{
+	struct cu *cu = d->fast ? cu_of_offset(d, off) : NULL;
+
+	if (!cu || cu->slow || unit_abbrevs(d, cu) != 0)
+		return -1;
+	*s = &d->s;
+	*u = &cu->u;
+	*ab = cu->ab;
+	*name = cu->name;
+	return 0;
+}
+
+size_t sym_dw_units(const struct sym_dw *d)
+{
+	return d->ncus;
+}
+
+uint64_t sym_dw_unit_die(const struct sym_dw *d, size_t i)
+{
+	return i < d->ncus ? d->cus[i].off : 0;
+}
+
 /* ---- Names -------------------------------------------------------------- */
 
 static struct name_slot *name_slot(struct sym_dw *d, Dwarf_Off off, int insert)
@@ -417,9 +444,6 @@ static struct name_slot *name_slot(struct sym_dw *d, Dwarf_Off off, int insert)
 /* The raw name of the DIE at off: its linkage name, else its DW_AT_name, else
  * the name of what it refers to (as the reference's name_entry); and in
  * *decl_line its DW_AT_decl_line, else that of what it refers to (0 none). */
-static struct cu *cu_of_offset(struct sym_dw *d, uint64_t off);
-static int unit_abbrevs(struct sym_dw *d, struct cu *cu);
-
 static const char *name_entry(struct sym_dw *d, Dwarf_Off off, int hops, uint32_t *decl_line)
 {
 	*decl_line = 0;

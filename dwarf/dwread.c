@@ -710,6 +710,14 @@ int dw_read_die(const struct dw_secs *s, struct dw_unit *u, const struct dw_abbr
 				d->has_origin = 1;
 			}
 			break;
+		case DW_AT_type:
+			if (v.kind == V_REF) {
+				d->type = v.v;
+				d->has_type = 1;
+			}
+			break;
+		case DW_AT_data_member_location: d->has_member_at = (uint8_t)as_unsigned(&v, &d->member_at); break;
+		case DW_AT_byte_size: d->has_byte_size = (uint8_t)as_unsigned(&v, &d->byte_size); break;
 		case DW_AT_call_file: as_unsigned(&v, &d->call_file); break;
 		case DW_AT_call_line: as_unsigned(&v, &d->call_line); break;
 		case DW_AT_decl_line: as_unsigned(&v, &d->decl_line); break;

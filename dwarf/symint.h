@@ -243,10 +243,13 @@ struct dw_die {
 	uint64_t next;          /* offset after its attributes */
 	uint64_t low, high, ranges, origin, sibling, stmt_list;
 	uint64_t call_file, call_line, lang, decl_line;
+	uint64_t type, member_at, byte_size;    /* DW_AT_type (a .debug_info offset), a constant
+						 * DW_AT_data_member_location, DW_AT_byte_size */
 	const char *name, *linkage, *comp_dir;
 	uint16_t tag;
 	uint8_t children, null, has_low, has_high, high_is_size, has_ranges, ranges_index;
 	uint8_t has_origin, name_first, has_stmt, has_sibling, split;
+	uint8_t has_type, has_member_at, has_byte_size;
 };
 
 /* Reads the DIE at off. is_unit_die: it is the unit's own DIE, whose
@@ -315,6 +318,18 @@ size_t sym_dw_split_units(struct sym_dw *d);
 void sym_dw_trim(struct sym_dw *d);
 
 void sym_dw_close(struct sym_dw *d);
+
+/* The fast reader's view of the unit holding .debug_info offset off, for
+ * dwtypes.c's walk: the sections, the unit's header, its abbreviations
+ * and its DW_AT_name (NULL when it has none). 0, or -1 when no unit the
+ * fast reader reads holds off (libdwarf's files and units). */
+int sym_dw_unit_at(struct sym_dw *d, uint64_t off, const struct dw_secs **s, const struct dw_unit **u,
+		   const struct dw_abbrevs **ab, const char **name);
+
+/* The .debug_info offset of unit i's DIE (i < sym_dw_units), for walking
+ * the units in order with sym_dw_unit_at. */
+size_t sym_dw_units(const struct sym_dw *d);
+uint64_t sym_dw_unit_die(const struct sym_dw *d, size_t i);
 
 /* libdwarf's handle on the reader's file, opened on first need; NULL when
  * libdwarf cannot read it or hud declined to ask it (see dbg_of). */

@@ -1691,7 +1691,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 		goto out;
 	m->info.epoll_counted = loader_counts_epoll_waits(s->bpf);
 	/* After attaching: finding the tick reads the main file's DWARF
-	 * (~10-25 ms), which the first events need not wait for. Until then,
+	 * (~5 ms, its index included), which the first events need not wait for. Until then,
 	 * samples read no tick and make no poll run (runs_from: the demo's
 	 * selfwake scenario read a block of 20 ms there in one run of two),
 	 * and the kernel side chains no sleeps. */
