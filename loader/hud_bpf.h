@@ -121,8 +121,8 @@ struct hud_map_def {
  * Only where the run queue's clock is read in place (HUD_KC_RQ_CLOCK). A
  * sleep of another poll at that site does not go on with it: Tokio's
  * CONTEXT (the task's id, its budget; see hud_config.tls_off) and its
- * scheduler tick (hud_config.tick_tls) must read the same as at the
- * stretch's last sleep (hud_thread.sleep_ctx), and no epoll_wait came
+ * scheduler tick (hud_config.tick_tls; where read at both) must read the
+ * same as at the stretch's last sleep (hud_thread.sleep_ctx, sleep_tick), and no epoll_wait came
  * between (Tokio turns its I/O driver between polls, after a yield_now
  * say, never inside one, when no other worker holds it). Two tasks that
  * sleep at one line, polled one after the other, were one block of both
@@ -304,15 +304,18 @@ struct hud_thread {
 	hud_u32 first_seq;
 	/* kernel side only, see HUD_CHAIN_GAP_NS: at its last sleep (not a
 	 * preemption) outside an idle site, a hash of Tokio's CONTEXT and
-	 * tick (0 where neither is known) and its epoll_waits; the sleeps of
-	 * its stretch */
+	 * (0 where unknown) and its epoll_waits; the sleeps of its stretch */
 	hud_u32 sleep_ctx;
 	hud_u16 sleep_epoll;
 	hud_u16 stretch_sleeps;
 	hud_u32 sleep_io;       /* ... its read and write calls done (HUD_KC_IO_CALLS) at its last sleep */
 	hud_u16 off_nr;         /* the system call it last left the CPU in (low 16 bits of orig_rax) */
-	hud_u16 pad2;
-	hud_u32 pad1[1];        /* the checks start on a cache line of their own */
+	/* kernel side only: Tokio's tick at its last sleep (hud_config.tick_tls),
+	 * read only at a sleep that could go on with the one before (at its
+	 * site, soon after its return; see sleep_tick in bpf.c), when
+	 * sleep_tick_read is 1 */
+	hud_u16 sleep_tick_read;
+	hud_u32 sleep_tick;     /* (the checks start on a cache line of their own) */
 	struct hud_site_check site_checks[HUD_SITES];   /* user space */
 };
 _Static_assert(sizeof(struct hud_thread) % 64 == 0, "threads' entries are whole cache lines");
@@ -431,8 +434,9 @@ struct hud_event {
 	hud_u32 cpu;
 	hud_u64 ts_ns;          /* SAMPLE: when; OFFCPU: when it left the CPU (idle: its wakeup) */
 	hud_u64 duration_ns;    /* OFFCPU: how long it was off CPU (idle: since its wakeup) */
-	hud_u32 ctx_hash;       /* OFFCPU, a sleep: hud_thread.sleep_ctx (Tokio's CONTEXT and tick
-				 * at its last sleep), 0 where unknown: records of one poll read alike */
+	hud_u32 ctx_hash;       /* OFFCPU, a sleep: hud_thread.sleep_ctx (Tokio's CONTEXT at its last
+				 * sleep) with sleep_tick mixed in where read, 0 where unknown:
+				 * records of one poll read alike */
 	hud_u32 state;          /* OFFCPU: prev_state when it left; SAMPLE: 0 */
 	hud_u32 vol_switches;   /* the thread's sleep count at this moment */
 	hud_u16 epoll_waits;    /* OFFCPU: hud_thread.epoll_waits at its return */
