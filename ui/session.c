@@ -1468,6 +1468,15 @@ static void tokio_worker_loop(struct model *m, int pid, const char *main, const 
 		}
 }
 
+/* A thread-local of Tokio's by its mangled name_part: in the main file's
+ * symbols, else in --target's (the same build, with its symbols). */
+static int tokio_tls_var(const char *main, const char *target, const char *name_part, uint64_t *below, uint32_t *size)
+{
+	if (sym_elf_tls_var(main, name_part, below, size) == 0)
+		return 0;
+	return target ? sym_elf_tls_var(target, name_part, below, size) : -1;
+}
+
 /* Where the sampler finds Tokio's per-thread CONTEXT in the target (see
  * hud_sample.ctx_hash): its thread-local symbol in the main file (main),
  * else in --target (the same build, with its symbols). None in a target
@@ -1477,11 +1486,10 @@ static void tokio_worker_loop(struct model *m, int pid, const char *main, const 
  * the dynamic loader put it. */
 static void tokio_context(const char *main, const char *target, struct hud_config *cfg)
 {
-	static const char name[] = "5tokio7runtime7context7CONTEXT";
 	uint64_t below = 0;
 	uint32_t size = 0;
 
-	if (sym_elf_tls_var(main, name, &below, &size) < 0 && (!target || sym_elf_tls_var(target, name, &below, &size) < 0))
+	if (tokio_tls_var(main, target, "5tokio7runtime7context7CONTEXT", &below, &size) < 0)
 		return;
 	cfg->tls_off = 0 - below;
 	cfg->tls_len = (size > HUD_TLS_MAX ? HUD_TLS_MAX : size) & ~7u;
@@ -1503,8 +1511,7 @@ static int tokio_tick_place(struct session *s, const char *main, const char *tar
 	uint64_t below = 0, core_off = 0, core_size = 0, tick_off = 0, tick_size = 0;
 	uint32_t size = 0;
 
-	if (!f || (sym_elf_tls_var(main, "12multi_thread6worker7CURRENT", &below, &size) < 0 &&
-		   (!target || sym_elf_tls_var(target, "12multi_thread6worker7CURRENT", &below, &size) < 0)))
+	if (!f || tokio_tls_var(main, target, "12multi_thread6worker7CURRENT", &below, &size) < 0)
 		return -1;
 	/* The Context's Option<Box<Core>>: a pointer (0: None); the tick a u32. */
 	if (size != 8 || sym_file_field_offset(f, worker, core_in_context, &core_off, &core_size) < 0 || core_size != 8 ||
@@ -1646,7 +1653,10 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	code.n = sym_proc_main_code(s->sym, code.maps, (int)(sizeof(code.maps) / sizeof(code.maps[0])), &code.lo, &code.hi);
 	cfg.text_lo = code.lo;
 	cfg.text_hi = code.hi;
-	if (!moved || sym_elf_is_program(main_file))
+	/* Tokio's thread-locals are read only in a program's static block
+	 * (see tokio_context). */
+	int own_tls = !moved || sym_elf_is_program(main_file);
+	if (own_tls)
 		tokio_context(main_file, opts->target, &cfg);
 	tokio_worker_loop(m, opts->pid, main_file, opts->target, &code, &cfg);
 	if (moved && !opts->target) {
@@ -1690,12 +1700,12 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	if (loader_attach(s->bpf, opts->freq, !opts->no_epoll_count, err, errlen) < 0)
 		goto out;
 	m->info.epoll_counted = loader_counts_epoll_waits(s->bpf);
-	/* After attaching: finding the tick reads the main file's DWARF
-	 * (~5 ms, its index included), which the first events need not wait for. Until then,
-	 * samples read no tick and make no poll run (runs_from: the demo's
-	 * selfwake scenario read a block of 20 ms there in one run of two),
-	 * and the kernel side chains no sleeps. */
-	if (!moved || sym_elf_is_program(main_file))
+	/* After attaching: finding the tick reads the main file's DWARF (~5
+	 * ms, its index included), which the first events need not wait for.
+	 * Until then, samples read no tick and make no poll run (runs_from:
+	 * the demo's selfwake scenario read a block of 20 ms there in one run
+	 * of two), and the kernel side chains no sleeps. */
+	if (own_tls)
 		(void)tokio_tick_place(s, main_file, opts->target, &cfg);
 	cfg.sleeps_apart = 0;
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)
