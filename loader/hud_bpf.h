@@ -122,8 +122,8 @@ struct hud_map_def {
  * sleep of another poll at that site does not go on with it: Tokio's
  * CONTEXT (the task's id, its budget; see hud_config.tls_off) and its
  * scheduler tick (hud_config.tick_tls; where read at both) must read the
- * same as at the stretch's last sleep (hud_thread.sleep_ctx, sleep_tick), and no epoll_wait came
- * between (Tokio turns its I/O driver between polls, after a yield_now
+ * same as at the stretch's last sleep (hud_thread.sleep_ctx, sleep_tick),
+ * and no epoll_wait came between (Tokio turns its I/O driver between polls, after a yield_now
  * say, never inside one, when no other worker holds it). Two tasks that
  * sleep at one line, polled one after the other, were one block of both
  * sleeps; one task's polls that each sleep once and yield, beside an idle
@@ -303,8 +303,8 @@ struct hud_thread {
 	 * switch-out of that number named its sleeps. */
 	hud_u32 first_seq;
 	/* kernel side only, see HUD_CHAIN_GAP_NS: at its last sleep (not a
-	 * preemption) outside an idle site, a hash of Tokio's CONTEXT and
-	 * (0 where unknown) and its epoll_waits; the sleeps of its stretch */
+	 * preemption) outside an idle site, a hash of Tokio's CONTEXT (0
+	 * where unknown) and its epoll_waits; the sleeps of its stretch */
 	hud_u32 sleep_ctx;
 	hud_u16 sleep_epoll;
 	hud_u16 stretch_sleeps;
@@ -312,7 +312,7 @@ struct hud_thread {
 	hud_u16 off_nr;         /* the system call it last left the CPU in (low 16 bits of orig_rax) */
 	/* kernel side only: Tokio's tick at its last sleep (hud_config.tick_tls),
 	 * read only at a sleep that could go on with the one before (at its
-	 * site, soon after its return; see sleep_tick in bpf.c), when
+	 * site, soon after its return; see hud_sched_switch), when
 	 * sleep_tick_read is 1 */
 	hud_u16 sleep_tick_read;
 	hud_u32 sleep_tick;     /* (the checks start on a cache line of their own) */
