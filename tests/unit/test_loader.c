@@ -740,6 +740,18 @@ static void check_site_room(struct bpf_obj *o)
 		all &= keys_of(&t, 0x1000 * (i + 1), 0x50 + i) == 1;
 	CHECK(all, "4 parks and 8 blocking calls are all kept");
 	CHECK(keys_of(&t, 0x6000, 0x99) == 1 && keys_of(&t, 0x6000, 0x55) == 1, "the site's two stacks are both kept");
+	struct hud_site park = { .site = 0x1000 * 2, .check = { .hash = 0x51, .words = 2 } };
+	CHECK(loader_site_add(o, tid, park) == 0 && loader_thread_get(o, tid, &t) == 0 && keys_of(&t, 0x2000, 0) == 1 &&
+	      keys_of(&t, 0x2000, 0x51) == 1,
+	      "an idle park told again as a known site (its stack read a moment before) stays an idle park");
+	park.idle = 1;
+	park.site = 0x1000 * 7;
+	CHECK(loader_site_add(o, tid, park) == 0 && loader_thread_get(o, tid, &t) == 0 && keys_of(&t, 0x7000, 0) == 1,
+	      "a known site told as an idle park becomes one");
+	park.idle = 0;
+	park.check.hash = 0x56;
+	CHECK(loader_site_add(o, tid, park) == 0 && loader_thread_get(o, tid, &t) == 0 && keys_of(&t, 0x7000, 0) == 1,
+	      "... and stays one");
 	for (uint32_t i = 12; i < HUD_SITES + 4; i++) {
 		struct hud_site s = { .site = 0x1000 * (i + 1), .check = { .hash = 0x50 + i, .words = 2 } };
 		CHECK(loader_site_add(o, tid, s) == 0, "site %u added", i);

@@ -6,6 +6,7 @@
 //! lines are tagged "HUD-HEALTHY: KIND NAME" the same way.
 
 mod busy;
+mod chatter;
 mod clockspin;
 mod naps;
 mod twins;
@@ -29,9 +30,10 @@ use std::io::Write;
 use std::process::exit;
 use std::time::Duration;
 
-const ALL_SCENARIOS: [&str; 19] = [
+const ALL_SCENARIOS: [&str; 20] = [
     "cpu", "sleep", "fsync", "mutex", "net", "healthy", "pressure", "busy", "yielder", "selfwake", "inplace", "drain",
     "pool", "closures", "clockspin", "naps", "yieldnaps", "twins", "slowpipe",
+    "chatter",
 ];
 /// The default set: everything but CPU pressure, busy workers, block_in_place, a drained
 /// channel, which disturb the others, the blocking pool waiting (a control of its own) and two
@@ -58,7 +60,7 @@ const USAGE: &str = "usage: hud-demo [--scenario LIST] [--workers N] [--duration
   --scenario LIST  comma list of cpu,sleep,fsync,mutex,net,healthy,pressure,busy,
                    yielder,selfwake,inplace,drain,pool,closures,clockspin,naps,
                    yieldnaps,twins,
-                   slowpipe, all, or none (default: the first six)
+                   slowpipe,chatter, all, or none (default: the first six)
   --workers N      Tokio worker threads (default 4)
   --duration SECS  exit after SECS seconds (default: run until SIGINT/SIGTERM)
                    (forced 2 s later even if the runtime is stalled)
@@ -279,6 +281,7 @@ async fn run(opts: &Opts) {
             "naps" => drop(tokio::spawn(naps::run())),
             "twins" => twins::spawn_all(),
             "slowpipe" => drop(tokio::spawn(slowpipe::run())),
+            "chatter" => chatter::spawn_all(),
             _ => unreachable!(),
         }
     }
