@@ -872,12 +872,16 @@ int loader_site_add(const struct bpf_obj *o, uint32_t tid, struct hud_site site)
 		errno = ENOENT;
 		return -1;
 	}
-	/* The site itself if it is there (its kind may change; a known site
+	/* The site itself if it is there (a known site may become an idle
+	 * park, never the other way: the stack read at a sleep there, which
+	 * the reader thread tells after a moment, comes after it; a known site
 	 * with another check is its other stack, kept beside it), else a free
 	 * entry, else (full) one chosen by the site, where an idle park only
 	 * gives way to another idle park. */
 	for (int i = 0; i < HUD_SITES; i++) {
 		uint32_t v = __atomic_load_n(&t->site_keys[i], __ATOMIC_RELAXED);
+		if (v == (key | HUD_SITE_IDLE) && !site.idle)
+			return 0;
 		if ((v & ~HUD_SITE_IDLE) == key &&
 		    (site.idle || (v & HUD_SITE_IDLE) ||
 		     __atomic_load_n(&t->site_checks[i].hash, __ATOMIC_RELAXED) == site.check.hash)) {

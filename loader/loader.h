@@ -240,6 +240,21 @@ struct sleepstacks_stats {
 struct sleepstacks *sleepstacks_start(const struct bpf_obj *o, int pid, uint64_t text_lo, uint64_t text_hi,
 				      uint64_t interval_ns, char *err, size_t errlen);
 int sleepstacks_get(struct sleepstacks *ss, uint32_t tid, uint32_t seq, uint64_t site, uint64_t *ips, int max);
+/* A site whose stack was just kept: the kernel side no longer reports
+ * sleeps there. Whether it is Tokio parking an idle worker takes the
+ * frames' names, which only the caller has: it tells the kernel side so
+ * (loader_site_add with .idle), which then passes over sleeps there without
+ * reading the worker's memory. */
+struct sleepstacks_site {
+	uint32_t tid;
+	int depth;
+	uint64_t site;          /* as the kernel side keys it (hud_event.site of a sleep there) */
+	uint64_t ips[HUD_STACK_DEPTH];
+};
+/* Moves up to max of the sites kept since the last call into out (each
+ * site once; at most 32 wait, and one that did not fit is given when its
+ * stack is read again): how many. */
+int sleepstacks_kept(struct sleepstacks *ss, struct sleepstacks_site *out, int max);
 void sleepstacks_stats(struct sleepstacks *ss, struct sleepstacks_stats *out);
 void sleepstacks_stop(struct sleepstacks *ss);
 

@@ -52,6 +52,7 @@
 #define FREE_RATE 100   /* ... and below which it is woken again */
 #define SITES_MAX 4096  /* sites whose stack is kept */
 #define SITE_READS 3    /* the same stack this often before a site is kept */
+#define NEWS      32    /* sites kept and not yet taken by sleepstacks_kept */
 #define SPLITS    4     /* spans further up a site's check may move to (site_note) */
 #define FORGET_NS 30000000000ull
 /* How often the workers asleep at kept sites are looked for. Each look
@@ -72,6 +73,7 @@ struct site_stack {
 	uint16_t reads;         /* times read, the same stack each time */
 	uint8_t mixed;          /* read with two different stacks: no longer kept (see split) */
 	uint8_t depth;
+	uint8_t told;           /* 1: given to sleepstacks_kept */
 	uint32_t split;         /* mixed: where (bytes above sp) the checks of its stacks look, 0 nowhere */
 	uint64_t ips[];
 };
@@ -114,6 +116,8 @@ struct sleepstacks {
 	uint32_t next;
 	struct site_stack **sites;      /* open addressing by site, sites_cap a power of 2 */
 	uint32_t nsites, sites_cap;
+	struct sleepstacks_site news[NEWS];
+	uint32_t nnews;
 	struct sleepstacks_stats stats;
 };
 
@@ -243,6 +247,14 @@ static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, uint64_t
 		if (x->reads < UINT16_MAX)
 			x->reads++;
 		*kernel = x->kernel;
+		if (site_kept(x) && !x->told && ss->nnews < NEWS) {
+			struct sleepstacks_site *y = &ss->news[ss->nnews++];
+			y->tid = x->tid;
+			y->site = x->kernel.site;
+			y->depth = x->depth;
+			memcpy(y->ips, x->ips, (size_t)x->depth * sizeof(x->ips[0]));
+			x->told = 1;
+		}
 		return site_kept(x);
 	}
 	/* A new site: the table stays at most half full. */
@@ -264,6 +276,7 @@ static int site_note(struct sleepstacks *ss, const struct hud_sleep *e, uint64_t
 	x->seq = e->seq;
 	x->reads = 1;
 	x->mixed = 0;
+	x->told = 0;
 	x->split = 0;
 	x->depth = (uint8_t)n;
 	memcpy(x->ips, ips, (size_t)n * sizeof(ips[0]));
@@ -492,6 +505,21 @@ void sleepstacks_stats(struct sleepstacks *ss, struct sleepstacks_stats *out)
 	*out = ss->stats;
 	out->sites = ss->nsites;
 	pthread_mutex_unlock(&ss->lock);
+}
+
+int sleepstacks_kept(struct sleepstacks *ss, struct sleepstacks_site *out, int max)
+{
+	int n = 0;
+
+	if (!ss || max <= 0)
+		return 0;
+	pthread_mutex_lock(&ss->lock);
+	n = ss->nnews < (uint32_t)max ? (int)ss->nnews : max;
+	memcpy(out, ss->news, (size_t)n * sizeof(out[0]));
+	memmove(ss->news, ss->news + n, (ss->nnews - (uint32_t)n) * sizeof(ss->news[0]));
+	ss->nnews -= (uint32_t)n;
+	pthread_mutex_unlock(&ss->lock);
+	return n;
 }
 
 void sleepstacks_stop(struct sleepstacks *ss)

@@ -875,6 +875,26 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 		block(s, BLOCK_SCHED_DELAY, ev->worker_id, ev->tid, ts + (ev->duration_ns - wait), wait, (uint32_t)stack);
 }
 
+/* Sites whose stack sleepstacks has just kept: those where Tokio parks an
+ * idle worker are taught to the kernel side as idle parks, which it then
+ * passes over without reading the worker's memory. An off-CPU record of a
+ * park teaches it too (on_offcpu), but only a park that lasted the
+ * threshold makes one: on a busy runtime, whose workers park thousands of
+ * times a second and never for long, every park paid a check of its stack
+ * and a read of Tokio's thread-locals (docs/PERFORMANCE.md). */
+static void learn_parks(struct session *s)
+{
+	struct sleepstacks_site kept[8];
+	int n;
+
+	while ((n = sleepstacks_kept(s->sleeps, kept, 8)) > 0)
+		for (int i = 0; i < n; i++) {
+			uint32_t stack = model_stack_of(s, kept[i].ips, kept[i].depth, NULL);
+			if (model_stack_parked(s->model, stack))
+				loader_site_add(s->bpf, kept[i].tid, (struct hud_site){ .site = kept[i].site, .idle = 1 });
+		}
+}
+
 /* ---- The loop ------------------------------------------------------------------ */
 
 static unsigned long long bench_records;
@@ -1771,6 +1791,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 			/* Held blocks nothing extended for 100 ms: no record made
 			 * by then is still to come (see RECORD_HOLD_NS). */
 			held_flush_all(s, session_ts(s, now - 100000000ull));
+			learn_parks(s);
 			refresh_workers(s);
 			refresh_counters(s);
 			if (opts->on_tick && opts->on_tick(opts->ctx, m)) {
