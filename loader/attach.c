@@ -41,8 +41,9 @@ static int perf_keep(struct bpf_obj *o, int fd)
 	return 0;
 }
 
-static int perf_attach(struct bpf_obj *o, struct perf_event_attr *attr, int cpu, int prog_fd,
-		       const char *what, char *err, size_t errlen)
+/* A perf event on cpu running program prog_fd: its fd, or -1 with err. */
+static int perf_open_bpf(struct perf_event_attr *attr, int cpu, int prog_fd, const char *what, char *err,
+			 size_t errlen)
 {
 	int fd = sys_perf_event_open(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 
@@ -59,12 +60,24 @@ static int perf_attach(struct bpf_obj *o, struct perf_event_attr *attr, int cpu,
 		}
 		return -1;
 	}
-	if (perf_keep(o, fd) < 0) {
-		snprintf(err, errlen, "hud: out of memory");
-		return -1;
-	}
 	if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog_fd) < 0 || ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
 		loader_fail(err, errlen, errno, "hud: attaching the BPF program to the %s failed (PERF_EVENT_IOC_SET_BPF)", what);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* perf_open_bpf's event, kept in perf_fds until loader_close. */
+static int perf_attach(struct bpf_obj *o, struct perf_event_attr *attr, int cpu, int prog_fd,
+		       const char *what, char *err, size_t errlen)
+{
+	int fd = perf_open_bpf(attr, cpu, prog_fd, what, err, errlen);
+
+	if (fd < 0)
+		return -1;
+	if (perf_keep(o, fd) < 0) {
+		snprintf(err, errlen, "hud: out of memory");
 		return -1;
 	}
 	return 0;
@@ -133,7 +146,9 @@ static void syscall_tracepoint_ids(const char *const names[], long ids[], size_t
 /* The epoll_wait counter: last, after the events hud cannot do without.
  * Optional: without tracefs or the syscalls' tracepoints
  * (CONFIG_FTRACE_SYSCALLS), hud runs without it
- * (loader_counts_epoll_waits). */
+ * (loader_counts_epoll_waits). Its events are closed to detach it: a
+ * disabled one would still hold the syscall tracepoints, whose slower way
+ * in every system call then takes. */
 static void attach_epoll_counter(struct bpf_obj *o)
 {
 	static const char *const calls[] = { "sys_enter_epoll_wait", "sys_enter_epoll_pwait", "sys_enter_epoll_pwait2" };
@@ -141,7 +156,7 @@ static void attach_epoll_counter(struct bpf_obj *o)
 	long ids[3];
 	char ignored[256];
 
-	if (!p)
+	if (!p || o->nepoll)
 		return;
 	syscall_tracepoint_ids(calls, ids, 3);
 	for (size_t i = 0; i < 3; i++) {
@@ -154,9 +169,22 @@ static void attach_epoll_counter(struct bpf_obj *o)
 		attr.config = (uint64_t)ids[i];
 		attr.sample_period = 1;
 		/* One event on CPU 0 runs the program on every CPU. */
-		if (perf_attach(o, &attr, 0, p->fd, calls[i], ignored, sizeof(ignored)) == 0)
-			o->epoll_waits = 1;
+		int fd = perf_open_bpf(&attr, 0, p->fd, calls[i], ignored, sizeof(ignored));
+		if (fd >= 0)
+			o->epoll_fds[o->nepoll++] = fd;
 	}
+}
+
+int loader_epoll_counter(struct bpf_obj *o, int on)
+{
+	if (on) {
+		attach_epoll_counter(o);
+	} else {
+		for (int i = 0; i < o->nepoll; i++)
+			close(o->epoll_fds[i]);
+		o->nepoll = 0;
+	}
+	return loader_counts_epoll_waits(o);
 }
 
 static int attach_sampler(struct bpf_obj *o, int freq, char *err, size_t errlen)

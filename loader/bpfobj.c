@@ -754,7 +754,7 @@ int loader_prog_cost(const struct bpf_obj *o, int i, uint32_t *verified_insns, u
 
 int loader_counts_epoll_waits(const struct bpf_obj *o)
 {
-	return o->epoll_waits;
+	return o->nepoll > 0;
 }
 
 const struct loaded_prog *loader_prog_by_type(const struct bpf_obj *o, uint32_t type)
@@ -983,6 +983,8 @@ void loader_close(struct bpf_obj *o)
 		if (o->perf_fds[i] >= 0)
 			close(o->perf_fds[i]);
 	free(o->perf_fds);
+	for (int i = 0; i < o->nepoll; i++)
+		close(o->epoll_fds[i]);
 	if (o->threads)
 		munmap(o->threads, o->threads_len);
 	for (int i = 0; i < o->nprogs; i++)

@@ -135,6 +135,11 @@ uint64_t loader_tick_ns(const struct bpf_obj *o);
  * runs hud without it; then two polls of one task in a row can look like
  * one. */
 int loader_counts_epoll_waits(const struct bpf_obj *o);
+/* Attaches the epoll_wait counter (on, where the kernel allows it) or
+ * detaches it (0), while the programs run: the session needs it only where
+ * Tokio's scheduler tick is not read (docs/ARCHITECTURE.md, `cpu`). The
+ * counts already made stay. Returns loader_counts_epoll_waits. */
+int loader_epoll_counter(struct bpf_obj *o, int on);
 
 /* Number of programs in the object and their section names (tests). */
 int loader_prog_count(const struct bpf_obj *o);

@@ -41,7 +41,9 @@ struct bpf_obj {
 	size_t threads_len;
 	int shortcuts;          /* LOADER_REGS_IN_PLACE...: see loader_shortcuts */
 	uint64_t tick_ns;       /* the kernel's tick with LOADER_RQ_CLOCK, else or where unknown 0 */
-	int epoll_waits;        /* 1 once the epoll_wait counter is attached (to any of the calls) */
+	int epoll_fds[3];       /* the epoll_wait counter's perf events (one per call), apart from
+				 * perf_fds: loader_epoll_counter closes and opens them again */
+	int nepoll;             /* how many: the counter is attached while there is one */
 	int thread_pointer;     /* 1 when the sampler reads the thread pointer (HUD_KOFF_TASK_FSBASE) */
 };
 

@@ -292,11 +292,12 @@ static void write_info(struct chrome_writer *w, const struct model *m)
 	json_string(f, i->workers_rule);
 	fprintf(f, ",\"start_ns\":%llu,\"duration_ns\":%llu,\"now_ns\":%llu,\"window_ns\":%llu,"
 		"\"samples\":%llu,\"worker_samples\":%llu,\"blocking_events\":%llu,\"lost_events\":%llu,"
-		"\"stack_failures\":%llu,\"debug_percent\":%d,\"epoll_counted\":%d,\"main_symbols\":%d,\"stop_reason\":",
+		"\"stack_failures\":%llu,\"debug_percent\":%d,\"epoll_counted\":%d,\"tick_read\":%d,\"main_symbols\":%d,"
+		"\"stop_reason\":",
 		(unsigned long long)i->start_ns, (unsigned long long)i->duration_ns, (unsigned long long)i->now_ns,
 		(unsigned long long)i->window_ns, (unsigned long long)i->samples,
 		(unsigned long long)i->worker_samples, (unsigned long long)i->events, (unsigned long long)i->lost,
-		(unsigned long long)i->stack_failures, i->debug_percent, i->epoll_counted, i->main_symbols);
+		(unsigned long long)i->stack_failures, i->debug_percent, i->epoll_counted, i->tick_read, i->main_symbols);
 	json_string(f, i->stop_reason);
 	fputs(",\"warnings\":", f);
 	json_string(f, i->warnings);
@@ -532,13 +533,15 @@ static void write_other(FILE *f, const struct model *m)
 	json_string(f, i->comm);
 	fprintf(f, ",\"pid\":%d,\"threshold_ms\":%.3f,\"frequency_hz\":%d,\"duration_s\":%.3f,"
 		"\"samples\":%llu,\"worker_samples\":%llu,\"blocking_events\":%llu,\"lost_events\":%llu,"
-		"\"stack_failures\":%llu,\"debug_percent\":%d,\"epoll_waits_counted\":%s,\"workers\":%u,"
+		"\"stack_failures\":%llu,\"debug_percent\":%d,\"epoll_waits_counted\":%s,\"scheduler_tick_read\":%s,"
+		"\"workers\":%u,"
 		"\"workers_rule\":",
 		i->pid, (double)i->threshold_ns / 1e6, i->freq, (double)i->duration_ns / 1e9,
 		(unsigned long long)i->samples, (unsigned long long)i->worker_samples,
 		(unsigned long long)i->events, (unsigned long long)i->lost,
 		(unsigned long long)i->stack_failures, i->debug_percent,
-		i->epoll_counted < 0 ? "null" : i->epoll_counted ? "true" : "false", m->nworkers);
+		i->epoll_counted < 0 ? "null" : i->epoll_counted ? "true" : "false",
+		i->tick_read < 0 ? "null" : i->tick_read ? "true" : "false", m->nworkers);
 	json_string(f, i->workers_rule);
 	fputs(",\"stop_reason\":", f);
 	json_string(f, i->stop_reason);

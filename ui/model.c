@@ -61,6 +61,7 @@ struct model *model_new(void)
 	m->strings = strtab_new();
 	m->info.debug_percent = -1;
 	m->info.epoll_counted = -1;
+	m->info.tick_read = -1;
 	m->info.main_symbols = -1;
 	m->info.window_ns = 10000000000ull;
 	index_grow(&m->frame_index, &m->frame_index_cap, 0, NULL, m);

@@ -583,7 +583,7 @@ static void draw_status(struct screen *s, const struct model *m, const struct vi
 		nwarn += *p == '\n';
 	if (nwarn)
 		x += putf(s, x, 1, s->cols - x, COL_AMBER | ATTR_BOLD, "%d warning%s   ", nwarn, nwarn == 1 ? "" : "s");
-	if (i->epoll_counted == 0)
+	if (i->epoll_counted == 0 && i->tick_read != 1)
 		x += putf(s, x, 1, s->cols - x, COL_AMBER, "epoll not counted   ");
 	if (i->debug_percent < 0)
 		x += putf(s, x, 1, s->cols - x, COL_DIM, "Debug n/a");

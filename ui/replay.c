@@ -89,8 +89,9 @@ static int on_info(struct replay *r, int args)
 {
 	struct model_info *i = &r->m->info;
 	uint64_t pid, thr, freq, start, dur, now, win, lost, fails, format;
-	int64_t dbg, polls = -1, syms = -1;
+	int64_t dbg, polls = -1, syms = -1, tick = -1;
 	int polls_at = jdoc_get(&r->d, args, "epoll_counted");   /* absent before hud wrote it */
+	int tick_at = jdoc_get(&r->d, args, "tick_read");         /* likewise */
 	int syms_at = jdoc_get(&r->d, args, "main_symbols");     /* likewise */
 	const char *target = arg_str(r, args, "target"), *comm = arg_str(r, args, "process");
 	const char *rule = arg_str(r, args, "workers_rule"), *stop = arg_str(r, args, "stop_reason");
@@ -111,6 +112,7 @@ static int on_info(struct replay *r, int args)
 	    arg_u64(r, args, "stack_failures", MAX_COUNT, &fails) < 0 ||
 	    arg_int(r, jdoc_get(&r->d, args, "debug_percent"), -1, 100, &dbg) < 0 ||
 	    (polls_at >= 0 && arg_int(r, polls_at, -1, 1, &polls) < 0) ||
+	    (tick_at >= 0 && arg_int(r, tick_at, -1, 1, &tick) < 0) ||
 	    (syms_at >= 0 && arg_int(r, syms_at, -1, 1, &syms) < 0))
 		return bad(r, "hud_info", "a number is missing or out of range");
 	snprintf(i->target, sizeof(i->target), "%s", target);
@@ -137,6 +139,7 @@ static int on_info(struct replay *r, int args)
 	i->stack_failures = fails;
 	i->debug_percent = (int)dbg;
 	i->epoll_counted = (int)polls;
+	i->tick_read = (int)tick;
 	i->main_symbols = (int)syms;
 	r->file_duration = dur;
 	r->file_now = now;

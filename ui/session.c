@@ -210,6 +210,10 @@ struct session {
 	uint64_t runs_from;     /* session time from which samples make poll runs: when the
 				 * tick's place is known (see on_sample); before, no evidence
 				 * tells a yielding task's polls apart */
+	int tick_place;         /* 1: the kernel side reads Tokio's tick (tokio_tick_place) */
+	uint32_t tick_polls;    /* samples in the application's code on workers from runs_from on,
+				 * with the tick read (see choose_epoll_counter) */
+	uint32_t plain_polls;   /* ... and without it */
 	uint32_t asleep_next;   /* discover_asleep's place in the thread list */
 	struct unwind *unwind;  /* ... and the process's call-frame information, NULL until needed */
 };
@@ -731,6 +735,12 @@ static void on_sample(struct session *s, const struct hud_sample *ev, uint64_t t
 	const struct stack *st = &s->model->stacks[stack];
 	const struct frame *c = st->culprit >= 0 ? model_stack_frame(s->model, stack, (uint32_t)st->culprit) : NULL;
 	int32_t func = c && (c->flags & FRAME_APP) ? (int32_t)c->func_index : -1;
+	if (func >= 0 && s->tick_place && ts >= s->runs_from) {
+		if (ev->tick_read)
+			s->tick_polls++;
+		else
+			s->plain_polls++;
+	}
 	uint64_t poll = session_poll_identity(ev->ips, ev->fhash, ev->depth, task_phys, func);
 	struct poll_run *r = run_of(s, worker);
 	/* Taken outside the application's own code: in the C library or the
@@ -893,6 +903,31 @@ static void learn_parks(struct session *s)
 			if (model_stack_parked(s->model, stack))
 				loader_site_add(s->bpf, kept[i].tid, (struct hud_site){ .site = kept[i].site, .idle = 1 });
 		}
+}
+
+/* Whether the epoll_wait counter stays attached. It tells apart the polls
+ * of a task that yields, where Tokio turns its I/O driver between them;
+ * Tokio's tick tells them apart wherever it is read, and the counter costs
+ * every system call of the machine the syscall tracepoints' slower way in
+ * (a workload of 48,000 switches a second ran ~1 point slower with it;
+ * docs/PERFORMANCE.md). Within a poll on a multi_thread worker the tick is
+ * always read (the core is in the worker's Context), so once TICK_POLLS
+ * samples in polls all read it, the counter is detached; the first poll
+ * sampled without it (a current_thread runtime beside, a Tokio whose tick
+ * hud cannot find) attaches it again for the rest of the session. */
+#define TICK_POLLS 20
+
+static void choose_epoll_counter(struct session *s)
+{
+	struct model_info *i = &s->model->info;
+
+	if (s->plain_polls && i->tick_read != 0) {
+		i->tick_read = 0;
+		i->epoll_counted = s->opts->no_epoll_count ? 0 : loader_epoll_counter(s->bpf, 1);
+	} else if (i->tick_read < 0 && s->tick_polls >= TICK_POLLS) {
+		i->tick_read = 1;
+		i->epoll_counted = loader_epoll_counter(s->bpf, 0);
+	}
 }
 
 /* ---- The loop ------------------------------------------------------------------ */
@@ -1725,8 +1760,8 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 	 * Until then, samples read no tick and make no poll run (runs_from:
 	 * the demo's selfwake scenario read a block of 20 ms there in one run
 	 * of two), and the kernel side chains no sleeps. */
-	if (own_tls)
-		(void)tokio_tick_place(s, main_file, opts->target, &cfg);
+	s->tick_place = own_tls && tokio_tick_place(s, main_file, opts->target, &cfg) == 0;
+	m->info.tick_read = s->tick_place ? -1 : 0;
 	cfg.sleeps_apart = 0;
 	if (loader_configure(s->bpf, &cfg, err, errlen) < 0)
 		goto out;
@@ -1792,6 +1827,7 @@ int session_run(const struct session_opts *opts, struct model *m, char *err, siz
 			 * by then is still to come (see RECORD_HOLD_NS). */
 			held_flush_all(s, session_ts(s, now - 100000000ull));
 			learn_parks(s);
+			choose_epoll_counter(s);
 			refresh_workers(s);
 			refresh_counters(s);
 			if (opts->on_tick && opts->on_tick(opts->ctx, m)) {

@@ -113,7 +113,7 @@ void summary_print(FILE *out, const struct model *m, int top)
 		fprintf(out, "stopped: %s\n", i->stop_reason);
 	for (const char *p = i->warnings; *p; p += strcspn(p, "\n") + 1)
 		fprintf(out, "warning: %.*s\n", (int)strcspn(p, "\n"), p);
-	if (i->epoll_counted == 0)
+	if (i->epoll_counted == 0 && i->tick_read != 1)
 		fputs("note: epoll_wait calls were not counted (--no-epoll-count, or a kernel without syscall "
 		      "tracepoints): where Tokio's scheduler tick is not read, a task that yields often can show "
 		      "as cpu blocks\n", out);

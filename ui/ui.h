@@ -177,8 +177,13 @@ struct model_info {
 	uint64_t samples, worker_samples, events, lost, stack_failures;
 	int debug_percent;      /* -1 unknown */
 	int epoll_counted;      /* 1: the kernel counted the workers' epoll_wait calls (polls of one task
-				 * told apart, docs/ARCHITECTURE.md `cpu`); 0: not (--no-epoll-count, or
-				 * no syscall tracepoints); -1 unknown (a trace from an older hud) */
+				 * told apart, docs/ARCHITECTURE.md `cpu`); 0: not (--no-epoll-count, no
+				 * syscall tracepoints, or not needed: tick_read); -1 unknown (a trace
+				 * from an older hud) */
+	int tick_read;          /* 1: every poll sampled on the workers read Tokio's scheduler tick,
+				 * which tells polls apart, so the epoll_wait counter was left off; 0:
+				 * not (a poll sampled without it, or hud did not find it in the
+				 * target); -1 unknown (not decided yet, or a trace from an older hud) */
 	int main_symbols;       /* 1: the target's code has names (symbols or DWARF); 0: it was
 				 * stripped, so its code and Tokio's look alike and no blocking
 				 * can be told; -1 unknown (a trace from an older hud) */

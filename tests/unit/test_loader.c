@@ -453,6 +453,21 @@ __attribute__((noinline)) static void check_epoll_waits(struct bpf_obj *o, struc
 		epoll_pwait(ep, &ev, 1, 0, NULL);
 	CHECK(loader_thread_get(o, seen->tid, &after) == 0 && (uint16_t)(after.epoll_waits - before.epoll_waits) == 15,
 	      "10 epoll_wait and 5 epoll_pwait calls counted (%u)", (uint16_t)(after.epoll_waits - before.epoll_waits));
+	/* Detached while the programs run (the session, once Tokio's tick is
+	 * read in every poll): nothing counted, the count kept; attached
+	 * again, counted again. */
+	struct hud_thread off, on;
+	CHECK(loader_epoll_counter(o, 0) == 0 && !loader_counts_epoll_waits(o), "the counter detached");
+	for (int i = 0; i < 10; i++)
+		epoll_wait(ep, &ev, 1, 0);
+	CHECK(loader_thread_get(o, seen->tid, &off) == 0 && off.epoll_waits == after.epoll_waits,
+	      "detached, 10 calls not counted (%u, was %u)", off.epoll_waits, after.epoll_waits);
+	CHECK(loader_epoll_counter(o, 1) == 1 && loader_counts_epoll_waits(o), "the counter attached again");
+	for (int i = 0; i < 3; i++)
+		epoll_wait(ep, &ev, 1, 0);
+	CHECK(loader_thread_get(o, seen->tid, &on) == 0 && (uint16_t)(on.epoll_waits - off.epoll_waits) == 3,
+	      "attached again, 3 calls counted (%u)", (uint16_t)(on.epoll_waits - off.epoll_waits));
+	after = on;
 	if (ep >= 0)
 		close(ep);
 	seen->last_epoll_waits = 0xffffffffu;

@@ -190,6 +190,12 @@ static void test_panels(void)
 	      "epoll not counted, in amber, on the status row of 80 columns");
 	free(t);
 	screen_free(s);
+	/* Not counted because Tokio's tick told the polls apart: nothing to say. */
+	m->info.tick_read = 1;
+	CHECK(strstr(t = draw(m, &v, 120, 40, 1, NULL), "epoll not counted") == NULL,
+	      "epoll_wait calls left off where the tick was read say nothing");
+	free(t);
+	m->info.tick_read = -1;
 	/* Warnings, said on stderr before the UI hid it: counted on the status
 	 * row, in amber, within 80 columns. */
 	CHECK(strstr(t = draw(m, &v, 80, 40, 1, NULL), "warning") == NULL, "no warnings, nothing said");

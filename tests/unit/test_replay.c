@@ -31,7 +31,7 @@ static void compare(const struct model *ma, const struct model *mb)
 	CHECK_STR(b->stop_reason, a->stop_reason);
 	CHECK_STR(b->warnings, a->warnings);
 	EQ(pid); EQ(threshold_ns); EQ(freq); EQ(duration_ns); EQ(samples); EQ(worker_samples); EQ(events);
-	EQ(lost); EQ(stack_failures); EQ(debug_percent); EQ(epoll_counted); EQ(main_symbols); EQ(window_ns); EQ(now_ns);
+	EQ(lost); EQ(stack_failures); EQ(debug_percent); EQ(epoll_counted); EQ(tick_read); EQ(main_symbols); EQ(window_ns); EQ(now_ns);
 	CHECK(mb->info.replay == 1, "replay flag");
 
 	CHECK(ma->nframes == mb->nframes, "frames %u != %u", ma->nframes, mb->nframes);
@@ -243,6 +243,7 @@ static void bad_events(void)
 	const char *err = replay_bytes(text, strlen(text), &cut, &m);
 	CHECK(m && !cut, "a minimal trace loads: '%s'", err);
 	CHECK(m && m->info.epoll_counted == -1, "a trace without epoll_counted (an older hud's) reads it as unknown");
+	CHECK(m && m->info.tick_read == -1, "a trace without tick_read (an older hud's) reads it as unknown");
 	model_free(m);
 	/* Power loss: the zero bytes may start anywhere, inside a string, an
 	 * escape, a literal or a number too; what came before loads, cut short. */
@@ -265,6 +266,11 @@ static void bad_events(void)
 	m = NULL;
 	err = replay_bytes(text, strlen(text), &cut, &m);
 	CHECK(!m && strstr(err, "malformed") && one_sentence(err), "epoll_counted 7 is refused: got '%s'", err);
+	model_free(m);
+	snprintf(text, sizeof(text), "{\"traceEvents\":[%.*s\"tick_read\":2,%s]}", (int)(stop - info), info, stop);
+	m = NULL;
+	err = replay_bytes(text, strlen(text), &cut, &m);
+	CHECK(!m && strstr(err, "malformed") && one_sentence(err), "tick_read 2 is refused: got '%s'", err);
 	model_free(m);
 }
 
@@ -531,7 +537,8 @@ int main(void)
 	if (!w)
 		return check_done();
 	m = fix_build(w, 2);
-	m->info.epoll_counted = 0;      /* --no-epoll-count: kept through the file */
+	m->info.epoll_counted = 0;      /* left off: kept through the file */
+	m->info.tick_read = 1;          /* ... because the tick was read */
 	m->info.main_symbols = 1;
 	/* Warnings are kept for the summary and replay, not only said on
 	 * stderr (a tester's cron runs lost "built without frame pointers"),
