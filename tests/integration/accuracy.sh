@@ -73,12 +73,27 @@ check "tasks waking themselves every 1 ms are no block (cpu/off_cpu events in 10
 # the kernel side would chain as one call's. The idle worker holds the I/O
 # driver, so no epoll_wait comes between; the tick read at each sleep
 # does. Before, ~1,380 off_cpu blocks of 5-20 ms in 10 s. After, none in
-# 6 runs of 8; the other two had 1 and 3 of 5-8 ms, the 3 all workers at
-# once, ~0.44 s into the session (in another test app too): one sleep that
-# took that long, not a chain. Hence at most 3.
+# 6 runs of 8; the other two had 1 and 3 of 5-8 ms, several workers at
+# once; a CI run had 11, in five such moments. They are the machine's:
+# three C programs sleeping 150 us in a loop, with no profiler attached,
+# overslept 5-7.5 ms at the same moments, 3-4 times in 10 s each. So a
+# watcher sleeping the same way (tests/integration/stall_watch.c) notes
+# the machine's stalls, and only blocks that overlap none count: at most
+# one, a worker kept waiting for a CPU ~0.5 s into the session, while
+# hud's start-up names stacks (1 in 2 runs here, 5.5 ms on one worker).
+gcc -O2 -Wall -o "$WORK/stall_watch" "$ROOT/tests/integration/stall_watch.c"
+"$WORK/stall_watch" 13 > "$WORK/stalls.txt" &
+watch=$!
 profile yieldnaps 10 --scenario yieldnaps
-check "sleeps of 150 us in polls that yield are no block (cpu/off_cpu events in 10 s: $BLOCKS, at most 3)" \
-	test "$BLOCKS" -le 3
+wait $watch
+stalls=$(awk '{ printf "%s[%s,%s]", (NR > 1 ? "," : ""), $1, $2 }' "$WORK/stalls.txt")
+OWN=$(jq --argjson stalls "[${stalls}]" '
+	([.traceEvents[] | select(.name=="hud_info")] | last | .args.start_ns) as $t0
+	| [.traceEvents[] | select(.ph=="B" and (.args.kind=="cpu" or .args.kind=="off_cpu"))
+	   | ($t0 + .args.start_ns) as $a | ($a + .args.dur_ns) as $b
+	   | select([$stalls[] | select(.[0] < $b and $a < .[1])] | length == 0)] | length' "$WORK/yieldnaps.json")
+check "sleeps of 150 us in polls that yield are no block (cpu/off_cpu events in 10 s: $BLOCKS, $OWN outside the machine's $(wc -l < "$WORK/stalls.txt") stalls)" \
+	test "${OWN:-9}" -le 1
 
 # ---- a CPU loop that reads the clock: one block per loop ------------------------
 # Most of its samples are in the vDSO's clock read or in std's clock code at
