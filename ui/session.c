@@ -669,6 +669,17 @@ static uint32_t discover_by_stack(struct session *s, uint32_t tid, uint32_t clas
 	return id;
 }
 
+/* When stack, that of a sleep of tid at site, is Tokio parking the worker
+ * (model_stack_parked), the kernel side is told that site is an idle park:
+ * it then passes over sleeps there without reading the worker's memory.
+ * From an off-CPU record of a park (on_offcpu) and from a site's stack kept
+ * by the reader (learn_parks). */
+static void learn_park(struct session *s, uint32_t tid, uint64_t site, uint32_t stack)
+{
+	if (site && model_stack_parked(s->model, stack))
+		loader_site_add(s->bpf, tid, (struct hud_site){ .site = site, .idle = 1 });
+}
+
 /* A blocking-pool thread named like the workers, seen running the pool
  * (on CPU in a sample, or asleep in an off-CPU record's stack): heavy work
  * and blocking waits belong there, they never block a worker. A thread
@@ -878,8 +889,8 @@ static void on_offcpu(struct session *s, const struct hud_event *ev, int64_t sta
 	 * side recognises it from then on and does not report it). Only a
 	 * long wait for a CPU after the wakeup is reported. */
 	s->idle_events++;
-	if (!ev->idle && ev->site && model_stack_parked(s->model, (uint32_t)stack))
-		loader_site_add(s->bpf, ev->tid, (struct hud_site){ .site = ev->site, .idle = 1 });
+	if (!ev->idle)
+		learn_park(s, ev->tid, ev->site, (uint32_t)stack);
 	uint64_t wait = ev->wait_ns < ev->duration_ns ? ev->wait_ns : ev->duration_ns;
 	if (wait >= s->opts->threshold_ns)
 		block(s, BLOCK_SCHED_DELAY, ev->worker_id, ev->tid, ts + (ev->duration_ns - wait), wait, (uint32_t)stack);
@@ -898,11 +909,8 @@ static void learn_parks(struct session *s)
 	int n;
 
 	while ((n = sleepstacks_kept(s->sleeps, kept, 8)) > 0)
-		for (int i = 0; i < n; i++) {
-			uint32_t stack = model_stack_of(s, kept[i].ips, kept[i].depth, NULL);
-			if (model_stack_parked(s->model, stack))
-				loader_site_add(s->bpf, kept[i].tid, (struct hud_site){ .site = kept[i].site, .idle = 1 });
-		}
+		for (int i = 0; i < n; i++)
+			learn_park(s, kept[i].tid, kept[i].site, model_stack_of(s, kept[i].ips, kept[i].depth, NULL));
 }
 
 /* Whether the epoll_wait counter stays attached. It tells apart the polls
