@@ -224,18 +224,14 @@ static uint64_t fast_child(const struct dw_secs *s, struct dw_unit *u, const str
 	return 0;
 }
 
-/* The search in one unit, whose DIE is at die_off. 0, or -1. */
-static int fast_unit(struct sym_dw *d, uint64_t die_off, const char *const *scope, int n, const char *const *fields,
-		     uint64_t *off, uint64_t *size)
+/* The search in one unit, whose DIE is at die_off (s, cu, ab: its view
+ * from sym_dw_unit_at). 0, or -1. */
+static int fast_unit(struct sym_dw *d, const struct dw_secs *s, const struct dw_unit *cu, const struct dw_abbrevs *ab,
+		     uint64_t die_off, const char *const *scope, int n, const char *const *fields, uint64_t *off,
+		     uint64_t *size)
 {
-	const struct dw_secs *s;
-	const struct dw_unit *cu;
-	const struct dw_abbrevs *ab;
 	const char *name;
 	struct dw_die die;
-
-	if (sym_dw_unit_at(d, die_off, &s, &cu, &ab, &name) != 0)
-		return -1;
 	struct dw_unit u = *cu;         /* dw_read_die may note the unit's bases */
 	if (dw_read_die(s, &u, ab, die_off, 1, &die) != 0)
 		return -1;
@@ -278,7 +274,7 @@ static int fast_field_offset(struct sym_dw *d, const char *const *scope, int n, 
 		uint64_t die_off = sym_dw_unit_die(d, i);
 		if (sym_dw_unit_at(d, die_off, &s, &u, &ab, &name) != 0 || !name || !strstr(name, part))
 			continue;
-		found = fast_unit(d, die_off, scope, n, fields, off, size);
+		found = fast_unit(d, s, u, ab, die_off, scope, n, fields, off, size);
 		/* Its pages leave memory: the walk read the unit's upper levels. */
 		dw_sect_release(s, &s->info, u->hdr_off, u->end - u->hdr_off);
 	}
