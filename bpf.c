@@ -696,9 +696,10 @@ int hud_sched_switch(hud_u64 *ctx)
 			 * sleep of another poll does not go on with the stretch
 			 * (see HUD_CHAIN_GAP_NS). Its tick too, but only where
 			 * it could go on (three reads of user memory: at every
-			 * sleep, a workload whose workers sleep outside their
-			 * idle sites 24,000 times a second ran 1.6% slower);
-			 * a tick not read at the last sleep compares equal. */
+			 * sleep, a workload whose workers slept outside their
+			 * known idle sites 24,000 times a second, parks not yet
+			 * learned, ran 1.6% slower); a tick not read at the
+			 * last sleep compares equal. */
 			hud_u32 ctx = runnable || !cfg ? t->sleep_ctx : tokio_context_hash(cfg, prev_task);
 			hud_u16 epolls = runnable ? t->sleep_epoll : t->epoll_waits;
 			int near = same_call(t, was_site, was_idle, rq);
