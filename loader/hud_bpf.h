@@ -319,7 +319,9 @@ struct hud_thread {
 	struct hud_site_check site_checks[HUD_SITES];   /* user space */
 };
 _Static_assert(sizeof(struct hud_thread) % 64 == 0, "threads' entries are whole cache lines");
-_Static_assert(__builtin_offsetof(struct hud_thread, on_cpu) == 8 && __builtin_offsetof(struct hud_thread, off_idle) == 56 &&
+_Static_assert(__builtin_offsetof(struct hud_thread, on_cpu) == 8 &&
+	       __builtin_offsetof(struct hud_thread, off_state) == 12 &&
+	       __builtin_offsetof(struct hud_thread, off_idle) == 56 &&
 	       __builtin_offsetof(struct hud_thread, site_keys) == 96,
 	       "tests/integration/idle_parks.sh reads the entries at these offsets");
 

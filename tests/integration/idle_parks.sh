@@ -10,7 +10,10 @@ start_demo --workers 1 --scenario chatter || { not_ok "demo app starts"; finish;
 hud=$!
 sleep 3
 # hud's table of the target's threads (struct hud_thread in
-# loader/hud_bpf.h): on_cpu at byte 8, off_idle at 56, site_keys[16] at 96.
+# loader/hud_bpf.h): on_cpu at byte 8, off_state at 12, off_idle at 56,
+# site_keys[16] at 96. A look counts the worker parked when it is off CPU
+# asleep: preempted (off_state 0, or HUD_STATE_PREEMPTED 0x100, as
+# hud_state_runnable says) it is not at a park.
 map=$(grep -h '^map_id:' /proc/"$hud"/fdinfo/* 2>/dev/null | awk '{print $2}' |
 	while read -r id; do bpftool map show id "$id" 2>/dev/null | grep -q ' name hud_threads ' && echo "$id"; done | head -n 1)
 for i in $(seq 20); do
@@ -21,7 +24,7 @@ wait "$hud"
 rc=$?
 counts=$(python3 - "$WORK"/threads.*.json <<'PY'
 import json, sys
-parked = idle = keyed = 0
+parked = idle = keyed = preempted = 0
 for f in sys.argv[1:]:
     try:
         entries = json.load(open(f)) or []
@@ -35,17 +38,22 @@ for f in sys.argv[1:]:
             continue
         keys = [word(96 + 4 * i, 4) for i in range(16)]
         keyed += any(k & 1 for k in keys)
-        if not word(8, 4):
-            parked += 1
-            idle += word(56, 2) == 1
-print(parked, idle, keyed)
+        if word(8, 4):
+            continue
+        state = word(12, 4)
+        if state == 0 or state & 0x100:
+            preempted += 1
+            continue
+        parked += 1
+        idle += word(56, 2) == 1
+print(parked, idle, keyed, preempted)
 PY
 )
-read -r parked idle keyed <<< "$counts"
-echo "# the worker off CPU in $parked of 20 looks, $idle of them at a park known idle; an idle park site in $keyed"
+read -r parked idle keyed preempted <<< "$counts"
+echo "# the worker asleep in $parked of 20 looks (preempted in $preempted), $idle of them at a park known idle; an idle park site in $keyed"
 check "hud ran and exited 0" test "$rc" = 0
 check "the worker's table entry has an idle park site ($keyed of 20 looks)" test "${keyed:-0}" -ge 15
-check "its parks are passed over as idle ($idle of $parked looks off CPU)" \
+check "its parks are passed over as idle ($idle of $parked looks asleep)" \
 	test "${parked:-0}" -ge 5 -a "$((${idle:-0} * 10))" -ge "$((${parked:-0} * 9))"
 check "nothing is reported on the chatter" grep -q "no worker was blocked" "$WORK/summary.txt"
 finish
