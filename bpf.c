@@ -396,39 +396,43 @@ INLINE hud_u64 site_of(hud_u64 nr, hud_u64 ip, hud_u64 sp, hud_u64 bp)
 	return (hud_u32)h ? h : h | 2;
 }
 
+/* hud_site_mix over the words of w that c lists (hud_site_check.at), of
+ * the words read (a list ends at the first index outside them),
+ * hud_site_fold'ed. */
+INLINE hud_u32 site_check_hash(const struct hud_site_check *c, const hud_u64 *w, hud_u32 words)
+{
+	hud_u64 h = 0;
+
+	for (hud_u32 j = 0; j < HUD_SITE_RETS; j++) {
+		hud_u32 k = c->at[j];
+		if (k >= words)
+			break;
+		h = hud_site_mix(h, w[k & (HUD_SITE_SPAN / 8 - 1)]);
+	}
+	return hud_site_fold(h);
+}
+
 /* Which of a site's kept stacks the return addresses above sp are (see
  * HUD_SITES): 1 for a's, 2 for b's (only when two, and b's check starts
  * at the same word, as user space makes it for two stacks of one site),
  * 0 neither. One read of user memory, of the words from a's first return
- * address to the last of either; both hashes in one pass, so that the
- * verifier walks the loop once. */
+ * address to the last of either. */
 INLINE int site_check_which(const struct hud_site_check *a, const struct hud_site_check *b, int two, hud_u64 sp)
 {
 	hud_u32 zero = 0, first = a->first, words = a->words;
-	hud_u64 *w = bpf_map_lookup_elem(&scratch, &zero), ha = 0, hb = 0;
-	hud_u64 mask_a = a->mask, mask_b = 0;
+	hud_u64 *w = bpf_map_lookup_elem(&scratch, &zero);
 
 	if (!words)
 		return 1;
-	if (two && b->first == first) {
-		mask_b = b->mask;
-		if (b->words > words)
-			words = b->words;
-	}
+	two = two && b->first == first;
+	if (two && b->words > words)
+		words = b->words;
 	if (!w || words > HUD_SITE_SPAN / 8 || first > HUD_SITE_REACH / 8 - words ||
 	    bpf_probe_read_user(w, words * 8, (void *)(sp + first * 8)))
 		return 0;
-	/* Without a branch on the masks: the verifier walks this loop one
-	 * iteration at a time, and a branch in it doubled its paths (hud's
-	 * start-up is mostly verification). */
-	for (hud_u32 i = 0; i < HUD_SITE_SPAN / 8 && i < words; i++) {
-		hud_u64 keep_a = 0 - ((mask_a >> i) & 1), keep_b = 0 - ((mask_b >> i) & 1);
-		ha = (hud_site_mix(ha, w[i]) & keep_a) | (ha & ~keep_a);
-		hb = (hud_site_mix(hb, w[i]) & keep_b) | (hb & ~keep_b);
-	}
-	if (hud_site_fold(ha) == a->hash)
+	if (site_check_hash(a, w, words) == a->hash)
 		return 1;
-	return mask_b && hud_site_fold(hb) == b->hash ? 2 : 0;
+	return two && site_check_hash(b, w, words) == b->hash ? 2 : 0;
 }
 
 /* A worker leaving the CPU: where it was (user registers, site), and

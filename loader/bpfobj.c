@@ -905,7 +905,7 @@ int loader_site_add(const struct bpf_obj *o, uint32_t tid, struct hud_site site)
 	}
 	/* The check first: an old key with a new check only fails it (the
 	 * sleep is reported), never the other way round. */
-	__atomic_store_n(&t->site_checks[at].mask, site.check.mask, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->site_checks[at].at_word, site.check.at_word, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->site_checks[at].hash, site.check.hash, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->site_checks[at].first, site.check.first, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->site_checks[at].words, site.check.words, __ATOMIC_RELAXED);

@@ -161,7 +161,9 @@ static int sites_grow(struct sleepstacks *ss)
 
 /* The kernel side's check of a site (see HUD_SITES): which words of the
  * span from lo bytes above sp on are the return addresses of this stack,
- * and their hash. */
+ * and their hash. At most HUD_SITE_RETS of them: the innermost, or where
+ * the check was moved up (lo) to the frame that tells two stacks apart,
+ * which is the last in its span (site_split), the outermost. */
 static struct hud_site site_check(uint64_t site, uint64_t sp, const uint64_t *ips, const uint64_t *slots, int n,
 				  uint32_t lo)
 {
@@ -175,13 +177,17 @@ static struct hud_site site_check(uint64_t site, uint64_t sp, const uint64_t *ip
 			words[off / 8] = ips[i];
 		}
 	}
+	while (__builtin_popcountll(mask) > HUD_SITE_RETS)
+		mask &= lo ? mask - 1 : ~(1ull << (63 - __builtin_clzll(mask)));
 	if (!mask)
 		return k;
-	int first = __builtin_ctzll(mask), last = 63 - __builtin_clzll(mask);
+	int first = __builtin_ctzll(mask), last = 63 - __builtin_clzll(mask), r = 0;
+	k.check.at_word = ~0ull;        /* HUD_SITE_AT_END in every byte */
 	for (int j = first; j <= last; j++)
-		if (mask & (1ull << j))
+		if (mask & (1ull << j)) {
 			h = hud_site_mix(h, words[j]);
-	k.check.mask = mask >> first;
+			k.check.at[r++] = (uint8_t)(j - first);
+		}
 	k.check.hash = hud_site_fold(h);
 	k.check.first = (uint16_t)(lo / 8 + (uint32_t)first);
 	k.check.words = (uint16_t)(last - first + 1);

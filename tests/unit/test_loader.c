@@ -209,6 +209,20 @@ __attribute__((noinline)) static void deep_from_b(void)
 
 static void (*const deep_from[2])(void) = { deep_from_a, deep_from_b };
 
+/* sleep_two_lines under n more frames of 16 bytes each: more return
+ * addresses in the check's span than it hashes (HUD_SITE_RETS), the
+ * innermost of them the one that tells the two lines apart. */
+__attribute__((noinline)) static void tiny_chain(int n, int which)
+{
+	if (n > 0)
+		tiny_chain(n - 1, which);
+	else
+		sleep_two_lines(which);
+	sink += 1;      /* not a tail call */
+}
+
+enum pair_kind { PAIR_LINES, PAIR_CALLERS, PAIR_LINES_DEEP };
+
 extern char __executable_start[], etext[];
 
 int main(void);
@@ -226,14 +240,17 @@ static void sleeps_collect(struct ringbuf *rb, struct seen *seen)
 }
 
 /* Eight sleeps at one site with two stacks, alternating them: in
- * sleep_two_lines at its two lines (deep 0), or in sleep_deep called from
- * deep_from_a and deep_from_b (deep 1). Each is reported off CPU, with a
- * stack through that function (not sleep_here) whose frame that tells the
- * two apart (the return address into sleep_two_lines, or into the
- * deep_from_ function) is its own, the same for each of the two. */
-__attribute__((noinline)) static void pair_round(struct sleepstacks *ss, struct ringbuf *rb, struct seen *seen, int deep)
+ * sleep_two_lines at its two lines (PAIR_LINES; PAIR_LINES_DEEP: under
+ * twelve small frames), or in sleep_deep called from deep_from_a and
+ * deep_from_b (PAIR_CALLERS). Each is reported off CPU, with a stack
+ * through that function (not sleep_here) whose frame that tells the two
+ * apart (the return address into sleep_two_lines, or into the deep_from_
+ * function) is its own, the same for each of the two. */
+__attribute__((noinline)) static void pair_round(struct sleepstacks *ss, struct ringbuf *rb, struct seen *seen,
+						 enum pair_kind kind)
 {
 	uint64_t ips[HUD_STACK_DEPTH], ret[2] = { 0, 0 };
+	int deep = kind == PAIR_CALLERS;
 	uintptr_t here = (uintptr_t)sleep_here, two = deep ? (uintptr_t)sleep_deep : (uintptr_t)sleep_two_lines;
 	uint64_t here_len = (uintptr_t)sleep_two_lines > here && (uintptr_t)sleep_two_lines - here < 256 ?
 			    (uintptr_t)sleep_two_lines - here : 64;
@@ -241,8 +258,10 @@ __attribute__((noinline)) static void pair_round(struct sleepstacks *ss, struct 
 
 	seen->nlong = 0;
 	for (int i = 0; i < eight; i++) {
-		if (deep)
+		if (kind == PAIR_CALLERS)
 			deep_from[i & 1]();
+		else if (kind == PAIR_LINES_DEEP)
+			tiny_chain(12, i & 1);
 		else
 			sleep_two_lines(i & 1);
 	}
@@ -268,14 +287,14 @@ __attribute__((noinline)) static void pair_round(struct sleepstacks *ss, struct 
  * (two stacks at one site: each kept as its own, told apart by the kernel
  * side's check), the second's sleeps are then not read again. */
 __attribute__((noinline)) static void check_pair(struct bpf_obj *o, struct sleepstacks *ss, struct ringbuf *rb,
-						 struct seen *seen, int deep)
+						 struct seen *seen, enum pair_kind kind)
 {
 	struct sleepstacks_stats st0, st1;
 	struct hud_thread t;
-	int known = 0;
+	int known = 0, full = 0;
 
 	for (int round = 0; round < rounds; round++) {  /* one call site: the same stacks */
-		pair_round(ss, rb, seen, deep);
+		pair_round(ss, rb, seen, kind);
 		sleepstacks_stats(ss, round ? &st1 : &st0);
 	}
 	CHECK(st1.read - st1.rechecked == st0.read - st0.rechecked,
@@ -288,8 +307,14 @@ __attribute__((noinline)) static void check_pair(struct bpf_obj *o, struct sleep
 	      (unsigned long long)(st1.from_site - st0.from_site), (unsigned long long)(st1.rechecked - st0.rechecked));
 	CHECK(loader_thread_get(o, seen->tid, &t) == 0, "the worker is in the table");
 	for (int i = 0; i < HUD_SITES; i++)
-		known += t.site_keys[i] == (uint32_t)seen->longs[0].site;
+		if (t.site_keys[i] == (uint32_t)seen->longs[0].site) {
+			known++;
+			full += t.site_checks[i].at[HUD_SITE_RETS - 1] != HUD_SITE_AT_END;
+		}
 	CHECK(known == 2, "the kernel side holds the site twice, once per stack (%d)", known);
+	if (kind == PAIR_LINES_DEEP)
+		CHECK(full == 2, "under twelve small frames, each check hashes %d return addresses, its most (%d of 2)",
+		      HUD_SITE_RETS, full);
 }
 
 /* Sleeping again and again at one place: after SITE_READS reads the kernel
@@ -321,8 +346,9 @@ __attribute__((noinline)) static void check_sites(struct bpf_obj *o, struct slee
 		known |= t.site_keys[i] == (uint32_t)seen->longs[seen->nlong - 1].site;
 	CHECK(known, "the kernel side knows the site after %d identical reads", seen->nlong);
 
-	check_pair(o, ss, rb, seen, 0);
-	check_pair(o, ss, rb, seen, 1);
+	check_pair(o, ss, rb, seen, PAIR_LINES);
+	check_pair(o, ss, rb, seen, PAIR_CALLERS);
+	check_pair(o, ss, rb, seen, PAIR_LINES_DEEP);
 }
 
 __attribute__((noinline)) static void park_like(void)
