@@ -32,6 +32,28 @@ culprit_line() {
 	grep -rn "HUD-CULPRIT: $1 $2\b" "$ROOT/tests/demo/src" | head -n 1 | cut -d: -f1,2
 }
 
+# stall_watch_start SECONDS: notes the machine's own stalls (the test VM
+# stops every thread for 5-8 ms a few times in 10 s) while a test profiles,
+# into $WORK/stalls.txt; STALL_WATCH is its pid, to wait for.
+stall_watch_start() {
+	gcc -O2 -Wall -o "$WORK/stall_watch" "$ROOT/tests/integration/stall_watch.c" || return 1
+	"$WORK/stall_watch" "$1" > "$WORK/stalls.txt" &
+	STALL_WATCH=$!
+}
+
+# blocks_outside_stalls TRACE KINDS: the blocking events of KINDS (a JSON
+# array: '["cpu","off_cpu"]') in a Chrome trace that overlap none of the
+# stalls stall_watch noted.
+blocks_outside_stalls() {
+	local stalls
+	stalls=$(awk '{ printf "%s[%s,%s]", (NR > 1 ? "," : ""), $1, $2 }' "$WORK/stalls.txt")
+	jq --argjson stalls "[${stalls}]" --argjson kinds "$2" '
+		([.traceEvents[] | select(.name=="hud_info")] | last | .args.start_ns) as $t0
+		| [.traceEvents[] | select(.ph=="B" and ([.args.kind] | inside($kinds)))
+		   | ($t0 + .args.start_ns) as $a | ($a + .args.dur_ns) as $b
+		   | select([$stalls[] | select(.[0] < $b and $a < .[1])] | length == 0)] | length' "$1"
+}
+
 # hud_prog_count: BPF programs under hud's names that no process holds any
 # more (orphans). Counting all of them would also count other hud instances
 # running at the same time; a live hud holds its programs' fds, which

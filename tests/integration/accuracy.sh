@@ -81,17 +81,10 @@ check "tasks waking themselves every 1 ms are no block (cpu/off_cpu events in 10
 # the machine's stalls, and only blocks that overlap none count: at most
 # one, a worker kept waiting for a CPU ~0.5 s into the session, while
 # hud's start-up names stacks (1 in 2 runs here, 5.5 ms on one worker).
-gcc -O2 -Wall -o "$WORK/stall_watch" "$ROOT/tests/integration/stall_watch.c"
-"$WORK/stall_watch" 13 > "$WORK/stalls.txt" &
-watch=$!
+stall_watch_start 13
 profile yieldnaps 10 --scenario yieldnaps
-wait $watch
-stalls=$(awk '{ printf "%s[%s,%s]", (NR > 1 ? "," : ""), $1, $2 }' "$WORK/stalls.txt")
-OWN=$(jq --argjson stalls "[${stalls}]" '
-	([.traceEvents[] | select(.name=="hud_info")] | last | .args.start_ns) as $t0
-	| [.traceEvents[] | select(.ph=="B" and (.args.kind=="cpu" or .args.kind=="off_cpu"))
-	   | ($t0 + .args.start_ns) as $a | ($a + .args.dur_ns) as $b
-	   | select([$stalls[] | select(.[0] < $b and $a < .[1])] | length == 0)] | length' "$WORK/yieldnaps.json")
+wait "$STALL_WATCH"
+OWN=$(blocks_outside_stalls "$WORK/yieldnaps.json" '["cpu","off_cpu"]')
 check "sleeps of 150 us in polls that yield are no block (cpu/off_cpu events in 10 s: $BLOCKS, $OWN outside the machine's $(wc -l < "$WORK/stalls.txt") stalls)" \
 	test "${OWN:-9}" -le 1
 

@@ -6,7 +6,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 start_demo --workers 1 --scenario chatter || { not_ok "demo app starts"; finish; exit 1; }
-"$HUD" --pid "$DEMO_PID" --headless --duration 6 > "$WORK/summary.txt" 2> "$WORK/stderr.txt" &
+stall_watch_start 8
+"$HUD" --pid "$DEMO_PID" --headless --duration 6 --export "$WORK/chatter.json" > "$WORK/summary.txt" \
+	2> "$WORK/stderr.txt" &
 hud=$!
 sleep 3
 # hud's table of the target's threads (struct hud_thread in
@@ -22,6 +24,7 @@ for i in $(seq 20); do
 done
 wait "$hud"
 rc=$?
+wait "$STALL_WATCH"
 counts=$(python3 - "$WORK"/threads.*.json <<'PY'
 import json, sys
 parked = idle = keyed = preempted = 0
@@ -55,5 +58,14 @@ check "hud ran and exited 0" test "$rc" = 0
 check "the worker's table entry has an idle park site ($keyed of 20 looks)" test "${keyed:-0}" -ge 15
 check "its parks are passed over as idle ($idle of $parked looks asleep)" \
 	test "${parked:-0}" -ge 5 -a "$((${idle:-0} * 10))" -ge "$((${parked:-0} * 9))"
-check "nothing is reported on the chatter" grep -q "no worker was blocked" "$WORK/summary.txt"
+# Nothing is reported on the chatter but what the machine did: the test VM
+# stops every thread for 5-8 ms a few times in 10 s, and a worker woken
+# just before waits that long for a CPU (a 5.0 ms sched_delay failed this
+# check once in 35 runs). Outside those stalls, at most one wait for a CPU
+# is allowed: hud's own start-up (naming stacks in its first second) can
+# keep the busy worker waiting once, as in accuracy.sh's yieldnaps.
+blocks=$(blocks_outside_stalls "$WORK/chatter.json" '["cpu","off_cpu"]')
+waits=$(blocks_outside_stalls "$WORK/chatter.json" '["sched_delay"]')
+check "nothing is reported on the chatter ($blocks blocks and $waits waits for a CPU outside the machine's $(wc -l < "$WORK/stalls.txt") stalls)" \
+	test "${blocks:-9}" = 0 -a "${waits:-9}" -le 1
 finish
