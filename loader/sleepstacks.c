@@ -197,7 +197,9 @@ static struct hud_site site_check(uint64_t site, uint64_t sp, const uint64_t *ip
 /* Where a check must look to tell apart two stacks of one site that differ
  * first at frame d (the same frames below it, so the same slot): the span
  * (its start, in bytes above sp) that ends at that frame's return address,
- * or 0 when it lies beyond HUD_SITE_REACH or inside the span that hid it. */
+ * or 0 when it lies beyond HUD_SITE_REACH or inside the span that hid it
+ * (past the HUD_SITE_RETS return addresses the check hashed: frames so
+ * small are left unkept, not told apart). */
 static uint32_t site_split(uint64_t sp, const uint64_t *slots, int d, uint32_t lo)
 {
 	uint64_t off = slots[d] - sp;

@@ -82,8 +82,15 @@ worker_tid=$(grep -l tokio-runtime-w /proc/"$DEMO_PID"/task/*/comm | head -1 | c
 check "a thread id: hud says whose thread it is and profiles the process" \
 	grep -q "$worker_tid is a thread of process $DEMO_PID; profiling the process" "$WORK/err.txt"
 check "... and finds its culprit" grep -q "compute_checksum" "$WORK/out.txt"
-# A stopped process runs nothing: said, not passed off as healthy.
+# A stopped process runs nothing: said, not passed off as healthy. The
+# stop is taken by each thread as it next runs: the test waits until the
+# process reads as stopped (/proc/PID/stat), as hud then does (a CI run
+# started hud before that, once).
 kill -STOP "$DEMO_PID"
+for _ in $(seq 50); do
+	[ "$(sed 's/.*) //' /proc/"$DEMO_PID"/stat | cut -d' ' -f1)" = T ] && break
+	sleep 0.1
+done
 "$HUD" --pid "$DEMO_PID" --headless --duration 2 > "$WORK/out.txt" 2> "$WORK/err.txt"
 kill -CONT "$DEMO_PID"
 check "a stopped process: a warning that says so and how to continue it" \
