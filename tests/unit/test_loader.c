@@ -209,9 +209,9 @@ __attribute__((noinline)) static void deep_from_b(void)
 
 static void (*const deep_from[2])(void) = { deep_from_a, deep_from_b };
 
-/* sleep_two_lines under n more frames of 16 bytes each: more return
- * addresses in the check's span than it hashes (HUD_SITE_RETS), the
- * innermost of them the one that tells the two lines apart. */
+/* sleep_two_lines under n more small frames: more return addresses in
+ * the check's span than it hashes (HUD_SITE_RETS), the innermost of them
+ * the one that tells the two lines apart. */
 __attribute__((noinline)) static void tiny_chain(int n, int which)
 {
 	if (n > 0)
@@ -319,9 +319,10 @@ __attribute__((noinline)) static void check_pair(struct bpf_obj *o, struct sleep
 
 /* Sleeping again and again at one place: after SITE_READS reads the kernel
  * side knows the site, stops reporting sleeps there, and each sleep still
- * gets its stack; a function blocking at two lines, or called from two
- * places with a big frame between, gets the right one of its two stacks
- * every time, and once both are kept, neither is read again. */
+ * gets its stack; a function blocking at two lines (also under more small
+ * frames than a check hashes), or called from two places with a big frame
+ * between, gets the right one of its two stacks every time, and once both
+ * are kept, neither is read again. */
 __attribute__((noinline)) static void check_sites(struct bpf_obj *o, struct sleepstacks *ss, struct ringbuf *rb, struct seen *seen)
 {
 	uint64_t ips[HUD_STACK_DEPTH];
