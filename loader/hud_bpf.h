@@ -207,7 +207,7 @@ struct hud_config {
  *   (user space holds its stack) and its site is named with the hash
  *   (hud_site_checked);
  *   otherwise it is passed on. A key can be in two slots, with two checks
- *   starting at the same word: one stack each, both hashed in that read.
+ *   starting at the same word: one stack each, both hashed from that read.
  * A sleep at any other site is passed on to "sleeps". The first eight keys
  * share a cache line with the registers, which every switch-out writes
  * anyway. Sixteen: the demo app's workers sleep at 11-12 sites, and with
