@@ -182,7 +182,7 @@ static struct hud_site site_check(uint64_t site, uint64_t sp, const uint64_t *ip
 	if (!mask)
 		return k;
 	int first = __builtin_ctzll(mask), last = 63 - __builtin_clzll(mask), r = 0;
-	k.check.at_word = ~0ull;        /* HUD_SITE_AT_END in every byte */
+	memset(k.check.at, HUD_SITE_AT_END, sizeof(k.check.at));
 	for (int j = first; j <= last; j++)
 		if (mask & (1ull << j)) {
 			h = hud_site_mix(h, words[j]);
