@@ -46,13 +46,14 @@ struct sym_file *sym_file_open(const char *path, char *err, size_t errlen);
 
 /* Resolves a file virtual address (as in the ELF program headers). Fills up to
  * max frames, innermost first (inlined callees before their callers), and
- * returns how many; 0 when neither DWARF nor the symbol table knows it. */
+ * returns how many; 0 when neither DWARF nor the symbol table knows it.
+ * Answers are not kept: a caller that may ask again for an address keeps
+ * them itself, as the live session and --resolve's batches do. */
 int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max);
 
-/* Gives back what can be rebuilt: the per-address cache of frames (a
- * caller that keeps the frames it got, as the live session does, never
- * asks twice), the reader's scratch, and the pages of the mapped debug
- * sections lookups read since the last call (they stay in the page cache).
+/* Gives back what can be rebuilt: the reader's scratch, and the pages of
+ * the mapped debug sections lookups read since the last call (they stay in
+ * the page cache).
  * Strings of frames already returned stay valid. Call it when idle. */
 void sym_file_trim(struct sym_file *f);
 

@@ -1,8 +1,7 @@
 /* elffile.c — one ELF file: its PT_LOAD segments (to turn file offsets into
  * virtual addresses), its function symbols (the fallback when DWARF says
  * nothing), its GNU build-id, where its DWARF lives (in the file, or in a
- * separate debug file found by build-id or .gnu_debuglink), and a
- * per-address cache of resolved frames in front of the DWARF reader. */
+ * separate debug file found by build-id or .gnu_debuglink). */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -17,7 +16,6 @@
 
 #define MAX_SYMS      (16u << 20)   /* bound on symbols kept from one table */
 #define MAX_SEGS      256
-#define MAX_CACHED    (1u << 20)    /* addresses whose frames are cached */
 
 struct seg {
 	uint64_t vaddr, memsz, off, filesz;
@@ -28,13 +26,6 @@ struct esym {
 	uint64_t addr, size;
 	const char *raw;        /* in the Elf's string table, valid while open */
 	const char *name;       /* demangled and interned on first use */
-};
-
-struct cache_slot {
-	uint64_t addr;
-	uint32_t first;         /* index into cache_frames */
-	uint16_t n;
-	uint16_t used;
 };
 
 struct sym_file {
@@ -55,11 +46,6 @@ struct sym_file {
 	int dbg_fd;             /* the separate debug file, when DWARF is there */
 	Elf *dbg_elf;
 	char *dbg_path;
-	/* The cache: open addressing on the address; frames stored flat. */
-	struct cache_slot *slots;
-	size_t slot_cap, slot_count;
-	struct sym_frame *cframes;
-	size_t ncframes, cframes_cap;
 };
 
 /* ---- Loading ------------------------------------------------------------ */
@@ -277,8 +263,6 @@ void sym_file_close(struct sym_file *f)
 	free(f->dbg_path);
 	free(f->root);
 	free(f->seen_dir);
-	free(f->slots);
-	free(f->cframes);
 	free(f->syms);
 	free(f->segs);
 	if (f->elf)
@@ -694,12 +678,6 @@ void sym_file_trim(struct sym_file *f)
 {
 	if (f->dw)
 		sym_dw_trim(f->dw);
-	free(f->slots);
-	free(f->cframes);
-	f->slots = NULL;
-	f->cframes = NULL;
-	f->slot_cap = f->slot_count = 0;
-	f->ncframes = f->cframes_cap = 0;
 }
 
 int sym_file_has_debug(struct sym_file *f)
@@ -788,10 +766,10 @@ const char *sym_file_symbol(struct sym_file *f, uint64_t vaddr)
 	return in_code(f, vaddr) ? symtab_name(f, vaddr) : NULL;
 }
 
-int sym_file_resolve_uncached(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max)
+int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max)
 {
 	int n = 0;
-	if (!in_code(f, vaddr))
+	if (max < 1 || !in_code(f, vaddr))
 		return 0;
 	struct sym_dw *d = dwarf_of(f);
 	if (d)
@@ -814,80 +792,3 @@ int sym_file_resolve_uncached(struct sym_file *f, uint64_t vaddr, struct sym_fra
 	return 1;
 }
 
-/* A few frames, member by member: memcpy's start-up cost (musl) was more
- * than the copy. */
-static void copy_frames(struct sym_frame *dst, const struct sym_frame *src, int n)
-{
-	for (int i = 0; i < n; i++) {
-		dst[i].function = src[i].function;
-		dst[i].file = src[i].file;
-		dst[i].line = src[i].line;
-		dst[i].flags = src[i].flags;
-		dst[i].decl_line = src[i].decl_line;
-	}
-}
-
-static int cache_grow(struct sym_file *f)
-{
-	size_t ncap = f->slot_cap ? f->slot_cap * 2 : 4096;
-	struct cache_slot *ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -1;
-	for (size_t i = 0; i < f->slot_cap; i++) {
-		if (!f->slots[i].used)
-			continue;
-		size_t j = (f->slots[i].addr * 0x9e3779b97f4a7c15ull >> 20) & (ncap - 1);
-		while (ns[j].used)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = f->slots[i];
-	}
-	free(f->slots);
-	f->slots = ns;
-	f->slot_cap = ncap;
-	return 0;
-}
-
-int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max)
-{
-	if (max < 1)
-		return 0;
-	if (f->slot_count * 2 >= f->slot_cap && f->slot_count < MAX_CACHED)
-		(void)cache_grow(f);
-	size_t i = 0;
-	if (f->slot_cap) {
-		i = (vaddr * 0x9e3779b97f4a7c15ull >> 20) & (f->slot_cap - 1);
-		for (; f->slots[i].used; i = (i + 1) & (f->slot_cap - 1)) {
-			if (f->slots[i].addr != vaddr)
-				continue;
-			int n = f->slots[i].n < max ? f->slots[i].n : max;
-			copy_frames(out, f->cframes + f->slots[i].first, n);
-			return n;
-		}
-	}
-	struct sym_frame tmp[SYM_MAX_FRAMES];
-	int n = sym_file_resolve_uncached(f, vaddr, tmp, SYM_MAX_FRAMES);
-	/* Cache when there is room: a full cache only costs speed. */
-	if (f->slot_cap && f->slot_count * 2 < f->slot_cap) {
-		if (f->ncframes + (size_t)n > f->cframes_cap) {
-			size_t ncap = f->cframes_cap ? f->cframes_cap * 2 : 4096;
-			while (ncap < f->ncframes + (size_t)n)
-				ncap *= 2;
-			struct sym_frame *nf = realloc(f->cframes, ncap * sizeof(*nf));
-			if (nf) {
-				f->cframes = nf;
-				f->cframes_cap = ncap;
-			}
-		}
-		if (f->cframes && f->ncframes + (size_t)n <= f->cframes_cap && f->ncframes + (size_t)n < UINT32_MAX) {
-			copy_frames(f->cframes + f->ncframes, tmp, n);
-			f->slots[i] = (struct cache_slot){ .addr = vaddr, .first = (uint32_t)f->ncframes,
-							   .n = (uint16_t)n, .used = 1 };
-			f->ncframes += (size_t)n;
-			f->slot_count++;
-		}
-	}
-	if (n > max)
-		n = max;
-	copy_frames(out, tmp, n);
-	return n;
-}

@@ -316,7 +316,7 @@ static int answers_fill(struct sym_file *f, struct answers *a, const uint64_t *a
 		if (a->nfr > UINT32_MAX - SYM_MAX_FRAMES)
 			return -1;
 		a->first[i] = (uint32_t)a->nfr;
-		a->nfr += (size_t)sym_file_resolve_uncached(f, v[i], a->fr + a->nfr, SYM_MAX_FRAMES);
+		a->nfr += (size_t)sym_file_resolve(f, v[i], a->fr + a->nfr, SYM_MAX_FRAMES);
 	}
 	a->first[m] = (uint32_t)a->nfr;
 	/* The sort's half of v is free again: n indices fit (n <= BATCH_MAX). */

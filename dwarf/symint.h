@@ -341,12 +341,6 @@ int sym_dw_field_offset(struct sym_dw *d, const char *const *scope, const char *
 
 /* ---- ELF facts for procmaps.c and resolve.c (elffile.c) ------------------ */
 
-/* sym_file_resolve without its per-address cache, for a caller that keeps
- * its own answers (--resolve's batches): the cache's table and frames,
- * grown into fresh memory, were 1,500 of the 10,400 page faults of a run
- * on 20,000 addresses. */
-int sym_file_resolve_uncached(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, int max);
-
 /* Translates a file offset into the file virtual address through the PT_LOAD
  * segment that maps it. Returns 0, or -1 when no segment covers the offset. */
 int sym_file_offset_to_vaddr(struct sym_file *f, uint64_t off, uint64_t *vaddr);

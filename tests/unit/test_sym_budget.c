@@ -62,10 +62,9 @@ out:
 	return ok;
 }
 
-/* Resolves every address with a fresh file (its per-address cache empty)
- * under budget, checking after each resolve that the budget holds. The
- * file stays open (its strings are in the answers); *most is the largest
- * number of units held at once. */
+/* Resolves every address with a fresh file under budget, checking after
+ * each resolve that the budget holds. The file stays open (its strings are
+ * in the answers); *most is the largest number of units held at once. */
 static struct sym_file *resolve_all(const char *bin, size_t budget, const uint64_t *addrs, size_t n,
 				    struct answer *out, size_t *most)
 {
