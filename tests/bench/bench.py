@@ -787,12 +787,10 @@ def bench_slowdown():
     # gave it 5), the peers' over 3 each; 14 tool windows in all (with 16 the
     # bench took 588-608 s, over its ten minutes with the machine's swings).
     schedule = []
-    for r in range(2 * ROUNDS - 2):
+    for r in range(2 * ROUNDS - 4):
         peer = ("perf", "bpftrace")[r % 2]
-        if r >= 2 * ROUNDS - 4:
-            schedule.append(("hud",))
-        else:
-            schedule.append((peer, "hud") if (r // 2) % 2 else ("hud", peer))
+        schedule.append((peer, "hud") if (r // 2) % 2 else ("hud", peer))
+    schedule += [("hud",), ("hud",)]
     time.sleep(1)
     base.append(window())
     for order in schedule:
