@@ -53,8 +53,8 @@ int sym_file_resolve(struct sym_file *f, uint64_t vaddr, struct sym_frame *out, 
 
 /* Gives back what can be rebuilt: the reader's scratch, and the pages of
  * the mapped debug sections lookups read since the last call (they stay in
- * the page cache).
- * Strings of frames already returned stay valid. Call it when idle. */
+ * the page cache). Strings of frames already returned stay valid. Call it
+ * when idle. */
 void sym_file_trim(struct sym_file *f);
 
 /* The symbol table's name (demangled) of the function holding vaddr, NULL
